@@ -1,0 +1,28 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+
+/**
+ * `understory` — one program that runs any component. Each subcommand lives in cli/commands/<name>.ts and
+ * exports `register(program)`, so adding a component never touches this file.
+ */
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+const program = new Command('understory')
+  .description('eBPF observability for Kubernetes: run any Understory component')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+const files = readdirSync(commandsDir)
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .sort();
+for (const f of files) {
+  const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as CommandModule;
+  mod.register(program);
+}
+
+await program.parseAsync(process.argv);
