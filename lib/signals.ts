@@ -1,13 +1,15 @@
 /**
- * Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once (the user insists).
+ * Runs `stop` once on the first SIGINT/SIGTERM; a second signal runs `forceStop` (synchronous, e.g. SIGKILL
+ * to children) and exits at once: the user insists.
  * Resolves when `stop` has finished.
  */
-export function onShutdownSignal(stop: () => Promise<void>): Promise<void> {
+export function onShutdownSignal(stop: () => Promise<void>, forceStop?: () => void): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = (sig: NodeJS.Signals) => {
       if (stopping) {
         process.stderr.write(`received ${sig} again: exiting now\n`);
+        forceStop?.();
         process.exit(130);
       }
       stopping = true;

@@ -1,0 +1,135 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { freePort, portIsFree } from '../../lib/net.ts';
+import { onShutdownSignal } from '../../lib/signals.ts';
+import { defaultDataDir, parsePort } from '../options.ts';
+import { type UpOptions, upPlan } from '../up/plan.ts';
+import { type RunningProcess, Supervisor } from '../up/supervisor.ts';
+
+interface UpFlags {
+  dataDir: string;
+  edgePort: number;
+  vmPort: number;
+  adminPort: number;
+  metricsRetention: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'run everything on this machine: VictoriaMetrics, the in-cluster components with embedded ClickHouse, ' +
+        'and the edge (wrangler dev); Ctrl-C stops all of it',
+    )
+    .option('--data-dir <dir>', 'data and logs of every component', defaultDataDir())
+    .option('--edge-port <port>', 'edge (UI and API) port', parsePort, 8787)
+    .option('--vm-port <port>', 'VictoriaMetrics port', parsePort, 8428)
+    .option('--admin-port <port>', 'in-cluster process /healthz and /metrics port', parsePort, 9464)
+    .option('--metrics-retention <period>', 'VictoriaMetrics retention (e.g. 15d, 12w, 1y)', '30d')
+    .action(async (flags: UpFlags) => {
+      process.exitCode = await up(flags);
+    });
+}
+
+async function up(flags: UpFlags): Promise<number> {
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const lock = takeLock(join(dataDir, 'up.lock'));
+  if (lock !== undefined) {
+    process.stderr.write(`cannot start: another \`understory up\` (pid ${lock}) uses ${dataDir}\n`);
+    return 1;
+  }
+  const opts: UpOptions = { ...flags, dataDir, edgeInspectorPort: await freePort() };
+  for (const [what, port] of [
+    ['edge', opts.edgePort],
+    ['VictoriaMetrics', opts.vmPort],
+    ['in-cluster admin', opts.adminPort],
+  ] as const) {
+    if (!(await portIsFree(port))) {
+      process.stderr.write(
+        `cannot start: port ${port} (${what}) is in use; pick another with its --*-port flag\n`,
+      );
+      releaseLock(dataDir);
+      return 1;
+    }
+  }
+
+  const logDir = join(dataDir, 'logs');
+  const sup = new Supervisor(logDir, (msg) => process.stderr.write(`up: ${msg}\n`));
+  const stopped = onShutdownSignal(
+    async () => {
+      process.stderr.write('up: stopping...\n');
+      await sup.stopAll();
+    },
+    () => {
+      sup.killAll();
+      releaseLock(dataDir);
+    },
+  );
+
+  try {
+    for (const spec of upPlan(opts)) {
+      process.stderr.write(`up: starting ${spec.name}...\n`);
+      await sup.start(spec);
+    }
+  } catch (err) {
+    process.stderr.write(`up: ${(err as Error).message}\nup: stopping what was started\n`);
+    await sup.stopAll();
+    releaseLock(dataDir);
+    return 1;
+  }
+
+  writeFileSync(join(dataDir, 'up.json'), JSON.stringify(sup.processes().map(stateOf), null, 2));
+  process.stdout.write(`${table(sup.processes())}\n`);
+  process.stdout.write(
+    `\nsensor: not started: the capture pipeline is not built yet\nlogs: ${logDir}\nready: press Ctrl-C to stop\n`,
+  );
+
+  await stopped;
+  releaseLock(dataDir);
+  rmSync(join(dataDir, 'up.json'), { force: true });
+  process.stderr.write('up: stopped\n');
+  return 0;
+}
+
+function stateOf(p: RunningProcess) {
+  return { name: p.spec.name, pid: p.pid, url: p.spec.url, log: p.log };
+}
+
+function table(procs: RunningProcess[]): string {
+  const rows = [
+    ['component', 'pid', 'url', 'log'],
+    ...procs.map((p) => [p.spec.name, String(p.pid), p.spec.url, p.log]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+/** Returns the pid holding the lock, or undefined when we took it. A stale lock (dead pid) is taken over. */
+function takeLock(path: string): number | undefined {
+  try {
+    const fd = openSync(path, 'wx');
+    writeFileSync(fd, String(process.pid));
+    closeSync(fd);
+    return undefined;
+  } catch {
+    const pid = Number(readFileSync(path, 'utf8'));
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return pid;
+    writeFileSync(path, String(process.pid));
+    return undefined;
+  }
+}
+
+function releaseLock(dataDir: string): void {
+  rmSync(join(dataDir, 'up.lock'), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { ProcessSpec } from './supervisor.ts';
+
+const run = promisify(execFile);
+
+/** The repository root (bin/, node_modules/ and wrangler.toml live there). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface UpOptions {
+  dataDir: string;
+  edgePort: number;
+  edgeInspectorPort: number;
+  vmPort: number;
+  adminPort: number;
+  /** VictoriaMetrics -retentionPeriod, e.g. `30d`. */
+  metricsRetention: string;
+}
+
+/** Wrangler must never reach for the network here (metrics, banners, cf fetch): see ENVIRONMENT.md. */
+export const WRANGLER_OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+};
+
+/** What `understory up` runs, in start order: storage first, then the in-cluster process, then the edge. */
+export function upPlan(o: UpOptions): ProcessSpec[] {
+  const dataDir = resolve(o.dataDir);
+  const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
+  const edgeState = join(dataDir, 'edge');
+  return [
+    {
+      name: 'victoria-metrics',
+      command: 'victoria-metrics',
+      args: [
+        `-storageDataPath=${join(dataDir, 'victoria-metrics')}`,
+        `-httpListenAddr=127.0.0.1:${o.vmPort}`,
+        `-retentionPeriod=${o.metricsRetention}`,
+      ],
+      healthUrl: `http://127.0.0.1:${o.vmPort}/health`,
+      url: `http://127.0.0.1:${o.vmPort}`,
+    },
+    {
+      name: 'incloud',
+      command: process.execPath,
+      args: [
+        join(REPO_ROOT, 'bin', 'understory.mjs'),
+        'incloud',
+        '--data-dir',
+        dataDir,
+        '--admin-port',
+        String(o.adminPort),
+      ],
+      healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
+      url: `http://127.0.0.1:${o.adminPort}/healthz`,
+      startTimeoutMs: 60_000,
+    },
+    {
+      name: 'edge',
+      command: wrangler,
+      args: [
+        'dev',
+        '--config',
+        join(REPO_ROOT, 'wrangler.toml'),
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(o.edgePort),
+        '--inspector-port',
+        String(o.edgeInspectorPort),
+        '--persist-to',
+        edgeState,
+        '--show-interactive-dev-session=false',
+      ],
+      env: WRANGLER_OFFLINE_ENV,
+      healthUrl: `http://127.0.0.1:${o.edgePort}/api/health`,
+      url: `http://127.0.0.1:${o.edgePort}`,
+      startTimeoutMs: 90_000,
+      // The local D1 database gets the schema before the worker serves (idempotent: applied ones are skipped).
+      prepare: async () => {
+        await run(
+          wrangler,
+          [
+            'd1',
+            'migrations',
+            'apply',
+            'DB',
+            '--local',
+            '--config',
+            join(REPO_ROOT, 'wrangler.toml'),
+            '--persist-to',
+            edgeState,
+          ],
+          { env: { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' }, cwd: REPO_ROOT },
+        );
+      },
+    },
+  ];
+}
