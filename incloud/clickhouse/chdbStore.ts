@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
-import type { ClickhouseStore } from './store.ts';
+import { type ClickhouseStore, checkIdentifier, type InsertSettings, toJsonEachRow } from './store.ts';
 
 /**
  * Embedded ClickHouse through chdb. chdb lets ONE process open a data directory (a second one fails with
@@ -44,6 +44,21 @@ export class ChdbStore implements ClickhouseStore {
       .split('\n')
       .filter((line) => line.length > 0)
       .map((line) => JSON.parse(line) as T);
+  }
+
+  async insert(
+    table: string,
+    rows: readonly Record<string, unknown>[],
+    settings: InsertSettings = {},
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    // Raw passthrough insert: the JSONEachRow bytes go to the engine's parser, JS builds no SQL text from data.
+    await this.s.insert({
+      table: checkIdentifier(table),
+      values: Buffer.from(toJsonEachRow(rows)),
+      format: 'JSONEachRow',
+      settings,
+    });
   }
 
   async ping(): Promise<void> {
