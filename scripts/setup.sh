@@ -15,12 +15,13 @@ if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
   # they cannot be in the lock file and `npm ci` calls the lock "out of sync". `npm install` installs the
   # locked versions all the same; we then insist that it did not have to change the lock.
   echo "setup: installing npm packages (npm install, as locked)"
-  cp package-lock.json node_modules.lock.tmp 2>/dev/null || true
+  before=$(mktemp)
+  cp package-lock.json "$before"
   npm install --no-audit --no-fund
-  if ! cmp -s package-lock.json node_modules.lock.tmp; then
+  if ! cmp -s package-lock.json "$before"; then
     echo "setup: npm changed package-lock.json: commit the updated lock file" >&2
   fi
-  rm -f node_modules.lock.tmp
+  rm -f "$before"
   echo "$want" >"$stamp"
 else
   echo "setup: npm packages up to date"
