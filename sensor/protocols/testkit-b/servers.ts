@@ -1,0 +1,173 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from './freePort.ts';
+
+/**
+ * Private instances of real servers from Debian for live protocol tests: a temporary directory, a free
+ * port, stopped (and the directory removed) by `stop()`. A server that cannot start throws with its log.
+ */
+export interface RunningServer {
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function spawnLogged(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): { child: ChildProcess; log: () => string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.on('error', (e) => keep(Buffer.from(String(e))));
+  return { child, log: () => out };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startDaemon(
+  name: string,
+  cmd: string,
+  args: (port: number, dir: string) => string[],
+  opts: { timeoutMs?: number; env?: (port: number, dir: string) => NodeJS.ProcessEnv; owner?: string } = {},
+): Promise<RunningServer> {
+  if (!existsSync(cmd) && !cmd.includes('/')) execFileSync('sh', ['-c', `command -v ${cmd}`]);
+  const dir = mkdtempSync(join(tmpdir(), `understory-${name}-`));
+  const port = await freePort();
+  const { child, log } = spawnLogged(cmd, args(port, dir), opts.env?.(port, dir));
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error('exited');
+        return portOpen(port);
+      },
+      opts.timeoutMs ?? 20_000,
+      `cannot start ${name}: not listening on ${port}`,
+    );
+  } catch (e) {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot start ${name} (${cmd}): ${(e as Error).message}\n${log()}`);
+  }
+  return {
+    port,
+    dir,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function startRedis(): Promise<RunningServer> {
+  return startDaemon('redis', 'redis-server', (port, dir) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ]);
+}
+
+export function startNats(): Promise<RunningServer> {
+  return startDaemon('nats', 'nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port)]);
+}
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/** PostgreSQL refuses to run as root: the cluster belongs to the `postgres` user (created by the package). */
+export async function startPostgres(): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'understory-pg-'));
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  try {
+    execFileSync(
+      'setpriv',
+      [
+        '--reuid',
+        String(uid),
+        '--regid',
+        String(gid),
+        '--init-groups',
+        `${PG_BIN}/initdb`,
+        '-D',
+        data,
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '-E',
+        'UTF8',
+      ],
+      {
+        stdio: 'pipe',
+      },
+    );
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot initialise PostgreSQL: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+  }
+  const inner = await startDaemon(
+    'postgres',
+    'setpriv',
+    (port) => [
+      '--reuid',
+      String(uid),
+      '--regid',
+      String(gid),
+      '--init-groups',
+      `${PG_BIN}/postgres`,
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'fsync=off',
+    ],
+    { timeoutMs: 30_000 },
+  );
+  return {
+    port: inner.port,
+    dir,
+    stop: async () => {
+      await inner.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
