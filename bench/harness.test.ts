@@ -9,7 +9,9 @@ describe('bench harness', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'results.tsv');
     record({ benchmark: 'b', metric: 'rps', value: 97, unit: 'req/s', baseline: 100 }, file);
     record({ benchmark: 'b', metric: 'rss', value: 12.5, unit: 'MB' }, file);
-    const rows = readFileSync(file, 'utf8').split('\n').filter((r) => r.length > 0);
+    const rows = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((r) => r.length > 0);
     expect(rows).toHaveLength(3);
     expect(rows[0]).toMatch(/^date\tcommit\tmachine/);
     const cols = rows[1]!.split('\t');

@@ -24,7 +24,7 @@ function step(name, cmd, args) {
 }
 
 if (vitestArgs.length === 0) {
-  step('format and lint', 'npx', ['biome', 'ci', '.']);
+  step('format and lint', 'npx', ['biome', 'ci', '--colors=off', '.']);
   step('edge types are current', 'npx', ['wrangler', 'types', 'edge/worker-configuration.d.ts', '--check']);
   step('typecheck (node)', 'npx', ['tsc', '-p', 'tsconfig.json']);
   step('typecheck (edge)', 'npx', ['tsc', '-p', 'edge/tsconfig.json']);
