@@ -1,0 +1,4 @@
+/** The tunnel protocol shared by the edge (workerd) and the portal (Node). See messages.ts. */
+export * from './codec.ts';
+export * from './messages.ts';
+export * from './queries.ts';
