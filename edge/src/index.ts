@@ -1,23 +1,82 @@
-import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { newApp } from './app.ts';
+import type { AppEnv } from './env.ts';
+import { ApiError } from './errors.ts';
+import { authenticate } from './middleware/authenticate/index.ts';
+import { authorize } from './middleware/authorize/index.ts';
+import { csrf } from './middleware/csrf/index.ts';
+import { requestContext } from './middleware/requestContext/index.ts';
+import { declarePermission } from './routeRegistry.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
+import { registerClusterRoutes } from './routes/clusters.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerInvitationRoutes } from './routes/invitations.ts';
+import { registerMemberRoutes } from './routes/members.ts';
+import { registerOrgRoutes } from './routes/orgs.ts';
+import { registerServiceAccountRoutes } from './routes/serviceAccounts.ts';
+import { registerSsoRoutes } from './routes/sso.ts';
+import { registerSsoAdminRoutes } from './routes/ssoAdmin.ts';
+import { registerTokenRoutes } from './routes/tokens.ts';
 
+export { authenticateApiToken } from './auth/apiTokens.ts';
+export { authenticateClusterInstallToken } from './clusters/installToken.ts';
 export { ClusterTunnel } from './clusterTunnel.ts';
 
-export const app = new Hono<{ Bindings: Env }>();
+/** Largest JSON body the API accepts; nothing it takes needs more. */
+export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Liveness of the worker and its two stateful bindings: D1 answers a query, a Durable Object answers. */
-app.get('/api/health', async (c) => {
-  const d1 = await c.env.DB.prepare('SELECT 1 AS ok').first<{ ok: number }>();
-  const stub = c.env.CLUSTER_TUNNEL.get(c.env.CLUSTER_TUNNEL.idFromName('health-probe'));
-  const dobj = await stub.fetch('https://do/health');
-  const ok = d1?.ok === 1 && dobj.ok;
-  return c.json({ ok, d1: d1?.ok === 1, durableObjects: dobj.ok }, ok ? 200 : 503);
+export const app = newApp();
+
+// Order matters: context -> size limit -> who is calling -> CSRF -> the permission table -> route.
+app.use('/api/*', requestContext());
+app.use(
+  '/api/*',
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `cannot accept a body over ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+);
+app.use('/api/*', authenticate());
+app.use('/api/*', csrf());
+app.use('/api/*', authorize());
+
+registerHealthRoutes(app);
+registerAuthRoutes(app);
+registerSsoRoutes(app);
+registerOrgRoutes(app);
+registerMemberRoutes(app);
+registerInvitationRoutes(app);
+registerTokenRoutes(app);
+registerServiceAccountRoutes(app);
+registerClusterRoutes(app);
+registerAuditRoutes(app);
+registerSsoAdminRoutes(app);
+
+declarePermission('GET', '/api/openapi.json', 'public');
+app.doc31('/api/openapi.json', {
+  openapi: '3.1.0',
+  info: {
+    title: 'Understory edge API',
+    version: '1',
+    description:
+      'Accounts, organizations, roles, API tokens, clusters, audit and SSO. Each operation lists the permission ' +
+      'it needs in x-permission (edge/src/permissions.ts). Cookie-authenticated changes need X-CSRF-Token.',
+  },
 });
 
 app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.path}` } }, 404));
 
-/** One place turns errors into responses: HTTPException keeps its status, anything else is a 500. */
+/** One place turns errors into responses of one shape; anything unexpected is a 500 without details. */
 app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+    const issues = err.issues ? { issues: err.issues } : {};
+    return c.json({ error: { code: err.code, message: err.message, ...issues } }, err.status);
+  }
   if (err instanceof HTTPException) {
     return c.json({ error: { code: 'http_error', message: err.message } }, err.status);
   }
@@ -25,4 +84,5 @@ app.onError((err, c) => {
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
 });
 
+export type { AppEnv };
 export default app;

@@ -1,0 +1,32 @@
+import type { MiddlewareHandler } from 'hono';
+import { authenticateApiToken } from '../../auth/apiTokens.ts';
+import { readSession } from '../../auth/sessions.ts';
+import type { AppEnv } from '../../env.ts';
+import { ApiError } from '../../errors.ts';
+
+/**
+ * Finds who is calling. An `Authorization: Bearer` header wins and must be a live API token (a bad one is a
+ * 401, never a silent fall-back to the cookie); otherwise the session cookie, if live. Anonymous requests go on
+ * with a null principal: the authorize middleware decides whether the route allows that.
+ */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const authorization = c.req.header('authorization');
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      const principal = match?.[1] ? await authenticateApiToken(c.var.db, match[1]) : null;
+      if (!principal) {
+        throw new ApiError(
+          401,
+          'unauthenticated',
+          'cannot authenticate: API token is invalid, expired or revoked',
+        );
+      }
+      c.set('principal', principal);
+      return next();
+    }
+    const session = await readSession(c);
+    if (session) c.set('principal', { kind: 'session', ...session, sessionIdHash: session.idHash });
+    await next();
+  };
+}
