@@ -28,6 +28,10 @@ export type MessageType = 'request' | 'response';
 /** The observed process's role on the connection; `unknown` until connect/accept or detection says. */
 export type Role = 'client' | 'server' | 'unknown';
 
+/**
+ * `eos`: this protocol ended on the connection (e.g. after an HTTP Upgrade); the tracker stitches what is
+ * queued and detects the protocol of the bytes after `consumed` afresh.
+ */
 export type ParseState = 'success' | 'needs-more-data' | 'invalid' | 'ignored' | 'eos';
 
 export interface Frame {
@@ -102,6 +106,11 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
    * leaves the rest for later (e.g. a request whose response has not arrived).
    */
   stitch(requests: F[], responses: F[], state: S, meta: ConnectionMeta): StitchResult;
+  /**
+   * Optional: the connection ended (close, expiry, end of capture) after a last `stitch`. Returns calls that
+   * can still be reported from what the state holds (e.g. HTTP/2 streams whose end was never seen).
+   */
+  onClose?(state: S, meta: ConnectionMeta): StitchResult;
 }
 
 /** One observed API call: the unit of RED metrics and traces. */

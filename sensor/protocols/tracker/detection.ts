@@ -1,0 +1,62 @@
+import type { ProtocolName, ProtocolSpec, Role } from '../contract.ts';
+import type { ConnectionInfo, Direction } from './connectionTracker.ts';
+
+/** Below this score the bytes do not look enough like any protocol; try the next chunk. */
+export const MIN_DETECT_SCORE = 0.5;
+
+export interface Detected {
+  spec: ProtocolSpec;
+  /** The observed side's role as the bytes tell it (`unknown` when they do not). */
+  role: Role;
+}
+
+/**
+ * Picks the spec whose detector scores the chunk highest. Ports are hints the detectors may use to raise a
+ * score the bytes already support; only an explicit `decodeAs` mapping (the user's word) skips the bytes.
+ */
+export function detectProtocol(
+  specs: readonly ProtocolSpec[],
+  info: ConnectionInfo,
+  role: Role,
+  direction: Direction,
+  data: Uint8Array,
+  decodeAs?: ReadonlyMap<number, ProtocolName>,
+): Detected | undefined {
+  if (decodeAs !== undefined && decodeAs.size > 0) {
+    const forced = decodeAs.get(info.remote.port) ?? decodeAs.get(info.local.port);
+    if (forced !== undefined) {
+      const spec = specs.find((s) => s.protocol === forced);
+      if (spec !== undefined) {
+        // The user named the port: whoever listens on it is the server.
+        const forcedRole: Role = decodeAs.has(info.remote.port) ? 'client' : 'server';
+        return { spec, role: role === 'unknown' ? forcedRole : role };
+      }
+    }
+  }
+  let best: ProtocolSpec | undefined;
+  let bestScore = 0;
+  let bestType: 'request' | 'response' | undefined;
+  const input = {
+    data,
+    direction,
+    role,
+    localPort: info.local.port,
+    remotePort: info.remote.port,
+    transport: info.transport,
+  };
+  for (const spec of specs) {
+    const r = spec.detect(input);
+    if (r.score > bestScore) {
+      best = spec;
+      bestScore = r.score;
+      bestType = r.messageType;
+    }
+  }
+  if (best === undefined || bestScore < MIN_DETECT_SCORE) return undefined;
+  let inferred: Role = 'unknown';
+  if (bestType !== undefined) {
+    const wroteRequest = (direction === 'egress') === (bestType === 'request');
+    inferred = wroteRequest ? 'client' : 'server';
+  }
+  return { spec: best, role: role === 'unknown' ? inferred : role };
+}
