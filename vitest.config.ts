@@ -14,6 +14,8 @@ export default defineConfig({
           // Tests start real servers and the eBPF sensor: keep parallelism at the machine's size.
           pool: 'forks',
           maxWorkers: 2,
+          // Projects with different pools run as separate groups: the quick edge group first.
+          sequence: { groupOrder: 1 },
         },
       },
       './edge/vitest.config.ts',

@@ -17,6 +17,7 @@ export default defineConfig(async () => {
       root: new URL('.', import.meta.url).pathname,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles: ['./test/applyMigrations.ts'],
+      sequence: { groupOrder: 0 },
     },
   };
 });
