@@ -10,8 +10,8 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { tracesDays: 7, logsDays: 7, eventsDays: 30 };
 
-/** The longest retention accepted: 100 years. */
-export const MAX_RETENTION_DAYS = 36_500;
+/** The longest retention accepted: 10 years. Longer would push `DateTime` TTL past 2106 and wrap around. */
+export const MAX_RETENTION_DAYS = 3650;
 
 export function validateRetention(r: Retention): Retention {
   for (const [key, days] of Object.entries(r)) {
