@@ -1,0 +1,221 @@
+import { EntryIndex, type IpOwner } from './entryIndex.ts';
+import {
+  type ChangeLine,
+  type Entry,
+  type ProcessEntry,
+  SNAPSHOT_PATH,
+  type Snapshot,
+  WATCH_PATH,
+  type WorkloadEntry,
+} from './types.ts';
+
+export interface MetadataClientOptions {
+  /** Base URL of the k8s-watcher's sensor API, e.g. `http://understory-k8s-watcher:9470`. */
+  url: string;
+  token?: string;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** No line (heartbeats included) for this long means a dead connection: reconnect. */
+  idleTimeoutMs?: number;
+  /** Called after each applied change, also for the differences a re-sync brings. */
+  onChange?: (key: string, value: Entry | undefined) => void;
+  onError?: (err: Error) => void;
+}
+
+class GoneError extends Error {}
+
+/**
+ * The sensor's copy of the watcher's metadata: a snapshot, then the change stream, reconnecting with
+ * back-off. If the watcher restarted (new epoch) or its history no longer reaches our revision (410),
+ * it takes a new snapshot and swaps it in whole, so lookups keep answering from the old copy meanwhile.
+ *
+ * Everything runs on the caller's event loop; lookups are synchronous map reads.
+ */
+export class K8sMetadataClient {
+  private index = new EntryIndex();
+  private epoch: string | undefined;
+  private revision = 0;
+  private stopped = true;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private readyResolve!: () => void;
+  private readonly readyPromise = new Promise<void>((r) => {
+    this.readyResolve = r;
+  });
+  /** Snapshots taken (1 at start, +1 per watcher restart or expired history). */
+  snapshots = 0;
+  connected = false;
+  lastError: string | undefined;
+
+  constructor(private readonly opts: MetadataClientOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  /** Resolves once the first snapshot is in. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  get rev(): number {
+    return this.revision;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  lookupIp(ip: string): IpOwner | undefined {
+    return this.index.lookupIp(ip);
+  }
+
+  lookupContainer(id: string): Entry | undefined {
+    return this.index.lookupContainer(id);
+  }
+
+  lookupPid(pid: number): ProcessEntry | undefined {
+    return this.index.lookupPid(pid);
+  }
+
+  workload(namespace: string, kind: string, name: string): WorkloadEntry | undefined {
+    return this.index.workload(namespace, kind, name);
+  }
+
+  get(key: string): Entry | undefined {
+    return this.index.get(key);
+  }
+
+  private async run(): Promise<void> {
+    const initial = this.opts.backoffInitialMs ?? 250;
+    const max = this.opts.backoffMaxMs ?? 10_000;
+    let backoff = initial;
+    while (!this.stopped) {
+      try {
+        if (this.epoch === undefined) await this.resync();
+        const progressed = await this.follow();
+        if (progressed) backoff = initial;
+      } catch (err) {
+        this.connected = false;
+        if (this.stopped) break;
+        if (err instanceof GoneError) {
+          this.epoch = undefined;
+          continue;
+        }
+        this.lastError = (err as Error).message;
+        this.opts.onError?.(err as Error);
+      }
+      if (this.stopped) break;
+      await sleep(Math.round(backoff / 2 + Math.random() * (backoff / 2)));
+      backoff = Math.min(backoff * 2, max);
+    }
+  }
+
+  private headers(): Record<string, string> {
+    return this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {};
+  }
+
+  private async resync(): Promise<void> {
+    this.abort = new AbortController();
+    const timeout = setTimeout(() => this.abort?.abort(), this.opts.idleTimeoutMs ?? 45_000);
+    try {
+      const res = await fetch(new URL(SNAPSHOT_PATH, this.opts.url), {
+        headers: this.headers(),
+        signal: this.abort.signal,
+      });
+      if (res.status !== 200)
+        throw new Error(`cannot take snapshot: HTTP ${res.status}: ${await res.text()}`);
+      const snap = (await res.json()) as Snapshot;
+      const next = new EntryIndex();
+      for (const { key, value } of snap.entries) next.put(key, value);
+      const previous = this.index;
+      this.index = next;
+      this.epoch = snap.epoch;
+      this.revision = snap.rev;
+      this.snapshots++;
+      this.readyResolve();
+      this.announceDifferences(previous, next);
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  private announceDifferences(previous: EntryIndex, next: EntryIndex): void {
+    const onChange = this.opts.onChange;
+    if (!onChange) return;
+    for (const [key] of previous.all()) if (!next.get(key)) onChange(key, undefined);
+    for (const [key, value] of next.all()) {
+      const old = previous.get(key);
+      if (!old || JSON.stringify(old) !== JSON.stringify(value)) onChange(key, value);
+    }
+  }
+
+  /** Follows the change stream until it ends; true if it delivered anything. */
+  private async follow(): Promise<boolean> {
+    const abort = new AbortController();
+    this.abort = abort;
+    const idleMs = this.opts.idleTimeoutMs ?? 45_000;
+    let idle = setTimeout(() => abort.abort(), idleMs);
+    const url = new URL(WATCH_PATH, this.opts.url);
+    url.searchParams.set('epoch', this.epoch ?? '');
+    url.searchParams.set('since', String(this.revision));
+    let progressed = false;
+    try {
+      const res = await fetch(url, { headers: this.headers(), signal: abort.signal });
+      if (res.status === 410) {
+        await res.body?.cancel();
+        throw new GoneError('watch history gone');
+      }
+      if (res.status !== 200 || !res.body)
+        throw new Error(`cannot watch: HTTP ${res.status}: ${await res.text()}`);
+      this.connected = true;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        clearTimeout(idle);
+        idle = setTimeout(() => abort.abort(), idleMs);
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl = buffered.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.length > 0) {
+            this.apply(JSON.parse(line) as ChangeLine);
+            progressed = true;
+          }
+          nl = buffered.indexOf('\n');
+        }
+      }
+      return progressed;
+    } catch (err) {
+      if (err instanceof GoneError) throw err;
+      if (abort.signal.aborted && !this.stopped)
+        throw new Error('cannot follow watch: stream idle, reconnecting');
+      throw err;
+    } finally {
+      clearTimeout(idle);
+      this.connected = false;
+    }
+  }
+
+  private apply(line: ChangeLine): void {
+    if (line.heartbeat || line.key === undefined) return;
+    if (line.rev <= this.revision) return;
+    this.revision = line.rev;
+    if (line.value === undefined) this.index.delete(line.key);
+    else this.index.put(line.key, line.value);
+    this.opts.onChange?.(line.key, line.value);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
