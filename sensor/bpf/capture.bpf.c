@@ -135,6 +135,15 @@ struct {
   __type(value, struct sys_args);
 } active_sys SEC(".maps");
 
+/* Local TCP ports something listens on or accepted from: tells the role of connections we learn late,
+ * e.g. in a forked PostgreSQL backend that inherited the accepted socket. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u16);
+  __type(value, __u8);
+} server_ports SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -274,6 +283,11 @@ static __always_inline bool read_tuple(struct sock *sk, struct capture_tuple *t)
   return true;
 }
 
+static __always_inline bool same_addr(const __u8 *a, const __u8 *b) {
+  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+  return x[0] == y[0] && x[1] == y[1];
+}
+
 /* The cached connection for (pid, fd), learning it from the fd table on a miss. NULL for non-sockets. */
 static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 role) {
   struct conn_key key = {.pid = pid, .fd = fd};
@@ -291,6 +305,12 @@ static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 r
   if (sk && read_tuple(sk, &fresh.t)) {
     fresh.kind = CONN_SOCKET;
     fresh.t.role = role;
+    if (role == CAPTURE_ROLE_UNKNOWN && fresh.t.protocol == IPPROTO_TCP) {
+      if (bpf_map_lookup_elem(&server_ports, &fresh.t.lport))
+        fresh.t.role = CAPTURE_ROLE_SERVER;
+      else if (bpf_map_lookup_elem(&server_ports, &fresh.t.rport))
+        fresh.t.role = CAPTURE_ROLE_CLIENT;
+    }
   }
   bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
   if (fresh.kind != CONN_SOCKET) return NULL;
@@ -535,12 +555,24 @@ static __always_inline int conn_exit(long ret) {
   struct capture_config *cfg = get_config();
   if (!cfg) return 0;
   __u32 pid = id >> 32;
-  /* A connect/accept always starts a new connection on this fd: forget what was cached. */
   struct conn_key key = {.pid = pid, .fd = fd};
+  struct conn_info *old = bpf_map_lookup_elem(&conns, &key);
+  if (kind == CAPTURE_KIND_CONNECT && old && old->kind == CONN_SOCKET && old->t.role == CAPTURE_ROLE_CLIENT &&
+      old->owner_start == process_start()) {
+    /* A second connect() on a connected socket (hiredis checks completion this way): same peer, no news. */
+    struct capture_tuple now = {};
+    struct sock *sk = sock_of_fd(fd);
+    if (sk && read_tuple(sk, &now) && now.rport == old->t.rport && same_addr(now.raddr, old->t.raddr)) return 0;
+  }
+  /* Otherwise a connect/accept starts a new connection on this fd: forget what was cached. */
   bpf_map_delete_elem(&conns, &key);
   struct conn_info *c =
       lookup_conn(pid, fd, kind == CAPTURE_KIND_CONNECT ? CAPTURE_ROLE_CLIENT : CAPTURE_ROLE_SERVER);
   if (!c) return 0;
+  if (kind == CAPTURE_KIND_ACCEPT && c->t.protocol == IPPROTO_TCP) {
+    __u8 one = 1;
+    bpf_map_update_elem(&server_ports, &c->t.lport, &one, BPF_ANY);
+  }
   struct capture_conn_event ev = {};
   fill_header(&ev.h, kind, fd);
   ev.t = c->t;
@@ -563,6 +595,22 @@ SEC("tracepoint/syscalls/sys_enter_accept4")
 int enter_accept4(struct trace_event_raw_sys_enter *ctx) { return conn_enter(CAPTURE_KIND_ACCEPT, ctx->args[0]); }
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return conn_exit(ctx->ret); }
+
+/* listen: remember the port, so connections learnt later (forked workers) get the server role. */
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx) {
+  struct capture_config *cfg = get_config();
+  if (!cfg) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!traced(id >> 32, cfg)) return 0;
+  struct capture_tuple t = {};
+  struct sock *sk = sock_of_fd((__s32)ctx->args[0]);
+  if (sk && read_tuple(sk, &t) && t.protocol == IPPROTO_TCP && t.lport != 0) {
+    __u8 one = 1;
+    bpf_map_update_elem(&server_ports, &t.lport, &one, BPF_ANY);
+  }
+  return 0;
+}
 
 /* close: report sockets with the tuple kept since connect/accept, then forget the fd. */
 SEC("tracepoint/syscalls/sys_enter_close")
