@@ -8,7 +8,7 @@ import {
   splitIntoChunks,
   TunnelDecodeError,
 } from './codec.ts';
-import { type ControlMessage, MAX_CHUNK_BYTES, PROTOCOL_VERSION } from './messages.ts';
+import { type ControlMessage, MAX_CHUNK_BYTES, PING_TEXT, PONG_TEXT, PROTOCOL_VERSION } from './messages.ts';
 import { isAllowedPromPath, QUERY_PARAMS } from './queries.ts';
 
 const valid: ControlMessage[] = [
@@ -24,8 +24,8 @@ const valid: ControlMessage[] = [
   { type: 'end', id: 'r-1', chunks: 3, bytes: 600_000 },
   { type: 'error', id: 'r-1', code: 'timeout', message: 'query took longer than 30000 ms' },
   { type: 'cancel', id: 'r_2' },
-  { type: 'ping', nonce: 7 },
-  { type: 'pong', nonce: 7 },
+  { type: 'ping' },
+  { type: 'pong' },
 ];
 
 describe('control messages', () => {
@@ -50,12 +50,17 @@ describe('control messages', () => {
     expect(() => decodeControl(text)).toThrow(fragment);
   });
 
+  it('keeps ping and pong byte-exact for the Durable Object auto-response', () => {
+    expect(encodeControl({ type: 'ping' })).toBe(PING_TEXT);
+    expect(encodeControl({ type: 'pong' })).toBe(PONG_TEXT);
+  });
+
   it('refuses to encode an invalid message', () => {
     expect(() => encodeControl({ type: 'cancel', id: '' })).toThrow(/cannot encode tunnel message cancel/);
   });
 
   it('rejects a text message over the size limit before parsing it', () => {
-    const text = JSON.stringify({ type: 'ping', nonce: 1, pad: 'x'.repeat(300 * 1024) });
+    const text = JSON.stringify({ type: 'ping', pad: 'x'.repeat(300 * 1024) });
     expect(() => decodeControl(text)).toThrow(/over the limit/);
   });
 });
@@ -100,8 +105,8 @@ describe('chunk frames', () => {
   });
 
   it('reads a text frame delivered as bytes', () => {
-    const bytes = new TextEncoder().encode('{"type":"ping","nonce":3}');
-    expect(decodeMessage(bytes)).toEqual({ type: 'ping', nonce: 3 });
+    const bytes = new TextEncoder().encode('{"type":"pong"}');
+    expect(decodeMessage(bytes)).toEqual({ type: 'pong' });
   });
 
   it('splits a body into views that add up to it', () => {

@@ -132,8 +132,15 @@ export const cancelMessage = z.strictObject({
   id: requestId,
 });
 
-export const pingMessage = z.strictObject({ type: z.literal('ping'), nonce: z.number().int() });
-export const pongMessage = z.strictObject({ type: z.literal('pong'), nonce: z.number().int() });
+/**
+ * Keep-alive. Deliberately constant (no nonce): the Durable Object can answer it with
+ * `setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_TEXT, PONG_TEXT))` without waking from
+ * hibernation. Either side may send it; any message received counts as a sign of life.
+ */
+export const pingMessage = z.strictObject({ type: z.literal('ping') });
+export const pongMessage = z.strictObject({ type: z.literal('pong') });
+export const PING_TEXT = '{"type":"ping"}';
+export const PONG_TEXT = '{"type":"pong"}';
 
 /** Every text message of the protocol. */
 export const controlMessage = z.discriminatedUnion('type', [

@@ -1,0 +1,91 @@
+import type { ClickhouseStore } from '../clickhouse/store.ts';
+import type { PortalLimits } from './limits.ts';
+import { QueryError } from './query.ts';
+
+/**
+ * The portal's only way to ClickHouse: read-only, bounded SELECTs. Each query gets a SETTINGS clause built
+ * from `PortalLimits.clickhouse` (integers checked at start-up, so the clause holds no outside text):
+ *
+ *   readonly = 1            writes, DDL, setting changes and table functions such as file()/url() refused
+ *   max_execution_time      seconds; TIMEOUT_EXCEEDED
+ *   max_result_rows/bytes   with result_overflow_mode = 'throw'; TOO_MANY_ROWS_OR_BYTES
+ *   max_rows_to_read        and max_bytes_to_read: the scan bound; TOO_MANY_ROWS / TOO_MANY_BYTES
+ *   max_memory_usage        MEMORY_LIMIT_EXCEEDED
+ *
+ * All of them are honoured by chdb 3.4 (ClickHouse 26.7) and proven in clickhouseReader.test.ts, with one
+ * caveat found there: max_result_bytes counts a constant column once, so it does not bound a result made of
+ * one repeated literal; the queries here select columns, and every query also carries its own LIMIT.
+ *
+ * chdb runs several `;`-separated statements in one call (a DROP after a SELECT is executed), so SQL that
+ * contains `;` is refused here; user text only ever travels as bound parameters anyway.
+ */
+export class ClickhouseReader {
+  private readonly settings: string;
+
+  constructor(
+    private readonly store: ClickhouseStore,
+    limits: PortalLimits['clickhouse'],
+  ) {
+    const n = (name: string, v: number) => {
+      if (!Number.isSafeInteger(v) || v <= 0)
+        throw new Error(`cannot use ClickHouse limit ${name}: must be a positive integer, got ${v}`);
+      return `${name} = ${v}`;
+    };
+    this.settings = [
+      'readonly = 1',
+      n('max_execution_time', limits.maxExecutionSeconds),
+      n('max_result_rows', limits.maxResultRows),
+      n('max_result_bytes', limits.maxResultBytes),
+      "result_overflow_mode = 'throw'",
+      n('max_rows_to_read', limits.maxRowsToRead),
+      n('max_bytes_to_read', limits.maxBytesToRead),
+      n('max_memory_usage', limits.maxMemoryBytes),
+    ].join(', ');
+  }
+
+  /**
+   * Runs one compiled SELECT with bound `params`. Rejects with QueryError for limits (`timeout`, `too_large`)
+   * so the caller sees why; other ClickHouse errors are internal. `signal` stops waiting (chdb cannot interrupt
+   * a running query; max_execution_time ends it).
+   */
+  async select<T>(sql: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T[]> {
+    const text = sql.trim();
+    if (!/^(SELECT|WITH)\b/i.test(text) || text.includes(';') || /\bSETTINGS\b/i.test(text))
+      throw new Error(
+        'cannot run ClickHouse query: only a single SELECT without its own SETTINGS is allowed',
+      );
+    signal?.throwIfAborted();
+    try {
+      return await this.store.query<T>(`${text}\nSETTINGS ${this.settings}`, params);
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+}
+
+const LIMIT_ERRORS: [RegExp, QueryError['code'], string][] = [
+  [
+    /\(TIMEOUT_EXCEEDED\)/,
+    'timeout',
+    'the query ran longer than the portal allows; narrow the time range or add filters',
+  ],
+  [/\(TOO_MANY_ROWS_OR_BYTES\)/, 'too_large', 'the result is larger than the portal allows; lower the limit'],
+  [
+    /\((TOO_MANY_ROWS|TOO_MANY_BYTES)\)/,
+    'too_large',
+    'the query would scan more data than the portal allows; narrow the time range or add filters',
+  ],
+  [
+    /\(MEMORY_LIMIT_EXCEEDED\)/,
+    'too_large',
+    'the query needs more memory than the portal allows; narrow the time range or add filters',
+  ],
+  [/\(READONLY\)/, 'bad_request', 'the query tried to write or to use a table function'],
+];
+
+function classify(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  for (const [pattern, code, text] of LIMIT_ERRORS)
+    if (pattern.test(message)) return new QueryError(code, text);
+  return err instanceof Error ? err : new Error(message);
+}

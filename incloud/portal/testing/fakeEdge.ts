@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  decodeMessage,
+  encodeControl,
+  type HeadMessage,
+  type HelloMessage,
+  TUNNEL_CONNECT_PATH,
+  type TunnelErrorCode,
+} from '../../../lib/tunnel/index.ts';
+
+export interface EdgeAnswer {
+  head: HeadMessage;
+  body: Buffer;
+  chunkSizes: number[];
+}
+
+export class EdgeRequestError extends Error {
+  constructor(
+    readonly code: TunnelErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+interface Pending {
+  head?: HeadMessage;
+  parts: Buffer[];
+  nextSeq: number;
+  resolve: (a: EdgeAnswer) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A small real WebSocket server that plays the edge's side of the tunnel for tests and the benchmark: it checks
+ * the install token on the upgrade, records hellos, sends requests and reassembles streamed answers, checking
+ * chunk order and the totals in `end`. Not a model of the Durable Object beyond the protocol.
+ */
+export class FakeEdge {
+  readonly hellos: HelloMessage[] = [];
+  readonly upgrades: IncomingMessage[] = [];
+  /** Messages for ids the edge no longer waits for (e.g. after a cancel). */
+  readonly stray: string[] = [];
+  socket: WebSocket | undefined;
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private helloWaiters: (() => void)[] = [];
+  port = 0;
+
+  constructor(private readonly token: string) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<void> {
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+    server.on('upgrade', (req, socket, head) => {
+      this.upgrades.push(req);
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== TUNNEL_CONNECT_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      if (req.headers.authorization !== `Bearer ${this.token}`) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    this.server = server;
+    this.wss = wss;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  private accept(ws: WebSocket): void {
+    this.socket = ws;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const msg = decodeMessage(isBinary ? data : data.toString('utf8'));
+      if (msg.type === 'hello') {
+        this.hellos.push(msg);
+        for (const w of this.helloWaiters.splice(0)) w();
+        return;
+      }
+      if (msg.type === 'ping') {
+        ws.send('{"type":"pong"}');
+        return;
+      }
+      if (msg.type === 'pong' || msg.type === 'request' || msg.type === 'cancel') return;
+      const p = this.pending.get(msg.id);
+      if (!p) {
+        this.stray.push(msg.type);
+        return;
+      }
+      if (msg.type === 'head') p.head = msg;
+      else if (msg.type === 'chunk') {
+        if (msg.seq !== p.nextSeq) p.reject(new Error(`chunk ${msg.seq} arrived, expected ${p.nextSeq}`));
+        p.nextSeq++;
+        p.parts.push(Buffer.from(msg.data));
+      } else if (msg.type === 'end') {
+        this.pending.delete(msg.id);
+        const body = Buffer.concat(p.parts);
+        if (!p.head) p.reject(new Error('end before head'));
+        else if (msg.chunks !== p.parts.length || msg.bytes !== body.length)
+          p.reject(new Error(`end says ${msg.chunks}/${msg.bytes}, got ${p.parts.length}/${body.length}`));
+        else p.resolve({ head: p.head, body, chunkSizes: p.parts.map((b) => b.length) });
+      } else if (msg.type === 'error') {
+        this.pending.delete(msg.id);
+        p.reject(new EdgeRequestError(msg.code, msg.message));
+      }
+    });
+    ws.on('close', () => {
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(new EdgeRequestError('unavailable', 'the portal disconnected'));
+      }
+    });
+  }
+
+  /** Resolves once `count` hellos in total have arrived. */
+  async waitForHellos(count: number): Promise<void> {
+    while (this.hellos.length < count) await new Promise<void>((r) => this.helloWaiters.push(r));
+  }
+
+  /** Sends a request and resolves with the reassembled answer (or rejects with the portal's error). */
+  request(
+    kind: string,
+    params: unknown,
+    timeoutMs = 30_000,
+    id = `r${this.nextId++}`,
+  ): Promise<EdgeAnswer> & { id: string } {
+    const ws = this.socket;
+    const promise = new Promise<EdgeAnswer>((resolve, reject) => {
+      if (!ws || ws.readyState !== WebSocket.OPEN) {
+        reject(new EdgeRequestError('unavailable', 'no portal connected'));
+        return;
+      }
+      this.pending.set(id, { parts: [], nextSeq: 0, resolve, reject });
+      ws.send(encodeControl({ type: 'request', id, kind, params, timeoutMs }));
+    });
+    return Object.assign(promise, { id });
+  }
+
+  cancel(id: string): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    p?.reject(new EdgeRequestError('cancelled', 'cancelled by the test'));
+    this.socket?.send(encodeControl({ type: 'cancel', id }));
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.socket?.send(data);
+  }
+
+  /** Kills the server and every connection at once (no close handshake), like a crashed edge. */
+  async kill(): Promise<void> {
+    for (const c of this.wss?.clients ?? []) c.terminate();
+    this.socket = undefined;
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const c of this.wss?.clients ?? []) c.close(1001);
+    this.wss?.close();
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
