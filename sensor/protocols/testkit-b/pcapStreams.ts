@@ -43,6 +43,8 @@ export function readTcpStreams(file: string, serverPorts: readonly number[]): Tc
   return streams;
 }
 
+const GAP = /^\[\d+ bytes missing in capture file\]\0?$/;
+
 function parseFollowYaml(yaml: string, serverPorts: readonly number[]): Chunk[] {
   const peerPorts = [...yaml.matchAll(/- peer: (\d)\n\s+host: .*\n\s+port: (\d+)/g)].map((m) => Number(m[2]));
   const serverPeer = serverPorts.includes(peerPorts[1] ?? -1)
@@ -56,6 +58,8 @@ function parseFollowYaml(yaml: string, serverPorts: readonly number[]): Chunk[] 
   for (const m of yaml.matchAll(re)) {
     const type: MessageType = Number(m[2]) === serverPeer ? 'response' : 'request';
     const data = new Uint8Array(Buffer.from(m[3]!.replace(/\s+/g, ''), 'base64'));
+    // tshark marks a gap with a text chunk (`[N bytes missing in capture file]`): skip it.
+    if (m[0].includes('timestamp: 0.000000000') && GAP.test(Buffer.from(data).toString('latin1'))) continue;
     chunks.push({ type, tsNs: BigInt(m[1]!), data });
   }
   return chunks;

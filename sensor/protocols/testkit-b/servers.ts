@@ -171,3 +171,50 @@ export async function startPostgres(): Promise<RunningServer> {
     },
   };
 }
+
+/** MariaDB with a fresh data directory; grant tables are skipped so any user logs in without a password. */
+export async function startMariadb(): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'understory-mariadb-'));
+  const data = join(dir, 'data');
+  try {
+    execFileSync(
+      'mariadb-install-db',
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        '--user=root',
+        '--skip-test-db',
+        '--auth-root-authentication-method=normal',
+      ],
+      { stdio: 'pipe' },
+    );
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot initialise MariaDB: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+  }
+  const inner = await startDaemon(
+    'mariadb',
+    'mariadbd',
+    (port) => [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${join(dir, 'sock')}`,
+      `--pid-file=${join(dir, 'pid')}`,
+      '--user=root',
+      '--skip-grant-tables',
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=16M',
+    ],
+    { timeoutMs: 30_000 },
+  );
+  return {
+    port: inner.port,
+    dir,
+    stop: async () => {
+      await inner.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { ProtocolSpec } from '../contract.ts';
+import { detectMysql, findMysqlBoundary, parseMysql } from './parse.ts';
+import { stitchMysql } from './stitch.ts';
+import type { MyFrame, MyState } from './types.ts';
+
+/** MySQL / MariaDB client protocol (client = request, server = response). Compression is not decoded. */
+export const spec: ProtocolSpec<MyFrame, MyState> = {
+  protocol: 'mysql',
+  detect: detectMysql,
+  newState: () => ({
+    statements: new Map(),
+    serverCapabilities: 0,
+    clientCapabilities: 0,
+    inLogin: false,
+    encrypted: false,
+  }),
+  parseFrame: parseMysql,
+  findFrameBoundary: (type, buf, offset) => findMysqlBoundary(type, buf, offset),
+  stitch: stitchMysql,
+};
+
+export type { MyFrame, MyState } from './types.ts';
