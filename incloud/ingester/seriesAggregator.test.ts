@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { RemoteSeries } from './remoteWrite.ts';
+import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
+
+const s = (labels: Record<string, string>, value: number): RemoteSeries => ({
+  labels,
+  samples: [{ value, timestampMs: 1 }],
+});
+const make = (cfg: Partial<AggregatorConfig> = {}) =>
+  new SeriesAggregator({ ...DEFAULT_AGGREGATOR_CONFIG, ...cfg });
+const values = (agg: SeriesAggregator, t = 1000) =>
+  Object.fromEntries(agg.flush(t).map((x) => [JSON.stringify(x.labels), x.samples[0]!.value]));
+const k = (labels: Record<string, string>) => JSON.stringify(labels);
+
+describe('SeriesAggregator', () => {
+  it('sums a counter over sensors as increases, surviving a sensor restart (reset)', () => {
+    const agg = make();
+    const req = { __name__: 'http_requests_total', workload: 'cart' };
+    agg.add([s({ ...req, instance: 'node-a' }, 10), s({ ...req, instance: 'node-b' }, 5)]);
+    expect(values(agg)).toEqual({ [k(req)]: 15 });
+    agg.add([s({ ...req, instance: 'node-a' }, 12), s({ ...req, instance: 'node-b' }, 2)]); // b restarted
+    expect(values(agg)).toEqual({ [k(req)]: 12 + 5 + 2 });
+  });
+
+  it('sums gauges over the live sources', () => {
+    const agg = make();
+    agg.add([s({ __name__: 'inflight', instance: 'a' }, 3), s({ __name__: 'inflight', instance: 'b' }, 4)]);
+    agg.add([s({ __name__: 'inflight', instance: 'a' }, 1)]);
+    expect(values(agg)).toEqual({ [k({ __name__: 'inflight' })]: 5 });
+  });
+
+  it('folds series past the per-metric limit into one overflow series and counts them', () => {
+    const agg = make({ maxSeriesPerMetric: 2 });
+    for (const path of ['/a', '/b', '/c', '/d']) {
+      agg.add([s({ __name__: 'req_total', path, workload: 'w', instance: 'x' }, 1)]);
+    }
+    expect(values(agg)).toEqual({
+      [k({ __name__: 'req_total', path: '/a', workload: 'w' })]: 1,
+      [k({ __name__: 'req_total', path: '/b', workload: 'w' })]: 1,
+      [k({ __name__: 'req_total', path: '__overflow__', workload: 'w' })]: 2,
+    });
+    expect(agg.counts.limitedByMetric).toBe(2);
+  });
+
+  it('limits series per workload independently of the metric', () => {
+    const agg = make({ maxSeriesPerWorkload: 1 });
+    agg.add([
+      s({ __name__: 'a_total', workload: 'w1', pod: 'p1' }, 1),
+      s({ __name__: 'b_total', workload: 'w1', pod: 'p1' }, 7),
+    ]);
+    agg.add([s({ __name__: 'b_total', workload: 'w2', pod: 'p1' }, 3)]);
+    expect(values(agg)).toEqual({
+      [k({ __name__: 'a_total', workload: 'w1', pod: 'p1' })]: 1,
+      [k({ __name__: 'b_total', workload: 'w1', pod: '__overflow__' })]: 7,
+      [k({ __name__: 'b_total', workload: 'w2', pod: 'p1' })]: 3,
+    });
+    expect(agg.counts.limitedByWorkload).toBe(1);
+  });
+
+  it('keeps overflowed counters apart per original series so increases still add up', () => {
+    const agg = make({ maxSeriesPerMetric: 1 });
+    agg.add([
+      s({ __name__: 'c_total', id: '1' }, 1),
+      s({ __name__: 'c_total', id: '2' }, 10),
+      s({ __name__: 'c_total', id: '3' }, 20),
+    ]);
+    agg.add([s({ __name__: 'c_total', id: '2' }, 11), s({ __name__: 'c_total', id: '3' }, 21)]);
+    expect(values(agg)[k({ __name__: 'c_total', id: '__overflow__' })]).toBe(32);
+  });
+
+  it('drops labels by rule, for matching metrics only', () => {
+    const agg = make({ dropLabels: [{ metric: 'http_.*', labels: ['request_id'] }] });
+    agg.add([
+      s({ __name__: 'http_total', request_id: 'r1' }, 1),
+      s({ __name__: 'http_total', request_id: 'r2' }, 1),
+      s({ __name__: 'db_total', request_id: 'r3' }, 1),
+    ]);
+    expect(values(agg)).toEqual({
+      [k({ __name__: 'http_total' })]: 1, // one source (no instance label): the last value wins
+      [k({ __name__: 'db_total', request_id: 'r3' })]: 1,
+    });
+    expect(agg.counts.labelsDropped).toBe(2);
+  });
+
+  it('ages out sources and series not reported for N intervals, freeing the limit', () => {
+    const agg = make({ maxIdleIntervals: 2, maxSeriesPerMetric: 1 });
+    agg.add([s({ __name__: 'g', v: 'old' }, 1)]);
+    expect(agg.flush(1)).toHaveLength(1); // reported in this interval
+    expect(agg.flush(2)).toHaveLength(1); // 1 interval idle: still written
+    expect(agg.flush(3)).toHaveLength(1); // 2 intervals idle: written a last time, then removed
+    expect(agg.flush(4)).toHaveLength(0);
+    expect(agg.counts.agedSeries).toBe(1);
+    agg.add([s({ __name__: 'g', v: 'new' }, 2)]); // the per-metric budget is free again
+    expect(values(agg)).toEqual({ [k({ __name__: 'g', v: 'new' })]: 2 });
+  });
+
+  it('keeps an aged-out sensor contribution in a counter', () => {
+    const agg = make({ maxIdleIntervals: 1 });
+    const c = { __name__: 'x_total' };
+    agg.add([s({ ...c, instance: 'a' }, 5), s({ ...c, instance: 'b' }, 7)]);
+    agg.flush(1);
+    agg.add([s({ ...c, instance: 'a' }, 6)]);
+    agg.flush(2); // b idle 1 interval: retired, its 7 stays
+    agg.add([s({ ...c, instance: 'a' }, 8)]);
+    expect(values(agg)).toEqual({ [k(c)]: 8 + 7 });
+  });
+});
