@@ -29,7 +29,7 @@ export class TlsAttacher {
   ) {}
 
   start(): void {
-    for (const path of [process.execPath, ...this.extraBinaries]) this.attach(path);
+    for (const path of [process.execPath, ...systemLibssl(), ...this.extraBinaries]) this.attach(path);
     this.scanAll();
     if (this.rescanMs > 0) {
       this.rescan = setInterval(() => this.scanAll(), this.rescanMs);
@@ -99,4 +99,32 @@ export class TlsAttacher {
       this.log.debug({ binary: shown, err: error }, 'cannot attach TLS uprobes');
     }
   }
+}
+
+const LIB_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/lib64',
+  '/lib',
+];
+
+/**
+ * The host's own libssl files, attached up front: a short-lived client (curl) may finish its TLS
+ * exchange before an exec-triggered scan could see it. A uprobe on the file covers every later mapping.
+ */
+export function systemLibssl(dirs = LIB_DIRS): string[] {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (LIBSSL.test(`/${n}`)) out.push(`${dir}/${n}`);
+  }
+  return out;
 }

@@ -27,6 +27,8 @@ export interface RecordedEvent {
 export class CaptureRecorder {
   readonly events: RecordedEvent[] = [];
   seen = 0;
+  /** Busy-waits this long per batch: a consumer that cannot keep up (overload tests). */
+  consumerDelayMs = 0;
   readonly capture: SensorCapture;
 
   constructor(
@@ -36,6 +38,10 @@ export class CaptureRecorder {
     this.capture = new SensorCapture({
       ...options,
       onBatch: (batch) => {
+        if (this.consumerDelayMs > 0) {
+          const until = Date.now() + this.consumerDelayMs;
+          while (Date.now() < until);
+        }
         for (const ev of batch) {
           this.seen++;
           if (this.keep(ev)) this.events.push(copyEvent(ev));

@@ -323,24 +323,34 @@ export async function selfSignedCert(
   return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), keyPath, certPath };
 }
 
-/** `openssl s_server -www` (answers GET with an HTML status page) on a free port. */
-export async function startOpensslServer(cert: {
-  keyPath: string;
-  certPath: string;
-}): Promise<RunningServer> {
+/**
+ * `openssl s_server` in its plain mode, where it calls SSL_read/SSL_write itself (its -www mode goes
+ * through an SSL BIO that bypasses those functions). It prints what it reads; after each request's
+ * header block this helper writes `response` to its stdin, which it sends to the client.
+ */
+export async function startOpensslServer(
+  cert: { keyPath: string; certPath: string },
+  response: string,
+): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawnServer('openssl', [
-    's_server',
-    '-accept',
-    `127.0.0.1:${port}`,
-    '-key',
-    cert.keyPath,
-    '-cert',
-    cert.certPath,
-    '-www',
-    '-quiet',
-  ]);
-  await waitFor('openssl s_server', tcpProbe(port), 20_000, child.output);
+  const child = spawn(
+    'openssl',
+    ['s_server', '-accept', `127.0.0.1:${port}`, '-key', cert.keyPath, '-cert', cert.certPath, '-quiet'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let pending = '';
+  let errors = '';
+  child.stderr.on('data', (b: Buffer) => {
+    errors = (errors + b.toString()).slice(-4000);
+  });
+  child.stdout.on('data', (b: Buffer) => {
+    pending += b.toString('latin1');
+    if (pending.includes('\r\n\r\n')) {
+      pending = '';
+      child.stdin.write(response);
+    }
+  });
+  await waitFor('openssl s_server', tcpProbe(port), 20_000, () => errors);
   return { port, pid: child.pid!, dir: '', stop: () => killAndWait(child) };
 }
 
