@@ -107,6 +107,12 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
    */
   stitch(requests: F[], responses: F[], state: S, meta: ConnectionMeta): StitchResult;
   /**
+   * Optional: bytes of one direction were lost (capture drop, TCP gap). `partial` is true when a frame was
+   * being assembled, i.e. that message is lost. Lets the spec reset per-direction parse state and account
+   * for the lost message in its pairing (e.g. HTTP/1.x drops the request whose response was lost).
+   */
+  onGap?(type: MessageType, state: S, partial: boolean): void;
+  /**
    * Optional: the connection ended (close, expiry, end of capture) after a last `stitch`. Returns calls that
    * can still be reported from what the state holds (e.g. HTTP/2 streams whose end was never seen).
    */

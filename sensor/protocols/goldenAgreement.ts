@@ -42,13 +42,41 @@ const norm = (t: string): string =>
     .trim();
 
 const KAFKA_APIS = [
-  'Produce', 'Fetch', 'ListOffsets', 'Metadata', 'LeaderAndIsr', 'StopReplica', 'UpdateMetadata',
-  'ControlledShutdown', 'OffsetCommit', 'OffsetFetch', 'FindCoordinator', 'JoinGroup', 'Heartbeat',
-  'LeaveGroup', 'SyncGroup', 'DescribeGroups', 'ListGroups', 'SaslHandshake', 'ApiVersions', 'CreateTopics',
-  'DeleteTopics', 'DeleteRecords', 'InitProducerId', 'OffsetForLeaderEpoch', 'AddPartitionsToTxn',
-  'AddOffsetsToTxn', 'EndTxn', 'WriteTxnMarkers', 'TxnOffsetCommit', 'DescribeAcls', 'CreateAcls', 'DeleteAcls',
-  'DescribeConfigs', 'AlterConfigs',
-]; // biome-ignore format: a table
+  'Produce',
+  'Fetch',
+  'ListOffsets',
+  'Metadata',
+  'LeaderAndIsr',
+  'StopReplica',
+  'UpdateMetadata',
+  'ControlledShutdown',
+  'OffsetCommit',
+  'OffsetFetch',
+  'FindCoordinator',
+  'JoinGroup',
+  'Heartbeat',
+  'LeaveGroup',
+  'SyncGroup',
+  'DescribeGroups',
+  'ListGroups',
+  'SaslHandshake',
+  'ApiVersions',
+  'CreateTopics',
+  'DeleteTopics',
+  'DeleteRecords',
+  'InitProducerId',
+  'OffsetForLeaderEpoch',
+  'AddPartitionsToTxn',
+  'AddOffsetsToTxn',
+  'EndTxn',
+  'WriteTxnMarkers',
+  'TxnOffsetCommit',
+  'DescribeAcls',
+  'CreateAcls',
+  'DeleteAcls',
+  'DescribeConfigs',
+  'AlterConfigs',
+];
 
 export function goldenKeys(folder: string, golden: Json): GoldenKeys {
   const out: GoldenKeys = { expected: [], incomplete: 0 };

@@ -52,9 +52,20 @@ export const spec: ProtocolSpec<HttpFrame, HttpState> = {
     request: { body: BodyMode.None, remaining: 0, chunkPhase: 0 },
     response: { body: BodyMode.None, remaining: 0, chunkPhase: 0 },
     pendingMethods: [],
+    lostResponses: 0,
     switched: false,
   }),
   parseFrame: parseHttp,
   findFrameBoundary,
-  stitch: (requests, responses, _state, meta) => stitchHttp(requests, responses, meta),
+  stitch: (requests, responses, state, meta) => stitchHttp(requests, responses, state, meta),
+  onGap: (type, state, partial) => {
+    const dir = type === 'request' ? state.request : state.response;
+    dir.body = BodyMode.None;
+    dir.remaining = 0;
+    dir.chunkPhase = 0;
+    if (partial && type === 'response') {
+      state.lostResponses++;
+      state.pendingMethods.shift();
+    }
+  },
 };

@@ -97,7 +97,9 @@ export function parseHttp(
     dir.body = mode;
     dir.remaining = mode === BodyMode.Length ? h.contentLength : 0;
     dir.chunkPhase = 0;
-    const prefixEnd = Math.min(end, bodyStart + BODY_PREFIX_LIMIT);
+    const bodyLimit =
+      mode === BodyMode.Length ? Math.min(BODY_PREFIX_LIMIT, h.contentLength) : BODY_PREFIX_LIMIT;
+    const prefixEnd = Math.min(end, bodyStart + bodyLimit);
     const skip = skipBody(buf, bodyStart, end, dir);
     consumedTo = skip.offset;
     if (mode !== BodyMode.Chunked && prefixEnd > bodyStart)

@@ -1,5 +1,5 @@
 import type { ApiCall, ConnectionMeta, StitchResult } from '../contract.ts';
-import type { HttpFrame } from './types.ts';
+import type { HttpFrame, HttpState } from './types.ts';
 
 /**
  * HTTP/1.x answers in request order (pipelining included), so frames pair first-in first-out. A response
@@ -8,11 +8,18 @@ import type { HttpFrame } from './types.ts';
 export function stitchHttp(
   requests: HttpFrame[],
   responses: HttpFrame[],
+  state: HttpState,
   meta: ConnectionMeta,
 ): StitchResult {
   const calls: ApiCall[] = [];
   let errors = 0;
   let used = 0;
+  // A response lost in a capture gap answered the oldest request: that request gets no call.
+  while (state.lostResponses > 0 && used < requests.length) {
+    state.lostResponses--;
+    used++;
+    errors++;
+  }
   let r = 0;
   while (used < requests.length && r < responses.length) {
     const req = requests[used]!;

@@ -35,6 +35,8 @@ export interface HttpState {
   response: HttpDirectionState;
   /** Methods of requests whose responses have not been parsed yet (HEAD responses have no body). */
   pendingMethods: string[];
+  /** Responses lost in capture gaps: their requests are dropped instead of pairing with later responses. */
+  lostResponses: number;
   /** After a 101 or a CONNECT 2xx the bytes are no longer HTTP. */
   switched: boolean;
 }

@@ -154,7 +154,7 @@ function toCall(st: H2Stream): ApiCall {
     attributes['rpc.request_messages'] = st.reqMessages;
     attributes['rpc.response_messages'] = st.respMessages;
     const message = header(st.trailers, 'grpc-message') || header(st.response, 'grpc-message');
-    if (message !== '') attributes['rpc.grpc.message'] = message.slice(0, HEADER_VALUE_LIMIT);
+    if (message !== '') attributes['rpc.grpc.message'] = percentDecode(message).slice(0, HEADER_VALUE_LIMIT);
   }
   return call;
 }
@@ -168,4 +168,13 @@ function toRecord(list: HeaderList): Record<string, string> {
     n++;
   }
   return out;
+}
+
+/** grpc-message is percent-encoded (gRPC over HTTP/2 spec); keep the raw text when it is not valid. */
+function percentDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

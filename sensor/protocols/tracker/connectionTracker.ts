@@ -8,7 +8,7 @@ import type {
   ProtocolSpec,
   Role,
 } from '../contract.ts';
-import { detectProtocol } from './detection.ts';
+import { detectProtocol, MIN_DETECT_BYTES } from './detection.ts';
 import { DirectionBuffer } from './directionBuffer.ts';
 
 /**
@@ -77,6 +77,9 @@ interface Conn {
   lastNs: bigint;
   egress: DirectionBuffer;
   ingress: DirectionBuffer;
+  /** While detecting: the first bytes of a direction when they were too few to judge (< MIN_DETECT_BYTES). */
+  detectEgress: Uint8Array | undefined;
+  detectIngress: Uint8Array | undefined;
   /** A gap or an overflow happened: the next bytes may start mid-frame. */
   resyncEgress: boolean;
   resyncIngress: boolean;
@@ -128,7 +131,12 @@ export class ConnectionTracker {
     }
     conn.lastNs = tsNs;
     if (conn.phase === 'unknown' || data.length === 0) return;
-    if (conn.phase === 'detecting' && !this.detect(conn, direction, data)) return;
+    if (conn.phase === 'detecting') {
+      const bytes = this.detectionBytes(conn, direction, data);
+      if (!this.detect(conn, direction, bytes)) return;
+      this.feed(conn, direction, bytes, tsNs);
+      return;
+    }
     this.feed(conn, direction, data, tsNs);
   }
 
@@ -138,6 +146,8 @@ export class ConnectionTracker {
     if (conn === undefined) return;
     this.stats.gaps++;
     const buf = direction === 'egress' ? conn.egress : conn.ingress;
+    if (conn.phase === 'tracking')
+      conn.spec!.onGap?.(this.messageType(conn, direction), conn.state, buf.length > 0);
     this.stats.bytesDropped += buf.length;
     buf.clear();
     if (direction === 'egress') conn.resyncEgress = true;
@@ -197,6 +207,8 @@ export class ConnectionTracker {
       lastNs: tsNs,
       egress: new DirectionBuffer(),
       ingress: new DirectionBuffer(),
+      detectEgress: undefined,
+      detectIngress: undefined,
       resyncEgress: false,
       resyncIngress: false,
       requests: [],
@@ -220,18 +232,36 @@ export class ConnectionTracker {
     }
   }
 
+  /** Joins a chunk to the few bytes kept from earlier tiny chunks of the same direction. */
+  private detectionBytes(conn: Conn, direction: Direction, data: Uint8Array): Uint8Array {
+    const kept = direction === 'egress' ? conn.detectEgress : conn.detectIngress;
+    if (kept === undefined) return data;
+    const joined = new Uint8Array(kept.length + data.length);
+    joined.set(kept);
+    joined.set(data, kept.length);
+    return joined;
+  }
+
   /** Returns true when the connection is now tracked and `data` should be parsed. */
   private detect(conn: Conn, direction: Direction, data: Uint8Array): boolean {
     const found = detectProtocol(this.opts.specs, conn.info, conn.role, direction, data, this.opts.decodeAs);
     if (found === undefined) {
-      if (++conn.attempts >= this.opts.detectAttempts) {
+      // Too few bytes to judge (a peer writing byte by byte): keep them and look again with the next chunk.
+      const keep = data.length < MIN_DETECT_BYTES ? data.slice() : undefined;
+      if (direction === 'egress') conn.detectEgress = keep;
+      else conn.detectIngress = keep;
+      if (keep === undefined && ++conn.attempts >= this.opts.detectAttempts) {
         conn.phase = 'unknown';
         conn.egress.clear();
         conn.ingress.clear();
+        conn.detectEgress = undefined;
+        conn.detectIngress = undefined;
         this.stats.connectionsUnknown++;
       }
       return false;
     }
+    conn.detectEgress = undefined;
+    conn.detectIngress = undefined;
     conn.spec = found.spec;
     conn.state = found.spec.newState(conn.meta);
     conn.phase = 'tracking';

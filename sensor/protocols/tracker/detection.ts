@@ -1,6 +1,9 @@
 import type { ProtocolName, ProtocolSpec, Role } from '../contract.ts';
 import type { ConnectionInfo, Direction } from './connectionTracker.ts';
 
+/** Chunks shorter than this are joined with the next ones before detection gives up on them. */
+export const MIN_DETECT_BYTES = 32;
+
 /** Below this score the bytes do not look enough like any protocol; try the next chunk. */
 export const MIN_DETECT_SCORE = 0.5;
 
