@@ -93,7 +93,7 @@ describe('event decoding', () => {
         remote: { ip: '10.1.2.3', port: 51000 },
       },
     });
-    expect(new TextDecoder().decode(ev!.kind === 'data' ? ev.data : undefined)).toBe('GET / HTTP/1.1\r\n');
+    expect(new TextDecoder().decode(ev?.kind === 'data' ? ev.data : undefined)).toBe('GET / HTTP/1.1\r\n');
   });
 
   it('decodes connection and process events, IPv6 and UDP', () => {
