@@ -2,6 +2,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { defineConfig } from 'vitest/config';
 
 // Edge tests run inside workerd (the real Workers runtime) with local D1 and Durable Objects.
+// A Node-side global setup starts a real OpenID Connect provider for the SSO tests (test/oidcProvider.globalSetup.ts).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(new URL('../db/d1/migrations', import.meta.url).pathname);
   return {
@@ -9,7 +10,13 @@ export default defineConfig(async () => {
       cloudflareTest({
         main: './src/index.ts',
         wrangler: { configPath: '../wrangler.toml' },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // The local provider speaks plain http on 127.0.0.1; production keeps this "false".
+            SSO_ALLOW_INSECURE_HTTP: 'true',
+          },
+        },
       }),
     ],
     test: {
@@ -17,6 +24,7 @@ export default defineConfig(async () => {
       root: new URL('.', import.meta.url).pathname,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles: ['./test/applyMigrations.ts'],
+      globalSetup: ['./test/oidcProvider.globalSetup.ts'],
       sequence: { groupOrder: 0 },
     },
   };

@@ -20,14 +20,14 @@ import { registerSsoRoutes } from './routes/sso.ts';
 import { registerSsoAdminRoutes } from './routes/ssoAdmin.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 
-export { authenticateApiToken } from './auth/apiTokens.ts';
-export { authenticateClusterInstallToken } from './clusters/installToken.ts';
+// The worker's main module may export only handlers and Durable Object classes: workerd refuses to start
+// on anything else (e.g. a number). Helpers for other modules are exported from their own files.
 export { ClusterTunnel } from './clusterTunnel.ts';
 
 /** Largest JSON body the API accepts; nothing it takes needs more. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
-export const app = newApp();
+const app = newApp();
 
 // Order matters: context -> size limit -> who is calling -> CSRF -> the permission table -> route.
 app.use('/api/*', requestContext());

@@ -98,13 +98,18 @@ export async function completeAuthorization(
     audience: config.clientId,
     algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
   });
-  if (typeof payload.sub !== 'string' || typeof payload.email !== 'string') {
-    throw new Error('ID token lacks sub or email');
+  if (typeof payload.sub !== 'string') throw new Error('ID token lacks sub');
+  // Providers that follow OIDC Core 5.4 strictly (oidc-provider's default) put scope claims only in UserInfo.
+  let claims: Record<string, unknown> = payload;
+  if (typeof payload.email !== 'string') {
+    const info = await oauth.userInfoRequest(as, client, result.access_token, httpOptions(opts));
+    claims = await oauth.processUserInfoResponse(as, client, payload.sub, info);
   }
+  if (typeof claims.email !== 'string') throw new Error('provider gave no email claim');
   return {
     subject: payload.sub,
-    email: payload.email.toLowerCase(),
-    emailVerified: payload.email_verified === true,
-    name: typeof payload.name === 'string' ? payload.name : null,
+    email: claims.email.toLowerCase(),
+    emailVerified: claims.email_verified === true,
+    name: typeof claims.name === 'string' ? claims.name : null,
   };
 }

@@ -1,0 +1,178 @@
+/**
+ * SSO end to end against a real OpenID Connect provider (oidc-provider, started by oidcProvider.globalSetup.ts):
+ * domain verification over DNS-over-HTTPS, authorization code + PKCE, ID token checks, provisioning, and the
+ * attacks: wrong audience, bad signature, replayed code or state, unverified email, state without its browser.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Browser, call, callJson, cookieFrom, unique } from './client.ts';
+import { signUp } from './fixtures.ts';
+
+const SESSION = '__Host-understory_session';
+const SSO_STATE = '__Host-understory_sso';
+let issuer: string;
+
+beforeAll(() => {
+  issuer = inject('oidcIssuer');
+  // The resolver's port is only known once the global setup has run; the worker reads it from env per request.
+  (env as unknown as Record<string, string>).DNS_RESOLVER_URL = inject('dnsResolverUrl');
+});
+
+type SsoOrg = { orgId: string; owner: Browser; domain: string };
+
+async function ssoOrg(clientId: string): Promise<SsoOrg> {
+  const owner = await signUp();
+  const org = await callJson<{ id: string }>('POST', '/api/orgs', {
+    as: owner,
+    body: { name: 'SSO org', slug: unique('sso').toLowerCase().slice(0, 40) },
+  });
+  const orgId = org.body.id;
+  const put = await call('PUT', `/api/orgs/${orgId}/sso`, {
+    as: owner,
+    body: { issuer, clientId, clientSecret: `${clientId}-secret`, defaultRole: 'editor', enabled: true },
+  });
+  expect(put.status).toBe(200);
+  const domain = `${unique('corp').toLowerCase()}.example.com`;
+  const claimed = await callJson<{ record: { name: string; value: string } }>(
+    'POST',
+    `/api/orgs/${orgId}/sso/domains`,
+    { as: owner, body: { domain } },
+  );
+  expect(claimed.status).toBe(201);
+  // Before the TXT record exists, verification fails.
+  expect((await call('POST', `/api/orgs/${orgId}/sso/domains/${domain}/verify`, { as: owner })).status).toBe(
+    409,
+  );
+  await fetch(`${issuer}/__dns`, { method: 'POST', body: JSON.stringify(claimed.body.record) });
+  const verified = await callJson<{ verified: boolean }>(
+    'POST',
+    `/api/orgs/${orgId}/sso/domains/${domain}/verify`,
+    {
+      as: owner,
+    },
+  );
+  expect(verified.status).toBe(200);
+  expect(verified.body.verified).toBe(true);
+  return { orgId, owner, domain };
+}
+
+/** Follows the browser's path: edge -> provider (auto sign-in) -> back; returns the callback URL and state cookie. */
+async function authorize(email: string): Promise<{ callbackUrl: string; stateCookie: string }> {
+  const start = await call('GET', `/api/sso/start?email=${encodeURIComponent(email)}`);
+  expect(start.status).toBe(302);
+  const stateCookie = cookieFrom(start, SSO_STATE)!;
+  expect(stateCookie).toBeTruthy();
+  let location = start.headers.get('location')!;
+  expect(location.startsWith(issuer)).toBe(true);
+  expect(new URL(location).searchParams.get('code_challenge_method')).toBe('S256');
+  const jar = new Map<string, string>();
+  for (let hop = 0; hop < 10 && !location.startsWith('https://edge.test/'); hop++) {
+    const res = await fetch(location, {
+      redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const pair = line.split(';')[0]!;
+      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    }
+    const next = res.headers.get('location');
+    if (!next) throw new Error(`provider answered ${res.status} at ${location}: ${await res.text()}`);
+    location = new URL(next, location).toString();
+  }
+  expect(location.startsWith('https://edge.test/api/sso/callback?')).toBe(true);
+  return { callbackUrl: location, stateCookie };
+}
+
+function callback(url: string, cookie: string | null) {
+  const headers = cookie ? { cookie } : undefined;
+  return exports.default.fetch(new Request(url, { headers, redirect: 'manual' }));
+}
+
+async function expectRejected(res: Response, why: RegExp) {
+  expect(res.status).toBe(401);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe('sso_failed');
+  expect(body.error.message).toMatch(why);
+  expect(cookieFrom(res, SESSION)).toBeNull();
+}
+
+describe('SSO with OpenID Connect', () => {
+  let good: SsoOrg;
+  beforeAll(async () => {
+    good = await ssoOrg('understory-good');
+  }, 60_000);
+
+  it('signs a user of a verified domain in, provisions them with the default role, and audits it', async () => {
+    const email = `${unique('ann')}@${good.domain}`;
+    const { callbackUrl, stateCookie } = await authorize(email);
+    const res = await callback(callbackUrl, stateCookie);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/');
+    const cookie = cookieFrom(res, SESSION)!;
+    const me = await callJson<{ user: { email: string }; orgs: { id: string; role: string }[] }>(
+      'GET',
+      '/api/me',
+      {
+        as: { cookie, csrf: '', userId: '', email: '' },
+      },
+    );
+    expect(me.status).toBe(200);
+    expect(me.body.user.email).toBe(email.toLowerCase());
+    expect(me.body.orgs).toEqual([expect.objectContaining({ id: good.orgId, role: 'editor' })]);
+    const audit = await callJson<{ entries: { action: string; outcome: string }[] }>(
+      'GET',
+      `/api/orgs/${good.orgId}/audit`,
+      { as: good.owner },
+    );
+    expect(audit.body.entries).toContainEqual(
+      expect.objectContaining({ action: 'sso.login', outcome: 'success' }),
+    );
+  });
+
+  it('refuses a replayed callback (state consumed) and a replayed code under a new state', async () => {
+    const email = `${unique('bob')}@${good.domain}`;
+    const first = await authorize(email);
+    expect((await callback(first.callbackUrl, first.stateCookie)).status).toBe(302);
+    await expectRejected(
+      await callback(first.callbackUrl, first.stateCookie),
+      /unknown, used or expired state/,
+    );
+    // The same code with a fresh flow's state: the provider refuses a used code (and its PKCE verifier differs).
+    const second = await authorize(email);
+    const code = new URL(first.callbackUrl).searchParams.get('code')!;
+    const forged = new URL(second.callbackUrl);
+    forged.searchParams.set('code', code);
+    await expectRejected(await callback(forged.toString(), second.stateCookie), /provider answer rejected/);
+  });
+
+  it('refuses a callback that arrives without the browser that started it (login CSRF)', async () => {
+    const { callbackUrl } = await authorize(`${unique('cat')}@${good.domain}`);
+    await expectRejected(await callback(callbackUrl, null), /does not belong to this browser/);
+  });
+
+  it('refuses an email the provider has not verified', async () => {
+    const { callbackUrl, stateCookie } = await authorize(`unverified-${unique('dan')}@${good.domain}`);
+    await expectRejected(await callback(callbackUrl, stateCookie), /not verified the email/);
+  });
+
+  it('refuses an ID token for another audience', async () => {
+    const org = await ssoOrg('understory-wrongaud');
+    const { callbackUrl, stateCookie } = await authorize(`${unique('eve')}@${org.domain}`);
+    await expectRejected(await callback(callbackUrl, stateCookie), /provider answer rejected.*aud/i);
+  }, 60_000);
+
+  it('refuses an ID token with a bad signature', async () => {
+    const org = await ssoOrg('understory-badsig');
+    const { callbackUrl, stateCookie } = await authorize(`${unique('fay')}@${org.domain}`);
+    await expectRejected(await callback(callbackUrl, stateCookie), /provider answer rejected.*signature/i);
+  }, 60_000);
+
+  it('does not start SSO for an unverified or unknown domain', async () => {
+    const res = await callJson(
+      'GET',
+      `/api/sso/start?email=${encodeURIComponent('x@nobody-uses-this.example')}`,
+    );
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: { code: 'sso_failed' } });
+  });
+});
