@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
+import { ServerStore } from '../../incloud/clickhouse/serverStore.ts';
+import type { ClickhouseStore } from '../../incloud/clickhouse/store.ts';
+import { Portal } from '../../incloud/portal/portal.ts';
+import { AdminServer } from '../../lib/adminServer.ts';
+import { type Component, shutdownAll, startAll } from '../../lib/component.ts';
+import { onShutdownSignal } from '../../lib/signals.ts';
+import { parsePort } from '../options.ts';
+
+interface Options {
+  edgeUrl: string;
+  installToken?: string;
+  installTokenFile?: string;
+  vmUrl?: string;
+  clickhouse?: string;
+  clickhouseUser: string;
+  clickhousePasswordFile?: string;
+  replicaId?: string;
+  adminHost: string;
+  adminPort: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('portal')
+    .description(
+      'connect this cluster to the edge: dial out over a WebSocket (no inbound port) and answer the queries ' +
+        'routed to it from VictoriaMetrics and ClickHouse, read-only and bounded',
+    )
+    .requiredOption(
+      '--edge-url <url>',
+      'the edge, e.g. https://understory.example.com (tunnel: <url>/api/v1/tunnel/connect)',
+    )
+    .option(
+      '--install-token <token>',
+      "the cluster's install token (ust_cit_...); prefer --install-token-file or env UNDERSTORY_INSTALL_TOKEN, " +
+        'which keep it out of the process list',
+    )
+    .option('--install-token-file <file>', 'file holding the install token')
+    .option(
+      '--vm-url <url>',
+      'VictoriaMetrics base URL for PromQL and RED figures, e.g. http://victoria-metrics:8428',
+    )
+    .option(
+      '--clickhouse <url-or-dir>',
+      'ClickHouse for logs, traces and events: a server URL (http://clickhouse:8123) or an embedded (chdb) data ' +
+        'directory that no other process has open',
+    )
+    .option('--clickhouse-user <name>', 'ClickHouse server user', 'default')
+    .option('--clickhouse-password-file <file>', 'file holding the ClickHouse server password')
+    .option(
+      '--replica-id <id>',
+      'name of this portal replica (default: $HOSTNAME, the pod name in a cluster)',
+    )
+    .option('--admin-host <host>', 'address of the /healthz and /metrics endpoint', '127.0.0.1')
+    .option(
+      '--admin-port <port>',
+      'port of the /healthz and /metrics endpoint (0: any free port)',
+      parsePort,
+      9472,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  UNDERSTORY_INSTALL_TOKEN=ust_cit_... understory portal --edge-url https://edge.example.com \\\n' +
+        '    --vm-url http://victoria-metrics:8428 --clickhouse http://clickhouse:8123\n' +
+        '  understory portal --edge-url http://127.0.0.1:8787 --install-token-file token.txt --vm-url http://127.0.0.1:8428\n' +
+        '\nIn `understory up` the portal runs inside `understory incloud` and shares its embedded ClickHouse.\n',
+    )
+    .action(async (opts: Options) => {
+      const installToken = opts.installTokenFile
+        ? readFileSync(opts.installTokenFile, 'utf8').trim()
+        : (opts.installToken ?? process.env.UNDERSTORY_INSTALL_TOKEN);
+      if (!installToken)
+        program.error('portal: give the install token (--install-token-file or UNDERSTORY_INSTALL_TOKEN)');
+      let clickhouse: ClickhouseStore | undefined;
+      if (opts.clickhouse && /^https?:\/\//.test(opts.clickhouse)) {
+        const password = opts.clickhousePasswordFile
+          ? readFileSync(opts.clickhousePasswordFile, 'utf8').trim()
+          : undefined;
+        clickhouse = new ServerStore({ url: opts.clickhouse, username: opts.clickhouseUser, password });
+      } else if (opts.clickhouse) {
+        const chdb = new ChdbStore(opts.clickhouse);
+        chdb.open();
+        clickhouse = chdb;
+      }
+      const components: Component[] = [];
+      const admin = new AdminServer(() => components, opts.adminHost, opts.adminPort, 'portal');
+      components.push(
+        new Portal({
+          edgeUrl: opts.edgeUrl,
+          installToken,
+          replicaId: opts.replicaId,
+          victoriaMetricsUrl: opts.vmUrl,
+          clickhouse,
+          registry: admin.registry,
+        }),
+      );
+      await startAll(components);
+      await admin.listen();
+      await onShutdownSignal(async () => {
+        await admin.close();
+        await shutdownAll(components);
+        await clickhouse?.close();
+      });
+    });
+}
