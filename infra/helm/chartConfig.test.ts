@@ -96,11 +96,17 @@ describe('storage modes', () => {
       'StatefulSet/understory-clickhouse',
       'StatefulSet/understory-victoria-metrics',
     ]);
-    expect(flag(container('default', 'understory-ingester'), '--remote-write-url')).toBe(
+    expect(flag(container('default', 'understory-ingester'), '--vm-url')).toBe(
+      'http://understory-victoria-metrics:8428',
+    );
+    expect(flag(container('default', 'understory-vmagent'), '-remoteWrite.url')).toBe(
       'http://understory-victoria-metrics:8428/api/v1/write',
     );
-    expect(flag(container('default', 'understory-portal'), '--prometheus-url')).toBe(
+    expect(flag(container('default', 'understory-portal'), '--vm-url')).toBe(
       'http://understory-victoria-metrics:8428',
+    );
+    expect(flag(container('default', 'understory-portal'), '--clickhouse')).toBe(
+      'http://understory-clickhouse:8123/understory',
     );
     const migrate = container('default', 'understory-migrate');
     expect(migrate.args).toContain('--create-database');
@@ -137,10 +143,10 @@ describe('storage modes', () => {
     expect(flag(vminsert, '-storageNode')).toBe(nodes(8400));
     expect(flag(vminsert, '-replicationFactor')).toBe('2');
     expect(flag(container('cluster', 'understory-vmselect'), '-storageNode')).toBe(nodes(8401));
-    expect(flag(container('cluster', 'understory-ingester'), '--remote-write-url')).toBe(
-      'http://understory-vminsert:8480/insert/0/prometheus/api/v1/write',
+    expect(flag(container('cluster', 'understory-ingester'), '--vm-url')).toBe(
+      'http://understory-vminsert:8480/insert/0/prometheus',
     );
-    expect(flag(container('cluster', 'understory-portal'), '--prometheus-url')).toBe(
+    expect(flag(container('cluster', 'understory-portal'), '--vm-url')).toBe(
       'http://understory-vmselect:8481/select/0/prometheus',
     );
 
@@ -172,22 +178,29 @@ describe('storage modes', () => {
       clickhouse: { external: { url: string } };
       victoriaMetrics: { external: { writeUrl: string; readUrl: string } };
     };
-    const { url } = values.clickhouse.external;
+    const chUrl = `${values.clickhouse.external.url}/understory_prod`;
     const { writeUrl, readUrl } = values.victoriaMetrics.external;
-    expect(flag(container('external', 'understory-ingester'), '--remote-write-url')).toBe(writeUrl);
-    expect(flag(container('external', 'understory-vmagent'), '-remoteWrite.url')).toBe(writeUrl);
-    expect(flag(container('external', 'understory-portal'), '--prometheus-url')).toBe(readUrl);
+    expect(flag(container('external', 'understory-ingester'), '--vm-url')).toBe(writeUrl);
+    expect(flag(container('external', 'understory-vmagent'), '-remoteWrite.url')).toBe(
+      `${writeUrl}/api/v1/write`,
+    );
+    expect(flag(container('external', 'understory-portal'), '--vm-url')).toBe(readUrl);
+    expect(flag(container('external', 'understory-portal'), '--clickhouse')).toBe(chUrl);
     for (const w of ['understory-portal', 'understory-k8s-watcher', 'understory-migrate']) {
-      expect(flag(container('external', w), '--clickhouse-url'), w).toBe(url);
-      expect(flag(container('external', w), '--clickhouse-database'), w).toBe('understory_prod');
+      const c = container('external', w);
+      if (w !== 'understory-portal') expect(flag(c, '--clickhouse-url'), w).toBe(chUrl);
+      expect(flag(c, '--clickhouse-user'), w).toBe('understory_writer');
+      // The password is a file from the named existing Secret, never a flag or an environment variable.
+      expect(flag(c, '--clickhouse-password-file'), w).toBe(
+        '/var/run/secrets/understory/clickhouse/password',
+      );
+      const pod = podSpecs(manifests).find((p) => p.workload.metadata.name === w)!.pod;
+      expect(pod.volumes, w).toContainEqual({
+        name: 'clickhouse-password',
+        secret: { secretName: 'clickhouse-credentials', items: [{ key: 'password', path: 'password' }] },
+      });
     }
     expect(container('external', 'understory-migrate').args).not.toContain('--create-database');
-    // Credentials come from the named existing Secret, never from the command line.
-    const env = (container('external', 'understory-portal') as Container & { env: unknown[] }).env;
-    expect(env).toContainEqual({
-      name: 'UNDERSTORY_CLICKHOUSE_PASSWORD',
-      valueFrom: { secretKeyRef: { name: 'clickhouse-credentials', key: 'password' } },
-    });
   });
 });
 
@@ -233,7 +246,11 @@ describe('the install command the edge shows', () => {
       podSpecs(manifests).find((p) => p.workload.metadata.name === 'understory-portal')!.pod,
     )[0]!;
     expect(flag(portal, '--edge-url')).toBe('https://edge.example.com');
-    expect(flag(portal, '--cluster-name')).toBe('prod-eu');
+    expect(flag(portal, '--install-token-file')).toBe('/var/run/secrets/understory/portal/install-token');
+    const watcher = podSpecs(manifests).find(
+      (p) => p.workload.metadata.name === 'understory-k8s-watcher',
+    )!.pod;
+    expect(flag(watcher.containers[0]!, '--cluster-name')).toBe('prod-eu');
     // The token itself never appears in a pod spec, only the path of the mounted Secret.
     expect(JSON.stringify(podSpecs(manifests))).not.toContain('ust_cit_abc-DEF_123');
   });

@@ -25,11 +25,13 @@ export interface Container {
   args?: string[];
   securityContext?: SecurityContext;
   volumeMounts?: VolumeMount[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 export interface Volume {
   name: string;
   hostPath?: { path: string };
+  secret?: { secretName: string; items?: { key: string; path: string }[] };
 }
 export interface PodSpec {
   hostPID?: boolean;

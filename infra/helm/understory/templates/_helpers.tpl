@@ -114,12 +114,15 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- include "understory.componentName" (dict "root" . "component" "clickhouse") }}
 {{- end }}
 
-{{/* HTTP URL used by our components (@clickhouse/client). */}}
+{{/*
+HTTP URL used by our components (@clickhouse/client), with the database as its path: the client takes the
+database from the URL (http[s]://host:port/database), so every command needs only this one flag.
+*/}}
 {{- define "understory.clickhouse.url" -}}
 {{- if eq .Values.clickhouse.mode "external" }}
-{{- .Values.clickhouse.external.url }}
+{{- printf "%s/%s" (trimSuffix "/" .Values.clickhouse.external.url) .Values.clickhouse.database }}
 {{- else }}
-{{- printf "http://%s:8123" (include "understory.clickhouse.host" .) }}
+{{- printf "http://%s:8123/%s" (include "understory.clickhouse.host" .) .Values.clickhouse.database }}
 {{- end }}
 {{- end }}
 
@@ -140,31 +143,47 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- if .Values.clickhouse.existingSecret }}{{ .Values.clickhouse.existingSecretKey }}{{ else }}password{{ end }}
 {{- end }}
 
-{{/* Environment variables carrying ClickHouse credentials to our components (never on the command line). */}}
-{{- define "understory.clickhouse.env" -}}
-- name: UNDERSTORY_CLICKHOUSE_USER
-  value: {{ .Values.clickhouse.user | quote }}
-- name: UNDERSTORY_CLICKHOUSE_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "understory.clickhouse.secretName" . }}
-      key: {{ include "understory.clickhouse.secretKey" . }}
+{{/*
+ClickHouse credentials for our components: the user as a flag, the password as a file from the Secret (never
+on the command line, never in the environment where crash reports and `kubectl describe` show it).
+*/}}
+{{- define "understory.clickhouse.args" -}}
+- --clickhouse-user={{ .Values.clickhouse.user }}
+- --clickhouse-password-file=/var/run/secrets/understory/clickhouse/password
 {{- end }}
 
-{{/* VictoriaMetrics: remote-write URL (ingester, vmagent) and Prometheus API base (portal). */}}
-{{- define "understory.vm.writeUrl" -}}
+{{- define "understory.clickhouse.volumeMount" -}}
+- name: clickhouse-password
+  mountPath: /var/run/secrets/understory/clickhouse
+  readOnly: true
+{{- end }}
+
+{{- define "understory.clickhouse.volume" -}}
+- name: clickhouse-password
+  secret:
+    secretName: {{ include "understory.clickhouse.secretName" . }}
+    items:
+      - key: {{ include "understory.clickhouse.secretKey" . }}
+        path: password
+{{- end }}
+
+{{/*
+VictoriaMetrics base URLs: writes go to <writeBase>/api/v1/write (ingester, vmagent), PromQL to
+<readBase>/api/v1/... (portal). The cluster version adds /insert/0/prometheus and /select/0/prometheus.
+*/}}
+{{- define "understory.vm.writeBase" -}}
 {{- if eq .Values.victoriaMetrics.mode "external" }}
-{{- .Values.victoriaMetrics.external.writeUrl }}
+{{- trimSuffix "/" .Values.victoriaMetrics.external.writeUrl }}
 {{- else if eq .Values.victoriaMetrics.mode "cluster" }}
-{{- printf "http://%s:8480/insert/0/prometheus/api/v1/write" (include "understory.componentName" (dict "root" . "component" "vminsert")) }}
+{{- printf "http://%s:8480/insert/0/prometheus" (include "understory.componentName" (dict "root" . "component" "vminsert")) }}
 {{- else }}
-{{- printf "http://%s:8428/api/v1/write" (include "understory.componentName" (dict "root" . "component" "victoria-metrics")) }}
+{{- printf "http://%s:8428" (include "understory.componentName" (dict "root" . "component" "victoria-metrics")) }}
 {{- end }}
 {{- end }}
 
 {{- define "understory.vm.readUrl" -}}
 {{- if eq .Values.victoriaMetrics.mode "external" }}
-{{- .Values.victoriaMetrics.external.readUrl }}
+{{- trimSuffix "/" .Values.victoriaMetrics.external.readUrl }}
 {{- else if eq .Values.victoriaMetrics.mode "cluster" }}
 {{- printf "http://%s:8481/select/0/prometheus" (include "understory.componentName" (dict "root" . "component" "vmselect")) }}
 {{- else }}
