@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1.7
+# alligator, the eBPF sensor: `understory sensor` with its BPF object and native addon.
+# Build from the repository root:  docker build -f infra/images/sensor.Dockerfile -t understory/understory-sensor:TAG .
+# (infra/images/build.sh does this.) The DaemonSet runs it as root with only the capabilities eBPF and uprobes
+# need (see infra/helm/understory/values.yaml, sensor.capabilities), never privileged.
+
+ARG NODE_MAJOR=20
+
+# --- 1. npm packages the program needs at run time (no dev tools, no install scripts) ---------------------
+FROM node:${NODE_MAJOR}-bookworm AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+# `npm install` as locked rather than `npm ci`: chdb lists optional platform packages the registry does not
+# serve for every platform, which `npm ci` calls out of sync (see scripts/setup.sh).
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- 2. the BPF object, its skeleton and the addon (clang, libbpf, bpftool, node-gyp) ---------------------
+FROM node:${NODE_MAJOR}-bookworm AS native
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+      make g++ python3 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY --from=deps /src/node_modules ./node_modules
+COPY scripts/build-native.mjs scripts/
+COPY sensor/bpf/capture.bpf.c sensor/bpf/capture.h sensor/bpf/
+COPY sensor/native/binding.gyp sensor/native/
+COPY sensor/native/src sensor/native/src
+# vmlinux.h comes from the build host's /sys/kernel/btf/vmlinux; CO-RE relocates the object to each node's
+# kernel at load time, so the image runs on any BTF-enabled kernel.
+RUN node scripts/build-native.mjs --force
+
+# --- 3. runtime: Node 20 on Debian bookworm slim, shared libbpf and libelf ----------------------------------
+FROM node:${NODE_MAJOR}-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/understory
+COPY --from=deps /src/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+# cli/main.ts loads every command, so every package the commands import ships (sources run through tsx).
+COPY bin ./bin
+COPY cli ./cli
+COPY lib ./lib
+COPY incloud ./incloud
+COPY db ./db
+COPY sensor ./sensor
+COPY --from=native /src/sensor/bpf/capture.bpf.o ./sensor/bpf/
+COPY --from=native /src/sensor/native/build/Release/understory_capture.node ./sensor/native/build/Release/
+RUN ln -s /opt/understory/bin/understory.mjs /usr/local/bin/understory \
+ && find . -name '*.test.ts' -not -path './node_modules/*' -delete
+ENV NODE_ENV=production
+# Root, because loading eBPF programs and reading other processes' /proc entries need uid 0 on most kernels;
+# the chart drops every capability except the ones it names.
+USER 0
+ENTRYPOINT ["understory"]
+CMD ["sensor"]
