@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, parseDocument, parse as parseYaml, type YAMLMap } from 'yaml';
+import { connectCommands } from '../../edge/src/clusters/connectCommands.ts';
 import {
   byKind,
   CHART_DIR,
@@ -19,6 +20,7 @@ import { allContainers, type Container, flag, podSpecs } from './podSpecs.ts';
 // What the chart configures: the collector's exporter, each storage mode, retention, the edge's install
 // command, and the refusal of inconsistent values.
 const MIGRATIONS = fileURLToPath(new URL('../../db/clickhouse/', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let renders = new Map<string, Rendered>();
 const render = (name: string): Rendered => renders.get(name)!;
@@ -225,34 +227,47 @@ describe('retention per data type', () => {
 });
 
 describe('the install command the edge shows', () => {
-  // Mirrors edge/src/clusters/connectCommands.ts: release and namespace "understory", three --set values.
-  it('installs the chart as it is, with names the UI and docs expect', async () => {
-    const r = await renderChart({
-      release: 'understory',
-      namespace: 'understory',
-      set: [
-        'portal.edgeUrl=https://edge.example.com',
-        'portal.installToken=ust_cit_abc-DEF_123',
-        'clusterName=prod-eu',
-      ],
+  // The very command string the UI shows (edge/src/clusters/connectCommands.ts), run as `helm template`.
+  it('installs the chart as it is, with the values the edge sets', async () => {
+    const token = 'ust_cit_abc-DEF_123';
+    const { helm } = connectCommands({
+      edgeUrl: 'https://edge.example.com/x',
+      installToken: token,
+      clusterName: 'prod-eu',
     });
+    const words = helm.split(' ');
+    expect(words.slice(0, 3)).toEqual(['helm', 'upgrade', '--install']);
+    const [release, chartPath, ...flags] = words.slice(3);
+    expect(join(REPO_ROOT, chartPath!)).toBe(CHART_DIR.replace(/\/$/, ''));
+    const set: string[] = [];
+    let namespace = '';
+    for (let i = 0; i < flags.length; i++) {
+      if (flags[i] === '--set') set.push(flags[++i]!);
+      else if (flags[i] === '--namespace') namespace = flags[++i]!;
+      else expect(flags[i]).toBe('--create-namespace');
+    }
+    expect(set.map((s) => s.split('=')[0])).toEqual(['portal.edgeUrl', 'portal.installToken', 'clusterName']);
+
+    const r = await renderChart({ release, namespace, set });
     expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
     const manifests = parseManifests(r.stdout);
-    const secret = find(manifests, 'Secret', 'understory-portal');
+    expect(manifests.every((m) => m.metadata.name.startsWith(`${release}-`))).toBe(true);
+    const secret = find(manifests, 'Secret', `${release}-portal`);
     expect(Buffer.from((secret.data as Record<string, string>)['install-token']!, 'base64').toString()).toBe(
-      'ust_cit_abc-DEF_123',
+      token,
     );
-    const portal = allContainers(
-      podSpecs(manifests).find((p) => p.workload.metadata.name === 'understory-portal')!.pod,
-    )[0]!;
+    const pods = podSpecs(manifests);
+    const portal = pods.find((p) => p.workload.metadata.name === `${release}-portal`)!.pod.containers[0]!;
     expect(flag(portal, '--edge-url')).toBe('https://edge.example.com');
     expect(flag(portal, '--install-token-file')).toBe('/var/run/secrets/understory/portal/install-token');
-    const watcher = podSpecs(manifests).find(
-      (p) => p.workload.metadata.name === 'understory-k8s-watcher',
-    )!.pod;
-    expect(flag(watcher.containers[0]!, '--cluster-name')).toBe('prod-eu');
+    const watcher = pods.find((p) => p.workload.metadata.name === `${release}-k8s-watcher`)!.pod
+      .containers[0]!;
+    expect(flag(watcher, '--cluster-name')).toBe('prod-eu');
+    const sensor = pods.find((p) => p.workload.kind === 'DaemonSet')!.pod.containers[0]!;
+    expect(sensor.env).toContainEqual({ name: 'UNDERSTORY_CLUSTER_NAME', value: 'prod-eu' });
     // The token itself never appears in a pod spec, only the path of the mounted Secret.
-    expect(JSON.stringify(podSpecs(manifests))).not.toContain('ust_cit_abc-DEF_123');
+    expect(JSON.stringify(pods)).not.toContain(token);
   });
 
   it('generates the sensor-API token and the ClickHouse password at random', async () => {
