@@ -8,6 +8,7 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./http/index.ts'),
   import('./http2/index.ts'),
   import('./dns/index.ts'),
+  import('./redis/index.ts'),
 ]);
 
 export const protocolSpecs: readonly ProtocolSpec[] = modules.map((m) => m.spec);

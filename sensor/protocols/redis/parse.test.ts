@@ -108,6 +108,8 @@ describe('redis parse + stitch', () => {
   it.each([
     ['command array', cmd('GET', 'k'), 0.95],
     ['HTTP', 'GET / HTTP/1.1\r\n\r\n', 0],
+    ['inline PING', 'PING\r\n', 0.3],
+    ['NATS PING is not a Redis command at the start of a connection either', 'CONNECT {}\r\n', 0],
     ['NATS +OK without port hint', '+OK\r\n', 0],
     ['bad array length', '*x\r\n$3\r\nGET\r\n', 0],
   ] as [string, string, number][])('detects %s', (_n, data, score) => {

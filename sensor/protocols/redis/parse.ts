@@ -109,11 +109,28 @@ export function detectRedis(input: DetectInput): DetectResult {
     if (e2 < 0 || !(int(d, e + 3, e2) >= 1)) return { score: 0 };
     return { score: 0.95, messageType: 'request' };
   }
+  // Inline commands (`PING\r\n`, as typed in telnet or sent by redis-benchmark) are plausible text only.
+  const word = inlineCommandLength(d);
+  if (word > 0) return { score: hinted ? 0.8 : 0.3, messageType: 'request' };
   // Replies alone are ambiguous (NATS also says +OK and -ERR): only with the port hint.
   if (hinted && (d[0] === 0x2b || d[0] === 0x2d || d[0] === 0x3a || d[0] === 0x24) && lineEnd(d, 1) > 0) {
     return { score: 0.5, messageType: 'response' };
   }
   return { score: 0 };
+}
+
+// Only words no other text protocol starts a connection with (HTTP has GET, NATS has INFO).
+const INLINE_COMMANDS = ['PING', 'AUTH', 'ECHO', 'SELECT', 'HELLO', 'QUIT'];
+
+/** Length of a known inline command word followed by a space or CRLF at the start of `d`, else 0. */
+function inlineCommandLength(d: Uint8Array): number {
+  outer: for (const w of INLINE_COMMANDS) {
+    if (d.length < w.length + 2) continue;
+    for (let i = 0; i < w.length; i++) if ((d[i]! & 0xdf) !== w.charCodeAt(i)) continue outer;
+    const c = d[w.length];
+    if (c === 0x20 || (c === CR && d[w.length + 1] === LF)) return w.length;
+  }
+  return 0;
 }
 
 export function parseRedis(
