@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { find, type Rendered, renderScenarios, SCENARIOS } from './chartRender.ts';
+import { type Container, podSpecs } from './podSpecs.ts';
+
+// The third-party configurations the chart generates, checked by the real programs where Debian has them:
+// vmagent and victoria-metrics parse their flags and scrape config with -dryRun. ClickHouse's XML is checked for
+// well-formedness and for environment references the pod really sets; the collector's pipelines for references
+// to defined components (what otelcol checks at start; no collector binary runs here). vminsert, vmselect and
+// vmstorage flags are not checked: Debian ships no cluster binaries.
+let renders = new Map<string, Rendered>();
+const render = (name: string): Rendered => renders.get(name)!;
+const dir = mkdtempSync(join(tmpdir(), 'understory-chart-stores-'));
+
+beforeAll(async () => {
+  renders = await renderScenarios();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(bin: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        resolve({
+          code: -1,
+          out: `cannot run ${bin}: not installed (scripts/setup.sh installs victoria-metrics)`,
+        });
+        return;
+      }
+      resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+function workload(name: string, workloadName: string) {
+  const found = podSpecs(render(name).manifests).find((p) => p.workload.metadata.name === workloadName);
+  if (!found) throw new Error(`cannot find ${workloadName} in ${name}`);
+  return found;
+}
+
+/** Rendered args with in-pod paths moved under a temp dir. */
+function localArgs(c: Container, paths: Record<string, string>): string[] {
+  return (c.args ?? []).map((a) => {
+    const [flagName] = a.split('=');
+    return flagName && paths[flagName] !== undefined ? `${flagName}=${paths[flagName]}` : a;
+  });
+}
+
+const withVmagent = SCENARIOS.filter((s) => s !== 'minimal');
+describe('vmagent (Debian vmagent -dryRun)', () => {
+  it.each(withVmagent)('%s: accepts the rendered flags and scrape config', async (name) => {
+    const cm = find(render(name).manifests, 'ConfigMap', 'understory-vmagent');
+    const config = join(dir, `${name}-scrape.yaml`);
+    writeFileSync(config, (cm.data as Record<string, string>)['scrape.yaml']!);
+    const c = workload(name, 'understory-vmagent').pod.containers[0]!;
+    const args = localArgs(c, {
+      '-promscrape.config': config,
+      '-remoteWrite.tmpDataPath': join(dir, `${name}-buffer`),
+    });
+    const r = await run('vmagent', [...args, '-dryRun']);
+    expect(r.out).toContain('all the configs are ok');
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects a broken relabelling (the check can fail)', async () => {
+    const cm = find(render('default').manifests, 'ConfigMap', 'understory-vmagent');
+    const config = join(dir, 'broken-scrape.yaml');
+    writeFileSync(
+      config,
+      (cm.data as Record<string, string>)['scrape.yaml']!.replace('keep_if_equal', 'keep_if_eq'),
+    );
+    const r = await run('vmagent', ['-promscrape.config', config, '-dryRun']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('unknown `action` "keep_if_eq"');
+  });
+});
+
+describe('VictoriaMetrics single node (Debian victoria-metrics -dryRun)', () => {
+  const single = ['default', 'minimal'];
+  it.each(single)('%s: accepts the rendered flags, retention included', async (name) => {
+    const empty = join(dir, 'empty-scrape.yaml');
+    writeFileSync(empty, 'scrape_configs: []\n');
+    const c = workload(name, 'understory-victoria-metrics').pod.containers[0]!;
+    const args = localArgs(c, { '-storageDataPath': join(dir, `${name}-storage`) });
+    const r = await run('victoria-metrics', [...args, `-promscrape.config=${empty}`, '-dryRun']);
+    expect(r.out).not.toContain('fatal');
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects a retention it cannot parse (the check can fail)', async () => {
+    const r = await run('victoria-metrics', ['-retentionPeriod=30days', '-dryRun']);
+    expect(r.code).not.toBe(0);
+  });
+});
+
+describe('ClickHouse and Keeper configuration', () => {
+  const xmlFiles = (name: string) =>
+    render(name)
+      .manifests.filter((m) => m.kind === 'ConfigMap' && /clickhouse/.test(m.metadata.name))
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([k, v]) => [`${m.metadata.name}/${k}`, v]),
+      );
+
+  it.each(['default', 'cluster', 'minimal'])('%s: every XML file is well-formed', (name) => {
+    const files = xmlFiles(name);
+    expect(files.length).toBeGreaterThanOrEqual(name === 'cluster' ? 3 : 2);
+    for (const [file, xml] of files) expect(XMLValidator.validate(xml!), file).toBe(true);
+  });
+
+  it('the validator catches a broken file', () => {
+    expect(XMLValidator.validate('<clickhouse><users></clickhouse>')).not.toBe(true);
+  });
+
+  it.each(['default', 'cluster'])('%s: every from_env variable is set in the pod that reads it', (name) => {
+    const refs = (xml: string) => [...xml.matchAll(/from_env="([A-Z_]+)"/g)].map((m) => m[1]!);
+    const { manifests } = render(name);
+    const ch = find(manifests, 'ConfigMap', 'understory-clickhouse').data as Record<string, string>;
+    const chEnv = new Set(
+      (workload(name, 'understory-clickhouse').pod.containers[0]!.env ?? [])
+        .map((e) => e.name)
+        .concat('HOSTNAME'),
+    );
+    const used = refs(ch['understory.xml']! + ch['users.xml']!);
+    expect(used).toContain('UNDERSTORY_CLICKHOUSE_PASSWORD');
+    for (const v of used) expect(chEnv, v).toContain(v);
+    if (name === 'cluster') {
+      const keeperXml = (
+        find(manifests, 'ConfigMap', 'understory-clickhouse-keeper').data as Record<string, string>
+      )['keeper_config.xml']!;
+      const command = workload(name, 'understory-clickhouse-keeper').pod.containers[0]!.command!.join(' ');
+      for (const v of refs(keeperXml)) expect(command, v).toContain(`export ${v}=`);
+    }
+  });
+});
+
+describe('opentelemetry-collector pipelines', () => {
+  interface Config {
+    extensions: Record<string, unknown>;
+    receivers: Record<string, unknown>;
+    processors: Record<string, unknown>;
+    exporters: Record<string, unknown>;
+    service: {
+      extensions: string[];
+      pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
+    };
+  }
+  it.each(SCENARIOS)('%s: pipelines use only defined components, and every component is used', (name) => {
+    const cm = find(render(name).manifests, 'ConfigMap', 'understory-otel-collector');
+    const c = parseYaml((cm.data as Record<string, string>)['config.yaml']!) as Config;
+    const pipelines = Object.values(c.service.pipelines);
+    expect(Object.keys(c.service.pipelines).sort()).toEqual(['logs', 'traces']);
+    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+      const used = new Set(pipelines.flatMap((p) => p[kind]));
+      expect([...used].sort(), kind).toEqual(Object.keys(c[kind]).sort());
+    }
+    expect(c.service.extensions.sort()).toEqual(Object.keys(c.extensions).sort());
+    // The memory limiter must see data first to protect the process.
+    for (const p of pipelines) expect(p.processors[0]).toBe('memory_limiter');
+  });
+});
