@@ -128,12 +128,24 @@ struct {
   __type(value, struct conn_info);
 } conns SEC(".maps");
 
+/* Everything a thread has in flight, in ONE map entry: each hash operation costs 100-300 ns in a hook,
+ * so the syscall arguments, the SSL call and the last socket read share a value updated in place. */
+struct thread_state {
+  struct sys_args sys;
+  struct tls_call tls;
+  __s32 last_read_fd; /* last socket this thread read (-1: none) */
+  __u8 sys_active;
+  __u8 tls_active;
+  __u8 has_pending; /* a TLS write waits in pending_writes */
+  __u8 reserved;
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
+  __uint(max_entries, 32768);
   __type(key, __u64);
-  __type(value, struct sys_args);
-} active_sys SEC(".maps");
+  __type(value, struct thread_state);
+} threads SEC(".maps");
 
 /* Local TCP ports something listens on or accepted from: tells the role of connections we learn late,
  * e.g. in a forked PostgreSQL backend that inherited the accepted socket. */
@@ -146,24 +158,10 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64);
-  __type(value, struct tls_call);
-} active_tls SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct ssl_key);
   __type(value, __s32);
 } ssl_fds SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64);
-  __type(value, __s32);
-} last_read_fd SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -199,21 +197,25 @@ static __always_inline struct capture_config *get_config(void) {
   return bpf_map_lookup_elem(&capture_cfg, &zero);
 }
 
+/* This thread's state; created (zeroed) when `create` and absent. */
+static __always_inline struct thread_state *get_thread(__u64 id, bool create) {
+  struct thread_state *ts = bpf_map_lookup_elem(&threads, &id);
+  if (ts || !create) return ts;
+  struct thread_state fresh = {.last_read_fd = -1};
+  bpf_map_update_elem(&threads, &id, &fresh, BPF_NOEXIST);
+  return bpf_map_lookup_elem(&threads, &id);
+}
+
 /* Is this process one we capture? Explicit exclusion wins; include-only modes need a mark. */
 static __always_inline bool traced(__u32 pid, struct capture_config *cfg) {
   __u8 *mark = bpf_map_lookup_elem(&pid_filter, &pid);
   if (mark && *mark == CAPTURE_FILTER_EXCLUDE) return false;
   if (cfg->pid_include_only && !(mark && *mark == CAPTURE_FILTER_INCLUDE)) return false;
-  if (cfg->cgroup_include_only) {
-    __u64 cg = bpf_get_current_cgroup_id();
-    __u8 *cmark = bpf_map_lookup_elem(&cgroup_filter, &cg);
-    if (!cmark || *cmark != CAPTURE_FILTER_INCLUDE) return false;
-  } else {
-    __u64 cg = bpf_get_current_cgroup_id();
-    __u8 *cmark = bpf_map_lookup_elem(&cgroup_filter, &cg);
-    if (cmark && *cmark == CAPTURE_FILTER_EXCLUDE) return false;
-  }
-  return true;
+  if (!cfg->cgroup_filters) return true; /* spare the lookup when no cgroup filter is set */
+  __u64 cg = bpf_get_current_cgroup_id();
+  __u8 *cmark = bpf_map_lookup_elem(&cgroup_filter, &cg);
+  if (cfg->cgroup_include_only) return cmark && *cmark == CAPTURE_FILTER_INCLUDE;
+  return !(cmark && *cmark == CAPTURE_FILTER_EXCLUDE);
 }
 
 /* Ring buffer write that never blocks: full ring -> counted drop. Wakes user space on backlog only. */
@@ -396,7 +398,8 @@ static __always_inline void emit_data(struct scratch *s, __u32 cap_len, struct c
 
 /* A socket write on a thread with a TLS write waiting for its socket: attribute and send it first. */
 static __always_inline void flush_pending_tls(__u64 id, __u32 pid, __s32 fd, struct conn_info *c,
-                                              struct capture_config *cfg) {
+                                              struct capture_config *cfg, struct thread_state *ts) {
+  ts->has_pending = 0;
   struct pending_tls *p = bpf_map_lookup_elem(&pending_writes, &id);
   if (!p) return;
   p->ev.h.fd = fd;
@@ -415,17 +418,23 @@ static __always_inline int data_enter(__u8 sys, __s32 fd, __u64 buf, __u64 count
   if (!cfg) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   if (!traced(id >> 32, cfg)) return 0;
-  struct sys_args a = {.buf = buf, .addr = addr, .fd = fd, .count = (__u32)count_or_addr, .sys = sys};
-  bpf_map_update_elem(&active_sys, &id, &a, BPF_ANY);
+  struct thread_state *ts = get_thread(id, true);
+  if (!ts) return 0;
+  ts->sys.buf = buf;
+  ts->sys.addr = addr;
+  ts->sys.fd = fd;
+  ts->sys.count = (__u32)count_or_addr;
+  ts->sys.sys = sys;
+  ts->sys_active = 1;
   return 0;
 }
 
 static __always_inline int data_exit(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct sys_args *a = bpf_map_lookup_elem(&active_sys, &id);
-  if (!a) return 0;
-  struct sys_args args = *a;
-  bpf_map_delete_elem(&active_sys, &id);
+  struct thread_state *ts = get_thread(id, false);
+  if (!ts || !ts->sys_active) return 0;
+  ts->sys_active = 0;
+  struct sys_args args = ts->sys;
   if (ret <= 0) return 0;
   struct capture_config *cfg = get_config();
   if (!cfg) return 0;
@@ -435,19 +444,18 @@ static __always_inline int data_exit(long ret) {
   __u8 dir = (args.sys % 2 == 0) ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
 
   /* Ciphertext under an SSL call in flight: remember the socket, skip the bytes (plaintext follows). */
-  struct tls_call *tc = bpf_map_lookup_elem(&active_tls, &id);
-  if (tc) {
-    tc->fd = args.fd;
+  if (ts->tls_active) {
+    ts->tls.fd = args.fd;
     c->is_tls = 1;
     count(CAPTURE_STAT_TLS_CIPHERTEXT, 1);
     return 0;
   }
-  if (dir == CAPTURE_DIR_EGRESS) flush_pending_tls(id, pid, args.fd, c, cfg);
+  if (dir == CAPTURE_DIR_EGRESS && ts->has_pending) flush_pending_tls(id, pid, args.fd, c, cfg, ts);
   if (c->is_tls) {
     count(CAPTURE_STAT_TLS_CIPHERTEXT, 1);
     return 0;
   }
-  if (dir == CAPTURE_DIR_INGRESS) bpf_map_update_elem(&last_read_fd, &id, &args.fd, BPF_ANY);
+  if (dir == CAPTURE_DIR_INGRESS) ts->last_read_fd = args.fd;
 
   struct scratch *s = get_scratch();
   if (!s) return 0;
@@ -538,18 +546,21 @@ static __always_inline int conn_enter(__u8 sys, __s32 fd) {
   if (!cfg) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   if (!traced(id >> 32, cfg)) return 0;
-  struct sys_args a = {.fd = fd, .sys = sys};
-  bpf_map_update_elem(&active_sys, &id, &a, BPF_ANY);
+  struct thread_state *ts = get_thread(id, true);
+  if (!ts) return 0;
+  ts->sys.fd = fd;
+  ts->sys.sys = sys;
+  ts->sys_active = 1;
   return 0;
 }
 
 static __always_inline int conn_exit(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct sys_args *a = bpf_map_lookup_elem(&active_sys, &id);
-  if (!a) return 0;
-  __u8 kind = a->sys;
-  __s32 fd = kind == CAPTURE_KIND_CONNECT ? a->fd : (__s32)ret;
-  bpf_map_delete_elem(&active_sys, &id);
+  struct thread_state *ts = get_thread(id, false);
+  if (!ts || !ts->sys_active) return 0;
+  ts->sys_active = 0;
+  __u8 kind = ts->sys.sys;
+  __s32 fd = kind == CAPTURE_KIND_CONNECT ? ts->sys.fd : (__s32)ret;
   if (kind == CAPTURE_KIND_CONNECT && ret != 0 && ret != -EINPROGRESS) return 0;
   if (kind == CAPTURE_KIND_ACCEPT && ret < 0) return 0;
   struct capture_config *cfg = get_config();
@@ -664,6 +675,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx) {
 SEC("tracepoint/sched/sched_process_exit")
 int on_exit(void *ctx) {
   __u64 id = bpf_get_current_pid_tgid();
+  bpf_map_delete_elem(&threads, &id);
   if ((__u32)id != (id >> 32)) return 0; /* a thread, not the process */
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   emit_proc(CAPTURE_KIND_EXIT, 0, 0, BPF_CORE_READ(task, exit_code));
@@ -694,15 +706,21 @@ static __always_inline int tls_enter(void *ssl, void *buf, void *len_ptr, __u8 i
   if (!cfg) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   if (!traced(id >> 32, cfg)) return 0;
-  struct tls_call call = {.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr, .fd = -1,
-                          .is_write = is_write, .start_ns = bpf_ktime_get_ns()};
-  bpf_map_update_elem(&active_tls, &id, &call, BPF_ANY);
+  struct thread_state *ts = get_thread(id, true);
+  if (!ts) return 0;
+  ts->tls.ssl = (__u64)ssl;
+  ts->tls.buf = (__u64)buf;
+  ts->tls.len_ptr = (__u64)len_ptr;
+  ts->tls.start_ns = bpf_ktime_get_ns();
+  ts->tls.fd = -1;
+  ts->tls.is_write = is_write;
+  ts->tls_active = 1;
   return 0;
 }
 
 /* Finds the socket of an SSL call: nested syscall, then what we learnt about this SSL, then (reads only)
  * the last socket this thread read, which is where Node's libuv put the ciphertext just before. */
-static __always_inline __s32 tls_fd(__u64 id, struct tls_call *call) {
+static __always_inline __s32 tls_fd(__u64 id, struct tls_call *call, __s32 last_read) {
   struct ssl_key key = {.pid = id >> 32, .ssl = call->ssl};
   if (call->fd >= 0) {
     bpf_map_update_elem(&ssl_fds, &key, &call->fd, BPF_ANY);
@@ -711,11 +729,9 @@ static __always_inline __s32 tls_fd(__u64 id, struct tls_call *call) {
   __s32 *known = bpf_map_lookup_elem(&ssl_fds, &key);
   if (known) return *known;
   if (!call->is_write) {
-    __s32 *last = bpf_map_lookup_elem(&last_read_fd, &id);
-    if (last) {
-      __s32 fd = *last;
-      bpf_map_update_elem(&ssl_fds, &key, &fd, BPF_ANY);
-      return fd;
+    if (last_read >= 0) {
+      bpf_map_update_elem(&ssl_fds, &key, &last_read, BPF_ANY);
+      return last_read;
     }
   }
   return -1;
@@ -723,10 +739,10 @@ static __always_inline __s32 tls_fd(__u64 id, struct tls_call *call) {
 
 static __always_inline int tls_exit(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct tls_call *p = bpf_map_lookup_elem(&active_tls, &id);
-  if (!p) return 0;
-  struct tls_call call = *p;
-  bpf_map_delete_elem(&active_tls, &id);
+  struct thread_state *ts = get_thread(id, false);
+  if (!ts || !ts->tls_active) return 0;
+  ts->tls_active = 0;
+  struct tls_call call = ts->tls;
   if (call.len_ptr) {
     /* SSL_read_ex/SSL_write_ex return 1 on success and write the byte count to *len_ptr. */
     __u64 n = 0;
@@ -737,7 +753,7 @@ static __always_inline int tls_exit(long ret) {
   struct capture_config *cfg = get_config();
   if (!cfg) return 0;
   __u32 pid = id >> 32;
-  __s32 fd = tls_fd(id, &call);
+  __s32 fd = tls_fd(id, &call, ts->last_read_fd);
   __u8 dir = call.is_write ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
   struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN) : NULL;
 
@@ -765,7 +781,8 @@ static __always_inline int tls_exit(long ret) {
   }
   /* No socket yet. A write: hold it until this thread next writes to a socket (Node writes the
    * ciphertext from libuv after SSL_write returns). Anything else, or a second write: unattributed. */
-  struct pending_tls *old = bpf_map_lookup_elem(&pending_writes, &id);
+  struct pending_tls *old = ts->has_pending ? bpf_map_lookup_elem(&pending_writes, &id) : NULL;
+  ts->has_pending = 0;
   if (old) {
     old->ev.h.flags |= CAPTURE_FLAG_UNATTRIBUTED;
     count(CAPTURE_STAT_TLS_UNATTRIBUTED, 1);
@@ -785,7 +802,7 @@ static __always_inline int tls_exit(long ret) {
     pend->ev.cap_len = n;
     if (n < pend->ev.len) pend->ev.h.flags |= CAPTURE_FLAG_TRUNCATED;
     bpf_probe_read_kernel(pend->data, n, s->data);
-    bpf_map_update_elem(&pending_writes, &id, pend, BPF_ANY);
+    if (bpf_map_update_elem(&pending_writes, &id, pend, BPF_ANY) == 0) ts->has_pending = 1;
     return 0;
   }
   s->ev.h.flags |= CAPTURE_FLAG_UNATTRIBUTED;

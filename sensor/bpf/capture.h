@@ -125,7 +125,8 @@ struct capture_config {
   __u64 wake_bytes;    /* wake user space when this much is waiting in the ring */
   __u8 pid_include_only;    /* capture only pids marked INCLUDE */
   __u8 cgroup_include_only; /* capture only cgroups marked INCLUDE */
-  __u8 reserved[6];
+  __u8 cgroup_filters;      /* any cgroup filter set (else the cgroup lookup is skipped) */
+  __u8 reserved[5];
 };
 
 #endif

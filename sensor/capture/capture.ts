@@ -158,6 +158,7 @@ export class SensorCapture implements Component {
       wakeBytes: o.wakeBytes,
       pidIncludeOnly: o.includePids.length > 0 ? 1 : 0,
       cgroupIncludeOnly: o.includeCgroups.length > 0 ? 1 : 0,
+      cgroupFilters: o.includeCgroups.length + o.excludeCgroups.length > 0 ? 1 : 0,
     });
   }
 

@@ -35,6 +35,8 @@ export interface NativeConfig {
   wakeBytes: number;
   pidIncludeOnly: number;
   cgroupIncludeOnly: number;
+  /** 1 when any cgroup filter is set; 0 lets the hooks skip the cgroup lookup. */
+  cgroupFilters: number;
 }
 
 export interface NativeSession {

@@ -321,7 +321,7 @@ Napi::Value CaptureSession::ProgramStats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// setConfig({ dataCap, msgStartCap, wakeBytes, pidIncludeOnly, cgroupIncludeOnly }): takes effect at once.
+// setConfig({ dataCap, msgStartCap, wakeBytes, pidIncludeOnly, cgroupIncludeOnly, cgroupFilters }): at once.
 Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loaded_) throw Napi::Error::New(env, "cannot configure capture: not loaded");
@@ -333,6 +333,7 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   c.wake_bytes = OptU64(o, "wakeBytes", 256u << 10);
   c.pid_include_only = OptU64(o, "pidIncludeOnly", 0) ? 1 : 0;
   c.cgroup_include_only = OptU64(o, "cgroupIncludeOnly", 0) ? 1 : 0;
+  c.cgroup_filters = OptU64(o, "cgroupFilters", 0) ? 1 : 0;
   uint32_t zero = 0;
   int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
   if (err) ThrowBpf(env, "update", err, "the capture configuration");

@@ -1,0 +1,303 @@
+/**
+ * Cost of the eBPF capture to the applications it observes, measured in one run with and without the
+ * sensor: (a) a Node.js HTTP service answering ~1 KB of JSON, (b) nginx answering a few bytes (a request
+ * costs nginx ~10 us, so every hook shows). Each is driven on loopback by wrk at saturation and by hey
+ * at a fixed rate. The sensor is a separate `understory sensor` process capturing the service's pids.
+ *
+ * Reported (bench/results.tsv, with the no-sensor figure as baseline): throughput, latency, application
+ * CPU per request, in-kernel cost per request (bpf_stats run_time_ns / requests, all capture programs),
+ * sensor user-space CPU per request and per 10k requests/s, sensor RSS.
+ * Run: npm run bench capture   (as root; ~3-4 minutes)
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
+import { record } from '../harness.ts';
+
+const execFileP = promisify(execFile);
+const repo = join(import.meta.dirname, '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+interface Load {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+}
+
+/** CPU seconds (user + system) of a process and all its threads, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function wrk(url: string): Promise<Load> {
+  const { stdout } = await execFileP('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '--latency', url], {
+    timeout: (SECONDS + 30) * 1000,
+  });
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+    if (!m) throw new Error(`cannot read wrk ${label}: ${stdout}`);
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  return { rps, requests, p50Ms: ms('50%'), p99Ms: ms('99%') };
+}
+
+async function hey(url: string, rate: number): Promise<Load> {
+  const workers = 10;
+  const { stdout } = await execFileP(
+    'hey',
+    ['-z', `${SECONDS}s`, '-c', String(workers), '-q', String(rate / workers), url],
+    {
+      timeout: (SECONDS + 30) * 1000,
+      maxBuffer: 1 << 24,
+    },
+  );
+  const sec = (p: string) => Number(new RegExp(`${p}% in ([\\d.]+) secs`).exec(stdout)?.[1]) * 1000;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/\[200\]\s+(\d+) responses/.exec(stdout)?.[1]);
+  return { rps, requests, p50Ms: sec('50'), p99Ms: sec('99') };
+}
+
+/**
+ * Sum of run_time_ns and run_cnt over the eBPF programs the process `pid` holds, from the fdinfo of its
+ * program fds (the same kernel counters `bpftool prog show` prints; this bpftool cannot map programs to
+ * pids). Counting needs kernel.bpf_stats_enabled=1.
+ */
+function bpfRunTime(pid: number): { ns: number; runs: number } {
+  const seen = new Set<string>();
+  let ns = 0;
+  let runs = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
+    const t = /^run_time_ns:\s+(\d+)/m.exec(info)?.[1];
+    if (!id || t === undefined || seen.has(id)) continue;
+    seen.add(id);
+    ns += Number(t);
+    runs += Number(/^run_cnt:\s+(\d+)/m.exec(info)?.[1] ?? 0);
+  }
+  return { ns, runs };
+}
+
+/** `understory sensor` capturing only `pids` (and their future children); resolves once it is capturing. */
+async function startSensor(pids: number[]): Promise<ChildProcess> {
+  const args = [
+    'bin/understory.mjs',
+    'sensor',
+    '--stats-interval',
+    '0',
+    ...pids.flatMap((p) => ['--pid', String(p)]),
+  ];
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  await waitFor(
+    'the sensor',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`sensor exited ${child.exitCode}: ${log}`);
+      if (!log.includes('capture started')) throw new Error('not yet');
+    },
+    60_000,
+    () => log,
+  );
+  return child;
+}
+
+async function stopSensor(child: ChildProcess): Promise<void> {
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+interface Measured {
+  load: Load;
+  appCpu: number;
+  sensorCpu?: number;
+  bpf?: { ns: number; runs: number };
+  sensorRss?: number;
+}
+
+async function measure(run: () => Promise<Load>, appPids: number[], sensorPid?: number): Promise<Measured> {
+  const appCpu0 = appPids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const sensorCpu0 = sensorPid ? cpuSeconds(sensorPid) : 0;
+  const bpf0 = sensorPid ? bpfRunTime(sensorPid) : undefined;
+  const load = await run();
+  const appCpu = appPids.reduce((s, p) => s + cpuSeconds(p), 0) - appCpu0;
+  if (!sensorPid) return { load, appCpu };
+  const bpf1 = bpfRunTime(sensorPid);
+  return {
+    load,
+    appCpu,
+    sensorCpu: cpuSeconds(sensorPid) - sensorCpu0,
+    bpf: { ns: bpf1.ns - bpf0!.ns, runs: bpf1.runs - bpf0!.runs },
+    sensorRss: rssMb(sensorPid),
+  };
+}
+
+async function scenario(name: string, url: string, appPids: number[], rateFraction = 0.5): Promise<void> {
+  const base = await measure(() => wrk(url), appPids);
+  const rate = Math.max(100, Math.round((base.load.rps * rateFraction) / 100) * 100);
+  const baseFixed = await measure(() => hey(url, rate), appPids);
+  const sensor = await startSensor(appPids);
+  let withSensor: Measured;
+  let withFixed: Measured;
+  try {
+    withSensor = await measure(() => wrk(url), appPids, sensor.pid);
+    withFixed = await measure(() => hey(url, rate), appPids, sensor.pid);
+  } finally {
+    await stopSensor(sensor);
+  }
+  const b = `sensor-capture/${name}`;
+  const sat = `wrk -t1 -c32 ${SECONDS}s on loopback, saturation`;
+  const fixed = `hey -c10 at ${rate} req/s for ${SECONDS}s`;
+  record({
+    benchmark: b,
+    metric: 'throughput_saturated',
+    value: withSensor.load.rps,
+    unit: 'req/s',
+    baseline: base.load.rps,
+    notes: sat,
+  });
+  record({
+    benchmark: b,
+    metric: 'latency_p50_saturated',
+    value: withSensor.load.p50Ms,
+    unit: 'ms',
+    baseline: base.load.p50Ms,
+    notes: sat,
+  });
+  record({
+    benchmark: b,
+    metric: 'latency_p99_saturated',
+    value: withSensor.load.p99Ms,
+    unit: 'ms',
+    baseline: base.load.p99Ms,
+    notes: sat,
+  });
+  record({
+    benchmark: b,
+    metric: 'throughput_fixed_rate',
+    value: withFixed.load.rps,
+    unit: 'req/s',
+    baseline: baseFixed.load.rps,
+    notes: fixed,
+  });
+  record({
+    benchmark: b,
+    metric: 'latency_p50_fixed_rate',
+    value: withFixed.load.p50Ms,
+    unit: 'ms',
+    baseline: baseFixed.load.p50Ms,
+    notes: fixed,
+  });
+  record({
+    benchmark: b,
+    metric: 'latency_p99_fixed_rate',
+    value: withFixed.load.p99Ms,
+    unit: 'ms',
+    baseline: baseFixed.load.p99Ms,
+    notes: fixed,
+  });
+  const usPer = (cpu: number, n: number) => (cpu / n) * 1e6;
+  record({
+    benchmark: b,
+    metric: 'app_cpu_per_request_fixed_rate',
+    value: usPer(withFixed.appCpu, withFixed.load.requests),
+    unit: 'us',
+    baseline: usPer(baseFixed.appCpu, baseFixed.load.requests),
+    notes: `${fixed}; service process CPU incl. the in-kernel hook time of its syscalls`,
+  });
+  for (const [label, m, notes] of [
+    ['saturated', withSensor, sat],
+    ['fixed_rate', withFixed, fixed],
+  ] as const) {
+    const reqs = m.load.requests;
+    record({
+      benchmark: b,
+      metric: `bpf_ns_per_request_${label}`,
+      value: m.bpf!.ns / reqs,
+      unit: 'ns',
+      notes: `${notes}; bpf_stats run_time_ns over all capture programs / requests; ${m.bpf!.runs} program runs`,
+    });
+    record({
+      benchmark: b,
+      metric: `sensor_user_cpu_per_request_${label}`,
+      value: usPer(m.sensorCpu!, reqs),
+      unit: 'us',
+      notes,
+    });
+    const cores = (m.sensorCpu! + m.bpf!.ns / 1e9) / SECONDS;
+    record({
+      benchmark: b,
+      metric: `sensor_cores_per_10k_rps_${label}`,
+      value: cores / (m.load.rps / 10_000),
+      unit: 'cores',
+      notes: `${notes}; (sensor process CPU + in-kernel program time) / duration, per 10k req/s`,
+    });
+  }
+  record({
+    benchmark: b,
+    metric: 'sensor_rss',
+    value: withFixed.sensorRss!,
+    unit: 'MiB',
+    notes: 'VmRSS of the understory sensor process after the runs',
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('cannot run the capture benchmark: it needs root (eBPF)');
+  await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
+  const body = JSON.stringify({
+    items: Array.from({ length: 16 }, (_, i) => ({
+      id: i,
+      name: `item-${i}`,
+      price: 10 + i,
+      tags: ['a', 'b'],
+    })),
+  });
+  const node = await startNodeHttp(body.slice(0, 1000));
+  try {
+    await scenario('node-http-1kb-json', `http://127.0.0.1:${node.port}/api/items`, [node.pid]);
+  } finally {
+    await node.stop();
+  }
+  const nginx = await startNginx('ok');
+  try {
+    await scenario('nginx-tiny', `http://127.0.0.1:${nginx.port}/`, [nginx.pid, ...children(nginx.pid)]);
+  } finally {
+    await nginx.stop();
+  }
+}
+
+await main();
