@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHART_DIR,
   lintChart,
   maskGenerated,
   type Rendered,
@@ -12,6 +13,7 @@ import {
   scenarioFile,
   scenarios,
 } from './chartRender.ts';
+import { runHelm } from './helmBinary.ts';
 import { type Manifest, validateManifest } from './k8sSchema.ts';
 
 // Golden renders: compared byte for byte (generated secrets masked); UPDATE_GOLDENS=1 rewrites them.
@@ -40,6 +42,25 @@ describe('helm lint and template', () => {
     const r = await renderChart();
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('cannot render the chart: clusterName must be set');
+  });
+
+  it('installs offline (helm install --dry-run=client), hooks and notes included', async () => {
+    const r = await runHelm([
+      'install',
+      'understory',
+      CHART_DIR,
+      '--namespace',
+      'understory',
+      '--dry-run=client',
+      '--values',
+      scenarioFile('default'),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('helm.sh/hook: post-install,post-upgrade');
+    expect(r.stdout).toContain(
+      'kubectl label namespace understory pod-security.kubernetes.io/enforce=privileged',
+    );
+    expect(r.stdout).toContain('understory-otel-collector.understory:4317');
   });
 
   it.each(SCENARIOS)('%s: every manifest passes the Kubernetes schemas and strict fields', async (name) => {
