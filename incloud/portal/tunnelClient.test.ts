@@ -200,6 +200,21 @@ describe('tunnel client against a real WebSocket server playing the edge', () =>
     expect(connects.find((v) => v.labels.result === 'open')?.value).toBe(2);
   }, 30_000);
 
+  it('on shutdown answers running requests unavailable before closing, and closes with going-away', async () => {
+    const rec = abortRecorder();
+    const { edge, client } = await setup(rec.serve);
+    const outcome = edge.request('test', {}).catch((e: unknown) => e);
+    await rec.started;
+    const closed = new Promise<number>((r) => edge.socket?.once('close', (code: number) => r(code)));
+    await client.stop();
+    expect(await outcome).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('shutting down'),
+    });
+    expect(await closed).toBe(1001);
+    expect(client.state).toBe('stopped');
+  });
+
   it('keeps retrying with growing delays while the edge refuses the token', async () => {
     const edge = new FakeEdge('another-token');
     await edge.start();

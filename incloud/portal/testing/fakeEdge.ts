@@ -84,6 +84,8 @@ export class FakeEdge {
 
   private accept(ws: WebSocket): void {
     this.socket = ws;
+    // A portal that goes away abruptly resets the connection; 'close' follows and fails what was pending.
+    ws.on('error', () => {});
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const msg = decodeMessage(isBinary ? data : data.toString('utf8'));
       if (msg.type === 'hello') {
