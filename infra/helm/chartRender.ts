@@ -27,6 +27,7 @@ export interface RenderOptions {
   set?: string[];
   release?: string;
   namespace?: string;
+  extraArgs?: string[];
 }
 
 export function renderChart(opts: RenderOptions = {}): Promise<HelmResult> {
@@ -39,6 +40,7 @@ export function renderChart(opts: RenderOptions = {}): Promise<HelmResult> {
   ];
   for (const f of opts.valuesFiles ?? []) args.push('--values', f);
   for (const s of opts.set ?? []) args.push('--set', s);
+  args.push(...(opts.extraArgs ?? []));
   return runHelm(args);
 }
 
