@@ -10,7 +10,7 @@ import { K8sWatcher } from './k8sWatcher.ts';
 import { WatcherMetrics } from './metrics.ts';
 import { stripEvent } from './records.ts';
 import { FakeApiServer } from './testing/fakeApiServer.ts';
-import { kubeConfigFor, loadShopCluster, shopCluster, until } from './testing/shopCluster.ts';
+import { kubeConfigFor, loadShopCluster, shopCluster } from './testing/shopCluster.ts';
 
 interface Row {
   Uid: string;

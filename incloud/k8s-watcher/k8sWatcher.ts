@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { type Logger, logger } from '../../lib/log.ts';
@@ -8,7 +8,7 @@ import { EntryLog } from './entryLog.ts';
 import { DEFAULT_EVENT_SINK_OPTIONS, type EventSinkOptions, K8sEventSink } from './eventSink.ts';
 import { WatcherMetrics } from './metrics.ts';
 import { DEFAULT_PLAIN_HOST_OPTIONS, type PlainHostOptions, PlainHostScanner } from './plainHost.ts';
-import { DEFAULT_INFORMER_OPTIONS, type InformerOptions, ResourceInformer } from './resourceInformer.ts';
+import type { InformerOptions, ResourceInformer } from './resourceInformer.ts';
 import { WATCHED_RESOURCES } from './resources.ts';
 import { DEFAULT_SENSOR_API_OPTIONS, SensorApi, type SensorApiOptions } from './sensorApi.ts';
 
@@ -80,6 +80,10 @@ export class K8sWatcher implements Component {
   }
 
   private async startInformers(): Promise<void> {
+    // Loaded on demand: client-node takes seconds to import, and plain-host mode never needs it.
+    const { DEFAULT_INFORMER_OPTIONS, ResourceInformer, loadKubeConfig } = await import(
+      './resourceInformer.ts'
+    );
     const kc = this.opts.kubeConfig ?? loadKubeConfig(this.opts.kubeconfigPath);
     if (this.opts.store) {
       this.events = new K8sEventSink(this.opts.store, this.metrics, this.log, {
@@ -124,24 +128,4 @@ export class K8sWatcher implements Component {
       detail: `${this.opts.mode}: ${this.entries.size} entries, rev ${this.entries.rev}, ${this.api?.watchClients ?? 0} sensors`,
     };
   }
-}
-
-/** `--kubeconfig` file, else the pod's service account (in cluster); anything else is a start-up error. */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) {
-    try {
-      kc.loadFromFile(path);
-    } catch (err) {
-      throw new Error(`cannot load kubeconfig ${path}: ${(err as Error).message}`, { cause: err });
-    }
-  } else if (process.env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-  } else {
-    throw new Error(
-      'cannot find the Kubernetes API: not in a cluster; pass --kubeconfig or use --plain-host',
-    );
-  }
-  if (!kc.getCurrentCluster()) throw new Error('cannot use kubeconfig: it has no current cluster');
-  return kc;
 }

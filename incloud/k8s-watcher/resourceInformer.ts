@@ -2,7 +2,7 @@ import {
   ADD,
   DELETE,
   ERROR,
-  type KubeConfig,
+  KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
@@ -288,4 +288,24 @@ class StrippingWatch {
       done,
     );
   }
+}
+
+/** `--kubeconfig` file, else the pod's service account (in cluster); anything else is a start-up error. */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) {
+    try {
+      kc.loadFromFile(path);
+    } catch (err) {
+      throw new Error(`cannot load kubeconfig ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  } else if (process.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+  } else {
+    throw new Error(
+      'cannot find the Kubernetes API: not in a cluster; pass --kubeconfig or use --plain-host',
+    );
+  }
+  if (!kc.getCurrentCluster()) throw new Error('cannot use kubeconfig: it has no current cluster');
+  return kc;
 }

@@ -36,7 +36,8 @@ export class K8sMetadataClient {
   private epoch: string | undefined;
   private revision = 0;
   private stopped = true;
-  private abort: AbortController | undefined;
+  /** Aborted by stop(): ends whatever request or back-off sleep the loop is in. */
+  private stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private readyResolve!: () => void;
   private readonly readyPromise = new Promise<void>((r) => {
@@ -52,6 +53,7 @@ export class K8sMetadataClient {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = new AbortController();
     this.loop = this.run();
   }
 
@@ -62,7 +64,7 @@ export class K8sMetadataClient {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abort?.abort();
+    this.stopping.abort();
     await this.loop;
   }
 
@@ -114,7 +116,7 @@ export class K8sMetadataClient {
         this.opts.onError?.(err as Error);
       }
       if (this.stopped) break;
-      await sleep(Math.round(backoff / 2 + Math.random() * (backoff / 2)));
+      await sleep(Math.round(backoff / 2 + Math.random() * (backoff / 2)), this.stopping.signal);
       backoff = Math.min(backoff * 2, max);
     }
   }
@@ -124,28 +126,22 @@ export class K8sMetadataClient {
   }
 
   private async resync(): Promise<void> {
-    this.abort = new AbortController();
-    const timeout = setTimeout(() => this.abort?.abort(), this.opts.idleTimeoutMs ?? 45_000);
-    try {
-      const res = await fetch(new URL(SNAPSHOT_PATH, this.opts.url), {
-        headers: this.headers(),
-        signal: this.abort.signal,
-      });
-      if (res.status !== 200)
-        throw new Error(`cannot take snapshot: HTTP ${res.status}: ${await res.text()}`);
-      const snap = (await res.json()) as Snapshot;
-      const next = new EntryIndex();
-      for (const { key, value } of snap.entries) next.put(key, value);
-      const previous = this.index;
-      this.index = next;
-      this.epoch = snap.epoch;
-      this.revision = snap.rev;
-      this.snapshots++;
-      this.readyResolve();
-      this.announceDifferences(previous, next);
-    } finally {
-      clearTimeout(timeout);
-    }
+    const signal = AbortSignal.any([
+      this.stopping.signal,
+      AbortSignal.timeout(this.opts.idleTimeoutMs ?? 45_000),
+    ]);
+    const res = await fetch(new URL(SNAPSHOT_PATH, this.opts.url), { headers: this.headers(), signal });
+    if (res.status !== 200) throw new Error(`cannot take snapshot: HTTP ${res.status}: ${await res.text()}`);
+    const snap = (await res.json()) as Snapshot;
+    const next = new EntryIndex();
+    for (const { key, value } of snap.entries) next.put(key, value);
+    const previous = this.index;
+    this.index = next;
+    this.epoch = snap.epoch;
+    this.revision = snap.rev;
+    this.snapshots++;
+    this.readyResolve();
+    this.announceDifferences(previous, next);
   }
 
   private announceDifferences(previous: EntryIndex, next: EntryIndex): void {
@@ -161,7 +157,7 @@ export class K8sMetadataClient {
   /** Follows the change stream until it ends; true if it delivered anything. */
   private async follow(): Promise<boolean> {
     const abort = new AbortController();
-    this.abort = abort;
+    const signal = AbortSignal.any([this.stopping.signal, abort.signal]);
     const idleMs = this.opts.idleTimeoutMs ?? 45_000;
     let idle = setTimeout(() => abort.abort(), idleMs);
     const url = new URL(WATCH_PATH, this.opts.url);
@@ -169,7 +165,7 @@ export class K8sMetadataClient {
     url.searchParams.set('since', String(this.revision));
     let progressed = false;
     try {
-      const res = await fetch(url, { headers: this.headers(), signal: abort.signal });
+      const res = await fetch(url, { headers: this.headers(), signal });
       if (res.status === 410) {
         await res.body?.cancel();
         throw new GoneError('watch history gone');
@@ -216,6 +212,15 @@ export class K8sMetadataClient {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }
