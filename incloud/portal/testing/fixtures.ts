@@ -4,10 +4,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChdbStore } from '../../clickhouse/chdbStore.ts';
 import { migrate } from '../../clickhouse/migrations.ts';
+import { logRows, spanRows } from '../../collector/otlpRows.ts';
+import { decodeJson } from '../../collector/otlpSchema.ts';
 
 /**
  * Rows for the portal's ClickHouse tests: the official OTLP/JSON examples (../shared/testdata/otlp/examples,
- * converted the way the collector's ClickHouse exporter stores them, timestamps moved into the test window)
+ * converted by the collector's own code, incloud/collector, timestamps moved into the test window)
  * plus generated rows with known counts, so every expected answer is computed from the fixture itself.
  */
 export const OTLP_EXAMPLES = resolve(
@@ -16,19 +18,6 @@ export const OTLP_EXAMPLES = resolve(
 );
 
 type Row = Record<string, unknown>;
-interface KeyValue {
-  key: string;
-  value: Record<string, unknown>;
-}
-
-function anyValue(v: Record<string, unknown>): string {
-  if ('stringValue' in v) return String(v.stringValue);
-  if ('boolValue' in v || 'intValue' in v || 'doubleValue' in v)
-    return String(v.boolValue ?? v.intValue ?? v.doubleValue);
-  return JSON.stringify(v.arrayValue ?? v.kvlistValue ?? v);
-}
-const attrs = (list: KeyValue[] | undefined) =>
-  Object.fromEntries((list ?? []).map((a) => [a.key, anyValue(a.value)]));
 
 /** Nanoseconds since the epoch as the `YYYY-MM-DD hh:mm:ss.nnnnnnnnn` text DateTime64(9) accepts (UTC). */
 export function dt64(ns: bigint): string {
@@ -51,46 +40,22 @@ export interface Fixture {
 export function buildFixture(baseMs: number): Fixture {
   const logs: Row[] = [];
   const spans: Row[] = [];
-  // The OTLP example log record and span, moved to baseMs + 1 s (their own times are in 2018).
+  // The OTLP example log record and span through the collector's own OTLP/JSON -> row conversion, moved to
+  // baseMs + 1 s (their own times are in 2018).
   const exampleLogs = JSON.parse(readFileSync(join(OTLP_EXAMPLES, 'logs.json'), 'utf8'));
   for (const rl of exampleLogs.resourceLogs)
     for (const sl of rl.scopeLogs)
-      for (const lr of sl.logRecords) {
-        const resource = attrs(rl.resource.attributes);
-        logs.push({
-          Timestamp: dt64(msToNs(baseMs + 1000)),
-          TraceId: String(lr.traceId ?? '').toLowerCase(),
-          SpanId: String(lr.spanId ?? '').toLowerCase(),
-          SeverityText: lr.severityText ?? '',
-          SeverityNumber: lr.severityNumber ?? 0,
-          ServiceName: resource['service.name'] ?? '',
-          Body: anyValue(lr.body),
-          ResourceAttributes: resource,
-          ScopeName: sl.scope?.name ?? '',
-          ScopeVersion: sl.scope?.version ?? '',
-          LogAttributes: attrs(lr.attributes),
-        });
-      }
+      for (const lr of sl.logRecords) lr.timeUnixNano = String(msToNs(baseMs + 1000));
+  logs.push(...logRows(decodeJson('logs', Buffer.from(JSON.stringify(exampleLogs)))));
   const exampleTrace = JSON.parse(readFileSync(join(OTLP_EXAMPLES, 'trace.json'), 'utf8'));
   for (const rs of exampleTrace.resourceSpans)
     for (const ss of rs.scopeSpans)
-      for (const s of ss.spans) {
-        const duration = BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano);
-        spans.push({
-          Timestamp: dt64(msToNs(baseMs + 1000)),
-          TraceId: s.traceId.toLowerCase(),
-          SpanId: s.spanId.toLowerCase(),
-          ParentSpanId: (s.parentSpanId ?? '').toLowerCase(),
-          SpanName: s.name,
-          SpanKind: 'SPAN_KIND_SERVER',
-          ServiceName: attrs(rs.resource.attributes)['service.name'],
-          ResourceAttributes: attrs(rs.resource.attributes),
-          ScopeName: ss.scope?.name ?? '',
-          SpanAttributes: attrs(s.attributes),
-          Duration: duration.toString(),
-          StatusCode: 'STATUS_CODE_UNSET',
-        });
+      for (const sp of ss.spans) {
+        const duration = BigInt(sp.endTimeUnixNano) - BigInt(sp.startTimeUnixNano);
+        sp.startTimeUnixNano = String(msToNs(baseMs + 1000));
+        sp.endTimeUnixNano = String(msToNs(baseMs + 1000) + duration);
       }
+  spans.push(...spanRows(decodeJson('traces', Buffer.from(JSON.stringify(exampleTrace)))));
 
   // 600 generated log lines over 60 minutes: 10 per minute, three services, severities in turn.
   const services = ['checkout', 'payments', 'inventory'];
