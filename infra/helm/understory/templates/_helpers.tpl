@@ -81,6 +81,9 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- if and (eq .Values.victoriaMetrics.mode "external") (or (not .Values.victoriaMetrics.external.writeUrl) (not .Values.victoriaMetrics.external.readUrl)) }}
 {{- fail "cannot render the chart: victoriaMetrics.mode is external but victoriaMetrics.external.writeUrl or readUrl is empty" }}
 {{- end }}
+{{- if and (eq .Values.clickhouse.mode "replicated") (eq (toString .Values.clickhouse.database) "default") }}
+{{- fail "cannot render the chart: clickhouse.mode replicated needs its own database (e.g. clickhouse.database=understory): the built-in default database is not Replicated" }}
+{{- end }}
 {{- if and (eq .Values.clickhouse.mode "replicated") (eq (mod (int .Values.clickhouse.keeper.replicas) 2) 0) }}
 {{- fail "cannot render the chart: clickhouse.keeper.replicas must be odd (a Raft quorum)" }}
 {{- end }}
@@ -114,16 +117,22 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- include "understory.componentName" (dict "root" . "component" "clickhouse") }}
 {{- end }}
 
+{{/* HTTP URL of the server (@clickhouse/client), without a database. */}}
+{{- define "understory.clickhouse.serverUrl" -}}
+{{- if eq .Values.clickhouse.mode "external" }}
+{{- trimSuffix "/" .Values.clickhouse.external.url }}
+{{- else }}
+{{- printf "http://%s:8123" (include "understory.clickhouse.host" .) }}
+{{- end }}
+{{- end }}
+
 {{/*
-HTTP URL used by our components (@clickhouse/client), with the database as its path: the client takes the
-database from the URL (http[s]://host:port/database), so every command needs only this one flag.
+The same URL with the database as its path, for commands that take no database flag (portal, k8s-watcher):
+@clickhouse/client reads the database from http[s]://host:port/<database>. Left off for "default".
 */}}
 {{- define "understory.clickhouse.url" -}}
-{{- if eq .Values.clickhouse.mode "external" }}
-{{- printf "%s/%s" (trimSuffix "/" .Values.clickhouse.external.url) .Values.clickhouse.database }}
-{{- else }}
-{{- printf "http://%s:8123/%s" (include "understory.clickhouse.host" .) .Values.clickhouse.database }}
-{{- end }}
+{{- include "understory.clickhouse.serverUrl" . }}
+{{- if ne .Values.clickhouse.database "default" }}/{{ .Values.clickhouse.database }}{{ end }}
 {{- end }}
 
 {{/* Endpoint of the collector's ClickHouse exporter (native protocol in-cluster). */}}
