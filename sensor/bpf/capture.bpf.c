@@ -209,7 +209,7 @@ static __always_inline struct thread_state *get_thread(__u64 id, bool create) {
 /* Is this process one we capture? Explicit exclusion wins; include-only modes need a mark. */
 static __always_inline bool traced(__u32 pid, struct capture_config *cfg) {
   __u8 *mark = bpf_map_lookup_elem(&pid_filter, &pid);
-  if (mark && *mark == CAPTURE_FILTER_EXCLUDE) return false;
+  if (mark && (*mark == CAPTURE_FILTER_EXCLUDE || *mark == CAPTURE_FILTER_CHILDREN)) return false;
   if (cfg->pid_include_only && !(mark && *mark == CAPTURE_FILTER_INCLUDE)) return false;
   if (!cfg->cgroup_filters) return true; /* spare the lookup when no cgroup filter is set */
   __u64 cg = bpf_get_current_cgroup_id();
@@ -221,7 +221,9 @@ static __always_inline bool traced(__u32 pid, struct capture_config *cfg) {
 /* Ring buffer write that never blocks: full ring -> counted drop. Wakes user space on backlog only. */
 static __always_inline void emit(void *data, __u64 size, __u64 payload, struct capture_config *cfg) {
   __u64 flags = BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wake_bytes) {
+  /* Wake only when this record makes the backlog cross the threshold, not for every record above it. */
+  __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+  if (avail < cfg->wake_bytes && avail + size >= cfg->wake_bytes) {
     flags = BPF_RB_FORCE_WAKEUP;
     count(CAPTURE_STAT_WAKEUPS, 1);
   }
@@ -691,7 +693,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 parent_pid = parent->tgid;
   /* Include marks follow children (capture "this service and what it spawns"); exclusions do not. */
   __u8 *mark = bpf_map_lookup_elem(&pid_filter, &parent_pid);
-  if (mark && *mark == CAPTURE_FILTER_INCLUDE) {
+  if (mark && (*mark == CAPTURE_FILTER_INCLUDE || *mark == CAPTURE_FILTER_CHILDREN)) {
     __u8 inc = CAPTURE_FILTER_INCLUDE;
     bpf_map_update_elem(&pid_filter, &child_pid, &inc, BPF_ANY);
   }

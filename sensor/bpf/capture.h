@@ -68,7 +68,8 @@ enum capture_stat {
   CAPTURE_STAT__COUNT = 8,
 };
 
-enum capture_filter { CAPTURE_FILTER_INCLUDE = 1, CAPTURE_FILTER_EXCLUDE = 2 };
+/* pid/cgroup marks. CHILDREN: not this process (the sensor itself), but the processes it forks. */
+enum capture_filter { CAPTURE_FILTER_INCLUDE = 1, CAPTURE_FILTER_EXCLUDE = 2, CAPTURE_FILTER_CHILDREN = 3 };
 
 struct capture_header {
   __u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */

@@ -161,6 +161,15 @@ describe('capture of plain HTTP', () => {
     }
   });
 
+  it('never captures the sensor process itself, even when it includes its own children', async () => {
+    const res = await fetch(`http://127.0.0.1:${server.port}/from-the-sensor-process`);
+    expect(await res.text()).toBe(BODY);
+    await recorder.waitFor('the server side of that request', (evs) =>
+      evs.some((e) => e.pid === server.pid && e.data?.includes('/from-the-sensor-process')),
+    );
+    expect(recorder.events.filter((e) => e.pid === process.pid && e.kind !== 'fork')).toEqual([]);
+  });
+
   it('reports fork, exec and exit of processes, and their metadata', async () => {
     const child = await run('sh', ['-c', 'sleep 0.05; echo done']);
     await recorder.waitFor('exit of sh', (evs) => evs.some(of(child.pid, 'exit')));

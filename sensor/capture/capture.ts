@@ -26,7 +26,10 @@ export interface CaptureOptions {
   batchBytes?: number;
   /** Batches queued to JavaScript before the reader stops reading (and the kernel starts dropping). */
   maxInFlight?: number;
-  /** Capture only these processes (and the processes they fork from now on). */
+  /**
+   * Capture only these processes (and the processes they fork from now on). This process itself is
+   * never captured; listing it captures only its children (what tests do).
+   */
   includePids?: readonly number[];
   /** Never capture these processes (this process is always excluded). */
   excludePids?: readonly number[];
@@ -148,7 +151,8 @@ export class SensorCapture implements Component {
 
   private applyFilters(s: NativeSession): void {
     const o = this.opts;
-    for (const p of o.includePids) s.setFilter('pid', p, 1);
+    // This process stays excluded even when included: then only the processes it forks are captured.
+    for (const p of o.includePids) s.setFilter('pid', p, p === process.pid ? 3 : 1);
     for (const p of o.excludePids) s.setFilter('pid', p, 2);
     for (const c of o.includeCgroups) s.setFilter('cgroup', c, 1);
     for (const c of o.excludeCgroups) s.setFilter('cgroup', c, 2);

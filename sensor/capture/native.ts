@@ -50,8 +50,8 @@ export interface NativeSession {
   stats(): NativeStats;
   programStats(): NativeProgramStats[];
   setConfig(config: NativeConfig): void;
-  /** mode: 0 remove, 1 include, 2 exclude. */
-  setFilter(kind: 'pid' | 'cgroup', id: number | bigint, mode: 0 | 1 | 2): void;
+  /** mode: 0 remove, 1 include, 2 exclude, 3 exclude this pid but include what it forks. */
+  setFilter(kind: 'pid' | 'cgroup', id: number | bigint, mode: 0 | 1 | 2 | 3): void;
 }
 
 export interface NativeModule {

@@ -36,6 +36,8 @@ export class CaptureRecorder {
     options: Partial<CaptureOptions> = {},
   ) {
     this.capture = new SensorCapture({
+      // Only what this test process starts: other work on the machine can neither add noise nor fill the ring.
+      includePids: [process.pid],
       ...options,
       onBatch: (batch) => {
         if (this.consumerDelayMs > 0) {

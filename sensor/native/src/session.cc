@@ -188,8 +188,8 @@ void CaptureSession::ReaderLoop() {
       continue;
     }
     int n = ring_buffer__poll(ring_, poll_ms_);
-    if (n < 0 && n != -EINTR) poll_errors_++;
-    ring_buffer__consume(ring_);
+    if (n < 0 && n != -EINTR && n != -EAGAIN) poll_errors_++;
+    if (in_flight_.load() < max_in_flight_) ring_buffer__consume(ring_);
     FlushBatch();
   }
 }
@@ -210,6 +210,9 @@ int CaptureSession::OnSample(void* ctx, void* data, size_t size) {
   memcpy(b.data() + at + 8, data, size);
   self->batch_records_++;
   self->records_++;
+  // JavaScript is behind: stop draining (this sample is kept). The rest stays in the ring, which fills,
+  // and the kernel drops and counts, so memory here stays bounded by maxInFlight batches.
+  if (self->in_flight_.load() >= self->max_in_flight_) return -EAGAIN;
   return 0;
 }
 
@@ -340,7 +343,7 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// setFilter('pid' | 'cgroup', id: number | bigint, mode: 0 remove | 1 include | 2 exclude).
+// setFilter('pid' | 'cgroup', id: number | bigint, mode: 0 remove | 1 include | 2 exclude | 3 children only).
 Napi::Value CaptureSession::SetFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loaded_) throw Napi::Error::New(env, "cannot set filter: not loaded");
