@@ -1,24 +1,25 @@
 import type { MessageType, ParseResult } from '../contract.ts';
 import {
+  ByteSlab,
   equalsLowerAscii,
-  indexOfCrlf,
-  indexOfCrlfCrlf,
+  findByte,
   latin1String,
   parseDecimal,
   startsWithAscii,
-  utf8String,
 } from '../tracker/bytes.ts';
 import { skipBody } from './body.ts';
 import {
   BODY_PREFIX_LIMIT,
   BodyMode,
-  HEADER_LIMIT,
-  HEADER_VALUE_LIMIT,
+  HEAD_KEEP_LIMIT,
   type HttpFrame,
   type HttpState,
   MAX_HEAD_BYTES,
 } from './types.ts';
 
+const EMPTY = new Uint8Array(0);
+/** Header blocks kept per message for lazy decoding (see ByteSlab); one per process, event-loop thread. */
+const slab = new ByteSlab();
 const NEEDS_MORE: ParseResult<HttpFrame> = { state: 'needs-more-data', consumed: 0 };
 const INVALID: ParseResult<HttpFrame> = { state: 'invalid', consumed: 0 };
 
@@ -45,10 +46,11 @@ export function parseHttp(
   const startOk =
     type === 'request' ? requestLineStart(buf, offset, end) : responseLineStart(buf, offset, end);
   if (startOk === 0) return INVALID;
-  const headEnd = indexOfCrlfCrlf(buf, offset, Math.min(end, offset + MAX_HEAD_BYTES));
-  if (headEnd < 0) return end - offset >= MAX_HEAD_BYTES ? INVALID : NEEDS_MORE;
-  if (startOk < 0) return INVALID;
-  const lineEnd = indexOfCrlf(buf, offset, headEnd + 2);
+  const h = scanHead(buf, offset, end);
+  if (h === 'more') return end - offset >= MAX_HEAD_BYTES ? INVALID : NEEDS_MORE;
+  if (h === 'invalid' || startOk < 0) return INVALID;
+  const lineEnd = h.lineEnd;
+  const headEnd = h.headEnd;
   const frame: HttpFrame = {
     tsNs,
     size: 0,
@@ -56,9 +58,12 @@ export function parseHttp(
     method: '',
     target: '',
     status: 0,
-    headers: Object.create(null) as Record<string, string>,
+    raw: EMPTY,
+    rawStart: 0,
+    headLength: 0,
+    bodyStart: 0,
+    rawEnd: 0,
     bodySize: 0,
-    bodyPrefix: '',
     upgrade: false,
   };
   if (
@@ -68,8 +73,6 @@ export function parseHttp(
   ) {
     return INVALID;
   }
-  const h = parseHeaders(buf, lineEnd + 2, headEnd + 2, frame);
-  if (h === undefined) return INVALID;
   const bodyStart = headEnd + 4;
 
   let mode: BodyMode = BodyMode.None;
@@ -93,19 +96,34 @@ export function parseHttp(
   }
 
   let consumedTo = bodyStart;
+  let prefixEnd = bodyStart;
   if (mode !== BodyMode.None && !state.switched) {
     dir.body = mode;
-    dir.remaining = mode === BodyMode.Length ? h.contentLength : 0;
     dir.chunkPhase = 0;
-    const bodyLimit =
-      mode === BodyMode.Length ? Math.min(BODY_PREFIX_LIMIT, h.contentLength) : BODY_PREFIX_LIMIT;
-    const prefixEnd = Math.min(end, bodyStart + bodyLimit);
-    const skip = skipBody(buf, bodyStart, end, dir);
-    consumedTo = skip.offset;
-    if (mode !== BodyMode.Chunked && prefixEnd > bodyStart)
-      frame.bodyPrefix = utf8String(buf, bodyStart, prefixEnd);
+    if (mode === BodyMode.Length && end - bodyStart >= h.contentLength) {
+      // The common case, the whole body is here: no skip state needed.
+      consumedTo = bodyStart + h.contentLength;
+      dir.body = BodyMode.None;
+    } else {
+      dir.remaining = mode === BodyMode.Length ? h.contentLength : 0;
+      consumedTo = skipBody(buf, bodyStart, end, dir).offset;
+    }
+    if (mode !== BodyMode.Chunked) prefixEnd = Math.min(consumedTo, bodyStart + BODY_PREFIX_LIMIT);
     frame.bodySize = h.contentLength >= 0 ? h.contentLength : consumedTo - bodyStart;
   }
+  // One copy per message, the header lines and the body prefix (contiguous in the stream), decoded only
+  // when someone reads the call's headers or body.
+  const headStart = lineEnd + 2;
+  const headLength = headEnd - headStart + 2;
+  const keepEnd = headLength <= HEAD_KEEP_LIMIT ? prefixEnd : headStart + HEAD_KEEP_LIMIT;
+  frame.rawStart = slab.copy(buf, headStart, keepEnd);
+  frame.raw = slab.current;
+  frame.headLength = Math.min(headLength, HEAD_KEEP_LIMIT);
+  frame.bodyStart =
+    headLength <= HEAD_KEEP_LIMIT
+      ? frame.rawStart + (bodyStart - headStart)
+      : frame.rawStart + HEAD_KEEP_LIMIT;
+  frame.rawEnd = frame.rawStart + (keepEnd - headStart);
   frame.size = bodyStart - offset + frame.bodySize;
   return { state: 'success', consumed: consumedTo - offset, frames: [frame] };
 }
@@ -146,7 +164,7 @@ function parseRequestLine(buf: Uint8Array, start: number, end: number, f: HttpFr
     }
   }
   if (sp2 <= sp1 + 1 || !startsWithAscii(buf, sp2 + 1, end, 'HTTP/1.')) return false;
-  f.method = latin1String(buf, start, sp1);
+  f.method = methodName(buf, start, sp1);
   f.target = latin1String(buf, sp1 + 1, sp2);
   return true;
 }
@@ -160,54 +178,70 @@ function parseStatusLine(buf: Uint8Array, start: number, end: number, f: HttpFra
   return true;
 }
 
-interface HeaderFacts {
+interface HeadScan {
+  /** Index of the CR ending the start line. */
+  lineEnd: number;
+  /** Index of the CRLFCRLF that ends the head. */
+  headEnd: number;
   contentLength: number;
   chunked: boolean;
   upgrade: boolean;
 }
 
-/** Reads header lines in `[start, end)` (end = after the last header's CRLF). */
-function parseHeaders(buf: Uint8Array, start: number, end: number, f: HttpFrame): HeaderFacts | undefined {
-  const facts: HeaderFacts = { contentLength: -1, chunked: false, upgrade: false };
-  let kept = 0;
-  let at = start;
-  while (at < end) {
-    const eol = indexOfCrlf(buf, at, end);
-    if (eol < 0) return undefined;
-    let colon = -1;
-    for (let i = at; i < eol; i++) {
-      if (buf[i] === 58) {
-        colon = i;
-        break;
-      }
+/**
+ * One pass over the head, line by line, with the engine's native byte search (`indexOf`): finds the start
+ * line, the end of the head, and the headers that decide the body (Content-Length, Transfer-Encoding,
+ * Upgrade). `buf` ends where the data ends.
+ */
+function scanHead(buf: Uint8Array, offset: number, end: number): HeadScan | 'more' | 'invalid' {
+  const limit = Math.min(end, offset + MAX_HEAD_BYTES);
+  let eol = findByte(buf, 10, offset);
+  if (eol < 0 || eol >= limit) return 'more';
+  if (buf[eol - 1] !== 13) return 'invalid';
+  const h: HeadScan = { lineEnd: eol - 1, headEnd: -1, contentLength: -1, chunked: false, upgrade: false };
+  let at = eol + 1;
+  for (;;) {
+    eol = findByte(buf, 10, at);
+    if (eol < 0 || eol >= limit) return 'more';
+    const lineEnd = eol - 1;
+    if (buf[lineEnd] !== 13) return 'invalid';
+    if (lineEnd === at) {
+      h.headEnd = at - 2;
+      return h;
     }
-    if (colon <= at) {
-      // Obsolete line folding continues the previous value; anything else is not a header.
-      if (buf[at] === 32 || buf[at] === 9) {
-        at = eol + 2;
-        continue;
-      }
-      return undefined;
+    const first = buf[at]!;
+    if (first === 32 || first === 9) {
+      at = eol + 1; // obsolete line folding continues the previous value
+      continue;
     }
-    let vs = colon + 1;
-    while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-    let ve = eol;
-    while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+    const colon = findByte(buf, 58, at);
+    if (colon <= at || colon > lineEnd) return 'invalid';
     const nameLen = colon - at;
-    if (equalsLowerAscii(buf, at, nameLen, 'content-length')) {
-      facts.contentLength = parseDecimal(buf, vs, ve);
-      if (facts.contentLength < 0) return undefined;
-    } else if (equalsLowerAscii(buf, at, nameLen, 'transfer-encoding')) {
-      facts.chunked = ve - vs >= 7 && equalsLowerAscii(buf, ve - 7, 7, 'chunked');
-    } else if (equalsLowerAscii(buf, at, nameLen, 'upgrade')) {
-      facts.upgrade = true;
+    if (nameLen === 14 || nameLen === 17 || nameLen === 7) {
+      let vs = colon + 1;
+      while (vs < lineEnd && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+      let ve = lineEnd;
+      while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+      if (nameLen === 14 && equalsLowerAscii(buf, at, nameLen, 'content-length')) {
+        h.contentLength = parseDecimal(buf, vs, ve);
+        if (h.contentLength < 0) return 'invalid';
+      } else if (nameLen === 17 && equalsLowerAscii(buf, at, nameLen, 'transfer-encoding')) {
+        h.chunked = ve - vs >= 7 && equalsLowerAscii(buf, ve - 7, 7, 'chunked');
+      } else if (nameLen === 7 && equalsLowerAscii(buf, at, nameLen, 'upgrade')) {
+        h.upgrade = true;
+      }
     }
-    if (kept < HEADER_LIMIT) {
-      const name = latin1String(buf, at, colon).toLowerCase();
-      f.headers[name] = latin1String(buf, vs, Math.min(ve, vs + HEADER_VALUE_LIMIT));
-      kept++;
-    }
-    at = eol + 2;
+    at = eol + 1;
   }
-  return facts;
+}
+
+const COMMON_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+
+/** Returns a shared string for the common methods (no allocation per request). */
+function methodName(buf: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  for (const m of COMMON_METHODS) {
+    if (m.length === len && buf[start] === m.charCodeAt(0) && startsWithAscii(buf, start, end, m)) return m;
+  }
+  return latin1String(buf, start, end);
 }

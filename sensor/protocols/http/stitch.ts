@@ -1,5 +1,6 @@
-import type { ApiCall, ConnectionMeta, StitchResult } from '../contract.ts';
-import type { HttpFrame, HttpState } from './types.ts';
+import type { ApiCall, ConnectionMeta, Endpoint, ProtocolName, Role, StitchResult } from '../contract.ts';
+import { indexOfCrlf, latin1String, utf8String } from '../tracker/bytes.ts';
+import { HEADER_LIMIT, HEADER_VALUE_LIMIT, type HttpFrame, type HttpState } from './types.ts';
 
 /**
  * HTTP/1.x answers in request order (pipelining included), so frames pair first-in first-out. A response
@@ -9,7 +10,7 @@ export function stitchHttp(
   requests: HttpFrame[],
   responses: HttpFrame[],
   state: HttpState,
-  meta: ConnectionMeta,
+  _meta: ConnectionMeta,
 ): StitchResult {
   const calls: ApiCall[] = [];
   let errors = 0;
@@ -29,7 +30,7 @@ export function stitchHttp(
       r++;
       continue;
     }
-    calls.push(toCall(req, resp, meta));
+    calls.push(new HttpCall(req, resp));
     used++;
     r++;
   }
@@ -38,23 +39,99 @@ export function stitchHttp(
   return { calls, errors };
 }
 
-function toCall(req: HttpFrame, resp: HttpFrame, _meta: ConnectionMeta): ApiCall {
-  return {
-    protocol: 'http',
-    role: 'unknown', // the tracker fills in the connection's role
-    method: req.method,
-    resource: req.target,
-    status: String(resp.status),
-    // 5xx: the server failed. 4xx are the caller's mistakes and count as errors only where the caller's
-    // view is wanted, which the metrics stage decides from role and status.
-    error: resp.status >= 500,
-    startNs: req.tsNs,
-    endNs: resp.tsNs,
-    reqBytes: req.size,
-    respBytes: resp.size,
-    reqHeaders: req.headers,
-    respHeaders: resp.headers,
-    reqBody: req.bodyPrefix,
-    respBody: resp.bodyPrefix,
-  };
+/**
+ * An HTTP/1.x call. Headers and body prefixes are decoded on first read (getters on the prototype), since
+ * most calls only feed metrics; read them as properties, do not rely on object spread to copy them.
+ */
+class HttpCall implements ApiCall {
+  readonly protocol: ProtocolName = 'http';
+  role: Role = 'unknown'; // the tracker fills in the connection's role
+  readonly method: string;
+  readonly resource: string;
+  readonly status: string;
+  /** 5xx: the server failed. 4xx are the caller's mistakes; the metrics stage decides from role and status. */
+  readonly error: boolean;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly reqBytes: number;
+  readonly respBytes: number;
+  client?: Endpoint;
+  server?: Endpoint;
+  pid?: number;
+  private readonly req: HttpFrame;
+  private readonly resp: HttpFrame;
+
+  constructor(req: HttpFrame, resp: HttpFrame) {
+    this.req = req;
+    this.resp = resp;
+    this.method = req.method;
+    this.resource = req.target;
+    this.status = statusText(resp.status);
+    this.error = resp.status >= 500;
+    this.startNs = req.tsNs;
+    this.endNs = resp.tsNs;
+    this.reqBytes = req.size;
+    this.respBytes = resp.size;
+  }
+
+  get reqHeaders(): Record<string, string> {
+    return decodeHeaders(this.req);
+  }
+
+  get respHeaders(): Record<string, string> {
+    return decodeHeaders(this.resp);
+  }
+
+  get reqBody(): string {
+    return utf8String(this.req.raw, this.req.bodyStart, this.req.rawEnd);
+  }
+
+  get respBody(): string {
+    return utf8String(this.resp.raw, this.resp.bodyStart, this.resp.rawEnd);
+  }
+
+  toJSON(): ApiCall {
+    const { req: _req, resp: _resp, ...own } = this;
+    return {
+      ...own,
+      reqHeaders: this.reqHeaders,
+      respHeaders: this.respHeaders,
+      reqBody: this.reqBody,
+      respBody: this.respBody,
+    };
+  }
+}
+
+/** Header lines kept in `raw` -> bounded record, names lower-case. */
+function decodeHeaders(f: HttpFrame): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  const buf = f.raw;
+  const end = f.rawStart + f.headLength;
+  let kept = 0;
+  let at = f.rawStart;
+  while (at < end && kept < HEADER_LIMIT) {
+    let eol = indexOfCrlf(buf, at, end);
+    if (eol < 0) eol = end;
+    let colon = at;
+    while (colon < eol && buf[colon] !== 58) colon++;
+    if (colon > at && colon < eol) {
+      let vs = colon + 1;
+      while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+      out[latin1String(buf, at, colon).toLowerCase()] = latin1String(
+        buf,
+        vs,
+        Math.min(eol, vs + HEADER_VALUE_LIMIT),
+      );
+      kept++;
+    }
+    at = eol + 2;
+  }
+  return out;
+}
+
+/** Status codes as shared strings (no allocation per call for the codes servers use). */
+const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+function statusText(code: number): string {
+  return STATUS_TEXT[code] ?? String(code);
 }

@@ -9,11 +9,19 @@ export interface HttpFrame extends Frame {
   target: string;
   /** Response status code (responses only). */
   status: number;
-  /** Bounded copy of the headers, names lower-case. */
-  headers: Record<string, string>;
+  /**
+   * `raw[rawStart, rawEnd)`: a copy of the header lines (bounded) followed by the body prefix, decoded only
+   * when a consumer reads the call's headers or body (most calls only feed metrics). `raw` is a shared slab.
+   */
+  raw: Uint8Array;
+  rawStart: number;
+  /** Bytes of header lines from `rawStart`. */
+  headLength: number;
+  /** Where the body prefix starts in `raw` (equals `rawEnd` when none was kept). */
+  bodyStart: number;
+  rawEnd: number;
   /** Body length when known (Content-Length), else the bytes seen with the head. */
   bodySize: number;
-  bodyPrefix: string;
   /** The request asked to switch protocols (Upgrade) or tunnel (CONNECT). */
   upgrade: boolean;
 }
@@ -42,6 +50,8 @@ export interface HttpState {
 }
 
 export const HEADER_LIMIT = 32;
+/** Header bytes kept per message for the record (the rest of a longer head is parsed, not kept). */
+export const HEAD_KEEP_LIMIT = 4096;
 export const HEADER_VALUE_LIMIT = 256;
 export const BODY_PREFIX_LIMIT = 256;
 /** A head larger than this is not HTTP we can follow (servers reject far less). */

@@ -26,7 +26,7 @@ export interface TrackerOptions {
   onCall: (call: ApiCall) => void;
   /** Bytes kept per direction while a frame is incomplete; past it the partial frame is dropped. */
   maxBufferBytes?: number;
-  /** Connections tracked at once; the least recently active is evicted past it. */
+  /** Connections tracked at once; past it the one opened first is evicted. */
   maxConnections?: number;
   /** A connection idle this long is dropped by `expire()`. */
   idleTimeoutNs?: bigint;
@@ -124,11 +124,6 @@ export class ConnectionTracker {
   onData(key: string, info: ConnectionInfo, direction: Direction, data: Uint8Array, tsNs: bigint): void {
     let conn = this.conns.get(key);
     if (conn === undefined) conn = this.open(key, info, tsNs);
-    else if (conn.lastNs !== tsNs) {
-      // Keep the map ordered by activity so eviction and expiry look at the front only.
-      this.conns.delete(key);
-      this.conns.set(key, conn);
-    }
     conn.lastNs = tsNs;
     if (conn.phase === 'unknown' || data.length === 0) return;
     if (conn.phase === 'detecting') {
@@ -163,11 +158,14 @@ export class ConnectionTracker {
     this.stats.connections = this.conns.size;
   }
 
-  /** Drops connections idle since before `nowNs - idleTimeout`. Call it periodically. */
+  /**
+   * Drops connections idle since before `nowNs - idleTimeout`. Call it periodically (every second or so):
+   * it walks every connection, which keeps the per-read path free of bookkeeping.
+   */
   expire(nowNs: bigint): void {
     const cutoff = nowNs - this.opts.idleTimeoutNs;
     for (const [key, conn] of this.conns) {
-      if (conn.lastNs >= cutoff) break;
+      if (conn.lastNs >= cutoff) continue;
       this.finish(conn);
       this.conns.delete(key);
       this.stats.connectionsExpired++;
@@ -191,6 +189,7 @@ export class ConnectionTracker {
 
   private open(key: string, info: ConnectionInfo, tsNs: bigint): Conn {
     if (this.conns.size >= this.opts.maxConnections) {
+      // Full: evict the connection opened first (insertion order), a cheap stand-in for least recent.
       const oldest = this.conns.keys().next().value as string;
       this.finish(this.conns.get(oldest)!);
       this.conns.delete(oldest);
