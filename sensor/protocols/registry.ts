@@ -9,6 +9,7 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./http2/index.ts'),
   import('./dns/index.ts'),
   import('./redis/index.ts'),
+  import('./kafka/index.ts'),
 ]);
 
 export const protocolSpecs: readonly ProtocolSpec[] = modules.map((m) => m.spec);

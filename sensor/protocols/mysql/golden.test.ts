@@ -9,7 +9,6 @@ import { spec } from './index.ts';
  * (tshark counts no command) and the compressed-protocol captures, which we do not decompress.
  */
 interface Command {
-  tcp_stream: number;
   req_frame: number;
   command: number;
   query: string | null;
@@ -30,28 +29,27 @@ describe('mysql against tshark goldens', () => {
   for (const row of rows) {
     it(`${row.file} (${row.goldenStatus})`, () => {
       const golden = readGolden<{ commands: Command[] }>(row.file);
-      const streams = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [3306]);
+      const framed = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [3306]);
       let expected = 0;
       let agreed = 0;
-      const extra: string[] = [];
-      for (const s of streams) {
-        const want = golden.commands.filter((c) => c.tcp_stream === s.stream && c.resp_kind !== null);
-        for (const w of want) {
-          expected++;
-          const c = s.calls.find((x) => x.startNs === BigInt(w.req_frame));
-          expect(c, `${row.file} frame ${w.req_frame}`).toBeDefined();
-          if (!c) continue;
-          const kind =
-            c.attributes?.['db.response'] === 'PREPARED' ? 'RESULTSET' : c.attributes?.['db.response'];
-          expect(kind, `frame ${w.req_frame}`).toBe(w.resp_kind);
-          if (w.query !== null) expect(sameText(c.resource, w.query), w.query.slice(0, 80)).toBe(true);
-          expect(c.status).toBe(w.error_code === null ? '0' : String(w.error_code));
-          expect(c.error).toBe(w.error_code !== null);
-          agreed++;
-        }
-        const wanted = new Set(want.map((w) => BigInt(w.req_frame)));
-        for (const c of s.calls) if (!wanted.has(c.startNs)) extra.push(`${c.method} ${c.status}`);
+      const want = golden.commands.filter((c) => c.resp_kind !== null);
+      for (const w of want) {
+        expected++;
+        const c = framed.find((x) => x.frame === w.req_frame)?.call;
+        expect(c, `${row.file} frame ${w.req_frame}`).toBeDefined();
+        if (!c) continue;
+        const kind =
+          c.attributes?.['db.response'] === 'PREPARED' ? 'RESULTSET' : c.attributes?.['db.response'];
+        expect(kind, `frame ${w.req_frame}`).toBe(w.resp_kind);
+        if (w.query !== null) expect(sameText(c.resource, w.query), w.query.slice(0, 80)).toBe(true);
+        expect(c.status).toBe(w.error_code === null ? '0' : String(w.error_code));
+        expect(c.error).toBe(w.error_code !== null);
+        agreed++;
       }
+      const wanted = new Set(want.map((w) => w.req_frame));
+      const extra = framed
+        .filter((f) => !wanted.has(f.frame))
+        .map((f) => `${f.call.method} ${f.call.status}`);
       console.log(
         `mysql ${row.file}: ${agreed}/${expected} agree; extra calls: ${extra.join(', ') || 'none'}`,
       );

@@ -9,7 +9,7 @@ import { spec } from './index.ts';
  * started have no golden entry (tshark does not pair them); they are allowed as extra calls.
  */
 interface QueryResult {
-  tcp_stream: number;
+  req_frame: number;
   queries: string[];
   tags: string[];
   error: { code: string } | null;
@@ -29,33 +29,32 @@ describe('postgres against tshark goldens', () => {
   for (const row of rows) {
     it(`${row.file} (${row.goldenStatus})`, () => {
       const golden = readGolden<{ query_results: QueryResult[] }>(row.file);
-      const streams = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [5432]);
-      const all = streams.flatMap((s) => s.calls);
+      const framed = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [5432]);
+      const all = framed.map((f) => f.call);
       if (row.goldenStatus.startsWith('negative')) {
         expect(all).toEqual([]);
         return;
       }
       let expected = 0;
       let agreed = 0;
-      for (const s of streams) {
-        const want = golden.query_results
-          .filter((q) => q.tcp_stream === s.stream)
-          .flatMap((q): { query: string; status: string; tag: string | undefined }[] =>
-            q.error
-              ? [{ query: q.queries[0]!, status: q.error.code, tag: undefined }]
-              : q.tags.map((tag, i) => ({ query: q.queries[i]!, status: '00000', tag })),
-          );
-        let at = 0;
+      const used = new Set<number>();
+      for (const q of golden.query_results) {
+        const want: { query: string; status: string; tag: string | undefined }[] = q.error
+          ? [{ query: q.queries[0]!, status: q.error.code, tag: undefined }]
+          : q.tags.map((tag, i) => ({ query: q.queries[i]!, status: '00000', tag }));
         for (const w of want) {
           expected++;
-          const found = s.calls.findIndex((c, i) => i >= at && sameText(c.resource, w.query));
+          const found = framed.findIndex(
+            (f, i) => !used.has(i) && f.frame === q.req_frame && sameText(f.call.resource, w.query),
+          );
+          expect(found, `${w.query.slice(0, 60)} at frame ${q.req_frame}`).toBeGreaterThanOrEqual(0);
           if (found < 0) continue;
-          const c = s.calls[found]!;
+          used.add(found);
+          const c = framed[found]!.call;
           expect(c.status, w.query).toBe(w.status);
           expect(c.error).toBe(w.status !== '00000');
           if (w.tag !== undefined) expect(c.attributes?.['db.command_tag']).toBe(w.tag);
           agreed++;
-          at = found + 1;
         }
       }
       console.log(`postgres ${row.file}: ${agreed}/${expected} golden queries agree, ${all.length} calls`);

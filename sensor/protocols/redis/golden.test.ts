@@ -4,7 +4,6 @@ import { spec } from './index.ts';
 
 /** Each command tshark pairs with a reply (FIFO) is one of our calls: same frame, command, error or not. */
 interface Pair {
-  tcp_stream: number;
   command: string;
   req_frame: number;
   reply_type: string;
@@ -18,20 +17,17 @@ describe('redis against tshark goldens', () => {
   for (const row of rows) {
     it(`${row.file} (${row.goldenStatus})`, () => {
       const golden = readGolden<{ pairs_fifo: Pair[] }>(row.file);
-      const streams = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [6379]);
-      const ours = streams.flatMap((s) =>
-        s.calls.map((c) => `${s.stream} ${c.startNs} ${c.method} ${c.error ? 'error' : 'ok'}`),
-      );
+      const framed = callsFromPcap(spec, row.file, row.ports.length ? row.ports : [6379]);
+      const ours = framed.map((f) => `${f.frame} ${f.call.method} ${f.call.error ? 'error' : 'ok'}`);
       const want = golden.pairs_fifo.map(
-        (p) =>
-          `${p.tcp_stream} ${p.req_frame} ${p.command.toUpperCase()} ${p.reply_type === 'error' ? 'error' : 'ok'}`,
+        (p) => `${p.req_frame} ${p.command.toUpperCase()} ${p.reply_type === 'error' ? 'error' : 'ok'}`,
       );
       console.log(
         `redis ${row.file}: ${want.filter((w) => ours.includes(w)).length}/${want.length} agree, ${ours.length} calls`,
       );
       if (row.goldenStatus === 'ok') expect(ours.sort()).toEqual(want.sort());
       else for (const w of want) expect(ours).toContain(w);
-      for (const s of streams) for (const c of s.calls) if (c.error) expect(c.status).toMatch(/^[A-Z]+$/);
+      for (const f of framed) if (f.call.error) expect(f.call.status).toMatch(/^[A-Z]+$/);
     });
   }
 });

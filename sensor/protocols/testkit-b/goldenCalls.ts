@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiCall, Frame, ProtocolSpec } from '../contract.ts';
-import { GOLDEN_DIR, PCAP_DIR, readTcpStreams } from './pcapStreams.ts';
-import { drive } from './streamDriver.ts';
+import { readCapture } from '../../pcap/captureFile.ts';
+import { replayCapture } from '../../pcap/pcapSource.ts';
+import type { ApiCall, Frame, ProtocolName, ProtocolSpec } from '../contract.ts';
+
+/** The shared real-world captures and tshark goldens (../shared/testdata, see its README). */
+export const PCAP_DIR = '/work/shared/testdata/pcaps';
+export const GOLDEN_DIR = '/work/shared/testdata/goldens';
 
 export interface ManifestRow {
   file: string;
@@ -29,21 +33,35 @@ export function readGolden<T>(file: string): T {
   return (JSON.parse(readFileSync(join(GOLDEN_DIR, `${file}.json`), 'utf8')) as { golden: T }).golden;
 }
 
-export interface StreamCalls {
-  stream: number;
-  calls: ApiCall[];
-  invalid: number;
-  stitchErrors: number;
+export interface FramedCall {
+  call: ApiCall;
+  /** Capture frame numbers (1-based, as tshark counts) of the call's start and end times. */
+  frame: number;
+  endFrame: number;
 }
 
-/** Runs `spec` over every TCP stream of a capture. A call's `startNs` is the frame number of its request. */
+/**
+ * Replays a capture through the real pipeline (part A's pcap reader, TCP reassembly and connection tracker)
+ * with only `spec` registered, server ports from the manifest's decode_as as hints, and maps each call's
+ * start and end times back to frame numbers so calls can be matched with tshark's `req_frame`.
+ */
 export function callsFromPcap<F extends Frame, S>(
   spec: ProtocolSpec<F, S>,
   file: string,
   serverPorts: readonly number[],
-): StreamCalls[] {
-  return readTcpStreams(file, serverPorts).map((s) => {
-    const r = drive(spec, s.chunks);
-    return { stream: s.index, calls: r.calls, invalid: r.invalid, stitchErrors: r.stitchErrors };
-  });
+): FramedCall[] {
+  const bytes = new Uint8Array(readFileSync(join(PCAP_DIR, file)));
+  const frameOf = new Map<bigint, number>();
+  let n = 0;
+  for (const p of readCapture(bytes)) {
+    n++;
+    if (!frameOf.has(p.tsNs)) frameOf.set(p.tsNs, n);
+  }
+  const decodeAs = new Map<number, ProtocolName>(serverPorts.map((port) => [port, spec.protocol]));
+  const { calls } = replayCapture(bytes, [spec as ProtocolSpec], decodeAs);
+  return calls.map((call) => ({
+    call,
+    frame: frameOf.get(call.startNs) ?? -1,
+    endFrame: frameOf.get(call.endNs) ?? -1,
+  }));
 }

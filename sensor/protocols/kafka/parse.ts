@@ -1,0 +1,210 @@
+import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { KafkaReader, OutOfRange } from './reader.ts';
+import {
+  API,
+  API_NAMES,
+  isFlexible,
+  type KafkaFrame,
+  type KafkaState,
+  MAX_MESSAGE,
+  MAX_PENDING,
+} from './types.ts';
+
+const i32 = (b: Uint8Array, i: number) => (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+const i16 = (b: Uint8Array, i: number) => (((b[i]! << 8) | b[i + 1]!) << 16) >> 16;
+const MAX_VERSION = 20;
+
+/** A plausible request header at `p`: size, known API key, small version, a sane client id length. */
+function plausibleRequest(b: Uint8Array, p: number): boolean {
+  if (b.length - p < 14) return false;
+  const size = i32(b, p);
+  if (size < 10 || size > MAX_MESSAGE) return false;
+  const key = i16(b, p + 4);
+  const version = i16(b, p + 6);
+  if (key < 0 || key >= API_NAMES.length || version < 0 || version > MAX_VERSION) return false;
+  const clientIdLen = i16(b, p + 12);
+  if (clientIdLen < -1 || clientIdLen > size - 10) return false;
+  // A client id is printable text.
+  for (let i = p + 14; i < Math.min(b.length, p + 14 + Math.max(0, clientIdLen)); i++) {
+    if (b[i]! < 0x20 || b[i]! > 0x7e) return false;
+  }
+  return true;
+}
+
+/** Cheap detection from a request header; allocates nothing. Responses alone are not recognisable. */
+export function detectKafka(input: DetectInput): DetectResult {
+  const d = input.data;
+  if (input.transport !== 'tcp' || !plausibleRequest(d, 0)) return { score: 0 };
+  const hinted = input.localPort === 9092 || input.remotePort === 9092;
+  const exact = i32(d, 0) === d.length - 4;
+  const score = (exact ? 0.7 : 0.5) + (hinted ? 0.2 : 0);
+  return { score, messageType: 'request' };
+}
+
+export function parseKafka(
+  type: MessageType,
+  buf: Uint8Array,
+  offset: number,
+  tsNs: bigint,
+  state: KafkaState,
+): ParseResult<KafkaFrame> {
+  const avail = buf.length - offset;
+  if (avail < 4) return { state: 'needs-more-data', consumed: 0 };
+  const size = i32(buf, offset);
+  if (size < (type === 'request' ? 10 : 4) || size > MAX_MESSAGE) return { state: 'invalid', consumed: 0 };
+  if (type === 'request' && avail >= 14 && !plausibleRequest(buf, offset))
+    return { state: 'invalid', consumed: 0 };
+  if (avail < 4 + size) return { state: 'needs-more-data', consumed: 0 };
+  const end = offset + 4 + size;
+  const frame: KafkaFrame = {
+    tsNs,
+    size: 4 + size,
+    correlationId: i32(buf, offset + (type === 'request' ? 8 : 4)),
+  };
+  if (type === 'request') {
+    const apiKey = i16(buf, offset + 4);
+    const apiVersion = i16(buf, offset + 6);
+    frame.apiKey = apiKey;
+    frame.apiVersion = apiVersion;
+    readRequestBody(frame, new KafkaReader(buf, offset + 12, end), apiKey, apiVersion);
+    if (state.pending.size >= MAX_PENDING) state.pending.delete(state.pending.keys().next().value!);
+    state.pending.set(frame.correlationId, { apiKey, apiVersion });
+  } else {
+    const req = state.pending.get(frame.correlationId);
+    if (req) {
+      state.pending.delete(frame.correlationId);
+      frame.apiKey = req.apiKey;
+      frame.apiVersion = req.apiVersion;
+      const r = new KafkaReader(buf, offset + 8, end);
+      try {
+        // ApiVersions keeps response header v0 so old clients can read it.
+        if (isFlexible(req.apiKey, req.apiVersion) && req.apiKey !== API.ApiVersions) r.taggedFields();
+        frame.errorCode = readErrorCode(r, req.apiKey, req.apiVersion);
+      } catch (e) {
+        if (!(e instanceof OutOfRange)) throw e;
+      }
+    }
+  }
+  return { state: 'success', consumed: frame.size, frames: [frame] };
+}
+
+function readRequestBody(frame: KafkaFrame, r: KafkaReader, apiKey: number, v: number): void {
+  const flexible = isFlexible(apiKey, v);
+  try {
+    frame.clientId = r.string() ?? undefined; // the header's client id is never compact
+    if (flexible) r.taggedFields();
+    const str = () => (flexible ? r.compactString() : r.string());
+    switch (apiKey) {
+      case API.Produce: {
+        if (v >= 3) str(); // transactional id
+        const acks = r.int16();
+        if (acks === 0) frame.noResponse = true;
+        r.int32(); // timeout
+        frame.topicCount = r.arrayLength(flexible);
+        if (frame.topicCount > 0) frame.resource = v >= 13 ? r.uuidHex() : (str() ?? undefined);
+        break;
+      }
+      case API.Fetch: {
+        if (v < 15) r.int32(); // replica id (a tagged field from v15)
+        r.int32(); // max wait
+        r.int32(); // min bytes
+        if (v >= 3) r.int32(); // max bytes
+        if (v >= 4) r.int8(); // isolation level
+        if (v >= 7) r.skip(8); // session id and epoch
+        frame.topicCount = r.arrayLength(flexible);
+        if (frame.topicCount > 0) frame.resource = v >= 13 ? r.uuidHex() : (str() ?? undefined);
+        break;
+      }
+      case API.Metadata: {
+        const n = r.arrayLength(flexible);
+        frame.topicCount = Math.max(0, n);
+        if (n > 0) {
+          if (v >= 10) r.skip(16); // topic id before the name
+          frame.resource = str() ?? undefined;
+        }
+        break;
+      }
+      case API.OffsetCommit:
+      case API.OffsetFetch:
+      case API.JoinGroup:
+      case API.Heartbeat:
+      case API.LeaveGroup:
+      case API.SyncGroup:
+        // OffsetFetch v8+ batches groups in an array: the first group's id follows its length.
+        if (apiKey === API.OffsetFetch && v >= 8) r.arrayLength(flexible);
+        frame.resource = str() ?? undefined;
+        break;
+      case API.FindCoordinator:
+        if (v < 4) frame.resource = str() ?? undefined;
+        break;
+    }
+  } catch (e) {
+    if (!(e instanceof OutOfRange)) throw e;
+  }
+}
+
+/** Top-level error code, or the first partition's for Produce (and Fetch before v7); undefined if none. */
+function readErrorCode(r: KafkaReader, apiKey: number, v: number): number | undefined {
+  const flexible = isFlexible(apiKey, v);
+  switch (apiKey) {
+    case API.ApiVersions:
+    case API.SaslHandshake:
+    case API.SaslAuthenticate:
+      return r.int16();
+    case API.JoinGroup:
+      if (v >= 2) r.int32();
+      return r.int16();
+    case API.Heartbeat:
+    case API.LeaveGroup:
+    case API.SyncGroup:
+    case API.ListGroups:
+      if (v >= 1) r.int32();
+      return r.int16();
+    case API.FindCoordinator:
+      if (v >= 4) return undefined;
+      if (v >= 1) r.int32();
+      return r.int16();
+    case API.InitProducerId:
+    case API.EndTxn:
+    case API.AddOffsetsToTxn:
+      r.int32();
+      return r.int16();
+    case API.Fetch: {
+      if (v >= 1) r.int32(); // throttle
+      if (v >= 7) return r.int16();
+      if (r.arrayLength(flexible) <= 0) return 0;
+      r.string();
+      if (r.arrayLength(flexible) <= 0) return 0;
+      r.int32(); // partition
+      return r.int16();
+    }
+    case API.Produce: {
+      // Responses (topics (name, partitions (index, error_code ...))) come before the throttle time.
+      if (r.arrayLength(flexible) <= 0) return 0;
+      if (v >= 13) r.skip(16);
+      else if (flexible) r.compactString();
+      else r.string();
+      if (r.arrayLength(flexible) <= 0) return 0;
+      r.int32();
+      return r.int16();
+    }
+    case API.OffsetCommit: {
+      if (v >= 3) r.int32();
+      if (r.arrayLength(flexible) <= 0) return 0;
+      if (flexible) r.compactString();
+      else r.string();
+      if (r.arrayLength(flexible) <= 0) return 0;
+      r.int32();
+      return r.int16();
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Next plausible request header at or after `offset` (responses cannot be recognised alone). */
+export function findKafkaBoundary(type: MessageType, buf: Uint8Array, offset: number): number {
+  if (type === 'response') return -1;
+  for (let i = Math.max(0, offset); i + 14 <= buf.length; i++) if (plausibleRequest(buf, i)) return i;
+  return -1;
+}
