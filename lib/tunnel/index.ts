@@ -2,3 +2,4 @@
 export * from './codec.ts';
 export * from './messages.ts';
 export * from './queries.ts';
+export * from './responseAssembler.ts';

@@ -6,8 +6,9 @@ import {
   encodeControl,
   type HeadMessage,
   type HelloMessage,
+  ResponseAssembler,
   TUNNEL_CONNECT_PATH,
-  type TunnelErrorCode,
+  TunnelRequestError,
 } from '../../../lib/tunnel/index.ts';
 
 export interface EdgeAnswer {
@@ -16,27 +17,14 @@ export interface EdgeAnswer {
   chunkSizes: number[];
 }
 
-export class EdgeRequestError extends Error {
-  constructor(
-    readonly code: TunnelErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
-
-interface Pending {
-  head?: HeadMessage;
-  parts: Buffer[];
-  nextSeq: number;
-  resolve: (a: EdgeAnswer) => void;
-  reject: (e: Error) => void;
-}
+/** A failed request as the edge sees it (code and HTTP status). */
+export const EdgeRequestError = TunnelRequestError;
+export type EdgeRequestError = TunnelRequestError;
 
 /**
  * A small real WebSocket server that plays the edge's side of the tunnel for tests and the benchmark: it checks
- * the install token on the upgrade, records hellos, sends requests and reassembles streamed answers, checking
- * chunk order and the totals in `end`. Not a model of the Durable Object beyond the protocol.
+ * the install token on the upgrade, records hellos, sends requests and reassembles streamed answers with the
+ * shared ResponseAssembler (chunk order and `end` totals checked). Not a model of the Durable Object beyond that.
  */
 export class FakeEdge {
   readonly hellos: HelloMessage[] = [];
@@ -46,7 +34,7 @@ export class FakeEdge {
   socket: WebSocket | undefined;
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, ResponseAssembler>();
   private nextId = 1;
   private helloWaiters: (() => void)[] = [];
   port = 0;
@@ -103,27 +91,13 @@ export class FakeEdge {
         this.stray.push(msg.type);
         return;
       }
-      if (msg.type === 'head') p.head = msg;
-      else if (msg.type === 'chunk') {
-        if (msg.seq !== p.nextSeq) p.reject(new Error(`chunk ${msg.seq} arrived, expected ${p.nextSeq}`));
-        p.nextSeq++;
-        p.parts.push(Buffer.from(msg.data));
-      } else if (msg.type === 'end') {
-        this.pending.delete(msg.id);
-        const body = Buffer.concat(p.parts);
-        if (!p.head) p.reject(new Error('end before head'));
-        else if (msg.chunks !== p.parts.length || msg.bytes !== body.length)
-          p.reject(new Error(`end says ${msg.chunks}/${msg.bytes}, got ${p.parts.length}/${body.length}`));
-        else p.resolve({ head: p.head, body, chunkSizes: p.parts.map((b) => b.length) });
-      } else if (msg.type === 'error') {
-        this.pending.delete(msg.id);
-        p.reject(new EdgeRequestError(msg.code, msg.message));
-      }
+      p.accept(msg);
+      if (p.finished) this.pending.delete(msg.id);
     });
     ws.on('close', () => {
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
-        p.reject(new EdgeRequestError('unavailable', 'the portal disconnected'));
+        p.fail(new TunnelRequestError('unavailable', 'the portal disconnected'));
       }
     });
   }
@@ -141,21 +115,30 @@ export class FakeEdge {
     id = `r${this.nextId++}`,
   ): Promise<EdgeAnswer> & { id: string } {
     const ws = this.socket;
-    const promise = new Promise<EdgeAnswer>((resolve, reject) => {
-      if (!ws || ws.readyState !== WebSocket.OPEN) {
-        reject(new EdgeRequestError('unavailable', 'no portal connected'));
-        return;
-      }
-      this.pending.set(id, { parts: [], nextSeq: 0, resolve, reject });
+    const assembler = new ResponseAssembler(id);
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      assembler.fail(new TunnelRequestError('unavailable', 'no portal connected'));
+    } else {
+      this.pending.set(id, assembler);
       ws.send(encodeControl({ type: 'request', id, kind, params, timeoutMs }));
-    });
+    }
+    const promise = (async () => {
+      const head = await assembler.head;
+      const parts: Uint8Array[] = [];
+      const reader = assembler.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+      }
+      return { head, body: Buffer.concat(parts), chunkSizes: parts.map((p) => p.byteLength) };
+    })();
     return Object.assign(promise, { id });
   }
 
   cancel(id: string): void {
-    const p = this.pending.get(id);
+    this.pending.get(id)?.fail(new TunnelRequestError('cancelled', 'cancelled by the test'));
     this.pending.delete(id);
-    p?.reject(new EdgeRequestError('cancelled', 'cancelled by the test'));
     this.socket?.send(encodeControl({ type: 'cancel', id }));
   }
 
