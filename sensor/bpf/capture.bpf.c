@@ -46,6 +46,7 @@ struct conn_info {
   __u8 last_dir;     /* direction of the previous data event (message start detection) */
   __u8 is_tls;       /* plaintext comes from uprobes: skip the ciphertext */
   __u8 reserved[5];
+  __u64 ssl; /* the SSL object seen on this socket: its ssl_fds entry goes when the socket closes */
 };
 
 /* Arguments of a data syscall in flight, saved at enter for the exit hook. */
@@ -407,6 +408,7 @@ static __always_inline void flush_pending_tls(__u64 id, __u32 pid, __s32 fd, str
   p->ev.h.fd = fd;
   p->ev.t = c->t;
   c->is_tls = 1;
+  c->ssl = p->ssl;
   struct ssl_key sk = {.pid = pid, .ssl = p->ssl};
   bpf_map_update_elem(&ssl_fds, &sk, &fd, BPF_ANY);
   __u64 n = p->ev.cap_len;
@@ -449,6 +451,7 @@ static __always_inline int data_exit(long ret) {
   if (ts->tls_active) {
     ts->tls.fd = args.fd;
     c->is_tls = 1;
+    c->ssl = ts->tls.ssl;
     count(CAPTURE_STAT_TLS_CIPHERTEXT, 1);
     return 0;
   }
@@ -639,6 +642,11 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
     ev.t = c->t;
     emit(&ev, sizeof(ev), 0, cfg);
   }
+  /* OpenSSL may hand this SSL object's memory to the next connection: forget the old pairing. */
+  if (c->ssl) {
+    struct ssl_key sk = {.pid = key.pid, .ssl = c->ssl};
+    bpf_map_delete_elem(&ssl_fds, &sk);
+  }
   bpf_map_delete_elem(&conns, &key);
   return 0;
 }
@@ -770,6 +778,7 @@ static __always_inline int tls_exit(long ret) {
   __u32 cap = cfg->msg_start_cap;
   if (c) {
     c->is_tls = 1;
+    c->ssl = call.ssl;
     s->ev.t = c->t;
     cap = cap_for(c, dir, cfg, &s->ev.h.flags);
   } else {
