@@ -25,6 +25,10 @@ export default defineConfig(async () => {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles: ['./test/applyMigrations.ts'],
       globalSetup: ['./test/oidcProvider.globalSetup.ts'],
+      // Each file gets its own workerd isolate; two at a time halves the wall time on this 2-core machine.
+      maxWorkers: 2,
+      // Every request runs real PBKDF2 and D1: generous per-test limits for a loaded machine.
+      testTimeout: 30_000,
       sequence: { groupOrder: 0 },
     },
   };
