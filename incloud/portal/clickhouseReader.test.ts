@@ -100,6 +100,13 @@ describe('ClickhouseReader on chdb', () => {
     expect(tables).toHaveLength(1);
   });
 
+  it('says so when the tables are missing (migrations not applied)', async () => {
+    expect(await failure(reader().select('SELECT count() FROM otel_logs', {}))).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('migrations'),
+    });
+  });
+
   it('refuses limits that bound nothing', () => {
     expect(() => reader({ maxResultRows: 0 })).toThrow(/max_result_rows/);
     expect(() => reader({ maxExecutionSeconds: 1.5 })).toThrow(/max_execution_time/);

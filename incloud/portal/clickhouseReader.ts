@@ -81,6 +81,11 @@ const LIMIT_ERRORS: [RegExp, QueryError['code'], string][] = [
     'the query needs more memory than the portal allows; narrow the time range or add filters',
   ],
   [/\(READONLY\)/, 'bad_request', 'the query tried to write or to use a table function'],
+  [
+    /\(UNKNOWN_TABLE\)/,
+    'unavailable',
+    'the ClickHouse tables are not there yet: apply the migrations (db/clickhouse)',
+  ],
 ];
 
 function classify(err: unknown): Error {

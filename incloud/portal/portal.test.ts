@@ -57,6 +57,23 @@ describe('portal component', () => {
     expect(JSON.parse(a.body.toString()).data).toEqual((direct as { data: unknown }).data);
   });
 
+  it('streams a large PromQL range result complete, in chunks, identical to VictoriaMetrics', async () => {
+    const args: [string, string][] = [
+      ['query', '{__name__=~".+"}'],
+      ['start', String(base / 1000)],
+      ['end', String((base + 3_600_000) / 1000)],
+      ['step', '5'],
+    ];
+    const direct = Buffer.from(
+      await (await fetch(`${vm.url}/api/v1/query_range?${new URLSearchParams(args)}`)).arrayBuffer(),
+    );
+    const a = await edge.request('prom', { path: '/api/v1/query_range', method: 'POST', args });
+    expect(direct.length).toBeGreaterThan(2 * MAX_CHUNK_BYTES);
+    expect(a.chunkSizes.length).toBeGreaterThan(2);
+    expect(Math.max(...a.chunkSizes)).toBeLessThanOrEqual(MAX_CHUNK_BYTES);
+    expect(JSON.parse(a.body.toString()).data).toEqual(JSON.parse(direct.toString()).data);
+  });
+
   it('serves logs, traces, events and RED queries concurrently through one tunnel', async () => {
     const range = { start: base, end: base + 3_660_000 };
     const answers = await Promise.all([
