@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { newApp } from './app.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError } from './errors.ts';
+import { MAX_BODY_BYTES } from './limits.ts';
 import { authenticate } from './middleware/authenticate/index.ts';
 import { authorize } from './middleware/authorize/index.ts';
 import { csrf } from './middleware/csrf/index.ts';
@@ -23,9 +24,6 @@ import { registerTokenRoutes } from './routes/tokens.ts';
 // The worker's main module may export only handlers and Durable Object classes: workerd refuses to start
 // on anything else (e.g. a number). Helpers for other modules are exported from their own files.
 export { ClusterTunnel } from './clusterTunnel.ts';
-
-/** Largest JSON body the API accepts; nothing it takes needs more. */
-const MAX_BODY_BYTES = 64 * 1024;
 
 const app = newApp();
 
@@ -78,7 +76,9 @@ app.onError((err, c) => {
     return c.json({ error: { code: err.code, message: err.message, ...issues } }, err.status);
   }
   if (err instanceof HTTPException) {
-    return c.json({ error: { code: 'http_error', message: err.message } }, err.status);
+    // hono's own errors, e.g. the validator's "Malformed JSON in request body".
+    const code = err.status === 400 ? 'invalid_request' : 'http_error';
+    return c.json({ error: { code, message: `cannot accept the request: ${err.message}` } }, err.status);
   }
   console.error('unhandled error', err);
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

@@ -152,7 +152,7 @@ describe('sign-in throttling', () => {
     const locked = await login(b.email, PASSWORD, '198.51.100.200');
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it('locks a client address that guesses across accounts', async () => {
     const ip = '203.0.113.77';
@@ -162,5 +162,5 @@ describe('sign-in throttling', () => {
     const b = await signUp();
     expect((await login(b.email, PASSWORD, ip)).status).toBe(429);
     expect((await login(b.email, PASSWORD, '203.0.113.78')).status).toBe(200);
-  });
+  }, 120_000);
 });
