@@ -134,6 +134,7 @@ struct {
 struct thread_state {
   struct sys_args sys;
   struct tls_call tls;
+  __u64 proc_start;   /* start time of the thread's process, read once (pid-reuse guard for conns) */
   __s32 last_read_fd; /* last socket this thread read (-1: none) */
   __u8 sys_active;
   __u8 tls_active;
@@ -202,7 +203,8 @@ static __always_inline struct capture_config *get_config(void) {
 static __always_inline struct thread_state *get_thread(__u64 id, bool create) {
   struct thread_state *ts = bpf_map_lookup_elem(&threads, &id);
   if (ts || !create) return ts;
-  struct thread_state fresh = {.last_read_fd = -1};
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct thread_state fresh = {.last_read_fd = -1, .proc_start = BPF_CORE_READ(task, group_leader, start_time)};
   bpf_map_update_elem(&threads, &id, &fresh, BPF_NOEXIST);
   return bpf_map_lookup_elem(&threads, &id);
 }
@@ -294,9 +296,8 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b) {
 }
 
 /* The cached connection for (pid, fd), learning it from the fd table on a miss. NULL for non-sockets. */
-static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 role) {
+static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 role, __u64 start) {
   struct conn_key key = {.pid = pid, .fd = fd};
-  __u64 start = process_start();
   struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
   if (c && c->owner_start == start) {
     if (c->kind != CONN_SOCKET) return NULL;
@@ -360,23 +361,25 @@ static __always_inline __u32 copy_buf(struct scratch *s, __u64 buf, __u64 len, _
   return (__u32)n;
 }
 
-/* Copies up to `cap` bytes gathered from an iovec array (readv/writev/recvmsg/sendmsg). */
+/* Copies up to `cap` bytes gathered from an iovec array (readv/writev/recvmsg/sendmsg). The array is
+ * read with one probe read (each user-memory read costs ~100 ns in a hook). */
 static __always_inline __u32 copy_iov(struct scratch *s, __u64 iov, __u32 iovcnt, __u64 len, __u32 cap) {
+  struct iovec vecs[CAPTURE_MAX_IOV] = {};
+  __u64 nvec = iovcnt < CAPTURE_MAX_IOV ? iovcnt : CAPTURE_MAX_IOV;
+  asm volatile("if %0 <= %1 goto +1; %0 = %1" : "+r"(nvec) : "i"(CAPTURE_MAX_IOV));
+  if (nvec == 0 || bpf_probe_read_user(vecs, nvec * sizeof(struct iovec), (void *)iov)) return 0;
   __u32 off = 0;
   __u64 left = len < cap ? len : cap;
 #pragma unroll
   for (int i = 0; i < CAPTURE_MAX_IOV; i++) {
-    if (i >= iovcnt || left == 0 || off >= CAPTURE_MAX_DATA) break;
-    struct iovec v = {};
-    if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(struct iovec)))) break;
-    __u64 n = v.iov_len < left ? v.iov_len : left;
-    if (n > CAPTURE_MAX_DATA) n = CAPTURE_MAX_DATA;
+    if (i >= nvec || left == 0 || off >= CAPTURE_MAX_DATA) break;
+    __u64 n = vecs[i].iov_len < left ? vecs[i].iov_len : left;
     if (n == 0) continue;
     /* clang drops masks it considers redundant; the verifier needs them to bound offset + length. */
     __u64 at = off;
     asm volatile("%0 &= %1" : "+r"(at) : "i"(CAPTURE_MAX_DATA - 1));
     CLAMP_TO_MAX_DATA(n);
-    if (bpf_probe_read_user(&s->data[at], n, v.iov_base)) break;
+    if (bpf_probe_read_user(&s->data[at], n, vecs[i].iov_base)) break;
     off += n;
     left -= n;
   }
@@ -443,7 +446,7 @@ static __always_inline int data_exit(long ret) {
   struct capture_config *cfg = get_config();
   if (!cfg) return 0;
   __u32 pid = id >> 32;
-  struct conn_info *c = lookup_conn(pid, args.fd, CAPTURE_ROLE_UNKNOWN);
+  struct conn_info *c = lookup_conn(pid, args.fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start);
   if (!c) return 0;
   __u8 dir = (args.sys % 2 == 0) ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
 
@@ -574,7 +577,7 @@ static __always_inline int conn_exit(long ret) {
   struct conn_key key = {.pid = pid, .fd = fd};
   struct conn_info *old = bpf_map_lookup_elem(&conns, &key);
   if (kind == CAPTURE_KIND_CONNECT && old && old->kind == CONN_SOCKET && old->t.role == CAPTURE_ROLE_CLIENT &&
-      old->owner_start == process_start()) {
+      old->owner_start == ts->proc_start) {
     /* A second connect() on a connected socket (hiredis checks completion this way): same peer, no news. */
     struct capture_tuple now = {};
     struct sock *sk = sock_of_fd(fd);
@@ -583,7 +586,7 @@ static __always_inline int conn_exit(long ret) {
   /* Otherwise a connect/accept starts a new connection on this fd: forget what was cached. */
   bpf_map_delete_elem(&conns, &key);
   struct conn_info *c =
-      lookup_conn(pid, fd, kind == CAPTURE_KIND_CONNECT ? CAPTURE_ROLE_CLIENT : CAPTURE_ROLE_SERVER);
+      lookup_conn(pid, fd, kind == CAPTURE_KIND_CONNECT ? CAPTURE_ROLE_CLIENT : CAPTURE_ROLE_SERVER, ts->proc_start);
   if (!c) return 0;
   if (kind == CAPTURE_KIND_ACCEPT && c->t.protocol == IPPROTO_TCP) {
     __u8 one = 1;
@@ -765,7 +768,7 @@ static __always_inline int tls_exit(long ret) {
   __u32 pid = id >> 32;
   __s32 fd = tls_fd(id, &call, ts->last_read_fd);
   __u8 dir = call.is_write ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
-  struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN) : NULL;
+  struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start) : NULL;
 
   struct scratch *s = get_scratch();
   if (!s) return 0;
