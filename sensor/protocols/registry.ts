@@ -10,6 +10,7 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./dns/index.ts'),
   import('./redis/index.ts'),
   import('./kafka/index.ts'),
+  import('./mongodb/index.ts'),
 ]);
 
 export const protocolSpecs: readonly ProtocolSpec[] = modules.map((m) => m.spec);
