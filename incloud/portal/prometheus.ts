@@ -93,13 +93,24 @@ export interface VectorSample {
 /** `prom`: passes one read-only Prometheus API call through, streaming the body with a size bound. */
 export function promHandler(vm: VictoriaMetricsClient, maxResponseBytes: number) {
   return async (p: QueryParams<'prom'>, ctx: QueryContext): Promise<QueryAnswer> => {
-    const res = await vm.call(p.path, p.method, p.args, ctx.signal);
+    const res = await vm.call(p.path, p.method, withTimeout(p.args, ctx.timeoutMs), ctx.signal);
     return {
       status: res.status,
       contentType: res.headers.get('content-type') ?? 'application/json',
       body: boundedBody(res, maxResponseBytes),
     };
   };
+}
+
+/**
+ * VictoriaMetrics keeps evaluating a query after its client went away; a `timeout` argument no longer than the
+ * request's own deadline makes it stop too. A caller's smaller timeout is kept.
+ */
+export function withTimeout(args: [string, string][], timeoutMs: number): [string, string][] {
+  const seconds = Math.max(1, Math.floor(timeoutMs / 1000));
+  const given = args.find(([k]) => k === 'timeout');
+  if (given && /^\d+(\.\d+)?s$/.test(given[1]) && Number.parseFloat(given[1]) <= seconds) return args;
+  return [...args.filter(([k]) => k !== 'timeout'), ['timeout', `${seconds}s`]];
 }
 
 async function* boundedBody(res: Response, max: number): AsyncGenerator<Uint8Array> {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
 import { createQueryRouter } from './handlers.ts';
 import { defaultLimits } from './limits.ts';
+import { withTimeout } from './prometheus.ts';
 import type { QueryAnswer } from './query.ts';
 import type { QueryRouter } from './queryRouter.ts';
 import { importRedData } from './testing/redData.ts';
@@ -142,6 +143,19 @@ describe('Prometheus API passthrough', () => {
     ).rejects.toMatchObject({
       code: 'unavailable',
     });
+  });
+});
+
+describe('withTimeout', () => {
+  it.each<[[string, string][], number, string]>([
+    [[], 30_000, '30s'],
+    [[['timeout', '5s']], 30_000, '5s'],
+    [[['timeout', '2m']], 30_000, '30s'],
+    [[['timeout', '90s']], 30_000, '30s'],
+    [[], 200, '1s'],
+  ])('%j with a %i ms deadline -> %s', (args, ms, expected) => {
+    const out = withTimeout(args, ms);
+    expect(out.filter(([k]) => k === 'timeout')).toEqual([['timeout', expected]]);
   });
 });
 
