@@ -180,6 +180,18 @@ export class ConnectionTracker {
     this.stats.connections = 0;
   }
 
+  /** What the tracker holds right now: buffered bytes and queued frames over all connections. */
+  footprint(): { connections: number; bufferedBytes: number; queuedFrames: number } {
+    let bufferedBytes = 0;
+    let queuedFrames = 0;
+    for (const c of this.conns.values()) {
+      bufferedBytes += c.egress.length + c.ingress.length;
+      bufferedBytes += (c.detectEgress?.length ?? 0) + (c.detectIngress?.length ?? 0);
+      queuedFrames += c.requests.length + c.responses.length;
+    }
+    return { connections: this.conns.size, bufferedBytes, queuedFrames };
+  }
+
   /** Protocol chosen for a connection, for tests and introspection. */
   protocolOf(key: string): ProtocolName | 'unknown' | 'detecting' | undefined {
     const c = this.conns.get(key);
