@@ -74,28 +74,29 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nThe pipeline (protocol parsing, RED metrics, traces) is wired in by later components; for now the\n' +
-        'sensor captures and counts, and --debug shows what it sees. Exit status 2: missing privileges or\n' +
-        'kernel support (the message says which).',
+        'sensor captures and counts, and --debug shows what it sees. Exit status 2: bad options, missing\n' +
+        'privileges or kernel support (the message says which).',
     )
     .action(async (opts: SensorOptions) => {
       const counts = new Map<string, number>();
       const out = process.stdout;
-      const capture = new SensorCapture({
-        includePids: opts.pid,
-        excludePids: opts.excludePid,
-        dataCap: opts.dataCap,
-        msgStartCap: opts.msgStartCap,
-        ringBytes: opts.ringMb * 1024 * 1024,
-        tls: opts.tls,
-        tlsBinaries: opts.tlsBinary,
-        onBatch(batch) {
-          for (const ev of batch) {
-            counts.set(ev.kind, (counts.get(ev.kind) ?? 0) + 1);
-            if (opts.debug) out.write(`${formatEvent(ev)}\n`);
-          }
-        },
-      });
+      let capture: SensorCapture;
       try {
+        capture = new SensorCapture({
+          includePids: opts.pid,
+          excludePids: opts.excludePid,
+          dataCap: opts.dataCap,
+          msgStartCap: opts.msgStartCap,
+          ringBytes: opts.ringMb * 1024 * 1024,
+          tls: opts.tls,
+          tlsBinaries: opts.tlsBinary,
+          onBatch(batch) {
+            for (const ev of batch) {
+              counts.set(ev.kind, (counts.get(ev.kind) ?? 0) + 1);
+              if (opts.debug) out.write(`${formatEvent(ev)}\n`);
+            }
+          },
+        });
         await capture.start();
       } catch (err) {
         if (err instanceof CaptureError) {
