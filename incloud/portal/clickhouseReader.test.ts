@@ -56,6 +56,17 @@ describe('ClickhouseReader on chdb', () => {
     expect(err).toMatchObject({ code: 'timeout' });
   }, 30_000);
 
+  it('a request deadline shorter than the limit lowers max_execution_time', async () => {
+    const err = await failure(
+      reader({ maxExecutionSeconds: 600, maxRowsToRead: 1e12, maxBytesToRead: 1e13 }).select(
+        'SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) = 1',
+        {},
+        { timeoutMs: 1000 },
+      ),
+    );
+    expect(err).toMatchObject({ code: 'timeout' });
+  }, 30_000);
+
   it('max_result_rows refuses a result with too many rows', async () => {
     const err = await failure(reader({ maxResultRows: 10 }).select('SELECT number FROM numbers(1000)', {}));
     expect(err).toMatchObject({ code: 'too_large' });

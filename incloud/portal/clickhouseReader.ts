@@ -20,7 +20,9 @@ import { QueryError } from './query.ts';
  * contains `;` is refused here; user text only ever travels as bound parameters anyway.
  */
 export class ClickhouseReader {
+  /** Every setting but max_execution_time, which each query may lower to its own deadline. */
   private readonly settings: string;
+  private readonly maxExecutionSeconds: number;
 
   constructor(
     private readonly store: ClickhouseStore,
@@ -31,9 +33,10 @@ export class ClickhouseReader {
         throw new Error(`cannot use ClickHouse limit ${name}: must be a positive integer, got ${v}`);
       return `${name} = ${v}`;
     };
+    n('max_execution_time', limits.maxExecutionSeconds);
+    this.maxExecutionSeconds = limits.maxExecutionSeconds;
     this.settings = [
       'readonly = 1',
-      n('max_execution_time', limits.maxExecutionSeconds),
       n('max_result_rows', limits.maxResultRows),
       n('max_result_bytes', limits.maxResultBytes),
       "result_overflow_mode = 'throw'",
@@ -45,18 +48,30 @@ export class ClickhouseReader {
 
   /**
    * Runs one compiled SELECT with bound `params`. Rejects with QueryError for limits (`timeout`, `too_large`)
-   * so the caller sees why; other ClickHouse errors are internal. `signal` stops waiting (chdb cannot interrupt
-   * a running query; max_execution_time ends it).
+   * so the caller sees why; other ClickHouse errors are internal. `ctx.signal` stops waiting (chdb cannot
+   * interrupt a running query); `ctx.timeoutMs` lowers max_execution_time to the request's deadline, so
+   * ClickHouse stops the work when nobody can get the answer any more.
    */
-  async select<T>(sql: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T[]> {
+  async select<T>(
+    sql: string,
+    params: Record<string, unknown>,
+    ctx: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T[]> {
     const text = sql.trim();
     if (!/^(SELECT|WITH)\b/i.test(text) || text.includes(';') || /\bSETTINGS\b/i.test(text))
       throw new Error(
         'cannot run ClickHouse query: only a single SELECT without its own SETTINGS is allowed',
       );
-    signal?.throwIfAborted();
+    ctx.signal?.throwIfAborted();
+    const seconds = Math.min(
+      this.maxExecutionSeconds,
+      Math.max(1, Math.ceil((ctx.timeoutMs ?? Number.POSITIVE_INFINITY) / 1000)),
+    );
     try {
-      return await this.store.query<T>(`${text}\nSETTINGS ${this.settings}`, params);
+      return await this.store.query<T>(
+        `${text}\nSETTINGS ${this.settings}, max_execution_time = ${seconds}`,
+        params,
+      );
     } catch (err) {
       throw classify(err);
     }

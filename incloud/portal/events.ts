@@ -41,7 +41,7 @@ WHERE ${conds.join(' AND ')}
 ORDER BY LastTimestamp DESC
 LIMIT {limit:UInt32}`,
       params,
-      ctx.signal,
+      ctx,
     );
     return jsonAnswer({ events });
   };

@@ -55,7 +55,7 @@ WHERE ${conds.join(' AND ')}
 ORDER BY Timestamp DESC
 LIMIT {limit:UInt32}`,
       params,
-      ctx.signal,
+      ctx,
     );
     return jsonAnswer({ spans });
   };
@@ -65,13 +65,13 @@ LIMIT {limit:UInt32}`,
  * The time span of a trace from the small lookup table, so the span queries read only those partitions.
  * Start/End are whole seconds: the window is widened by one second at the end.
  */
-async function traceWindow(reader: ClickhouseReader, traceId: string, signal: AbortSignal) {
+async function traceWindow(reader: ClickhouseReader, traceId: string, ctx: QueryContext) {
   const rows = await reader.select<{ n: number; s: string; e: string }>(
     `SELECT count() AS n, toString(toUnixTimestamp(min(Start))) AS s, toString(toUnixTimestamp(max(End)) + 1) AS e
 FROM otel_traces_trace_id_ts
 WHERE TraceId = {traceId:String}`,
     { traceId },
-    signal,
+    ctx,
   );
   const r = rows[0];
   if (!r || Number(r.n) === 0) throw new QueryError('not_found', `trace ${traceId} was not found`);
@@ -80,7 +80,7 @@ WHERE TraceId = {traceId:String}`,
 
 export function traceGetHandler(reader: ClickhouseReader) {
   return async (p: QueryParams<'traces.get'>, ctx: QueryContext): Promise<QueryAnswer> => {
-    const w = await traceWindow(reader, p.traceId, ctx.signal);
+    const w = await traceWindow(reader, p.traceId, ctx);
     const spans = await reader.select<SpanSummary & { attributes: Record<string, string> }>(
       `SELECT ${SUMMARY_COLUMNS}, SpanAttributes AS attributes
 FROM otel_traces
@@ -89,7 +89,7 @@ WHERE TraceId = {traceId:String}
 ORDER BY Timestamp
 LIMIT 10000`,
       { traceId: p.traceId, ...w },
-      ctx.signal,
+      ctx,
     );
     if (spans.length === 0) throw new QueryError('not_found', `trace ${p.traceId} was not found`);
     return jsonAnswer({ traceId: p.traceId, spans });
@@ -115,7 +115,7 @@ const BODY = /(^|\.)body(\.|$)/;
 
 export function spanGetHandler(reader: ClickhouseReader) {
   return async (p: QueryParams<'traces.span'>, ctx: QueryContext): Promise<QueryAnswer> => {
-    const w = await traceWindow(reader, p.traceId, ctx.signal);
+    const w = await traceWindow(reader, p.traceId, ctx);
     const rows = await reader.select<SpanRow>(
       `SELECT ${SUMMARY_COLUMNS}, SpanAttributes AS attributes, ResourceAttributes AS resource,
   ScopeName AS scopeName, StatusMessage AS statusMessage,
@@ -127,7 +127,7 @@ WHERE TraceId = {traceId:String} AND SpanId = {spanId:String}
   AND Timestamp >= toDateTime({fromS:UInt32}) AND Timestamp <= toDateTime({toS:UInt32})
 LIMIT 1`,
       { traceId: p.traceId, spanId: p.spanId, ...w },
-      ctx.signal,
+      ctx,
     );
     const r = rows[0];
     if (!r) throw new QueryError('not_found', `span ${p.spanId} of trace ${p.traceId} was not found`);

@@ -37,7 +37,7 @@ WHERE ${filter.where}
 ORDER BY Timestamp DESC
 LIMIT {limit:UInt32}`,
         { ...filter.params, limit: p.limit },
-        ctx.signal,
+        ctx,
       ),
       reader.select<{ b: number; c: number }>(
         `SELECT intDiv(toUnixTimestamp64Milli(Timestamp) - {startMs:Int64}, {bucketMs:Int64}) AS b, count() AS c
@@ -47,7 +47,7 @@ GROUP BY b
 ORDER BY b
 LIMIT {buckets:UInt32}`,
         { ...filter.params, bucketMs, buckets: p.buckets },
-        ctx.signal,
+        ctx,
       ),
     ]);
     const histogram = Array.from({ length: p.buckets }, (_, i) => ({
