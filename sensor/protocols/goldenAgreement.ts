@@ -35,11 +35,17 @@ export const FOLDER_PROTOCOLS: Record<string, ProtocolName[]> = {
 
 type Json = Record<string, unknown>;
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+/**
+ * Query text as both sides can agree on it: tshark prints control characters as spaces, renders bytes that
+ * are not ASCII its own way and cuts long values, so compare the ASCII text up to the first byte that is
+ * not ASCII, at most 100 characters.
+ */
 const norm = (t: string): string =>
   t
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[^\x20-\x7e]+/g, '?')
-    .trim();
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e][\s\S]*$/, '')
+    .trim()
+    .slice(0, 100);
 
 const KAFKA_APIS = [
   'Produce',
