@@ -11,6 +11,7 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./redis/index.ts'),
   import('./kafka/index.ts'),
   import('./mongodb/index.ts'),
+  import('./nats/index.ts'),
 ]);
 
 export const protocolSpecs: readonly ProtocolSpec[] = modules.map((m) => m.spec);

@@ -1,0 +1,69 @@
+import { createConnection, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../testkit-b/freePort.ts';
+import { type RunningServer, startNats } from '../testkit-b/servers.ts';
+import { drive } from '../testkit-b/streamDriver.ts';
+import { TcpRelay } from '../testkit-b/tcpRelay.ts';
+import { spec } from './index.ts';
+
+/** Raw NATS clients (the protocol is text) against a real nats-server, through a recording relay. */
+let server: RunningServer;
+let relay: TcpRelay;
+let port: number;
+
+beforeAll(async () => {
+  server = await startNats();
+  relay = new TcpRelay(server.port);
+  port = await relay.start();
+});
+afterAll(async () => {
+  await relay?.stop();
+  await server?.stop();
+});
+
+async function client(connect: object): Promise<{ sock: Socket; received: () => string }> {
+  const sock = createConnection({ port, host: '127.0.0.1' });
+  let got = '';
+  sock.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  await waitFor(async () => got.startsWith('INFO {'), 5000, 'nats-server sent no INFO');
+  sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
+  await waitFor(async () => got.includes('PONG'), 5000, 'nats-server did not answer PING');
+  return { sock, received: () => got };
+}
+
+const callsOf = async (i: number) => {
+  const c = relay.connections[i]!;
+  await c.closed;
+  return drive(spec, c.chunks).calls.map((x) => `${x.method} ${x.resource} ${x.status}`);
+};
+
+describe('nats live (nats-server)', () => {
+  it('sees SUB, PUB, HPUB and the MSG/HMSG deliveries on both connections', async () => {
+    const sub = await client({ verbose: false, pedantic: false, headers: true, protocol: 1 });
+    sub.sock.write('SUB orders.* workers 1\r\nPING\r\n');
+    await waitFor(async () => (sub.received().match(/PONG/g) ?? []).length >= 2, 5000, 'no PONG after SUB');
+    const pub = await client({ verbose: false, pedantic: false, headers: true, protocol: 1 });
+    pub.sock.write(
+      'PUB orders.new 5\r\nhello\r\nHPUB orders.paid 18 22\r\nNATS/1.0\r\nA: b\r\n\r\npaid\r\nPING\r\n',
+    );
+    await waitFor(async () => sub.received().includes('HMSG'), 5000, 'no deliveries');
+    pub.sock.end();
+    sub.sock.end();
+    expect(await callsOf(0)).toEqual(['SUB orders.* OK', 'MSG orders.new OK', 'MSG orders.paid OK']);
+    expect(await callsOf(1)).toEqual(['PUB orders.new OK', 'PUB orders.paid OK']);
+  });
+
+  it('sees +OK acknowledgements in verbose mode and a -ERR for a bad subject', async () => {
+    const c = await client({ verbose: true, pedantic: true });
+    c.sock.write('PUB ok.subject 2\r\nhi\r\n');
+    await waitFor(async () => (c.received().match(/\+OK/g) ?? []).length >= 2, 5000, 'no +OK for PUB');
+    c.sock.write('PUB bad..subject 2\r\nhi\r\n');
+    await waitFor(async () => c.received().includes('-ERR'), 5000, 'no -ERR for an invalid subject');
+    c.sock.end();
+    const calls = await callsOf(2);
+    expect(calls[0]).toBe('PUB ok.subject OK');
+    expect(calls[1]).toMatch(/^PUB bad\.\.subject invalid (publish )?subject/);
+  });
+});
