@@ -26,7 +26,7 @@ export class EntryLog {
   private historyStart = 0;
   private readonly listeners = new Set<ChangeListener>();
 
-  constructor(private readonly historyLimit = 100_000) {}
+  constructor(private readonly historyLimit = 20_000) {}
 
   get rev(): number {
     return this.revision;

@@ -64,6 +64,8 @@ export class ResourceInformer {
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   private firstList: { resolve: () => void; promise: Promise<void> };
+  /** Objects in the informer cache, counted from its callbacks (listing the cache per event costs O(n)). */
+  private cached = 0;
   synced = false;
   lastError: string | undefined;
 
@@ -90,9 +92,15 @@ export class ResourceInformer {
       () => this.listAll() as Promise<KubernetesListObject<KubernetesObject>>,
       false,
     );
-    this.informer.on(ADD, (rec) => this.safely(() => handler.upsert(rec as KubeRecord)));
+    this.informer.on(ADD, (rec) => {
+      this.cached++;
+      this.safely(() => handler.upsert(rec as KubeRecord));
+    });
     this.informer.on(UPDATE, (rec) => this.safely(() => handler.upsert(rec as KubeRecord)));
-    this.informer.on(DELETE, (rec) => this.safely(() => handler.remove(rec as KubeRecord)));
+    this.informer.on(DELETE, (rec) => {
+      this.cached--;
+      this.safely(() => handler.remove(rec as KubeRecord));
+    });
     this.informer.on(ERROR, (err) => this.onError(err));
   }
 
@@ -115,7 +123,7 @@ export class ResourceInformer {
   }
 
   size(): number {
-    return this.informer.list().length;
+    return this.cached;
   }
 
   list(): readonly KubeRecord[] {
@@ -129,7 +137,7 @@ export class ResourceInformer {
       this.metrics.invalidObjects.inc({ resource: this.resource.resource });
       this.log.warn({ err: errorMessage(err), resource: this.resource.resource }, 'cannot apply object');
     }
-    this.metrics.cachedObjects.set({ resource: this.resource.resource }, this.informer.list().length);
+    this.metrics.cachedObjects.set({ resource: this.resource.resource }, this.cached);
   }
 
   private onError(err: unknown): void {
