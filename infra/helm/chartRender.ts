@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { type HelmResult, runHelm } from './helmBinary.ts';
+import { type HelmResult, helmBinary, runHelm } from './helmBinary.ts';
 import type { Manifest } from './k8sSchema.ts';
 
 /** Renders infra/helm/understory with helm and parses the result; shared by the chart's tests. */
@@ -92,13 +93,44 @@ export interface Rendered {
   manifests: Manifest[];
 }
 
-/** Renders every ci scenario (for a test file's beforeAll); a scenario that fails to render throws. */
+/** sha256 over every file of the chart (paths and bytes): renders are reused only for identical charts. */
+function chartDigest(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else h.update(path).update(readFileSync(path));
+    }
+  };
+  walk(CHART_DIR);
+  return h.digest('hex');
+}
+
+/**
+ * Renders every ci scenario (for a test file's beforeAll); a scenario that fails to render throws. Several
+ * test files need the same renders: the text is cached under node_modules/.cache, keyed by the chart's digest
+ * (random secrets differ between renders, which no test compares across files).
+ */
 export async function renderScenarios(): Promise<Map<string, Rendered>> {
+  const cacheDir = join(dirname(helmBinary()), 'renders', chartDigest());
+  mkdirSync(cacheDir, { recursive: true });
   const out = new Map<string, Rendered>();
   for (const name of scenarios()) {
-    const r = await renderChart({ valuesFiles: [scenarioFile(name)] });
-    if (r.code !== 0) throw new Error(`cannot render scenario ${name}: ${r.stderr}`);
-    out.set(name, { text: r.stdout, manifests: parseManifests(r.stdout) });
+    const cached = join(cacheDir, `${name}.yaml`);
+    let text: string;
+    if (existsSync(cached)) text = readFileSync(cached, 'utf8');
+    else {
+      const r = await renderChart({ valuesFiles: [scenarioFile(name)] });
+      if (r.code !== 0) throw new Error(`cannot render scenario ${name}: ${r.stderr}`);
+      text = r.stdout;
+      const tmp = `${cached}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, cached);
+    }
+    out.set(name, { text, manifests: parseManifests(text) });
   }
   return out;
 }
