@@ -5,7 +5,8 @@ import { PortalMetrics } from './metrics.ts';
 import { jsonAnswer, type QueryContext, type QueryError } from './query.ts';
 import { QueryRouter } from './queryRouter.ts';
 import { EdgeRequestError, FakeEdge } from './testing/fakeEdge.ts';
-import { type ServeFn, TunnelClient, type TunnelClientOptions, tunnelUrl } from './tunnelClient.ts';
+import { type ServeFn, TunnelClient, type TunnelClientOptions } from './tunnelClient.ts';
+import { tunnelUrl } from './tunnelUrl.ts';
 
 const TOKEN = 'ust_cit_test-token';
 const cleanups: (() => Promise<void>)[] = [];

@@ -12,13 +12,14 @@ import {
   PROTOCOL_VERSION,
   type RequestMessage,
   splitIntoChunks,
-  TUNNEL_CONNECT_PATH,
   type TunnelErrorCode,
 } from '../../lib/tunnel/index.ts';
+import { bodyParts, sleep, untilAborted } from './abortable.ts';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
 import type { PortalLimits } from './limits.ts';
 import { PortalMetrics } from './metrics.ts';
 import { type QueryAnswer, type QueryContext, QueryError } from './query.ts';
+import { tunnelUrl } from './tunnelUrl.ts';
 
 export type ServeFn = (kind: string, params: unknown, ctx: QueryContext) => Promise<QueryAnswer>;
 
@@ -323,51 +324,7 @@ export class TunnelClient extends EventEmitter {
   }
 }
 
-/** `http(s)://edge[/prefix]` -> `ws(s)://edge[/prefix]/api/v1/tunnel/connect`. */
-export function tunnelUrl(edgeUrl: string): string {
-  let u: URL;
-  try {
-    u = new URL(edgeUrl);
-  } catch {
-    throw new Error(`cannot use edge URL ${JSON.stringify(edgeUrl)}: not a URL`);
-  }
-  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[u.protocol];
-  if (!scheme) throw new Error(`cannot use edge URL ${edgeUrl}: scheme must be http, https, ws or wss`);
-  if (u.search || u.hash || u.username)
-    throw new Error(`cannot use edge URL ${edgeUrl}: no query, fragment or user`);
-  u.protocol = scheme;
-  u.pathname = u.pathname.replace(/\/+$/, '') + TUNNEL_CONNECT_PATH;
-  return u.toString();
-}
-
 function describeFailure(reason: unknown): { code: TunnelErrorCode; message: string } {
   if (reason instanceof QueryError) return { code: reason.code, message: reason.message };
   return { code: 'internal', message: 'the query failed inside the portal (details are in the portal log)' };
-}
-
-async function* bodyParts(body: QueryAnswer['body']): AsyncGenerator<Uint8Array> {
-  if (body instanceof Uint8Array) yield body;
-  else yield* body;
-}
-
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
