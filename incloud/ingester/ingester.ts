@@ -1,17 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { compress } from 'snappyjs';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
 import { DiskQueue, type QueueItem } from './diskQueue.ts';
 import {
-  decodeRemoteWrite,
-  encodeRemoteWrite,
   postRemoteWrite,
   type RemoteSeries,
   RemoteWriteHttpError,
   RemoteWriteInputError,
 } from './remoteWrite.ts';
+import { encodeSeriesWire, parseRemoteWrite } from './remoteWriteWire.ts';
 import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
 
 export interface IngesterOptions {
@@ -197,12 +197,12 @@ export class MetricsIngester implements Component {
 
   /** Ends a report interval now (also called by the timer). Returns the number of series flushed. */
   flush(now = Date.now()): number {
-    const series = this.agg.flush(now);
+    const series = this.agg.flush();
     this.m.flushes.inc();
     this.m.active.set(this.agg.size);
     for (let i = 0; i < series.length; i += this.o.maxSeriesPerBody) {
       const chunk = series.slice(i, i + this.o.maxSeriesPerBody);
-      const dropped = this.queue!.push(encodeRemoteWrite(chunk), chunk.length);
+      const dropped = this.queue!.push(compress(encodeSeriesWire(chunk, now)), chunk.length);
       this.countDropped(dropped, 'queue_full');
     }
     this.updateQueueGauges();
@@ -289,7 +289,8 @@ export class MetricsIngester implements Component {
       if (encoding !== 'snappy')
         throw new HttpError(415, `cannot read content encoding "${encoding}": use snappy`);
       const body = await readBody(req, this.o.maxBodyBytes);
-      this.agg.add(decodeRemoteWrite(body, this.o.maxDecodedBytes));
+      // The whole request is parsed (validated) before any of it is folded in: bad input changes nothing.
+      this.agg.observeParsed(parseRemoteWrite(body, this.o.maxDecodedBytes));
     } catch (err) {
       status = err instanceof HttpError ? err.status : err instanceof RemoteWriteInputError ? 400 : 500;
       message = (err as Error).message;

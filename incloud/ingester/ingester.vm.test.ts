@@ -172,7 +172,12 @@ describe('metrics-ingester with vmagent and VictoriaMetrics', () => {
       expect(ing.queued).toBe(4);
       await vm.start();
       await drained(ing);
-      const [series] = await vm.export('outage_total');
+      // The last sample is stamped "now": VictoriaMetrics shows the newest second only after a moment.
+      const series = await until('all five samples', async () => {
+        await vm.flush();
+        const [s] = await vm.export('outage_total');
+        return s && s.timestamps.length >= 5 ? s : undefined;
+      });
       expect(series?.timestamps.slice(0, 4)).toEqual([at(1), at(2), at(3), at(4)]);
       expect(series?.timestamps[4]).toBeGreaterThanOrEqual(stoppedAt);
       expect(series?.values).toEqual([1, 2, 3, 4, 4]);

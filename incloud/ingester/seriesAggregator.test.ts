@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RemoteSeries } from './remoteWrite.ts';
+import { encodeRemoteWrite, type RemoteSeries } from './remoteWrite.ts';
+import { parseRemoteWrite } from './remoteWriteWire.ts';
 import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
 
 const s = (labels: Record<string, string>, value: number): RemoteSeries => ({
@@ -8,9 +9,8 @@ const s = (labels: Record<string, string>, value: number): RemoteSeries => ({
 });
 const make = (cfg: Partial<AggregatorConfig> = {}) =>
   new SeriesAggregator({ ...DEFAULT_AGGREGATOR_CONFIG, ...cfg });
-const values = (agg: SeriesAggregator, t = 1000) =>
-  Object.fromEntries(agg.flush(t).map((x) => [JSON.stringify(x.labels), x.samples[0]!.value]));
-const k = (labels: Record<string, string>) => JSON.stringify(labels);
+const values = (agg: SeriesAggregator) => Object.fromEntries(agg.flush().map((x) => [k(x.labels), x.value]));
+const k = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
 
 describe('SeriesAggregator', () => {
   it('sums a counter over sensors as increases, surviving a sensor restart (reset)', () => {
@@ -85,10 +85,10 @@ describe('SeriesAggregator', () => {
   it('ages out sources and series not reported for N intervals, freeing the limit', () => {
     const agg = make({ maxIdleIntervals: 2, maxSeriesPerMetric: 1 });
     agg.add([s({ __name__: 'g', v: 'old' }, 1)]);
-    expect(agg.flush(1)).toHaveLength(1); // reported in this interval
-    expect(agg.flush(2)).toHaveLength(1); // 1 interval idle: still written
-    expect(agg.flush(3)).toHaveLength(1); // 2 intervals idle: written a last time, then removed
-    expect(agg.flush(4)).toHaveLength(0);
+    expect(agg.flush()).toHaveLength(1); // reported in this interval
+    expect(agg.flush()).toHaveLength(1); // 1 interval idle: still written
+    expect(agg.flush()).toHaveLength(1); // 2 intervals idle: written a last time, then removed
+    expect(agg.flush()).toHaveLength(0);
     expect(agg.counts.agedSeries).toBe(1);
     agg.add([s({ __name__: 'g', v: 'new' }, 2)]); // the per-metric budget is free again
     expect(values(agg)).toEqual({ [k({ __name__: 'g', v: 'new' })]: 2 });
@@ -98,10 +98,34 @@ describe('SeriesAggregator', () => {
     const agg = make({ maxIdleIntervals: 1 });
     const c = { __name__: 'x_total' };
     agg.add([s({ ...c, instance: 'a' }, 5), s({ ...c, instance: 'b' }, 7)]);
-    agg.flush(1);
+    agg.flush();
     agg.add([s({ ...c, instance: 'a' }, 6)]);
-    agg.flush(2); // b idle 1 interval: retired, its 7 stays
+    agg.flush(); // b idle 1 interval: retired, its 7 stays
     agg.add([s({ ...c, instance: 'a' }, 8)]);
     expect(values(agg)).toEqual({ [k(c)]: 8 + 7 });
+  });
+
+  it('folds the wire path and the object path into the same series (sorted or not)', () => {
+    const agg = make({ dropLabels: [{ labels: ['request_id'] }] });
+    const labels = { __name__: 'w_total', workload: 'cart', instance: 'a', request_id: 'r1', zone: 'é' };
+    agg.observeParsed(parseRemoteWrite(encodeRemoteWrite([s(labels, 3)]), 1 << 20));
+    agg.add([s({ ...labels, instance: 'b' }, 4)]);
+    // Unsorted labels on the wire (the spec forbids it; be lenient): decoded the slow way, same series.
+    const { compress } = require('snappyjs') as typeof import('snappyjs');
+    const protobuf = require('protobufjs') as typeof import('protobufjs');
+    const w = protobuf.Writer.create();
+    w.uint32(0x0a).fork();
+    for (const [k, v] of [
+      ['zone', 'é'],
+      ['__name__', 'w_total'],
+      ['instance', 'c'],
+      ['workload', 'cart'],
+    ]) {
+      w.uint32(0x0a).fork().uint32(0x0a).string(k!).uint32(0x12).string(v!).ldelim();
+    }
+    w.uint32(0x12).fork().uint32(0x09).double(5).ldelim().ldelim();
+    agg.observeParsed(parseRemoteWrite(compress(w.finish()), 1 << 20));
+    expect(values(agg)).toEqual({ [k({ __name__: 'w_total', workload: 'cart', zone: 'é' })]: 12 });
+    expect(agg.counts.labelsDropped).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import type { RemoteSeries } from './remoteWrite.ts';
+import { bytesEqual, compareBytes, labelBytes, type ParsedWrite } from './remoteWriteWire.ts';
 
 /**
  * The ingester's state: series reported by all sensors, aggregated, limited and aged.
@@ -47,6 +48,8 @@ interface Source {
 
 interface OutputSeries {
   labels: Record<string, string>;
+  /** Labels as sorted [name, value, name, value, ...] for the wire encoder. */
+  pairs: string[];
   counter: boolean;
   overflow: boolean;
   sources: Map<string, Source>;
@@ -65,12 +68,20 @@ export interface AggregatorCounts {
 
 const COUNTER_SUFFIX = /(_total|_count|_sum|_bucket)$/;
 
+/** One aggregated series at a flush. */
+export interface FlushedSeries {
+  labels: Record<string, string>;
+  pairs: string[];
+  value: number;
+}
+
 export class SeriesAggregator {
   private readonly series = new Map<string, OutputSeries>();
   private readonly perMetric = new Map<string, number>();
   private readonly perWorkload = new Map<string, number>();
   private readonly dropRules: { metric: RegExp | undefined; labels: Set<string> }[];
   private readonly sourceLabels: Set<string>;
+  private readonly sourceLabelBytes: Buffer[];
   private tick = 0;
   readonly counts: AggregatorCounts = {
     samples: 0,
@@ -87,64 +98,143 @@ export class SeriesAggregator {
       labels: new Set(r.labels),
     }));
     this.sourceLabels = new Set(cfg.sourceLabels);
+    this.sourceLabelBytes = cfg.sourceLabels.map((l) => Buffer.from(l));
   }
 
   get size(): number {
     return this.series.size;
   }
 
-  /** Folds one remote-write request in. Only the newest sample of each series matters (values are cumulative). */
+  /** Folds series in (the in-process path, e.g. the collector's OTLP metrics). */
   add(input: readonly RemoteSeries[]): void {
     for (const s of input) {
       const newest = s.samples.at(-1);
       if (!newest) continue;
-      this.counts.samples += s.samples.length;
-      const name = s.labels.__name__ ?? '';
-      const out: Record<string, string> = {};
-      let source = '';
-      for (const [k, v] of Object.entries(s.labels)) {
-        if (this.sourceLabels.has(k)) source += `${k}=${v},`;
-        else if (this.dropped(name, k)) this.counts.labelsDropped++;
-        else out[k] = v;
-      }
-      this.observe(out, source, newest.value);
+      this.addLabels(s.labels, newest.value, s.samples.length);
     }
   }
 
-  private dropped(name: string, label: string): boolean {
-    for (const r of this.dropRules)
-      if (r.labels.has(label) && (!r.metric || r.metric.test(name))) return true;
+  private addLabels(all: Record<string, string>, value: number, samples: number): void {
+    const name = all.__name__ ?? '';
+    const labels: Record<string, string> = {};
+    let key = '';
+    let source = '';
+    for (const k of Object.keys(all).sort()) {
+      const v = all[k]!;
+      if (this.sourceLabels.has(k)) source += labelBytes(k, v);
+      else if (this.dropRules.length > 0 && this.dropped(name, k)) this.counts.labelsDropped++;
+      else {
+        labels[k] = v;
+        key += labelBytes(k, v);
+      }
+    }
+    this.fold(key, () => labels, name, source, value, samples);
+  }
+
+  /**
+   * Folds a parsed remote-write request in: the hot path. A series' identity is the bytes of its Label
+   * messages (minus source and dropped labels) taken straight from the body as latin1 text, so no label is
+   * decoded as UTF-8 unless the series is new. Remote write requires labels sorted by name; a series with
+   * unsorted labels is decoded and folded the slow way (same result).
+   */
+  observeParsed(p: ParsedWrite): void {
+    const raw = p.raw;
+    const o = p.offsets;
+    let at = 0;
+    for (let s = 0; s < p.series; s++) {
+      const n = p.labelCounts[s]!;
+      const value = p.values[s]!;
+      const samples = p.samples[s]!;
+      const first = at;
+      at += n * 6;
+      let key = '';
+      let source = '';
+      let runStart = -1;
+      let runEnd = -1;
+      let sorted = true;
+      let name = '';
+      let needName = this.dropRules.length > 0;
+      for (let i = first; i < at; i += 6) {
+        const ls = o[i]!;
+        const le = o[i + 1]!;
+        const ns = o[i + 2]!;
+        const ne = o[i + 3]!;
+        if (i > first && compareBytes(raw, o[i - 4]!, o[i - 3]!, ns, ne) > 0) sorted = false;
+        if (this.isSourceLabel(raw, ns, ne)) {
+          source += raw.toString('latin1', ls, le);
+          continue;
+        }
+        if (needName) {
+          name = this.metricName(raw, o, first, at);
+          needName = false;
+        }
+        if (this.dropRules.length > 0 && this.dropped(name, raw.toString('utf8', ns, ne))) {
+          this.counts.labelsDropped++;
+          continue;
+        }
+        if (ls !== runEnd) {
+          if (runStart >= 0) key += raw.toString('latin1', runStart, runEnd);
+          runStart = ls;
+        }
+        runEnd = le;
+      }
+      if (runStart >= 0) key += raw.toString('latin1', runStart, runEnd);
+      if (!sorted) {
+        const all: Record<string, string> = {};
+        for (let i = first; i < at; i += 6) {
+          all[raw.toString('utf8', o[i + 2]!, o[i + 3]!)] = raw.toString('utf8', o[i + 4]!, o[i + 5]!);
+        }
+        this.addLabels(all, value, samples);
+        continue;
+      }
+      this.fold(
+        key,
+        () => {
+          const labels: Record<string, string> = {};
+          for (let i = first; i < at; i += 6) {
+            const k = raw.toString('utf8', o[i + 2]!, o[i + 3]!);
+            if (this.sourceLabels.has(k)) continue;
+            if (this.dropRules.length > 0 && this.dropped(this.metricName(raw, o, first, at), k)) continue;
+            labels[k] = raw.toString('utf8', o[i + 4]!, o[i + 5]!);
+          }
+          return labels;
+        },
+        undefined,
+        source,
+        value,
+        samples,
+      );
+    }
+  }
+
+  private isSourceLabel(raw: Buffer, ns: number, ne: number): boolean {
+    for (const b of this.sourceLabelBytes) if (bytesEqual(raw, ns, ne, b)) return true;
     return false;
   }
 
-  private observe(labels: Record<string, string>, source: string, value: number): void {
-    let key = seriesKey(labels);
+  private metricName(raw: Buffer, o: readonly number[], first: number, end: number): string {
+    for (let i = first; i < end; i += 6) {
+      if (o[i + 3]! - o[i + 2]! === 8 && raw.toString('latin1', o[i + 2]!, o[i + 3]!) === '__name__') {
+        return raw.toString('utf8', o[i + 4]!, o[i + 5]!);
+      }
+    }
+    return '';
+  }
+
+  /** Adds one sample of one output series (created on first sight, subject to the limits). */
+  private fold(
+    key: string,
+    labelsOf: () => Record<string, string>,
+    knownName: string | undefined,
+    source: string,
+    value: number,
+    samples: number,
+  ): void {
+    this.counts.samples += samples;
     let series = this.series.get(key);
     if (!series) {
-      const name = labels.__name__ ?? '';
-      const workload = labels[this.cfg.workloadLabel];
-      const metricFull = (this.perMetric.get(name) ?? 0) >= this.cfg.maxSeriesPerMetric;
-      const workloadFull =
-        workload !== undefined && (this.perWorkload.get(workload) ?? 0) >= this.cfg.maxSeriesPerWorkload;
-      if (metricFull || workloadFull) {
-        if (metricFull) this.counts.limitedByMetric++;
-        else this.counts.limitedByWorkload++;
-        // Several original series feed one overflow series: each stays a separate source so counters add up.
-        source = `${source}|${key}`;
-        labels = this.overflowLabels(labels);
-        key = seriesKey(labels);
-        series = this.series.get(key);
-      }
-      if (!series) {
-        const overflow = metricFull || workloadFull;
-        series = { labels, counter: COUNTER_SUFFIX.test(name), overflow, sources: new Map(), retired: 0 };
-        this.series.set(key, series);
-        if (!overflow) {
-          this.perMetric.set(name, (this.perMetric.get(name) ?? 0) + 1);
-          if (workload !== undefined)
-            this.perWorkload.set(workload, (this.perWorkload.get(workload) ?? 0) + 1);
-        }
-      }
+      const labels = labelsOf();
+      [series, source] = this.create(key, labels, knownName ?? labels.__name__ ?? '', source);
     }
     const src = series.sources.get(source);
     if (!src) {
@@ -156,6 +246,54 @@ export class SeriesAggregator {
     src.seenTick = this.tick;
   }
 
+  private dropped(name: string, label: string): boolean {
+    if (label === '__name__') return false;
+    for (const r of this.dropRules)
+      if (r.labels.has(label) && (!r.metric || r.metric.test(name))) return true;
+    return false;
+  }
+
+  /** A new output series, or the overflow series it folds into when a limit is reached. */
+  private create(
+    key: string,
+    labels: Record<string, string>,
+    name: string,
+    source: string,
+  ): [OutputSeries, string] {
+    const workload = labels[this.cfg.workloadLabel];
+    const metricFull = (this.perMetric.get(name) ?? 0) >= this.cfg.maxSeriesPerMetric;
+    const workloadFull =
+      workload !== undefined && (this.perWorkload.get(workload) ?? 0) >= this.cfg.maxSeriesPerWorkload;
+    const overflow = metricFull || workloadFull;
+    if (overflow) {
+      if (metricFull) this.counts.limitedByMetric++;
+      else this.counts.limitedByWorkload++;
+      // Several original series feed one overflow series: each stays a separate source so counters add up.
+      source = `${source}|${key}`;
+      labels = this.overflowLabels(labels);
+      key = seriesKey(labels);
+      const existing = this.series.get(key);
+      if (existing) return [existing, source];
+    }
+    const pairs = Object.keys(labels)
+      .sort()
+      .flatMap((k) => [k, labels[k]!]);
+    const series: OutputSeries = {
+      labels,
+      pairs,
+      counter: COUNTER_SUFFIX.test(name),
+      overflow,
+      sources: new Map(),
+      retired: 0,
+    };
+    this.series.set(key, series);
+    if (!overflow) {
+      this.perMetric.set(name, (this.perMetric.get(name) ?? 0) + 1);
+      if (workload !== undefined) this.perWorkload.set(workload, (this.perWorkload.get(workload) ?? 0) + 1);
+    }
+    return [series, source];
+  }
+
   private overflowLabels(labels: Record<string, string>): Record<string, string> {
     const keep = new Set(this.cfg.keepOnOverflow);
     const out: Record<string, string> = {};
@@ -164,15 +302,15 @@ export class SeriesAggregator {
   }
 
   /**
-   * Ends a report interval: returns every live series with one sample at `timestampMs`, then ages out
+   * Ends a report interval: returns every live series with its current value, then ages out
    * sources and series idle for `maxIdleIntervals` intervals.
    */
-  flush(timestampMs: number): RemoteSeries[] {
-    const out: RemoteSeries[] = [];
+  flush(): FlushedSeries[] {
+    const out: FlushedSeries[] = [];
     for (const [key, s] of this.series) {
       let value = s.retired;
       for (const src of s.sources.values()) value += s.counter ? src.acc : src.last;
-      out.push({ labels: s.labels, samples: [{ value, timestampMs }] });
+      out.push({ labels: s.labels, pairs: s.pairs, value });
       for (const [id, src] of s.sources) {
         if (this.tick - src.seenTick < this.cfg.maxIdleIntervals) continue;
         if (s.counter) s.retired += src.acc;
@@ -202,7 +340,9 @@ function decrement(m: Map<string, number>, k: string): void {
   else m.set(k, n);
 }
 
-/** Canonical identity of a label set (sorted). */
+/** Canonical identity of a label set: its sorted Label messages' bytes (what `observeParsed` reads off the wire). */
 export function seriesKey(labels: Record<string, string>): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  let key = '';
+  for (const k of Object.keys(labels).sort()) key += labelBytes(k, labels[k]!);
+  return key;
 }
