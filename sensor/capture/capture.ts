@@ -169,14 +169,10 @@ export class SensorCapture implements Component {
   /** JavaScript thread: one batch from the addon. Process bookkeeping first, then the consumer. */
   private deliver(buffer: ArrayBuffer, records: number): void {
     const batch = new EventBatch(buffer, records);
-    for (const { kind, pid } of batch.kinds()) {
-      if (kind === 'exec') {
-        this.processes.forget(pid);
-        this.tls?.onExec(pid);
-      } else if (kind === 'exit') {
-        this.processes.forget(pid);
-      }
-    }
+    batch.forEachProcessChange((kind, pid) => {
+      this.processes.forget(pid);
+      if (kind === 'exec') this.tls?.onExec(pid);
+    });
     try {
       this.opts.onBatch(batch);
     } catch (err) {

@@ -127,9 +127,13 @@ describe('event decoding', () => {
       },
     });
     expect(events[1]).toMatchObject({ kind: 'fork', comm: 'postgres', parentPid: 9, childPid: 10 });
-    expect([...batch([c, p]).kinds()]).toEqual([
-      { kind: 'connect', pid: 5 },
-      { kind: 'fork', pid: 9 },
+    const [e] = header(L.procSize, 5, 11, -1);
+    const [x] = header(L.procSize, 6, 12, -1);
+    const changes: [string, number][] = [];
+    batch([c, e, p, x]).forEachProcessChange((kind, pid) => changes.push([kind, pid]));
+    expect(changes).toEqual([
+      ['exec', 11],
+      ['exit', 12],
     ]);
   });
 

@@ -111,6 +111,8 @@ const SYSCALLS: SyscallName[] = [
   'SSL_write',
 ];
 const ROLES: Role[] = ['unknown', 'client', 'server'];
+const KIND_EXEC = 5;
+const KIND_EXIT = 6;
 const FLAG_TLS = 1;
 const FLAG_UNATTRIBUTED = 2;
 const FLAG_MSG_START = 4;
@@ -144,14 +146,20 @@ export class EventBatch implements Iterable<CaptureEvent> {
     }
   }
 
-  /** The kind of each record, without decoding anything else (used for the process bookkeeping pass). */
-  *kinds(): Iterable<{ kind: EventKind; pid: number }> {
+  /**
+   * Calls `fn` for each exec and exit record, reading nothing but the kind byte of the others: the
+   * process bookkeeping pass over every batch must not allocate per event.
+   */
+  forEachProcessChange(fn: (kind: 'exec' | 'exit', pid: number) => void): void {
     for (let off = 0; off + RECORD_PREFIX <= this.buffer.byteLength; ) {
       const len = this.view.getUint32(off, true);
       const at = off + RECORD_PREFIX;
       off = at + ((len + 7) & ~7);
-      const kind = KINDS[this.view.getUint8(at + L['header.kind'])];
-      if (kind) yield { kind, pid: this.view.getUint32(at + L['header.pid'], true) };
+      if (len < L.headerSize) continue;
+      const kind = this.view.getUint8(at + L['header.kind']);
+      if (kind === KIND_EXEC || kind === KIND_EXIT) {
+        fn(kind === KIND_EXEC ? 'exec' : 'exit', this.view.getUint32(at + L['header.pid'], true));
+      }
     }
   }
 }
