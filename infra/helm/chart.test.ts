@@ -44,6 +44,25 @@ describe('helm lint and template', () => {
     expect(r.stderr).toContain('cannot render the chart: clusterName must be set');
   });
 
+  it.each([
+    ['1.28.0', true],
+    ['1.35.0', true],
+    ['1.27.9', false],
+  ])('respects the chart kubeVersion (>= 1.28) at Kubernetes %s', async (version, ok) => {
+    const r = await runHelm([
+      'template',
+      'understory',
+      CHART_DIR,
+      '--kube-version',
+      version,
+      '--values',
+      scenarioFile('cluster'),
+    ]);
+    if (ok) expect(r.stderr).toBe('');
+    else expect(r.stderr).toContain('is incompatible with Kubernetes');
+    expect(r.code === 0).toBe(ok);
+  });
+
   it('installs offline (helm install --dry-run=client), hooks and notes included', async () => {
     const r = await runHelm([
       'install',
