@@ -216,6 +216,19 @@ describe('tunnel client against a real WebSocket server playing the edge', () =>
     expect(client.state).toBe('stopped');
   });
 
+  it('drops a silent connection after the idle timeout and reconnects', async () => {
+    const { edge, client } = await setup(async () => jsonAnswer({}), {
+      pingIntervalMs: 100,
+      idleTimeoutMs: 300,
+    });
+    // This edge stops answering pings: the portal must notice and dial again.
+    edge.socket?.removeAllListeners('message');
+    edge.socket?.on('message', () => {});
+    await waitForState(client, 'waiting');
+    expect(client.lastError).toBe('no message from the edge for 300 ms');
+    await edge.waitForHellos(2);
+  });
+
   it('keeps retrying with growing delays while the edge refuses the token', async () => {
     const edge = new FakeEdge('another-token');
     await edge.start();

@@ -74,6 +74,8 @@ export class TunnelClient extends EventEmitter {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private lastMessageAt = 0;
+  /** Set when this side ends the connection, so the reason is not reported as the edge closing it. */
+  private ownCloseReason: string | undefined;
   private readonly log = logger('portal-tunnel');
 
   constructor(private readonly opts: TunnelClientOptions) {
@@ -170,7 +172,9 @@ export class TunnelClient extends EventEmitter {
     if (!wasOpen) this.metrics.connects.inc({ result: 'failed' });
     for (const r of this.inFlight.values()) r.abort.abort(new TunnelGone('the tunnel closed'));
     if (this.state === 'stopped') return;
-    if (wasOpen) this.lastError = `closed by the edge: ${code}${reason ? ` ${reason}` : ''}`;
+    if (this.ownCloseReason) this.lastError = this.ownCloseReason;
+    else if (wasOpen) this.lastError = `closed by the edge: ${code}${reason ? ` ${reason}` : ''}`;
+    this.ownCloseReason = undefined;
     this.backoff.connectionLasted(wasOpen ? Date.now() - this.openedAt : 0);
     this.openedAt = 0;
     // Refusals that need an operator are retried at the longest delay rather than hammering the edge.
@@ -191,7 +195,7 @@ export class TunnelClient extends EventEmitter {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastMessageAt > idle) {
-        this.lastError = `no message from the edge for ${idle} ms`;
+        this.ownCloseReason = `no message from the edge for ${idle} ms`;
         ws.terminate();
         return;
       }
