@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, callJson } from '../../test/client.ts';
 import { createOrgWorld, type OrgWorld } from '../../test/fixtures.ts';
+import { recordClusterConnection } from '../clusters/connectionStatus.ts';
 import { authenticateClusterInstallToken } from '../clusters/installToken.ts';
 import { sha256Hex } from '../crypto/secrets.ts';
 
@@ -59,10 +60,9 @@ describe('clusters', () => {
     ).toBe(400);
   });
 
-  it('lists and reads clusters with status and last-seen, never the token', async () => {
-    await env.DB.prepare("UPDATE clusters SET status = 'connected', last_seen_at = 1234 WHERE id = ?")
-      .bind(w.clusterId)
-      .run();
+  it('lists and reads clusters with the status and last-seen the tunnel records, never the token', async () => {
+    expect(await recordClusterConnection(env.DB, w.clusterId, 'connected', 1234)).toBe(true);
+    expect(await recordClusterConnection(env.DB, 'clu_missing', 'connected')).toBe(false);
     const list = await callJson<{ clusters: { id: string }[] }>('GET', `/api/orgs/${w.orgId}/clusters`, {
       as: w.members.viewer,
     });
