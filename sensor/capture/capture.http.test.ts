@@ -127,6 +127,31 @@ describe('capture of plain HTTP', () => {
     expect(serverSaw).toBe(sent);
   });
 
+  it('sees IPv6: curl to a Node server on ::1, same tuple from both ends', async () => {
+    const v6 = await startNodeScript(
+      `const s = require('node:http').createServer((q, r) => r.end('v6-ok'));
+       s.listen(0, '::1', () => console.log('READY ' + s.address().port));`,
+    );
+    const port = Number(v6.firstLine.split(' ')[1]);
+    ports.add(port);
+    try {
+      const curl = await run('curl', ['-s', '-g', `http://[::1]:${port}/over-ipv6`]);
+      expect(curl.stdout).toBe('v6-ok');
+      await recorder.waitFor('the IPv6 response at curl', (evs) =>
+        evs.some((e) => e.pid === curl.pid && e.direction === 'ingress'),
+      );
+      const out = recorder.events.find((e) => e.pid === curl.pid && e.direction === 'egress')!;
+      expect(out.data!.toString()).toMatch(/^GET \/over-ipv6 HTTP\/1\.1\r\n/);
+      expect(out.tuple).toMatchObject({ family: 6, transport: 'tcp', remote: { ip: '::1', port } });
+      expect(out.tuple!.local.ip).toBe('::1');
+      const seen = recorder.events.find((e) => e.pid === v6.pid && e.direction === 'ingress')!;
+      expect(seen.tuple).toEqual({ ...out.tuple!, local: out.tuple!.remote, remote: out.tuple!.local });
+      expect(seen.role).toBe('server');
+    } finally {
+      await v6.stop();
+    }
+  });
+
   it('sees UDP datagrams with the peer taken from the call (unconnected sockets)', async () => {
     const port = await freePort();
     ports.add(port);
