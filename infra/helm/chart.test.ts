@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +52,22 @@ describe('helm lint and template', () => {
     const r = await renderChart();
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('cannot render the chart: clusterName must be set');
+  });
+
+  it('packages without the repository-only files', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'understory-chart-'));
+    try {
+      const r = await runHelm(['package', CHART_DIR, '--destination', out]);
+      expect(r.code).toBe(0);
+      const files = execFileSync('tar', ['tzf', join(out, 'understory-0.1.0.tgz')], {
+        encoding: 'utf8',
+      }).split('\n');
+      expect(files).toContain('understory/values.schema.json');
+      expect(files).toContain('understory/templates/sensor-daemonset.yaml');
+      expect(files).not.toContain('understory/biome.json');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it.each([
