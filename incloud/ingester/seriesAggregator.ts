@@ -47,6 +47,9 @@ interface Source {
 }
 
 interface OutputSeries {
+  /** Identity as bytes (the key string in latin1) and its FNV-1a hash, for the wire path's lookup. */
+  keyBytes: Buffer;
+  hash: number;
   labels: Record<string, string>;
   /** Labels as sorted [name, value, name, value, ...] for the wire encoder. */
   pairs: string[];
@@ -77,6 +80,9 @@ export interface FlushedSeries {
 
 export class SeriesAggregator {
   private readonly series = new Map<string, OutputSeries>();
+  /** The same series by hash of their identity bytes: the wire path finds a series without building its key. */
+  private readonly byHash = new Map<number, OutputSeries[]>();
+  private readonly runs: number[] = [];
   private readonly perMetric = new Map<string, number>();
   private readonly perWorkload = new Map<string, number>();
   private readonly dropRules: { metric: RegExp | undefined; labels: Set<string> }[];
@@ -147,13 +153,15 @@ export class SeriesAggregator {
       const samples = p.samples[s]!;
       const first = at;
       at += n * 6;
-      let key = '';
       let source = '';
-      let runStart = -1;
+      const runs = this.runs;
+      runs.length = 0;
       let runEnd = -1;
       let sorted = true;
       let name = '';
       let needName = this.dropRules.length > 0;
+      let hash = FNV_OFFSET;
+      let length = 0;
       for (let i = first; i < at; i += 6) {
         const ls = o[i]!;
         const le = o[i + 1]!;
@@ -172,13 +180,12 @@ export class SeriesAggregator {
           this.counts.labelsDropped++;
           continue;
         }
-        if (ls !== runEnd) {
-          if (runStart >= 0) key += raw.toString('latin1', runStart, runEnd);
-          runStart = ls;
-        }
+        if (ls === runEnd) runs[runs.length - 1] = le;
+        else runs.push(ls, le);
         runEnd = le;
+        hash = fnv(hash, raw, ls, le);
+        length += le - ls;
       }
-      if (runStart >= 0) key += raw.toString('latin1', runStart, runEnd);
       if (!sorted) {
         const all: Record<string, string> = {};
         for (let i = first; i < at; i += 6) {
@@ -187,6 +194,14 @@ export class SeriesAggregator {
         this.addLabels(all, value, samples);
         continue;
       }
+      const known = this.findByBytes(hash, length, raw, runs);
+      if (known) {
+        this.counts.samples += samples;
+        this.update(known, source, value);
+        continue;
+      }
+      let key = '';
+      for (let r = 0; r < runs.length; r += 2) key += raw.toString('latin1', runs[r], runs[r + 1]);
       this.fold(
         key,
         () => {
@@ -236,6 +251,10 @@ export class SeriesAggregator {
       const labels = labelsOf();
       [series, source] = this.create(key, labels, knownName ?? labels.__name__ ?? '', source);
     }
+    this.update(series, source, value);
+  }
+
+  private update(series: OutputSeries, source: string, value: number): void {
     const src = series.sources.get(source);
     if (!src) {
       series.sources.set(source, { last: value, acc: value, seenTick: this.tick });
@@ -244,6 +263,27 @@ export class SeriesAggregator {
     if (series.counter) src.acc += value >= src.last ? value - src.last : value; // below last: a reset
     src.last = value;
     src.seenTick = this.tick;
+  }
+
+  /** The series whose identity bytes equal the concatenated `runs` of `raw`, if any. */
+  private findByBytes(
+    hash: number,
+    length: number,
+    raw: Buffer,
+    runs: readonly number[],
+  ): OutputSeries | undefined {
+    const candidates = this.byHash.get(hash);
+    if (!candidates) return undefined;
+    next: for (const c of candidates) {
+      const k = c.keyBytes;
+      if (k.length !== length) continue;
+      let j = 0;
+      for (let r = 0; r < runs.length; r += 2) {
+        for (let i = runs[r]!; i < runs[r + 1]!; i++) if (raw[i] !== k[j++]) continue next;
+      }
+      return c;
+    }
+    return undefined;
   }
 
   private dropped(name: string, label: string): boolean {
@@ -278,7 +318,10 @@ export class SeriesAggregator {
     const pairs = Object.keys(labels)
       .sort()
       .flatMap((k) => [k, labels[k]!]);
+    const keyBytes = Buffer.from(key, 'latin1');
     const series: OutputSeries = {
+      keyBytes,
+      hash: fnv(FNV_OFFSET, keyBytes, 0, keyBytes.length),
       labels,
       pairs,
       counter: COUNTER_SUFFIX.test(name),
@@ -287,6 +330,9 @@ export class SeriesAggregator {
       retired: 0,
     };
     this.series.set(key, series);
+    const same = this.byHash.get(series.hash);
+    if (same) same.push(series);
+    else this.byHash.set(series.hash, [series]);
     if (!overflow) {
       this.perMetric.set(name, (this.perMetric.get(name) ?? 0) + 1);
       if (workload !== undefined) this.perWorkload.set(workload, (this.perWorkload.get(workload) ?? 0) + 1);
@@ -325,6 +371,9 @@ export class SeriesAggregator {
 
   private remove(key: string, s: OutputSeries): void {
     this.series.delete(key);
+    const same = this.byHash.get(s.hash)?.filter((x) => x !== s) ?? [];
+    if (same.length > 0) this.byHash.set(s.hash, same);
+    else this.byHash.delete(s.hash);
     this.counts.agedSeries++;
     if (s.overflow) return;
     const name = s.labels.__name__ ?? '';
@@ -332,6 +381,14 @@ export class SeriesAggregator {
     const workload = s.labels[this.cfg.workloadLabel];
     if (workload !== undefined) decrement(this.perWorkload, workload);
   }
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+
+/** 32-bit FNV-1a over `buf[start, end)`, continuing from `h`. */
+function fnv(h: number, buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193) >>> 0;
+  return h;
 }
 
 function decrement(m: Map<string, number>, k: string): void {
