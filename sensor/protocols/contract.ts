@@ -97,6 +97,8 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
   /**
    * Parses at most one frame (or one read's worth of frames) starting at `offset`.
    * Must not keep a reference to `buf` after returning: the tracker reuses it. Copy what the record needs.
+   * A spec may return the same result object (and frames array) from every call: callers must take the
+   * frames out before calling again (the tracker does).
    */
   parseFrame(type: MessageType, buf: Uint8Array, offset: number, tsNs: bigint, state: S): ParseResult<F>;
   /** Index of the next plausible frame start at or after `offset`, or -1. Used after `invalid`. */

@@ -20,6 +20,7 @@ import {
 const EMPTY = new Uint8Array(0);
 /** Header blocks kept per message for lazy decoding (see ByteSlab); one per process, event-loop thread. */
 const slab = new ByteSlab();
+const SUCCESS: ParseResult<HttpFrame> = { state: 'success', consumed: 0, frames: [] };
 const NEEDS_MORE: ParseResult<HttpFrame> = { state: 'needs-more-data', consumed: 0 };
 const INVALID: ParseResult<HttpFrame> = { state: 'invalid', consumed: 0 };
 
@@ -125,7 +126,10 @@ export function parseHttp(
       : frame.rawStart + HEAD_KEEP_LIMIT;
   frame.rawEnd = frame.rawStart + (keepEnd - headStart);
   frame.size = bodyStart - offset + frame.bodySize;
-  return { state: 'success', consumed: consumedTo - offset, frames: [frame] };
+  // One result object for every success (see the contract): the tracker takes the frame out at once.
+  SUCCESS.consumed = consumedTo - offset;
+  SUCCESS.frames![0] = frame;
+  return SUCCESS;
 }
 
 /** 1 = plausible start of a request line, -1 = too short to tell, 0 = not a request. */

@@ -6,12 +6,15 @@ import { HEADER_LIMIT, HEADER_VALUE_LIMIT, type HttpFrame, type HttpState } from
  * HTTP/1.x answers in request order (pipelining included), so frames pair first-in first-out. A response
  * older than the oldest request belongs to a request sent before the capture started: it is dropped.
  */
+const NOTHING: StitchResult = Object.freeze({ calls: Object.freeze([]) as unknown as ApiCall[], errors: 0 });
+
 export function stitchHttp(
   requests: HttpFrame[],
   responses: HttpFrame[],
   state: HttpState,
   _meta: ConnectionMeta,
 ): StitchResult {
+  if (responses.length === 0 && state.lostResponses === 0) return NOTHING; // a request waiting for its answer
   const calls: ApiCall[] = [];
   let errors = 0;
   let used = 0;
