@@ -64,7 +64,14 @@ if (role === 'parent') {
   const results: Record<string, RunResult> = {};
   for (const run of ['baseline', 'watcher']) {
     const runner = fork(selfPath, [run, String(port)], {
-      execArgv: ['--import', 'tsx'],
+      // K8S_BENCH_PROFILE=<dir> writes a CPU profile of each run there.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.K8S_BENCH_PROFILE
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.K8S_BENCH_PROFILE}`]
+          : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     runner.on('message', (m: Record<string, unknown>) => {

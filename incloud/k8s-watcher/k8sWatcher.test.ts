@@ -301,3 +301,28 @@ describe('k8s-watcher API server errors', () => {
     }
   });
 });
+
+describe('k8s-watcher lifecycle', () => {
+  it('shuts down before start and twice; a failed start leaves nothing running', async () => {
+    const fake = new FakeApiServer({ token: 'fake-token' });
+    await fake.start();
+    const idle = new K8sWatcher({
+      mode: 'cluster',
+      kubeConfig: kubeConfigFor(fake),
+      api: { host: '127.0.0.1', port: 0 },
+    });
+    await idle.shutdown();
+    await idle.shutdown();
+    expect((await idle.health()).ok).toBe(false);
+    // the port is taken by the fake API server: listening fails after the informers started
+    const clash = new K8sWatcher({
+      mode: 'cluster',
+      kubeConfig: kubeConfigFor(fake),
+      api: { host: '127.0.0.1', port: fake.port },
+      resources: ['pods'],
+    });
+    await expect(clash.start()).rejects.toThrow(/cannot start k8s-watcher: listen EADDRINUSE/);
+    await until('watches closed', () => fake.openWatches === 0);
+    await fake.stop();
+  });
+});

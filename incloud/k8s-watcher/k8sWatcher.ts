@@ -61,16 +61,22 @@ export class K8sWatcher implements Component {
       this.metrics,
       this.log,
     );
-    if (this.opts.mode === 'plain-host') {
-      this.plainHost = new PlainHostScanner(this.entries, {
-        ...DEFAULT_PLAIN_HOST_OPTIONS,
-        ...this.opts.plainHost,
-      });
-      await this.plainHost.start();
-    } else {
-      await this.startInformers();
+    try {
+      if (this.opts.mode === 'plain-host') {
+        this.plainHost = new PlainHostScanner(this.entries, {
+          ...DEFAULT_PLAIN_HOST_OPTIONS,
+          ...this.opts.plainHost,
+        });
+        await this.plainHost.start();
+      } else {
+        await this.startInformers();
+      }
+      this.port = await api.listen();
+    } catch (err) {
+      // Nothing may keep running after a failed start: informers would watch for nobody.
+      await this.shutdown();
+      throw new Error(`cannot start k8s-watcher: ${(err as Error).message}`, { cause: err });
     }
-    this.port = await api.listen();
     this.api = api;
     this.started = true;
     this.log.info(
