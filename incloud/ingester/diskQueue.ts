@@ -1,4 +1,15 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -52,7 +63,15 @@ export class DiskQueue {
       dropped.push(old);
     }
     const name = `${String(this.nextSeq++).padStart(16, '0')}-${samples}.rw`;
-    writeFileSync(join(this.dir, `${name}.tmp`), body);
+    // Synced before the rename: a body under its real name is complete even after a power cut. One fsync per
+    // body per report interval is cheap.
+    const fd = openSync(join(this.dir, `${name}.tmp`), 'w');
+    try {
+      writeSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(join(this.dir, `${name}.tmp`), join(this.dir, name));
     this.items.push({ name, bytes: body.length, samples });
     this.totalBytes += body.length;
