@@ -1,11 +1,14 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import {
   CaptureError,
   type CaptureEvent,
   type DataEvent,
+  registerCaptureMetrics,
   SensorCapture,
 } from '../../sensor/capture/index.ts';
+import { parsePort } from '../options.ts';
 
 interface SensorOptions {
   debug: boolean;
@@ -18,6 +21,9 @@ interface SensorOptions {
   tlsBinary: string[];
   duration?: number;
   statsInterval: number;
+  admin: boolean;
+  adminHost: string;
+  adminPort: number;
 }
 
 function positiveInt(value: string): number {
@@ -71,6 +77,14 @@ export function register(program: Command): void {
       positiveInt,
       10,
     )
+    .option('--admin-host <host>', 'address of the /healthz and /metrics endpoint', '127.0.0.1')
+    .option(
+      '--admin-port <port>',
+      'port of the /healthz and /metrics endpoint (0: any free port)',
+      parsePort,
+      9465,
+    )
+    .option('--no-admin', 'do not serve /healthz and /metrics')
     .addHelpText(
       'after',
       '\nThe pipeline (protocol parsing, RED metrics, traces) is wired in by later components; for now the\n' +
@@ -108,6 +122,21 @@ export function register(program: Command): void {
         }
         throw err;
       }
+      let admin: AdminServer | undefined;
+      if (opts.admin) {
+        const running = capture;
+        admin = new AdminServer(() => [running], opts.adminHost, opts.adminPort, 'sensor');
+        registerCaptureMetrics(admin.registry, () => running.stats());
+        try {
+          const port = await admin.listen();
+          process.stderr.write(`sensor: /healthz and /metrics on http://${opts.adminHost}:${port}\n`);
+        } catch (err) {
+          process.stderr.write(`understory sensor: cannot serve /metrics: ${(err as Error).message}\n`);
+          await capture.shutdown();
+          process.exitCode = 2;
+          return;
+        }
+      }
       const report = () => {
         const s = capture.stats();
         const kinds = [...counts].map(([k, v]) => `${k}=${v}`).join(' ');
@@ -118,6 +147,7 @@ export function register(program: Command): void {
       const timer = opts.statsInterval > 0 ? setInterval(report, opts.statsInterval * 1000) : undefined;
       const stop = async () => {
         if (timer) clearInterval(timer);
+        await admin?.close();
         await capture.shutdown();
         report();
       };

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureRecorder, onPort, type RecordedEvent } from '../testing/captureRecorder.ts';
 import { freePort, type RunningServer, startNodeHttp, startNodeScript } from '../testing/servers.ts';
+import { registerCaptureMetrics } from './metrics.ts';
 
 // Real eBPF capture on this kernel, as root: Node HTTP server and clients in child processes, curl, UDP.
 const BODY = JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}` })) });
@@ -204,6 +206,13 @@ describe('capture of plain HTTP', () => {
     expect(recorder.capture.processes.get(process.pid)?.exe).toBe(process.execPath);
     const stats = recorder.capture.stats();
     expect(stats.events).toBeGreaterThan(0);
+    const registry = new Registry();
+    registerCaptureMetrics(registry, () => recorder.capture.stats());
+    const text = await registry.metrics();
+    const events = Number(/^understory_sensor_capture_events_total (\d+)$/m.exec(text)?.[1]);
+    expect(events).toBeGreaterThanOrEqual(stats.events);
+    expect(text).toMatch(/^understory_sensor_capture_drops_total 0$/m);
+    expect(text).toMatch(/^understory_sensor_capture_tls_binaries [1-9]/m);
     expect(stats.pollErrors).toBe(0);
     expect(stats.consumerErrors).toBe(0);
   });

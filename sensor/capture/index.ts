@@ -31,4 +31,5 @@ export {
   type Transport,
   type Tuple,
 } from './events.ts';
+export { registerCaptureMetrics } from './metrics.ts';
 export { type ProcessInfo, ProcessInfoCache, parseCgroup, readProcessInfo } from './processInfo.ts';

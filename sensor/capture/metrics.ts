@@ -1,0 +1,65 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CaptureStats } from './capture.ts';
+
+/**
+ * Exposes the capture counters as Prometheus metrics (scraped from the sensor's /metrics). Values are
+ * read from `stats()` at scrape time; counters advance by the difference since the last scrape.
+ */
+const COUNTERS: [keyof CaptureStats, string, string][] = [
+  ['events', 'understory_sensor_capture_events_total', 'Records the eBPF program wrote to the ring buffer.'],
+  ['drops', 'understory_sensor_capture_drops_total', 'Records lost because the ring buffer was full.'],
+  ['droppedBytes', 'understory_sensor_capture_dropped_bytes_total', 'Payload bytes of the lost records.'],
+  [
+    'truncated',
+    'understory_sensor_capture_truncated_total',
+    'Data events whose payload was cut at the capture cap.',
+  ],
+  [
+    'tlsCiphertextSkipped',
+    'understory_sensor_capture_tls_ciphertext_skipped_total',
+    'Socket events skipped because TLS plaintext covers them.',
+  ],
+  [
+    'tlsUnattributed',
+    'understory_sensor_capture_tls_unattributed_total',
+    'TLS plaintext events without a known socket.',
+  ],
+  [
+    'wakeups',
+    'understory_sensor_capture_wakeups_total',
+    'Forced wake-ups of the reader (backlog over the threshold).',
+  ],
+  ['batches', 'understory_sensor_capture_batches_total', 'Batches handed to JavaScript.'],
+  [
+    'readerStalls',
+    'understory_sensor_capture_reader_stalls_total',
+    'Polls skipped because JavaScript was behind.',
+  ],
+  ['pollErrors', 'understory_sensor_capture_poll_errors_total', 'Ring buffer poll errors.'],
+  ['consumerErrors', 'understory_sensor_capture_consumer_errors_total', 'Batches whose consumer threw.'],
+];
+
+export function registerCaptureMetrics(registry: Registry, stats: () => CaptureStats): void {
+  const last = new Map<string, number>();
+  for (const [key, name, help] of COUNTERS) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = Number(stats()[key] ?? 0);
+        const delta = now - (last.get(name) ?? 0);
+        if (delta > 0) this.inc(delta);
+        last.set(name, now);
+      },
+    });
+  }
+  new Gauge({
+    name: 'understory_sensor_capture_tls_binaries',
+    help: 'Binaries with OpenSSL uprobes attached.',
+    registers: [registry],
+    collect() {
+      this.set(stats().tlsBinaries ?? 0);
+    },
+  });
+}
