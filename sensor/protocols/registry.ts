@@ -12,6 +12,7 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./kafka/index.ts'),
   import('./mongodb/index.ts'),
   import('./nats/index.ts'),
+  import('./amqp/index.ts'),
 ]);
 
 export const protocolSpecs: readonly ProtocolSpec[] = modules.map((m) => m.spec);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,15 @@ function spawnLogged(
   cmd: string,
   args: string[],
   env?: NodeJS.ProcessEnv,
+  group = false,
 ): { child: ChildProcess; log: () => string } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // `group`: the command is a script that runs the real server as its child (RabbitMQ): in its own process
+  // group, stopping can signal the whole group rather than only the script.
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    detached: group,
+  });
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-8000);
@@ -42,11 +49,19 @@ function spawnLogged(
   return { child, log: () => out };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, group = false): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      if (group && child.pid !== undefined) process.kill(-child.pid, s);
+      else child.kill(s);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
 }
@@ -55,12 +70,12 @@ async function startDaemon(
   name: string,
   cmd: string,
   args: (port: number, dir: string) => string[],
-  opts: { timeoutMs?: number; env?: (port: number, dir: string) => NodeJS.ProcessEnv; owner?: string } = {},
+  opts: { timeoutMs?: number; env?: (port: number, dir: string) => NodeJS.ProcessEnv; group?: boolean } = {},
 ): Promise<RunningServer> {
   if (!existsSync(cmd) && !cmd.includes('/')) execFileSync('sh', ['-c', `command -v ${cmd}`]);
   const dir = mkdtempSync(join(tmpdir(), `understory-${name}-`));
   const port = await freePort();
-  const { child, log } = spawnLogged(cmd, args(port, dir), opts.env?.(port, dir));
+  const { child, log } = spawnLogged(cmd, args(port, dir), opts.env?.(port, dir), opts.group);
   try {
     await waitFor(
       async () => {
@@ -71,7 +86,7 @@ async function startDaemon(
       `cannot start ${name}: not listening on ${port}`,
     );
   } catch (e) {
-    await stopChild(child);
+    await stopChild(child, opts.group);
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot start ${name} (${cmd}): ${(e as Error).message}\n${log()}`);
   }
@@ -79,7 +94,7 @@ async function startDaemon(
     port,
     dir,
     stop: async () => {
-      await stopChild(child);
+      await stopChild(child, opts.group);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -217,4 +232,34 @@ export async function startMariadb(): Promise<RunningServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * RabbitMQ with its own node name, ports, data and log directories (the Debian wrapper would switch to the
+ * `rabbitmq` user and the system directories, so the real start script is called directly). It is slow to
+ * boot (tens of seconds on a loaded machine): start it once per test file.
+ */
+export async function startRabbitmq(): Promise<RunningServer> {
+  const distPort = await freePort();
+  return startDaemon('rabbitmq', '/usr/lib/rabbitmq/bin/rabbitmq-server', () => [], {
+    timeoutMs: 120_000,
+    group: true,
+    env: (port, dir) => {
+      mkdirSync(join(dir, 'home'), { recursive: true });
+      writeFileSync(join(dir, 'enabled_plugins'), '[].');
+      return {
+        HOME: join(dir, 'home'),
+        RABBITMQ_NODENAME: `understory-${port}@localhost`,
+        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+        RABBITMQ_NODE_PORT: String(port),
+        RABBITMQ_DIST_PORT: String(distPort),
+        RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: join(dir, 'log'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+        RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+        RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+        RABBITMQ_PID_FILE: join(dir, 'pid'),
+      };
+    },
+  });
 }

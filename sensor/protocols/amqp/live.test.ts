@@ -1,0 +1,70 @@
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../testkit-b/freePort.ts';
+import { type RunningServer, startRabbitmq } from '../testkit-b/servers.ts';
+import { drive } from '../testkit-b/streamDriver.ts';
+import { TcpRelay } from '../testkit-b/tcpRelay.ts';
+import { spec } from './index.ts';
+
+/** The amqplib client against a real RabbitMQ (started once: it boots slowly), through a recording relay. */
+let server: RunningServer;
+let relay: TcpRelay;
+let port: number;
+
+beforeAll(async () => {
+  server = await startRabbitmq();
+  relay = new TcpRelay(server.port);
+  port = await relay.start();
+}, 150_000);
+afterAll(async () => {
+  await relay?.stop();
+  await server?.stop();
+}, 60_000);
+
+describe('amqp live (RabbitMQ + amqplib)', () => {
+  it('sees declares, bind, publish, deliver, ack, and a 404 from a missing queue', async () => {
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+    const ch = await conn.createChannel();
+    await ch.assertExchange('orders', 'direct', { durable: false });
+    await ch.assertQueue('orders.new', { durable: false });
+    await ch.bindQueue('orders.new', 'orders', 'new');
+    const got: string[] = [];
+    await ch.consume('orders.new', (m) => {
+      if (m) {
+        got.push(m.content.toString());
+        ch.ack(m);
+      }
+    });
+    ch.publish('orders', 'new', Buffer.from('order-1'));
+    ch.sendToQueue('orders.new', Buffer.from('order-2'));
+    await waitFor(async () => got.length === 2, 10_000, 'messages not delivered');
+    const bad = await conn.createChannel();
+    bad.on('error', () => undefined);
+    await expect(bad.checkQueue('no.such.queue')).rejects.toThrow(/404/);
+    await ch.close();
+    await conn.close();
+    const relayed = relay.connections[0]!;
+    await relayed.closed;
+    const calls = drive(spec, relayed.chunks).calls.map((c) => `${c.method} ${c.resource} ${c.status}`);
+    // Client and broker events interleave with timing: compare as a multiset, in order per direction.
+    expect([...calls].sort()).toEqual(
+      [
+        'exchange.declare orders OK',
+        'queue.declare orders.new OK',
+        'queue.bind orders.new OK',
+        'basic.consume orders.new OK',
+        'basic.publish orders OK',
+        'basic.publish orders.new OK',
+        'basic.deliver orders OK',
+        'basic.deliver orders.new OK',
+        'basic.ack  OK',
+        'basic.ack  OK',
+        'queue.declare no.such.queue 404',
+      ].sort(),
+    );
+    expect(calls.filter((c) => c.startsWith('basic.deliver'))).toEqual([
+      'basic.deliver orders OK',
+      'basic.deliver orders.new OK',
+    ]);
+  });
+});

@@ -1,0 +1,141 @@
+import type { ApiCall, ConnectionMeta, StitchResult } from '../contract.ts';
+import { type AmqpFrame, methodName, SYNC_REQUESTS } from './types.ts';
+
+/**
+ * Turns AMQP frames into calls:
+ * - synchronous client methods (declare, bind, consume, get, qos, ...) pair with their reply on the same
+ *   channel, or with the channel.close / connection.close the broker answers a failure with (status = its
+ *   reply code, e.g. 404);
+ * - basic.publish (client), basic.deliver and basic.return (broker) are calls when seen; so are the
+ *   client's basic.ack / nack / reject;
+ * - a broker channel.close or connection.close nobody waited for (an asynchronous error, e.g. publishing to
+ *   a missing exchange) is an error call of its own;
+ * - content header/body frames, heartbeats and the connection handshake make no calls; channel.open/close
+ *   and connection.close from the client are paired but make no calls either (lifecycle, not API traffic).
+ */
+const MAX_QUEUE = 4096;
+const LIFECYCLE = new Set(['20.10', '20.40', '10.50']);
+const CLIENT_EVENTS = new Set(['60.40', '60.80', '60.90', '60.120', '60.100']);
+const BROKER_EVENTS = new Set(['60.60', '60.50']);
+
+const key = (f: AmqpFrame) => `${f.classId}.${f.methodId}`;
+const isMethod = (f: AmqpFrame) => f.type === 1 && f.classId !== undefined;
+const isClose = (f: AmqpFrame) =>
+  isMethod(f) && ((f.classId === 20 && f.methodId === 40) || (f.classId === 10 && f.methodId === 50));
+
+/** Whether `reply` answers the synchronous `req`. */
+function answers(req: AmqpFrame, reply: AmqpFrame): boolean {
+  if (!isMethod(reply)) return false;
+  if (req.classId === 10) return reply.channel === 0 && reply.classId === 10 && reply.methodId === 51;
+  if (reply.channel !== req.channel) return false;
+  if (isClose(reply)) return true;
+  if (reply.classId !== req.classId) return false;
+  if (req.classId === 60 && req.methodId === 70) return reply.methodId === 71 || reply.methodId === 72;
+  return reply.methodId === req.methodId! + 1;
+}
+
+export function stitchAmqp(
+  requests: AmqpFrame[],
+  responses: AmqpFrame[],
+  _state: unknown,
+  meta: ConnectionMeta,
+): StitchResult {
+  const calls: ApiCall[] = [];
+  let errors = 0;
+  for (let i = 0; i < requests.length; ) {
+    const req = requests[i]!;
+    const k = key(req);
+    if (!isMethod(req)) {
+      requests.splice(i, 1);
+    } else if (CLIENT_EVENTS.has(k)) {
+      calls.push(makeCall(req, undefined, meta));
+      requests.splice(i, 1);
+    } else if (SYNC_REQUESTS.has(k)) {
+      const j = responses.findIndex((r) => r.tsNs >= req.tsNs && answers(req, r));
+      if (j < 0) {
+        i++; // wait for the reply; later requests on other channels may be answered already
+        continue;
+      }
+      const [reply] = responses.splice(j, 1);
+      requests.splice(i, 1);
+      if (!LIFECYCLE.has(k) || (k === '20.10' && isClose(reply!))) calls.push(makeCall(req, reply, meta));
+    } else {
+      requests.splice(i, 1); // handshake (start-ok, tune-ok, open), close-ok, flow-ok
+    }
+  }
+  const waiting = new Set(requests.filter((r) => SYNC_REQUESTS.has(key(r))).map((r) => r.channel));
+  for (let i = 0; i < responses.length; ) {
+    const r = responses[i]!;
+    if (isMethod(r) && BROKER_EVENTS.has(key(r))) {
+      calls.push(makeCall(r, undefined, meta));
+      responses.splice(i, 1);
+    } else if (isClose(r) && !waiting.has(r.channel) && !(r.channel === 0 && waiting.size > 0)) {
+      calls.push(makeCall(r, r, meta));
+      responses.splice(i, 1);
+    } else if (
+      isMethod(r) &&
+      waiting.has(r.channel) &&
+      (r.methodId! % 2 === 1 || isClose(r) || key(r) === '60.72')
+    ) {
+      i++; // a reply whose request is still queued
+    } else {
+      responses.splice(i, 1);
+    }
+  }
+  if (requests.length > MAX_QUEUE) errors += requests.splice(0, requests.length - MAX_QUEUE).length;
+  if (responses.length > MAX_QUEUE) errors += responses.splice(0, responses.length - MAX_QUEUE).length;
+  return { calls, errors };
+}
+
+function makeCall(req: AmqpFrame, reply: AmqpFrame | undefined, meta: ConnectionMeta): ApiCall {
+  const failed = reply !== undefined && isClose(reply) && (reply.replyCode ?? 200) !== 200;
+  const returned = key(req) === '60.50';
+  const attributes: Record<string, string | number | boolean> = { 'messaging.amqp.channel': req.channel };
+  if (req.exchange !== undefined) attributes['messaging.amqp.exchange'] = req.exchange;
+  if (req.routingKey !== undefined) attributes['messaging.rabbitmq.destination.routing_key'] = req.routingKey;
+  if (req.deliveryTag !== undefined) attributes['messaging.rabbitmq.delivery_tag'] = Number(req.deliveryTag);
+  if (req.consumerTag) attributes['messaging.amqp.consumer_tag'] = req.consumerTag;
+  const text = failed ? reply?.replyText : returned ? req.replyText : undefined;
+  if (text) attributes['error.message'] = text;
+  const call: ApiCall = {
+    protocol: 'amqp',
+    role: 'unknown',
+    method: methodName(req.classId!, req.methodId!),
+    resource: resourceOf(req, reply),
+    status: failed ? String(reply!.replyCode) : returned ? String(req.replyCode ?? 312) : 'OK',
+    error: failed || returned,
+    startNs: req.tsNs,
+    endNs: reply?.tsNs ?? req.tsNs,
+    reqBytes: req.size,
+    respBytes: reply && reply !== req ? reply.size : 0,
+    attributes,
+  };
+  if (req === reply) {
+    // An unsolicited close: the broker's error, e.g. 404 NOT_FOUND for a missing exchange.
+    call.status = String(req.replyCode ?? '');
+    call.error = (req.replyCode ?? 200) !== 200;
+    call.resource = '';
+  }
+  if (meta.client) call.client = meta.client;
+  if (meta.server) call.server = meta.server;
+  if (meta.pid !== undefined) call.pid = meta.pid;
+  return call;
+}
+
+/** Exchange for exchange methods and publishes (the routing key, i.e. the queue, on the default exchange); queue otherwise. */
+function resourceOf(req: AmqpFrame, reply: AmqpFrame | undefined): string {
+  switch (req.classId) {
+    case 40:
+      return req.exchange ?? '';
+    case 50:
+      // A server-named queue gets its name in declare-ok.
+      return req.queue || reply?.queue || '';
+    case 60:
+      if (req.methodId === 40 || req.methodId === 60 || req.methodId === 50) {
+        return req.exchange ? req.exchange : (req.routingKey ?? '');
+      }
+      return req.queue ?? '';
+    default:
+      return '';
+  }
+}
