@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { vmagentArgs } from '../../incloud/vmagent/vmagentConfig.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 const run = promisify(execFile);
@@ -14,7 +15,10 @@ export interface UpOptions {
   edgePort: number;
   edgeInspectorPort: number;
   vmPort: number;
+  vmagentPort: number;
   adminPort: number;
+  collectorPort: number;
+  ingesterPort: number;
   /** VictoriaMetrics -retentionPeriod, e.g. `30d`. */
   metricsRetention: string;
 }
@@ -27,11 +31,25 @@ export const WRANGLER_OFFLINE_ENV = {
   WRANGLER_SEND_ERROR_REPORTS: 'false',
 };
 
-/** What `understory up` runs, in start order: storage first, then the in-cluster process, then the edge. */
+/**
+ * What `understory up` runs, in start order: storage first, then the in-cluster process, then vmagent
+ * (which scrapes them), then the edge.
+ */
 export function upPlan(o: UpOptions): ProcessSpec[] {
   const dataDir = resolve(o.dataDir);
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
   const edgeState = join(dataDir, 'edge');
+  const vmUrl = `http://127.0.0.1:${o.vmPort}`;
+  const vmagent = vmagentArgs({
+    dataDir: join(dataDir, 'vmagent'),
+    remoteWriteUrl: `${vmUrl}/api/v1/write`,
+    listenAddr: `127.0.0.1:${o.vmagentPort}`,
+    targets: [
+      { job: 'incloud', url: `http://127.0.0.1:${o.adminPort}/metrics` },
+      { job: 'victoria-metrics', url: `${vmUrl}/metrics` },
+      { job: 'vmagent', url: `http://127.0.0.1:${o.vmagentPort}/metrics` },
+    ],
+  });
   return [
     {
       name: 'victoria-metrics',
@@ -54,10 +72,23 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
         dataDir,
         '--admin-port',
         String(o.adminPort),
+        '--collector-port',
+        String(o.collectorPort),
+        '--ingester-port',
+        String(o.ingesterPort),
+        '--vm-url',
+        vmUrl,
       ],
       healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
       url: `http://127.0.0.1:${o.adminPort}/healthz`,
       startTimeoutMs: 60_000,
+    },
+    {
+      name: 'vmagent',
+      command: vmagent.command,
+      args: vmagent.args,
+      healthUrl: `http://127.0.0.1:${o.vmagentPort}/health`,
+      url: `http://127.0.0.1:${o.vmagentPort}/targets`,
     },
     {
       name: 'edge',

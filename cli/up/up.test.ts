@@ -45,28 +45,23 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
 
 describe('understory up', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
-  let ports: { edge: number; vm: number; admin: number };
+  let ports: Record<'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester', number>;
   let up: ChildProcess;
   let table = '';
 
   beforeAll(async () => {
-    ports = { edge: await freePort(), vm: await freePort(), admin: await freePort() };
-    up = spawn(
-      process.execPath,
-      [
-        BIN,
-        'up',
-        '--data-dir',
-        dataDir,
-        '--edge-port',
-        `${ports.edge}`,
-        '--vm-port',
-        `${ports.vm}`,
-        '--admin-port',
-        `${ports.admin}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    ports = {
+      edge: await freePort(),
+      vm: await freePort(),
+      vmagent: await freePort(),
+      admin: await freePort(),
+      collector: await freePort(),
+      ingester: await freePort(),
+    };
+    const flags = Object.entries(ports).flatMap(([k, v]) => [`--${k}-port`, String(v)]);
+    up = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, ...flags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     table = await waitForOutput(up, /ready: press Ctrl-C/, 150_000);
   }, 160_000);
 
@@ -83,12 +78,28 @@ describe('understory up', () => {
   it('every component answers its health check', async () => {
     const vm = await fetch(`http://127.0.0.1:${ports.vm}/health`);
     expect(vm.status).toBe(200);
+    const vmagent = await fetch(`http://127.0.0.1:${ports.vmagent}/health`);
+    expect(vmagent.status).toBe(200);
     const edge = await fetch(`http://127.0.0.1:${ports.edge}/api/health`);
     expect(await edge.json()).toEqual({ ok: true, d1: true, durableObjects: true });
     const incloud = await fetch(`http://127.0.0.1:${ports.admin}/healthz`);
     const body = (await incloud.json()) as { ok: boolean; components: Record<string, { ok: boolean }> };
     expect(body.ok).toBe(true);
     expect(body.components.clickhouse?.ok).toBe(true);
+    expect(Object.values(body.components).every((c) => c.ok)).toBe(true);
+    // The in-cluster process serves the OTLP collector and the remote-write receiver on the ports given.
+    const otlp = await fetch(`http://127.0.0.1:${ports.collector}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"resourceLogs":[]}',
+    });
+    expect(otlp.status).toBe(200);
+    const rw = await fetch(`http://127.0.0.1:${ports.ingester}/api/v1/write`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      body: 'not snappy',
+    });
+    expect(rw.status).toBe(400);
   });
 
   it('refuses a second `up` on the same data directory', async () => {
@@ -109,7 +120,7 @@ describe('understory up', () => {
       name: string;
       pid: number;
     }[];
-    expect(state.map((s) => s.name)).toEqual(['victoria-metrics', 'incloud', 'edge']);
+    expect(state.map((s) => s.name)).toEqual(['victoria-metrics', 'incloud', 'vmagent', 'edge']);
     for (const s of state) expect(groupAlive(s.pid)).toBe(true);
     up.kill('SIGINT');
     const code = await new Promise<number | null>((r) => up.once('exit', r));
