@@ -130,6 +130,43 @@ describe('DNS over UDP and TCP with real clients', () => {
 });
 
 describe('DNS parser edge cases', () => {
+  it('renders AAAA answers in RFC 5952 form', () => {
+    const answer = (addr: number[]) =>
+      Uint8Array.from([
+        0,
+        1,
+        0x81,
+        0x80,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        28,
+        0,
+        1,
+        0,
+        0,
+        0,
+        60,
+        0,
+        16,
+        ...addr,
+      ]);
+    const render = (addr: number[]) => decodeDns(answer(addr), 0, answer(addr).length)?.answers[0];
+    expect(render([0x20, 1, 4, 0x70, 0x1f, 0x0b, 0x10, 0x24, 0, 0, 0, 0, 0, 0, 0, 2])).toBe(
+      '2001:470:1f0b:1024::2',
+    );
+    expect(render([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])).toBe('::1');
+    expect(render([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])).toBe('fe80::');
+    expect(render([0x20, 1, 0xd, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6])).toBe('2001:db8:1:2:3:4:5:6');
+  });
+
   it('survives compression pointer loops and truncated names', () => {
     const loop = Uint8Array.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
     expect(decodeDns(loop, 0, loop.length)?.qname).toBe('');

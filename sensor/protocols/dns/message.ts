@@ -105,7 +105,12 @@ function renderRdata(
   if (type === 28 && len === 16) {
     const parts: string[] = [];
     for (let i = 0; i < 16; i += 2) parts.push(readU16(buf, at + i).toString(16));
-    return parts.join(':');
+    // RFC 5952: the longest run of two or more zero groups becomes '::'.
+    const text = `:${parts.join(':')}:`;
+    const runs = text.match(/(:0)+:/g)?.filter((r) => r.length > 4) ?? [];
+    const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
+    const compressed = longest === '' ? text : text.replace(longest, '::');
+    return compressed.replace(/^:(?!:)/, '').replace(/(?<!:):$/, '');
   }
   if (type === 5 || type === 2 || type === 12) return readName(buf, start, end, at)?.name ?? '';
   return `${qtypeName(type)}(${len} bytes)`;
