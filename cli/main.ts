@@ -20,7 +20,10 @@ const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 const files = readdirSync(commandsDir)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .sort();
-for (const f of files) {
+// Load only the module of the subcommand being run (file name = command name), so e.g. `understory replay`
+// does not load the embedded ClickHouse. `--help` and unknown commands load them all.
+const wanted = `${process.argv[2] ?? ''}.ts`;
+for (const f of files.includes(wanted) ? [wanted] : files) {
   const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as CommandModule;
   mod.register(program);
 }
