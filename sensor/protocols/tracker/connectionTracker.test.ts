@@ -99,4 +99,16 @@ describe('connection tracker', () => {
       'http2 GET / 200',
     ]);
   });
+
+  it('stops re-detecting a connection whose protocol keeps ending', () => {
+    const calls: ApiCall[] = [];
+    const endless = {
+      ...protocolSpecs[0]!,
+      detect: () => ({ score: 1 }),
+      parseFrame: () => ({ state: 'eos' as const, consumed: 0 }),
+    };
+    const t = new ConnectionTracker({ specs: [endless], onCall: (c) => calls.push(c) });
+    t.onData('e', info(80), 'egress', GET, 1n);
+    expect(t.protocolOf('e')).toBe('unknown');
+  });
 });

@@ -21,6 +21,8 @@ import { DirectionBuffer } from './directionBuffer.ts';
  */
 export type Direction = 'egress' | 'ingress';
 
+const MAX_PROTOCOL_SWITCHES = 4;
+
 export interface TrackerOptions {
   specs: readonly ProtocolSpec[];
   onCall: (call: ApiCall) => void;
@@ -74,6 +76,8 @@ interface Conn {
   spec: ProtocolSpec | undefined;
   state: unknown;
   attempts: number;
+  /** Protocol changes so far (HTTP Upgrade, CONNECT), bounded by MAX_PROTOCOL_SWITCHES. */
+  switches: number;
   lastNs: bigint;
   egress: DirectionBuffer;
   ingress: DirectionBuffer;
@@ -215,6 +219,7 @@ export class ConnectionTracker {
       spec: undefined,
       state: undefined,
       attempts: 0,
+      switches: 0,
       lastNs: tsNs,
       egress: new DirectionBuffer(),
       ingress: new DirectionBuffer(),
@@ -372,10 +377,16 @@ export class ConnectionTracker {
     conn.ingress.clear();
     conn.resyncEgress = false;
     conn.resyncIngress = false;
-    conn.phase = 'detecting';
     conn.spec = undefined;
     conn.state = undefined;
     conn.attempts = 0;
+    // A real connection upgrades once or twice; a spec that keeps ending its protocol would recurse forever.
+    if (++conn.switches > MAX_PROTOCOL_SWITCHES) {
+      conn.phase = 'unknown';
+      this.stats.connectionsUnknown++;
+      return;
+    }
+    conn.phase = 'detecting';
     if (rest.length > 0 && this.detect(conn, direction, rest)) this.feed(conn, direction, rest.slice(), tsNs);
   }
 
