@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InCloudProcess } from './inCloudProcess.ts';
+import { freePort } from './testing/ports.ts';
 import { VictoriaMetricsProcess } from './testing/victoriaMetrics.ts';
+import { vmagentArgs } from './vmagent/vmagentConfig.ts';
 
 // The one-process shape of `understory up`: chdb + schema + metrics-ingester + collector, against a private
 // VictoriaMetrics. OTLP logs land in ClickHouse; OTLP metrics go collector -> ingester (in process) -> VM.
@@ -99,5 +102,29 @@ describe('InCloudProcess', () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
     expect(text).toMatch(/collector_records_stored_total\{signal="logs",process="incloud"\} 1/);
     expect(text).toMatch(/ingester_samples_written_total\{process="incloud"\} 1/);
+  });
+
+  it('is scraped by vmagent (vmagentArgs) into VictoriaMetrics', async () => {
+    const cmd = vmagentArgs({
+      targets: [{ job: 'incloud', url: `http://127.0.0.1:${proc.adminPort}/metrics` }],
+      remoteWriteUrl: `${vm.url}/api/v1/write`,
+      dataDir: join(dir, 'vmagent'),
+      scrapeIntervalSeconds: 1,
+      listenAddr: `127.0.0.1:${await freePort()}`,
+    });
+    const agent = spawn(cmd.command, cmd.args, { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 30_000;
+      let found: string | undefined;
+      while (found === undefined && Date.now() < deadline) {
+        await vm.flush();
+        const r = await vm.query('collector_records_stored_total{job="incloud",signal="logs"}');
+        found = r[0]?.value[1];
+        if (found === undefined) await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(found).toBe('1'); // the log record stored by the previous test
+    } finally {
+      agent.kill('SIGTERM');
+    }
   });
 });
