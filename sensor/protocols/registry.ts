@@ -8,6 +8,8 @@ const modules: ReadonlyArray<{ spec: ProtocolSpec }> = await Promise.all([
   import('./http/index.ts'),
   import('./http2/index.ts'),
   import('./dns/index.ts'),
+  import('./postgres/index.ts'),
+  import('./mysql/index.ts'),
   import('./redis/index.ts'),
   import('./kafka/index.ts'),
   import('./mongodb/index.ts'),
