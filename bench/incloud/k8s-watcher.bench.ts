@@ -7,6 +7,7 @@
  * server runs in a child process so only the watcher's own CPU and heap are measured here.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -92,6 +93,8 @@ const kc = kubeConfigFor({ url: `http://127.0.0.1:${process.argv[3]}` } as FakeA
 interface RunResult {
   heapMb: number;
   entries?: number;
+  /** p99 event-loop delay of the run's process during the churn. */
+  loopDelayP99Ms?: number;
   /** Watcher run only: entry log -> sensor client copy, per update. */
   hopMs?: number[];
   listCpuMs: number;
@@ -99,12 +102,19 @@ interface RunResult {
   latenciesMs: number[];
 }
 
+const loop = monitorEventLoopDelay({ resolution: 5 });
+
 async function churn(tag: string, received: Map<number, number>): Promise<number[]> {
+  // Steady state: let start-up work (GC after the list, the client's first watch connect) finish first.
+  await new Promise((r) => setTimeout(r, 1000));
+  loop.reset();
+  loop.enable();
   const reply = next<{ sentAt: number[] }>(process, 'sentAt');
   process.send?.({ op: 'churn', count: CHURN, perSecond: RATE, tag });
   const { sentAt } = await reply;
   const deadline = Date.now() + 30_000;
   while (received.size < CHURN && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  loop.disable();
   const latencies: number[] = [];
   for (const [seq, at] of received) if (sentAt[seq] !== undefined) latencies.push(at - sentAt[seq]!);
   return latencies;
@@ -139,7 +149,7 @@ async function baseline(): Promise<RunResult> {
   const latenciesMs = await churn('baseline', received);
   const churnCpuMs = cpuMs() - cpu1;
   await informer.stop();
-  return { heapMb: heap, listCpuMs, churnCpuMs, latenciesMs };
+  return { heapMb: heap, listCpuMs, churnCpuMs, latenciesMs, loopDelayP99Ms: loop.percentile(99) / 1e6 };
 }
 
 // --- the watcher, its sensor API and a sensor client ----------------------------------------------------
@@ -173,6 +183,7 @@ async function watcher(): Promise<RunResult> {
   });
   client.start();
   await client.ready();
+  while (!client.connected) await new Promise((r) => setTimeout(r, 10));
   const listCpuMs = cpuMs() - cpu0;
   const heap = heapMb() - heap0;
   const cpu1 = cpuMs();
@@ -184,7 +195,15 @@ async function watcher(): Promise<RunResult> {
     .map(([seq, at]) => at - inWatcher.get(seq)!);
   await client.stop();
   await w.shutdown();
-  return { heapMb: heap, listCpuMs, churnCpuMs, latenciesMs, entries, hopMs };
+  return {
+    heapMb: heap,
+    listCpuMs,
+    churnCpuMs,
+    latenciesMs,
+    entries,
+    hopMs,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+  };
 }
 
 process.send?.({ result: role === 'baseline' ? await baseline() : await watcher() });
@@ -215,6 +234,14 @@ function report(base: RunResult, ours: RunResult): void {
     unit: 'us',
     baseline: (base.churnCpuMs * 1000) / CHURN,
     notes: `${notes}; ours includes the sensor API and client`,
+  });
+  record({
+    benchmark: NAME,
+    metric: 'event_loop_delay_p99_ms',
+    value: ours.loopDelayP99Ms ?? Number.NaN,
+    unit: 'ms',
+    baseline: base.loopDelayP99Ms,
+    notes: `${notes}; during the churn, in the measured process`,
   });
   record({
     benchmark: NAME,

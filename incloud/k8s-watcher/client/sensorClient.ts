@@ -179,16 +179,18 @@ export class K8sMetadataClient {
         clearTimeout(idle);
         idle = setTimeout(() => abort.abort(), idleMs);
         buffered += decoder.decode(chunk, { stream: true });
+        // Walk the lines by index and cut the buffer once: a chunk can hold hundreds of lines.
+        let start = 0;
         let nl = buffered.indexOf('\n');
         while (nl >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line.length > 0) {
-            this.apply(JSON.parse(line) as ChangeLine);
+          if (nl > start) {
+            this.apply(JSON.parse(buffered.slice(start, nl)) as ChangeLine);
             progressed = true;
           }
-          nl = buffered.indexOf('\n');
+          start = nl + 1;
+          nl = buffered.indexOf('\n', start);
         }
+        buffered = buffered.slice(start);
       }
       return progressed;
     } catch (err) {
