@@ -49,8 +49,8 @@ export const spec: ProtocolSpec<HttpFrame, HttpState> = {
   protocol: 'http',
   detect,
   newState: () => ({
-    request: { body: BodyMode.None, remaining: 0, chunkPhase: 0 },
-    response: { body: BodyMode.None, remaining: 0, chunkPhase: 0 },
+    request: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0 },
+    response: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0 },
     pendingMethods: [],
     lostResponses: 0,
     switched: false,
@@ -63,6 +63,7 @@ export const spec: ProtocolSpec<HttpFrame, HttpState> = {
     dir.body = BodyMode.None;
     dir.remaining = 0;
     dir.chunkPhase = 0;
+    dir.headSearched = 0;
     if (partial && type === 'response') {
       state.lostResponses++;
       state.pendingMethods.shift();

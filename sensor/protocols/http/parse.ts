@@ -46,9 +46,23 @@ export function parseHttp(
   }
   const startOk =
     type === 'request' ? requestLineStart(buf, offset, end) : responseLineStart(buf, offset, end);
-  if (startOk === 0) return INVALID;
+  if (startOk === 0) {
+    dir.headSearched = 0;
+    return INVALID;
+  }
+  if (dir.headSearched > 0 && !hasHeadEnd(buf, offset + Math.max(0, dir.headSearched - 3))) {
+    dir.headSearched = end - offset;
+    if (end - offset < MAX_HEAD_BYTES) return NEEDS_MORE;
+    dir.headSearched = 0;
+    return INVALID;
+  }
+  dir.headSearched = 0;
   const h = scanHead(buf, offset, end);
-  if (h === 'more') return end - offset >= MAX_HEAD_BYTES ? INVALID : NEEDS_MORE;
+  if (h === 'more') {
+    if (end - offset >= MAX_HEAD_BYTES) return INVALID;
+    dir.headSearched = end - offset;
+    return NEEDS_MORE;
+  }
   if (h === 'invalid' || startOk < 0) return INVALID;
   const lineEnd = h.lineEnd;
   const headEnd = h.headEnd;
@@ -180,6 +194,18 @@ function parseStatusLine(buf: Uint8Array, start: number, end: number, f: HttpFra
   if (code < 100 || code > 999) return false;
   f.status = code;
   return true;
+}
+
+/** True when CRLFCRLF occurs at or after `from`. */
+function hasHeadEnd(buf: Uint8Array, from: number): boolean {
+  let at = from;
+  for (;;) {
+    const lf = findByte(buf, 10, at);
+    if (lf < 0) return false;
+    if (lf >= 3 && buf[lf - 1] === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13 && lf - 3 >= from)
+      return true;
+    at = lf + 1;
+  }
 }
 
 interface HeadScan {

@@ -36,6 +36,11 @@ export interface HttpDirectionState {
   remaining: number;
   /** Chunked: 0 = expecting a size line, 1 = in chunk data, 2 = expecting CRLF after data, 3 = trailers. */
   chunkPhase: number;
+  /**
+   * Bytes of an incomplete head already searched for its end (from the frame start): a head that arrives
+   * in many small reads is searched once, not from the start on every read.
+   */
+  headSearched: number;
 }
 
 export interface HttpState {

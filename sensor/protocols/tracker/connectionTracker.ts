@@ -361,6 +361,7 @@ export class ConnectionTracker {
       this.stats.bufferOverflows++;
       this.stats.bytesDropped += buffer.length;
       buffer.clear();
+      spec.onGap?.(type, conn.state, true); // the frame being assembled is lost, as in a capture gap
       if (direction === 'egress') conn.resyncEgress = true;
       else conn.resyncIngress = true;
     }
