@@ -63,13 +63,19 @@ async function conversation(clientPid: number, port: number, serverMarker: strin
     () => clientGot().includes(serverMarker) && serverSent().includes(serverMarker),
   );
   const text = (pred: (e: RecordedEvent) => boolean) => recorder.bytes((e) => pred(e));
+  const clientSent = () => text((e) => e.pid === clientPid && e.direction === 'egress' && sameConn(e));
+  const serverGot = () => text((e) => serverSide(e) && e.direction === 'ingress');
+  // The client may still send a goodbye (PostgreSQL's Terminate) that the server reads a moment later.
+  await recorder
+    .waitFor('both sides to agree', () => serverGot() === clientSent() && clientGot() === serverSent(), 3000)
+    .catch(() => {}); // the assertions below report the difference
   return {
     clientPort,
     connect: connect()!,
     connects: recorder.events.filter((e) => e.pid === clientPid && e.kind === 'connect').length,
-    clientSent: text((e) => e.pid === clientPid && e.direction === 'egress' && sameConn(e)),
+    clientSent: clientSent(),
     clientGot: clientGot(),
-    serverGot: text((e) => serverSide(e) && e.direction === 'ingress'),
+    serverGot: serverGot(),
     serverSent: serverSent(),
     serverEvents: recorder.events.filter((e) => e.kind === 'data' && serverSide(e)),
   };

@@ -170,7 +170,11 @@ Napi::Value CaptureSession::Start(const Napi::CallbackInfo& info) {
   if (running_) throw Napi::Error::New(env, "cannot start capture: already running");
   ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), OnSample, this, nullptr);
   if (!ring_) ThrowBpf(env, "open", errno, "the ring buffer reader");
-  tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "understory-capture", 0, 1);
+  // Queued batches call back into this object after stop(): keep it alive (Ref) until the thread-safe
+  // function is finalized, i.e. after the last queued call has run on the JavaScript thread.
+  Ref();
+  tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "understory-capture", 0, 1, this,
+                                        [](Napi::Env, CaptureSession* self) { self->Unref(); });
   running_ = true;
   reader_ = std::thread([this] { ReaderLoop(); });
   return env.Undefined();
