@@ -323,6 +323,20 @@ describe('k8s-watcher lifecycle', () => {
     });
     await expect(clash.start()).rejects.toThrow(/cannot start k8s-watcher: listen EADDRINUSE/);
     await until('watches closed', () => fake.openWatches === 0);
+    // credentials that cannot be read: start() still returns, health says why, nothing crashes
+    const kc = kubeConfigFor(fake);
+    kc.users = [
+      { name: 'watcher', authProvider: { name: 'tokenFile', config: { tokenFile: '/nonexistent/token' } } },
+    ];
+    const unreadable = new K8sWatcher({
+      mode: 'cluster',
+      kubeConfig: kc,
+      api: { host: '127.0.0.1', port: 0 },
+      resources: ['pods'],
+    });
+    await unreadable.start();
+    expect((await unreadable.health()).detail).toMatch(/pods: not listed yet \(.*\/nonexistent\/token/);
+    await unreadable.shutdown();
     await fake.stop();
   });
 });

@@ -107,7 +107,7 @@ export class ResourceInformer {
   /** Starts listing and watching; resolves once (the first list has finished or failed). */
   start(): Promise<void> {
     this.stopped = false;
-    void this.informer.start();
+    this.informer.start().catch((err: unknown) => this.onError(err));
     return this.firstList.promise;
   }
 
@@ -143,6 +143,8 @@ export class ResourceInformer {
   private onError(err: unknown): void {
     this.lastError = errorMessage(err);
     this.metrics.informerErrors.inc({ resource: this.resource.resource });
+    // An error before the first list (e.g. credentials that cannot be read) must not hang start().
+    this.firstList.resolve();
     if (this.stopped) return;
     const delay = this.backoffMs;
     // Full jitter keeps 12 informers (and many replicas) from hammering a recovering API server in step.
@@ -154,7 +156,7 @@ export class ResourceInformer {
     );
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped) void this.informer.start();
+      if (!this.stopped) this.informer.start().catch((err: unknown) => this.onError(err));
     }, jittered);
     this.restartTimer.unref();
   }
