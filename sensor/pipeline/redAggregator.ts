@@ -1,0 +1,210 @@
+import type { ApiCall } from '../protocols/contract.ts';
+import { DEFAULT_BUCKETS_S, RED_LABELS, redMetricName } from './redMetrics.ts';
+
+/**
+ * RED metrics made on the fly: one latency histogram per (metric, workload, namespace, peer, protocol, role,
+ * method, templated resource, status, error). `_count` is the request counter and `_count{error="true"}` the
+ * error counter, so rates and error ratios come from one series family.
+ *
+ * Values are cumulative from the sensor's start (Prometheus semantics); the ingester sums increases across
+ * sensors and copes with restarts. Cardinality is bounded: a new series past `maxSeries` (all workloads) or
+ * `maxSeriesPerWorkload` folds into that workload's overflow series, whose peer, method, resource and status
+ * are `overflowValue`. Series not updated for `maxIdleSnapshots` snapshots are forgotten (their budget freed;
+ * if they come back they restart at 0, which the ingester reads as a counter reset).
+ *
+ * Called only from the event loop; `observe` does not allocate for a known series except the key string.
+ */
+export interface Identity {
+  workload: string;
+  namespace: string;
+  /** The other side: a workload or service, a DNS name the sensor saw resolved, or the address. */
+  peer: string;
+}
+
+export interface RedAggregatorConfig {
+  bucketsS: number[];
+  maxSeries: number;
+  maxSeriesPerWorkload: number;
+  overflowValue: string;
+  maxIdleSnapshots: number;
+  maxLabelChars: number;
+}
+
+export const DEFAULT_RED_CONFIG: RedAggregatorConfig = {
+  bucketsS: DEFAULT_BUCKETS_S,
+  maxSeries: 50_000,
+  maxSeriesPerWorkload: 2_000,
+  overflowValue: '__overflow__',
+  maxIdleSnapshots: 20,
+  maxLabelChars: 256,
+};
+
+/** One sample for the remote-write encoder: labels as sorted [name, value, ...] pairs. */
+export interface FlatSeries {
+  pairs: string[];
+  value: number;
+}
+
+interface Histogram {
+  name: string;
+  /** Label values in RED_LABELS order. */
+  values: string[];
+  workload: string;
+  /** Per bucket (non-cumulative), the last slot is +Inf. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+  lastSnapshot: number;
+  /** Overflow series do not count against (nor free) a workload's budget. */
+  overflow: boolean;
+}
+
+export interface RedCounts {
+  observed: number;
+  /** Calls counted in an overflow series instead of their own. */
+  overflowed: number;
+  series: number;
+  agedOut: number;
+}
+
+const SEP = '\u0000';
+
+export class RedAggregator {
+  private readonly cfg: RedAggregatorConfig;
+  private readonly series = new Map<string, Histogram>();
+  private readonly perWorkload = new Map<string, number>();
+  private readonly le: string[];
+  private snapshots = 0;
+  readonly counts: RedCounts = { observed: 0, overflowed: 0, series: 0, agedOut: 0 };
+
+  constructor(cfg: Partial<RedAggregatorConfig> = {}) {
+    this.cfg = { ...DEFAULT_RED_CONFIG, ...cfg };
+    const b = this.cfg.bucketsS;
+    if (b.length === 0 || b.some((x, i) => !(x > 0) || (i > 0 && x <= b[i - 1]!)))
+      throw new Error('cannot configure RED histograms: buckets must be positive and increasing');
+    this.le = [...b.map(String), '+Inf'];
+  }
+
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** Counts one call whose resource was already templated. */
+  observe(call: ApiCall, id: Identity, resource: string): void {
+    const name = redMetricName(call.protocol, call.role);
+    const values = [
+      id.workload,
+      id.namespace,
+      id.peer,
+      call.protocol,
+      call.role,
+      call.method,
+      resource,
+      call.status,
+      call.error ? 'true' : 'false',
+    ].map((v) => (v.length > this.cfg.maxLabelChars ? v.slice(0, this.cfg.maxLabelChars) : v));
+    const key = name + SEP + values.join(SEP);
+    let h = this.series.get(key);
+    if (!h) h = this.create(key, name, values, id.workload);
+    const s = Number(call.endNs - call.startNs) / 1e9;
+    const seconds = s > 0 ? s : 0;
+    const b = this.cfg.bucketsS;
+    let i = 0;
+    while (i < b.length && seconds > b[i]!) i++;
+    h.buckets[i]!++;
+    h.sum += seconds;
+    h.count++;
+    h.lastSnapshot = this.snapshots;
+    this.counts.observed++;
+  }
+
+  private create(key: string, name: string, values: string[], workload: string): Histogram {
+    const inWorkload = this.perWorkload.get(workload) ?? 0;
+    if (this.series.size >= this.cfg.maxSeries || inWorkload >= this.cfg.maxSeriesPerWorkload) {
+      this.counts.overflowed++;
+      const o = this.cfg.overflowValue;
+      // peer, method, resource, status fold; workload, namespace, protocol, role and error stay.
+      const folded = [values[0]!, values[1]!, o, values[3]!, values[4]!, o, o, o, values[8]!];
+      const okey = name + SEP + folded.join(SEP);
+      const existing = this.series.get(okey);
+      if (existing) return existing;
+      return this.insert(okey, name, folded, workload, true); // overflow series are not limited
+    }
+    this.perWorkload.set(workload, inWorkload + 1);
+    return this.insert(key, name, values, workload, false);
+  }
+
+  private insert(
+    key: string,
+    name: string,
+    values: string[],
+    workload: string,
+    overflow: boolean,
+  ): Histogram {
+    const h: Histogram = {
+      name,
+      values,
+      workload,
+      buckets: new Float64Array(this.cfg.bucketsS.length + 1),
+      sum: 0,
+      count: 0,
+      lastSnapshot: this.snapshots,
+      overflow,
+    };
+    this.series.set(key, h);
+    this.counts.series = this.series.size;
+    return h;
+  }
+
+  /**
+   * Every live histogram as `_bucket` (cumulative, per `le`), `_sum` and `_count` samples, labels sorted by
+   * name with `extraLabels` (e.g. `sensor`, `node`) added. Then forgets series idle too long.
+   */
+  snapshot(extraLabels: Record<string, string> = {}): FlatSeries[] {
+    const out: FlatSeries[] = [];
+    const extra = Object.entries(extraLabels);
+    for (const h of this.series.values()) {
+      const base: [string, string][] = [...extra];
+      RED_LABELS.forEach((l, i) => {
+        base.push([l, h.values[i]!]);
+      });
+      let cumulative = 0;
+      for (let i = 0; i < h.buckets.length; i++) {
+        cumulative += h.buckets[i]!;
+        out.push({
+          pairs: sortedPairs(`${h.name}_bucket`, [...base, ['le', this.le[i]!]]),
+          value: cumulative,
+        });
+      }
+      out.push({ pairs: sortedPairs(`${h.name}_sum`, base), value: h.sum });
+      out.push({ pairs: sortedPairs(`${h.name}_count`, base), value: h.count });
+    }
+    this.snapshots++;
+    this.age();
+    return out;
+  }
+
+  private age(): void {
+    const oldest = this.snapshots - this.cfg.maxIdleSnapshots;
+    for (const [key, h] of this.series) {
+      if (h.lastSnapshot >= oldest) continue;
+      this.series.delete(key);
+      this.counts.agedOut++;
+      const n = this.perWorkload.get(h.workload) ?? 0;
+      if (!h.overflow) {
+        if (n <= 1) this.perWorkload.delete(h.workload);
+        else this.perWorkload.set(h.workload, n - 1);
+      }
+    }
+    this.counts.series = this.series.size;
+  }
+}
+
+/** Remote write wants labels sorted by name (byte order), `__name__` included. */
+function sortedPairs(name: string, labels: [string, string][]): string[] {
+  const all: [string, string][] = [['__name__', name], ...labels];
+  all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const pairs: string[] = [];
+  for (const [k, v] of all) pairs.push(k, v);
+  return pairs;
+}
