@@ -62,6 +62,11 @@ export interface ConnectionMeta {
   /** Client and server once the role is known; from connect/accept or from detection. */
   client?: Endpoint;
   server?: Endpoint;
+  /**
+   * Set by a protocol that hands the connection over (HTTP/1.1 `Upgrade: h2c`): the request that the next
+   * protocol answers first (HTTP/2 stream 1). The next spec's `newState` consumes it.
+   */
+  upgradedRequest?: { method: string; resource: string; authority: string; tsNs: bigint };
 }
 
 export interface StitchResult {

@@ -12,7 +12,7 @@ export function stitchHttp(
   requests: HttpFrame[],
   responses: HttpFrame[],
   state: HttpState,
-  _meta: ConnectionMeta,
+  meta: ConnectionMeta,
 ): StitchResult {
   if (responses.length === 0 && state.lostResponses === 0) return NOTHING; // a request waiting for its answer
   const calls: ApiCall[] = [];
@@ -33,7 +33,20 @@ export function stitchHttp(
       r++;
       continue;
     }
-    calls.push(new HttpCall(req, resp));
+    const call = new HttpCall(req, resp);
+    calls.push(call);
+    if (resp.status === 101) {
+      // RFC 9113 3.2 (h2c): the upgraded request is answered on HTTP/2 stream 1.
+      const headers = call.reqHeaders;
+      if (headers.upgrade?.toLowerCase() === 'h2c') {
+        meta.upgradedRequest = {
+          method: req.method,
+          resource: req.target,
+          authority: headers.host ?? '',
+          tsNs: req.tsNs,
+        };
+      }
+    }
     used++;
     r++;
   }

@@ -113,7 +113,31 @@ function direction(): H2DirectionState {
 export const spec: ProtocolSpec<H2Event, H2State> = {
   protocol: 'http2',
   detect,
-  newState: () => ({ request: direction(), response: direction(), streams: new Map() }),
+  newState: (meta) => {
+    const state: H2State = { request: direction(), response: direction(), streams: new Map() };
+    const up = meta.upgradedRequest;
+    if (up !== undefined) {
+      // After an h2c upgrade the HTTP/1.1 request is stream 1: seed it so its HTTP/2 response pairs.
+      meta.upgradedRequest = undefined;
+      state.streams.set(1, {
+        id: 1,
+        startNs: up.tsNs,
+        endNs: up.tsNs,
+        request: [
+          [':method', up.method],
+          [':path', up.resource],
+          [':authority', up.authority],
+        ],
+        unknownHeaders: 0,
+        reqBytes: 0,
+        respBytes: 0,
+        reqMessages: 0,
+        respMessages: 0,
+        requestEnded: true,
+      });
+    }
+    return state;
+  },
   parseFrame: parseH2,
   findFrameBoundary,
   stitch: (requests, responses, state) => stitchH2(requests, responses, state),

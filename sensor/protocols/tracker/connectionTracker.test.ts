@@ -94,10 +94,14 @@ describe('connection tracker', () => {
     const headers = Uint8Array.of(0, 0, 3, 1, 5, 0, 0, 0, 3, 0x82, 0x84, 0x86);
     t.onData('u', i, 'egress', Buffer.concat([preface, settings, headers]), 3n);
     t.onData('u', i, 'ingress', Uint8Array.of(0, 0, 1, 1, 5, 0, 0, 0, 3, 0x88), 4n);
+    // Stream 1 answers the upgraded HTTP/1.1 request (RFC 9113 3.2): 204.
+    t.onData('u', i, 'ingress', Uint8Array.of(0, 0, 1, 1, 5, 0, 0, 0, 1, 0x89), 5n);
     expect(calls.map((c) => `${c.protocol} ${c.method} ${c.resource} ${c.status}`)).toEqual([
       'http GET / 101',
       'http2 GET / 200',
+      'http2 GET / 204',
     ]);
+    expect(calls[2]!.startNs).toBe(1n);
   });
 
   it('stops re-detecting a connection whose protocol keeps ending', () => {
