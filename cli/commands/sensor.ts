@@ -94,6 +94,10 @@ export function register(program: Command): void {
     .action(async (opts: SensorOptions) => {
       const counts = new Map<string, number>();
       const out = process.stdout;
+      // `understory sensor --debug | head`: a closed pipe ends the debug output, not the process with a trace.
+      out.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') opts.debug = false;
+      });
       let capture: SensorCapture;
       try {
         capture = new SensorCapture({
@@ -147,9 +151,9 @@ export function register(program: Command): void {
       const timer = opts.statsInterval > 0 ? setInterval(report, opts.statsInterval * 1000) : undefined;
       const stop = async () => {
         if (timer) clearInterval(timer);
+        report(); // the counters go with the session
         await admin?.close();
         await capture.shutdown();
-        report();
       };
       if (opts.duration !== undefined) {
         await new Promise((r) => setTimeout(r, opts.duration! * 1000));
