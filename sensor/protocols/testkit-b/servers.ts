@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,7 +72,9 @@ async function startDaemon(
   args: (port: number, dir: string) => string[],
   opts: { timeoutMs?: number; env?: (port: number, dir: string) => NodeJS.ProcessEnv; group?: boolean } = {},
 ): Promise<RunningServer> {
-  if (!existsSync(cmd) && !cmd.includes('/')) execFileSync('sh', ['-c', `command -v ${cmd}`]);
+  const installed = cmd.includes('/') ? existsSync(cmd) : spawnSync('which', [cmd]).status === 0;
+  if (!installed)
+    throw new Error(`cannot start ${name}: ${cmd} is not installed (scripts/setup-system.sh installs it)`);
   const dir = mkdtempSync(join(tmpdir(), `understory-${name}-`));
   const port = await freePort();
   const { child, log } = spawnLogged(cmd, args(port, dir), opts.env?.(port, dir), opts.group);
