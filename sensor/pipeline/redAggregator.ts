@@ -107,7 +107,7 @@ export class RedAggregator {
     let h = this.series.get(key);
     if (!h) h = this.create(key, name, values, id.workload);
     const s = Number(call.endNs - call.startNs) / 1e9;
-    const seconds = s > 0 ? s : 0;
+    const seconds = Math.max(s, 0);
     const b = this.cfg.bucketsS;
     let i = 0;
     while (i < b.length && seconds > b[i]!) i++;
