@@ -2,9 +2,12 @@ import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../testkit-b/freePort.ts';
 import { type RunningServer, startRabbitmq } from '../testkit-b/servers.ts';
+import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+
+const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
 /** The amqplib client against a real RabbitMQ (started once: it boots slowly), through a recording relay. */
 let server: RunningServer;
@@ -66,5 +69,12 @@ describe('amqp live (RabbitMQ + amqplib)', () => {
       'basic.deliver orders OK',
       'basic.deliver orders.new OK',
     ]);
+    saveSession(
+      TESTDATA,
+      'amqplib',
+      'amqplib against RabbitMQ 3: declares, bind, consume, publish, deliver, ack, 404',
+      relayed.chunks,
+      drive(spec, relayed.chunks).calls,
+    );
   });
 });

@@ -3,9 +3,12 @@ import { createConnection, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startMariadb } from '../testkit-b/servers.ts';
+import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+
+const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
 /** The real mariadb client and a raw binary-protocol client against a real MariaDB, through a recording relay. */
 const run = promisify(execFile);
@@ -76,6 +79,14 @@ describe('mysql live (MariaDB 10.11)', () => {
     );
     expect(select?.attributes?.['db.rows']).toBe(2);
     expect(select?.attributes?.['db.user']).toBe('app');
+    const chunks = relay.connections[0]!.chunks;
+    saveSession(
+      TESTDATA,
+      'mariadb-client',
+      'mariadb client (CLIENT_DEPRECATE_EOF) against MariaDB 10.11: DDL, insert, select, error',
+      chunks,
+      drive(spec, chunks).calls,
+    );
   });
 
   it('sees COM_STMT_PREPARE / EXECUTE / CLOSE with statement ids, without CLIENT_DEPRECATE_EOF', async () => {
@@ -111,5 +122,12 @@ describe('mysql live (MariaDB 10.11)', () => {
     const calls = drive(spec, conn.chunks).calls;
     expect(calls[1]?.attributes?.['db.statement_id']).toBe(1);
     expect(calls[1]?.attributes?.['db.rows']).toBe(1);
+    saveSession(
+      TESTDATA,
+      'binary-protocol',
+      'raw client without CLIENT_DEPRECATE_EOF: COM_STMT_PREPARE/EXECUTE/CLOSE, COM_PING',
+      conn.chunks,
+      calls,
+    );
   });
 });

@@ -2,9 +2,12 @@ import { createConnection, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../testkit-b/freePort.ts';
 import { type RunningServer, startNats } from '../testkit-b/servers.ts';
+import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+
+const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
 /** Raw NATS clients (the protocol is text) against a real nats-server, through a recording relay. */
 let server: RunningServer;
@@ -53,6 +56,16 @@ describe('nats live (nats-server)', () => {
     sub.sock.end();
     expect(await callsOf(0)).toEqual(['SUB orders.* OK', 'MSG orders.new OK', 'MSG orders.paid OK']);
     expect(await callsOf(1)).toEqual(['PUB orders.new OK', 'PUB orders.paid OK']);
+    for (const i of [0, 1]) {
+      const chunks = relay.connections[i]!.chunks;
+      saveSession(
+        TESTDATA,
+        `pubsub-${i}`,
+        'raw clients against nats-server: SUB with queue group, PUB, HPUB, MSG, HMSG',
+        chunks,
+        drive(spec, chunks).calls,
+      );
+    }
   });
 
   it('sees +OK acknowledgements in verbose mode and a -ERR for a bad subject', async () => {
@@ -65,5 +78,13 @@ describe('nats live (nats-server)', () => {
     const calls = await callsOf(2);
     expect(calls[0]).toBe('PUB ok.subject OK');
     expect(calls[1]).toMatch(/^PUB bad\.\.subject invalid (publish )?subject/);
+    const chunks = relay.connections[2]!.chunks;
+    saveSession(
+      TESTDATA,
+      'verbose',
+      'raw client in verbose mode: +OK acknowledgements and -ERR for an invalid subject',
+      chunks,
+      drive(spec, chunks).calls,
+    );
   });
 });

@@ -3,9 +3,12 @@ import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startPostgres } from '../testkit-b/servers.ts';
+import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+
+const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
 /** Real psql and a raw extended-query client against a real PostgreSQL, through a recording relay. */
 const run = promisify(execFile);
@@ -56,6 +59,16 @@ describe('postgres live (PostgreSQL 15 + psql)', () => {
       ['SELECT|select * from no_such_table|42P01|'],
     ]);
     expect(callsOf(0)[0]?.attributes?.['db.user']).toBe('postgres');
+    for (const i of [1, 2]) {
+      const chunks = relay.connections[i]!.chunks;
+      saveSession(
+        TESTDATA,
+        `psql-${i}`,
+        'psql 15 against PostgreSQL 15: SSLRequest refused, startup, simple query',
+        chunks,
+        drive(spec, chunks).calls,
+      );
+    }
   });
 
   it('sees an extended-query Parse/Bind/Execute/Sync with a named statement', async () => {
@@ -129,5 +142,12 @@ describe('postgres live (PostgreSQL 15 + psql)', () => {
       'SELECT|select name from items where id = $1::int|00000|by_id',
     ]);
     for (const c of calls) expect(c.endNs).toBeGreaterThan(c.startNs);
+    saveSession(
+      TESTDATA,
+      'extended-query',
+      'raw client: Parse/Bind/Execute/Sync with a named statement, then Bind/Execute again',
+      conn.chunks,
+      calls,
+    );
   });
 });

@@ -4,9 +4,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../testkit-b/freePort.ts';
 import { type RunningServer, startRedis } from '../testkit-b/servers.ts';
+import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+
+const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
 /** redis-cli (RESP2 and RESP3) and raw pub/sub clients against a real redis-server, through a recording relay. */
 const run = promisify(execFile);
@@ -69,6 +72,14 @@ describe('redis live (redis-server + redis-cli)', () => {
     sock.end();
     const calls = await lastCalls();
     expect(calls).toEqual(Array.from({ length: 100 }, (_, i) => `INCR c${i} OK`));
+    const chunks = relay.connections[relay.connections.length - 1]!.chunks;
+    saveSession(
+      TESTDATA,
+      'pipeline',
+      'raw client: 100 pipelined INCR against redis-server 7',
+      chunks,
+      drive(spec, chunks).calls,
+    );
   });
 
   it('sees pub/sub confirmations and pushed messages, in RESP2 and RESP3', async () => {
@@ -98,5 +109,14 @@ describe('redis live (redis-server + redis-cli)', () => {
     );
     expect(c2).toEqual(['SUBSCRIBE news OK', 'MESSAGE news OK']);
     expect(c3).toEqual(['HELLO  OK', 'SUBSCRIBE news OK', 'MESSAGE news OK']);
+    for (const [i, c] of conns.entries()) {
+      saveSession(
+        TESTDATA,
+        `pubsub-resp${i + 2}`,
+        `raw client: SUBSCRIBE and a published message, RESP${i + 2}`,
+        c.chunks,
+        drive(spec, c.chunks).calls,
+      );
+    }
   });
 });
