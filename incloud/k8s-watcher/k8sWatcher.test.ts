@@ -1,3 +1,4 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K8sMetadataClient } from './client/sensorClient.ts';
 import type { PodEntry } from './client/types.ts';
@@ -322,7 +323,9 @@ describe('k8s-watcher lifecycle', () => {
       resources: ['pods'],
     });
     await expect(clash.start()).rejects.toThrow(/cannot start k8s-watcher: listen EADDRINUSE/);
-    await until('watches closed', () => fake.openWatches === 0);
+    // the watch that would follow the list must not be opened after the failed start either
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.openWatches).toBe(0);
     // credentials that cannot be read: start() still returns, health says why, nothing crashes
     const kc = kubeConfigFor(fake);
     kc.users = [
@@ -337,6 +340,32 @@ describe('k8s-watcher lifecycle', () => {
     await unreadable.start();
     expect((await unreadable.health()).detail).toMatch(/pods: not listed yet \(.*\/nonexistent\/token/);
     await unreadable.shutdown();
+    // credentials that fail between the list and the watch: retried, and no unhandled rejection
+    class FlakyKubeConfig extends KubeConfig {
+      calls = 0;
+      override async applySecurityAuthentication(
+        ctx: Parameters<KubeConfig['applySecurityAuthentication']>[0],
+      ) {
+        if (++this.calls === 2) throw new Error('token file vanished');
+        return super.applySecurityAuthentication(ctx);
+      }
+    }
+    const flaky = new FlakyKubeConfig();
+    flaky.loadFromOptions({ ...kubeConfigFor(fake), currentContext: 'fake' });
+    const recovering = new K8sWatcher({
+      mode: 'cluster',
+      kubeConfig: flaky,
+      api: { host: '127.0.0.1', port: 0 },
+      resources: ['pods'],
+      informer: { backoffInitialMs: 20, backoffMaxMs: 50 },
+    });
+    await recovering.start();
+    await until('watch re-established', () => flaky.calls >= 3 && fake.openWatches === 1).catch((e) => {
+      throw new Error(`${e.message}: calls ${flaky.calls}, open watches ${fake.openWatches}`);
+    });
+    expect(await counter(recovering.metrics.informerErrors, { resource: 'pods' })).toBe(1);
+    expect((await recovering.health()).ok).toBe(true);
+    await recovering.shutdown();
     await fake.stop();
   });
 });

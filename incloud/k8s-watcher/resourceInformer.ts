@@ -83,9 +83,15 @@ export class ResourceInformer {
       resolve = r;
     });
     this.firstList = { resolve, promise };
-    const watch = new StrippingWatch(new Watch(kc), resource, metrics, () => {
-      this.backoffMs = this.opts.backoffInitialMs;
-    });
+    const watch = new StrippingWatch(
+      new Watch(kc),
+      resource,
+      metrics,
+      () => {
+        this.backoffMs = this.opts.backoffInitialMs;
+      },
+      () => this.stopped,
+    );
     this.informer = new ListWatch<KubernetesObject>(
       resource.path,
       watch as unknown as Watch,
@@ -262,6 +268,7 @@ class StrippingWatch {
     private readonly resource: WatchedResource,
     private readonly metrics: WatcherMetrics,
     private readonly onProgress: () => void,
+    private readonly isStopped: () => boolean,
   ) {}
 
   watch(
@@ -271,32 +278,49 @@ class StrippingWatch {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     // Like client-go: a random 5-10 minute server-side timeout spreads the re-watches of many clients.
+    // ListWatch.stop() during a list does not prevent the watch that follows it: refuse it here.
+    if (this.isStopped()) {
+      const aborted = new AbortController();
+      aborted.abort();
+      return Promise.resolve(aborted);
+    }
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const query = { ...params, allowWatchBookmarks: true, timeoutSeconds };
-    return this.inner.watch(
-      path,
-      query,
-      (phase, obj) => {
-        const resource = this.resource.resource;
-        this.metrics.watchEvents.inc({ resource, type: phase });
-        if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
-          let rec: KubeRecord;
-          try {
-            rec = this.resource.strip(obj);
-          } catch {
-            this.metrics.invalidObjects.inc({ resource });
+    return this.inner
+      .watch(
+        path,
+        query,
+        (phase, obj) => {
+          const resource = this.resource.resource;
+          this.metrics.watchEvents.inc({ resource, type: phase });
+          if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
+            let rec: KubeRecord;
+            try {
+              rec = this.resource.strip(obj);
+            } catch {
+              this.metrics.invalidObjects.inc({ resource });
+              return;
+            }
+            this.onProgress();
+            callback(phase, rec);
             return;
           }
-          this.onProgress();
-          callback(phase, rec);
-          return;
-        }
-        if (phase === 'BOOKMARK') this.onProgress();
-        // BOOKMARK carries only metadata.resourceVersion; ERROR carries a Status: both pass through.
-        callback(phase, obj);
-      },
-      done,
-    );
+          if (phase === 'BOOKMARK') this.onProgress();
+          // BOOKMARK carries only metadata.resourceVersion; ERROR carries a Status: both pass through.
+          callback(phase, obj);
+        },
+        done,
+      )
+      .then((controller) => {
+        if (this.isStopped()) controller.abort(); // stopped while the request was being made
+        return controller;
+      })
+      .catch((err: unknown) => {
+        // Watch.watch rejects when it cannot even build the request (e.g. credentials unreadable); ListWatch
+        // does not await its restart path, so report it through `done` like any other watch failure.
+        done(err);
+        return new AbortController();
+      });
   }
 }
 
