@@ -243,7 +243,9 @@ export async function startMariadb(): Promise<RunningServer> {
  */
 export async function startRabbitmq(): Promise<RunningServer> {
   const distPort = await freePort();
-  return startDaemon('rabbitmq', '/usr/lib/rabbitmq/bin/rabbitmq-server', () => [], {
+  // A private epmd (Erlang's port mapper, which erl starts as a daemon) so none outlives the test.
+  const epmdPort = await freePort();
+  const inner = await startDaemon('rabbitmq', '/usr/lib/rabbitmq/bin/rabbitmq-server', () => [], {
     timeoutMs: 120_000,
     group: true,
     env: (port, dir) => {
@@ -261,7 +263,15 @@ export async function startRabbitmq(): Promise<RunningServer> {
         RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
         RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
         RABBITMQ_PID_FILE: join(dir, 'pid'),
+        ERL_EPMD_PORT: String(epmdPort),
       };
     },
   });
+  return {
+    ...inner,
+    stop: async () => {
+      await inner.stop();
+      spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' });
+    },
+  };
 }
