@@ -11,6 +11,7 @@ import { requestContext } from './middleware/requestContext/index.ts';
 import { declarePermission } from './routeRegistry.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
+import { registerClusterDataRoutes } from './routes/clusterData.ts';
 import { registerClusterRoutes } from './routes/clusters.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
@@ -20,6 +21,7 @@ import { registerServiceAccountRoutes } from './routes/serviceAccounts.ts';
 import { registerSsoRoutes } from './routes/sso.ts';
 import { registerSsoAdminRoutes } from './routes/ssoAdmin.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
+import { registerTunnelConnectRoute } from './tunnel/connectRoute.ts';
 
 // The worker's main module may export only handlers and Durable Object classes: workerd refuses to start
 // on anything else (e.g. a number). Helpers for other modules are exported from their own files.
@@ -51,6 +53,8 @@ registerInvitationRoutes(app);
 registerTokenRoutes(app);
 registerServiceAccountRoutes(app);
 registerClusterRoutes(app);
+registerClusterDataRoutes(app);
+registerTunnelConnectRoute(app);
 registerAuditRoutes(app);
 registerSsoAdminRoutes(app);
 

@@ -75,6 +75,12 @@ function fill(path: string, org: OrgWorld, resources: OrgWorld = org): string {
     serviceAccountId: resources.serviceAccountId,
     clusterId: resources.clusterId,
     domain: resources.domain,
+    // Cluster data routes (routes/clusterData.ts): arguments of the query itself, not resources.
+    labelName: 'job',
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    namespace: 'default',
+    workload: 'web',
   };
   return path.replaceAll(/\{(\w+)\}/g, (_, name: string) => {
     const v = values[name];

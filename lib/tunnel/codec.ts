@@ -33,7 +33,7 @@ export class TunnelDecodeError extends Error {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** A control message as the text of one WebSocket frame; validates first, so a bug fails at the sender. */
 export function encodeControl(msg: ControlMessage): string {

@@ -1,8 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
+import { TUNNEL_CONNECT_PATH } from '../../../../lib/tunnel/messages.ts';
 import { authenticateApiToken } from '../../auth/apiTokens.ts';
 import { readSession } from '../../auth/sessions.ts';
 import type { AppEnv } from '../../env.ts';
 import { ApiError } from '../../errors.ts';
+import { apiTokenFromAuthorization } from '../../tunnel/prometheusAuth.ts';
 
 /**
  * Finds who is calling. An `Authorization: Bearer` header wins and must be a live API token (a bad one is a
@@ -11,10 +13,13 @@ import { ApiError } from '../../errors.ts';
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // A portal's tunnel carries the cluster's install token, which the tunnel route checks itself.
+    if (c.req.path === TUNNEL_CONNECT_PATH) return next();
     const authorization = c.req.header('authorization');
     if (authorization !== undefined) {
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-      const principal = match?.[1] ? await authenticateApiToken(c.var.db, match[1]) : null;
+      // Bearer, or basic auth with the token as password on a cluster's Prometheus URL (promtool).
+      const token = apiTokenFromAuthorization(authorization, c.req.path);
+      const principal = token ? await authenticateApiToken(c.var.db, token) : null;
       if (!principal) {
         throw new ApiError(
           401,

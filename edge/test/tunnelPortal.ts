@@ -1,0 +1,103 @@
+/**
+ * A portal played inside the test (workerd): it dials the real worker's tunnel route through
+ * `exports.default.fetch` with an Upgrade header, says hello and answers the requests it receives as told.
+ */
+import { exports } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import {
+  decodeMessage,
+  encodeChunk,
+  encodeControl,
+  PROTOCOL_VERSION,
+  QUERY_KINDS,
+  type RequestMessage,
+  splitIntoChunks,
+  TUNNEL_CONNECT_PATH,
+} from '../../lib/tunnel/index.ts';
+import { callJson, ORIGIN } from './client.ts';
+import type { OrgWorld } from './fixtures.ts';
+
+export function connectTunnel(token: string | null): Promise<Response> {
+  const headers: Record<string, string> = { upgrade: 'websocket' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return exports.default.fetch(new Request(ORIGIN + TUNNEL_CONNECT_PATH, { headers }));
+}
+
+export class TestPortal {
+  readonly requests: RequestMessage[] = [];
+  readonly cancels: string[] = [];
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.addEventListener('message', (e) => {
+      const msg = decodeMessage(e.data as string | ArrayBuffer);
+      if (msg.type === 'request') this.requests.push(msg);
+      if (msg.type === 'cancel') this.cancels.push(msg.id);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    ws.addEventListener('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Connects, says hello and waits until the Durable Object has taken it (a pong after the hello). */
+  static async connect(token: string, replicaId = 'replica-1', capabilities: string[] = QUERY_KINDS) {
+    const res = await connectTunnel(token);
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const portal = new TestPortal(ws);
+    let ponged = false;
+    ws.addEventListener('message', (e) => {
+      if (e.data === '{"type":"pong"}') ponged = true;
+    });
+    ws.send(
+      encodeControl({ type: 'hello', version: PROTOCOL_VERSION, clusterId: null, replicaId, capabilities }),
+    );
+    // Not byte-equal to PING_TEXT, so the Durable Object itself answers it, after handling the hello.
+    ws.send('{ "type": "ping" }');
+    await portal.until(() => ponged);
+    return portal;
+  }
+
+  async until(done: () => boolean, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`test portal: timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  async nextRequests(n: number): Promise<RequestMessage[]> {
+    await this.until(() => this.requests.length >= n, `${n} requests`);
+    return this.requests.splice(0, n);
+  }
+
+  answer(id: string, body: Uint8Array | string, status = 200, contentType = 'application/json'): void {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    this.ws.send(encodeControl({ type: 'head', id, status, contentType }));
+    let chunks = 0;
+    for (const part of splitIntoChunks(bytes))
+      this.ws.send(encodeChunk(id, chunks++, part).buffer as ArrayBuffer);
+    this.ws.send(encodeControl({ type: 'end', id, chunks, bytes: bytes.byteLength }));
+  }
+
+  close(code = 1000): void {
+    this.ws.close(code, 'test portal closing');
+  }
+}
+
+/** A new cluster in `world` (each test its own, so its own Durable Object): id and install token. */
+export async function newCluster(world: OrgWorld, name: string) {
+  const res = await callJson<{ id: string; installToken: string }>(
+    'POST',
+    `/api/orgs/${world.orgId}/clusters`,
+    { as: world.members.owner, body: { name } },
+  );
+  expect(res.status).toBe(201);
+  return res.body;
+}
