@@ -65,10 +65,18 @@ export function register(program: Command): void {
     )
     .action(async (opts: Options) => {
       const log = logger('k8s-watcher');
-      const token = readSecret(opts.tokenFile, 'UNDERSTORY_K8S_WATCHER_TOKEN');
+      let token: string | undefined;
+      let password: string | undefined;
+      try {
+        token = readSecret(opts.tokenFile, 'UNDERSTORY_K8S_WATCHER_TOKEN');
+        password = opts.clickhousePasswordFile ? readSecret(opts.clickhousePasswordFile) : undefined;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'cannot start k8s-watcher');
+        process.exitCode = 1;
+        return;
+      }
       let store: ClickhouseStore | undefined;
       if (opts.clickhouseUrl) {
-        const password = opts.clickhousePasswordFile ? readSecret(opts.clickhousePasswordFile) : undefined;
         store = new ServerStore({ url: opts.clickhouseUrl, username: opts.clickhouseUser, password });
       } else if (!opts.plainHost) {
         log.warn('no --clickhouse-url: Kubernetes events are watched but not stored');
