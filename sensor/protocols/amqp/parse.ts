@@ -1,6 +1,9 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import { type AmqpFrame, FRAME_END, MAX_FRAME, MAX_TEXT } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const u16 = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
 const u32 = (b: Uint8Array, i: number) =>
@@ -23,7 +26,7 @@ function plausibleFrame(b: Uint8Array, p: number): boolean {
 /** Cheap detection; allocates nothing. */
 export function detectAmqp(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || d.length < 8) return { score: 0 };
+  if (input.transport !== 'tcp' || d.length < 8) return NO;
   if (isProtocolHeader(d, 0) && d[4] === 0 && d[5] === 0 && d[6] === 9 && d[7] === 1)
     return { score: 1, messageType: 'request' };
   if (
@@ -41,7 +44,7 @@ export function detectAmqp(input: DetectInput): DetectResult {
   if (d.length >= 8 && plausibleFrame(d, 0) && d[7 + u32(d, 3)] === FRAME_END && d[0] === 1) {
     return { score: hinted ? 0.8 : 0.5 };
   }
-  return { score: 0 };
+  return NO;
 }
 
 class Args {

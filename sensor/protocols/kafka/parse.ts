@@ -10,6 +10,9 @@ import {
   MAX_PENDING,
 } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const i32 = (b: Uint8Array, i: number) => (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
 const i16 = (b: Uint8Array, i: number) => (((b[i]! << 8) | b[i + 1]!) << 16) >> 16;
 const MAX_VERSION = 20;
@@ -34,7 +37,7 @@ function plausibleRequest(b: Uint8Array, p: number): boolean {
 /** Cheap detection from a request header; allocates nothing. Responses alone are not recognisable. */
 export function detectKafka(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || !plausibleRequest(d, 0)) return { score: 0 };
+  if (input.transport !== 'tcp' || !plausibleRequest(d, 0)) return NO;
   const hinted = input.localPort === 9092 || input.remotePort === 9092;
   const exact = i32(d, 0) === d.length - 4;
   const score = (exact ? 0.7 : 0.5) + (hinted ? 0.2 : 0);

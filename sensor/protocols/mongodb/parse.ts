@@ -2,6 +2,9 @@ import { onDemand } from 'bson';
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import { KNOWN_OPCODES, MAX_MESSAGE, MAX_TEXT, type MongoFrame, OP } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const u32le = (b: Uint8Array, i: number) =>
   (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const i32le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
@@ -23,7 +26,7 @@ function plausibleHeader(b: Uint8Array, p: number): boolean {
 /** Cheap detection on a message header; allocates nothing. */
 export function detectMongo(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || !plausibleHeader(d, 0)) return { score: 0 };
+  if (input.transport !== 'tcp' || !plausibleHeader(d, 0)) return NO;
   const op = u32le(d, 12);
   const responseTo = i32le(d, 8);
   const hinted = input.localPort === 27017 || input.remotePort === 27017;
@@ -32,7 +35,7 @@ export function detectMongo(input: DetectInput): DetectResult {
   // An OP_MSG/OP_QUERY request answers nothing (responseTo 0); an OP_REPLY always answers something.
   const request = op !== OP.REPLY && responseTo === 0;
   if (op === OP.REPLY && responseTo === 0) score = 0;
-  return score > 0 ? { score, messageType: request ? 'request' : 'response' } : { score: 0 };
+  return score > 0 ? { score, messageType: request ? 'request' : 'response' } : NO;
 }
 
 export function parseMongo(

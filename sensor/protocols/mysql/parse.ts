@@ -9,6 +9,9 @@ import {
   type MyState,
 } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const CLIENT_QUERY_ATTRIBUTES = 1 << 27;
 const MAX_COMMAND = 0x1f;
@@ -40,17 +43,17 @@ function isGreeting(buf: Uint8Array, p: number, end: number): boolean {
 /** Cheap detection on the first bytes; allocates nothing. */
 export function detectMysql(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || d.length < 5) return { score: 0 };
+  if (input.transport !== 'tcp' || d.length < 5) return NO;
   const len = u24le(d, 0);
   const seq = d[3]!;
   const end = 4 + len;
-  if (len === 0 || d.length < end) return { score: 0 };
+  if (len === 0 || d.length < end) return NO;
   const hinted = input.localPort === 3306 || input.remotePort === 3306;
   if (seq === 0 && isGreeting(d, 4, end)) return { score: 1, messageType: 'response' };
   if (seq === 0 && d.length === end) {
     const cmd = d[4]!;
     if ((cmd === COM.QUERY || cmd === COM.STMT_PREPARE) && len > 1) {
-      for (let i = 5; i < Math.min(end, 21); i++) if (d[i]! < 0x09 || d[i] === 0x7f) return { score: 0 };
+      for (let i = 5; i < Math.min(end, 21); i++) if (d[i]! < 0x09 || d[i] === 0x7f) return NO;
       return { score: hinted ? 0.8 : 0.5, messageType: 'request' };
     }
     if (cmd === COM.PING && len === 1) return { score: hinted ? 0.6 : 0, messageType: 'request' };
@@ -58,7 +61,7 @@ export function detectMysql(input: DetectInput): DetectResult {
   if (seq === 1 && len >= 32 && (u32le(d, 4) & CLIENT_PROTOCOL_41) !== 0 && d[17] === 0 && d[35] === 0) {
     return { score: hinted ? 0.9 : 0.7, messageType: 'request' };
   }
-  return { score: 0 };
+  return NO;
 }
 
 export function parseMysql(

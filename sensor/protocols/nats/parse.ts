@@ -8,6 +8,9 @@ import {
   type NatsState,
 } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const CR = 0x0d;
 const LF = 0x0a;
 const latin1 = new TextDecoder('latin1');
@@ -48,9 +51,9 @@ function opAt(b: Uint8Array, p: number): NatsOp | undefined {
 /** Cheap detection; allocates nothing. INFO/CONNECT with a JSON object open a NATS connection. */
 export function detectNats(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || d.length < 6) return { score: 0 };
+  if (input.transport !== 'tcp' || d.length < 6) return NO;
   const op = opAt(d, 0);
-  if (op === undefined) return { score: 0 };
+  if (op === undefined) return NO;
   const hinted = input.localPort === 4222 || input.remotePort === 4222;
   if ((op === 'INFO' || op === 'CONNECT') && d[op.length + 1] === 0x7b /* { */) {
     return { score: 1, messageType: op === 'INFO' ? 'response' : 'request' };
@@ -59,7 +62,7 @@ export function detectNats(input: DetectInput): DetectResult {
   if (op === 'PUB' || op === 'HPUB' || op === 'SUB')
     return { score: hinted ? 0.7 : 0.4, messageType: 'request' };
   if (op === 'MSG' || op === 'HMSG') return { score: hinted ? 0.7 : 0.4, messageType: 'response' };
-  return { score: 0 };
+  return NO;
 }
 
 export function parseNats(

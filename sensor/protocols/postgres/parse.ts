@@ -9,6 +9,9 @@ import {
   type PgState,
 } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const PROTOCOL_3_0 = 196608;
 const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
@@ -42,20 +45,20 @@ function untypedKind(buf: Uint8Array, offset: number): PgFrame['untyped'] | unde
 /** Cheap detection on the first bytes; allocates nothing. */
 export function detectPostgres(input: DetectInput): DetectResult {
   const { data } = input;
-  if (input.transport !== 'tcp' || data.length < 5) return { score: 0 };
+  if (input.transport !== 'tcp' || data.length < 5) return NO;
   if (data[0] === 0 && data.length >= 8) {
     const kind = untypedKind(data, 0);
     if (kind === 'startup') return { score: 1, messageType: 'request' };
     if (kind !== undefined) return { score: 0.9, messageType: 'request' };
-    return { score: 0 };
+    return NO;
   }
   const tag = data[0]!;
   const len = u32(data, 1);
-  if (len < 4 || len > MAX_MESSAGE) return { score: 0 };
+  if (len < 4 || len > MAX_MESSAGE) return NO;
   const hinted = input.localPort === 5432 || input.remotePort === 5432;
   // A whole Query message: 'Q', length, text ending in NUL exactly at the end of the length.
   if (tag === MSG.Query && len >= 5 && data.length >= len + 1) {
-    return data[len] === 0 ? { score: hinted ? 0.9 : 0.7, messageType: 'request' } : { score: 0 };
+    return data[len] === 0 ? { score: hinted ? 0.9 : 0.7, messageType: 'request' } : NO;
   }
   if (tag === MSG.Parse && len >= 8 && data.length >= len + 1 && data.indexOf(0, 5) < len) {
     return { score: hinted ? 0.8 : 0.6, messageType: 'request' };
@@ -69,7 +72,7 @@ export function detectPostgres(input: DetectInput): DetectResult {
     const s = data[5];
     if (s === 0x49 || s === 0x54 || s === 0x45) return { score: hinted ? 0.8 : 0.5, messageType: 'response' };
   }
-  return { score: 0 };
+  return NO;
 }
 
 export function parsePostgres(

@@ -1,6 +1,9 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import { MAX_BULK, MAX_DEPTH, MAX_ELEMENTS, MAX_TEXT, type RedisFrame } from './types.ts';
 
+/** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
+const NO: DetectResult = Object.freeze({ score: 0 });
+
 const CR = 0x0d;
 const LF = 0x0a;
 const NEED_MORE = -1;
@@ -98,15 +101,15 @@ function text(buf: Uint8Array, start: number, end: number): string {
 /** Cheap detection; allocates nothing. A command array `*N\r\n$M\r\n` is certain enough. */
 export function detectRedis(input: DetectInput): DetectResult {
   const d = input.data;
-  if (input.transport !== 'tcp' || d.length < 4) return { score: 0 };
+  if (input.transport !== 'tcp' || d.length < 4) return NO;
   const hinted = input.localPort === 6379 || input.remotePort === 6379;
   if (d[0] === 0x2a) {
     const e = lineEnd(d, 1);
-    if (e < 0) return { score: 0 };
+    if (e < 0) return NO;
     const n = int(d, 1, e);
-    if (!(n >= 1 && n <= MAX_ELEMENTS) || d[e + 2] !== 0x24) return { score: 0 };
+    if (!(n >= 1 && n <= MAX_ELEMENTS) || d[e + 2] !== 0x24) return NO;
     const e2 = lineEnd(d, e + 3);
-    if (e2 < 0 || !(int(d, e + 3, e2) >= 1)) return { score: 0 };
+    if (e2 < 0 || !(int(d, e + 3, e2) >= 1)) return NO;
     return { score: 0.95, messageType: 'request' };
   }
   // Inline commands (`PING\r\n`, as typed in telnet or sent by redis-benchmark) are plausible text only.
@@ -116,7 +119,7 @@ export function detectRedis(input: DetectInput): DetectResult {
   if (hinted && (d[0] === 0x2b || d[0] === 0x2d || d[0] === 0x3a || d[0] === 0x24) && lineEnd(d, 1) > 0) {
     return { score: 0.5, messageType: 'response' };
   }
-  return { score: 0 };
+  return NO;
 }
 
 // Only words no other text protocol starts a connection with (HTTP has GET, NATS has INFO).
