@@ -8,6 +8,7 @@ import { EmbeddedClickhouse } from './clickhouse/storeComponent.ts';
 import { OtlpCollector } from './collector/collector.ts';
 import { MetricsIngester } from './ingester/ingester.ts';
 import type { AggregatorConfig } from './ingester/seriesAggregator.ts';
+import { K8sWatcher } from './k8s-watcher/k8sWatcher.ts';
 
 export interface InCloudOptions {
   dataDir: string;
@@ -22,6 +23,12 @@ export interface InCloudOptions {
   ingesterPort?: number;
   /** VictoriaMetrics base URL the ingester writes to (default http://127.0.0.1:8428). */
   vmUrl?: string;
+  /**
+   * The k8s-watcher's sensor API. On one machine there is no Kubernetes API: the watcher runs in plain-host
+   * mode (processes and containers as workloads), on loopback without a token (default 127.0.0.1:9470).
+   */
+  watcherHost?: string;
+  watcherPort?: number;
   reportIntervalMs?: number;
   aggregation?: Partial<AggregatorConfig>;
   retention?: Retention;
@@ -33,6 +40,8 @@ export const INCLOUD_DEFAULTS = {
   ingesterHost: '127.0.0.1',
   ingesterPort: 9091,
   vmUrl: 'http://127.0.0.1:8428',
+  watcherHost: '127.0.0.1',
+  watcherPort: 9470,
   reportIntervalMs: 15_000,
 } as const;
 
@@ -46,6 +55,7 @@ export class InCloudProcess {
   readonly clickhouse: EmbeddedClickhouse;
   readonly ingester: MetricsIngester;
   readonly collector: OtlpCollector;
+  readonly watcher: K8sWatcher;
   readonly components: Component[];
   readonly admin: AdminServer;
   adminPort = 0;
@@ -72,11 +82,18 @@ export class InCloudProcess {
       metrics: this.ingester,
       registry: this.admin.registry,
     });
+    this.watcher = new K8sWatcher({
+      mode: 'plain-host',
+      api: { host: o.watcherHost, port: o.watcherPort },
+      store: this.clickhouse.store,
+      registry: this.admin.registry,
+    });
     this.components = [
       this.clickhouse,
       new ClickhouseSchema(() => this.clickhouse.store, retention),
       this.ingester,
       this.collector,
+      this.watcher,
     ];
   }
 
@@ -88,6 +105,7 @@ export class InCloudProcess {
         admin: `http://${this.opts.adminHost}:${this.adminPort}`,
         otlp: `http://${this.opts.collectorHost ?? INCLOUD_DEFAULTS.collectorHost}:${this.collector.port}`,
         remoteWrite: `http://${this.opts.ingesterHost ?? INCLOUD_DEFAULTS.ingesterHost}:${this.ingester.port}/api/v1/write`,
+        sensorApi: `http://${this.opts.watcherHost ?? INCLOUD_DEFAULTS.watcherHost}:${this.watcher.port}/v1/snapshot`,
       },
       'in-cluster components started',
     );

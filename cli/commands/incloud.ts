@@ -20,6 +20,8 @@ interface Options extends RetentionFlags {
   ingesterHost: string;
   ingesterPort: number;
   vmUrl: string;
+  watcherHost: string;
+  watcherPort: number;
   reportInterval: number;
   maxSeriesPerMetric: number;
   maxSeriesPerWorkload: number;
@@ -32,7 +34,8 @@ export function register(program: Command): void {
     .command('incloud')
     .description(
       'run the in-cluster components in one process sharing an embedded ClickHouse (chdb): the schema ' +
-        'migrations, the OTLP collector and the metrics-ingester (writing VictoriaMetrics); used by `up`',
+        'migrations, the OTLP collector, the metrics-ingester (writing VictoriaMetrics) and the k8s-watcher ' +
+        '(plain-host mode: local processes and containers as workloads); used by `up`',
     )
     .option(
       '--data-dir <dir>',
@@ -61,6 +64,17 @@ export function register(program: Command): void {
       INCLOUD_DEFAULTS.ingesterPort,
     )
     .option('--vm-url <url>', 'VictoriaMetrics base URL the ingester writes to', INCLOUD_DEFAULTS.vmUrl)
+    .option(
+      '--watcher-host <host>',
+      'address of the k8s-watcher sensor API (plain-host mode; loopback only, it has no token here)',
+      INCLOUD_DEFAULTS.watcherHost,
+    )
+    .option(
+      '--watcher-port <port>',
+      'port of the k8s-watcher sensor API (/v1/snapshot, /v1/watch, /v1/workloads)',
+      parsePort,
+      INCLOUD_DEFAULTS.watcherPort,
+    )
     .option(
       '--report-interval <seconds>',
       'seconds between ingester writes to VictoriaMetrics',
@@ -101,6 +115,8 @@ export function register(program: Command): void {
       ingesterHost: opts.ingesterHost,
       ingesterPort: opts.ingesterPort,
       vmUrl: opts.vmUrl,
+      watcherHost: opts.watcherHost,
+      watcherPort: opts.watcherPort,
       reportIntervalMs: opts.reportInterval * 1000,
       aggregation: {
         maxSeriesPerMetric: opts.maxSeriesPerMetric,

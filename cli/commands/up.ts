@@ -15,6 +15,7 @@ interface UpFlags {
   adminPort: number;
   collectorPort: number;
   ingesterPort: number;
+  watcherPort: number;
   metricsRetention: string;
 }
 
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--admin-port <port>', 'in-cluster process /healthz and /metrics port', parsePort, 9464)
     .option('--collector-port <port>', 'OTLP/HTTP receiver (traces, logs, metrics) port', parsePort, 4318)
     .option('--ingester-port <port>', 'Prometheus remote-write receiver port', parsePort, 9091)
+    .option('--watcher-port <port>', 'k8s-watcher sensor API port (plain-host mode)', parsePort, 9470)
     .option('--metrics-retention <period>', 'VictoriaMetrics retention (e.g. 15d, 12w, 1y)', '30d')
     .action(async (flags: UpFlags) => {
       process.exitCode = await up(flags);
@@ -54,6 +56,7 @@ async function up(flags: UpFlags): Promise<number> {
     ['in-cluster admin', opts.adminPort],
     ['OTLP collector', opts.collectorPort],
     ['metrics-ingester', opts.ingesterPort],
+    ['k8s-watcher', opts.watcherPort],
   ] as const) {
     if (!(await portIsFree(port))) {
       process.stderr.write(
@@ -94,6 +97,7 @@ async function up(flags: UpFlags): Promise<number> {
   process.stdout.write(
     `\nOTLP/HTTP: http://127.0.0.1:${opts.collectorPort}/v1/{traces,logs,metrics}` +
       `\nremote write: http://127.0.0.1:${opts.ingesterPort}/api/v1/write` +
+      `\nworkloads (k8s-watcher, plain host): http://127.0.0.1:${opts.watcherPort}/v1/workloads` +
       `\nsensor: not started: ${sensorStatus()}` +
       `\nlogs: ${logDir}\nready: press Ctrl-C to stop\n`,
   );

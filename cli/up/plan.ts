@@ -19,6 +19,7 @@ export interface UpOptions {
   adminPort: number;
   collectorPort: number;
   ingesterPort: number;
+  watcherPort: number;
   /** VictoriaMetrics -retentionPeriod, e.g. `30d`. */
   metricsRetention: string;
 }
@@ -78,6 +79,8 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
         String(o.ingesterPort),
         '--vm-url',
         vmUrl,
+        '--watcher-port',
+        String(o.watcherPort),
       ],
       healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
       url: `http://127.0.0.1:${o.adminPort}/healthz`,

@@ -45,7 +45,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
 
 describe('understory up', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
-  let ports: Record<'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester', number>;
+  let ports: Record<'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester' | 'watcher', number>;
   let up: ChildProcess;
   let table = '';
 
@@ -57,6 +57,7 @@ describe('understory up', () => {
       admin: await freePort(),
       collector: await freePort(),
       ingester: await freePort(),
+      watcher: await freePort(),
     };
     const flags = Object.entries(ports).flatMap(([k, v]) => [`--${k}-port`, String(v)]);
     up = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, ...flags], {
@@ -100,6 +101,10 @@ describe('understory up', () => {
       body: 'not snappy',
     });
     expect(rw.status).toBe(400);
+    // The k8s-watcher in plain-host mode lists this machine's processes as workloads.
+    const workloads = await fetch(`http://127.0.0.1:${ports.watcher}/v1/workloads`);
+    expect(workloads.status).toBe(200);
+    expect((await workloads.text()).length).toBeGreaterThan(2);
   });
 
   it('refuses a second `up` on the same data directory', async () => {
