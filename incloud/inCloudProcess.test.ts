@@ -22,6 +22,7 @@ describe('InCloudProcess', () => {
       adminPort: 0,
       collectorPort: 0,
       ingesterPort: 0,
+      watcherPort: 0,
       vmUrl: vm.url,
       reportIntervalMs: 3_600_000,
     });
