@@ -1,0 +1,177 @@
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import protobuf from 'protobufjs';
+import type { BuiltSpan, OtlpKeyValue } from '../spanBuilder.ts';
+import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+
+/**
+ * OTLP/HTTP protobuf export of sampled spans to the collector (ours or the OpenTelemetry Collector):
+ * POST <url>/v1/traces. Spans wait in a pending batch (at most `maxSpansPerBatch`, flushed then or every
+ * `intervalMs`); spans of the same resource (workload, namespace, node, pid) share one ResourceSpans.
+ * 4xx other than 429 is permanent (dropped, counted); 429, 5xx and network errors are retried by the batch
+ * sender. The message schema is the collector's own otlp.proto (the wire format of opentelemetry-proto).
+ */
+const root = protobuf.loadSync(
+  fileURLToPath(new URL('../../../incloud/collector/otlp.proto', import.meta.url)),
+);
+const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+
+export interface OtlpExporterOptions {
+  /** Base URL of the collector, e.g. http://127.0.0.1:4318. */
+  url: string;
+  intervalMs: number;
+  maxSpansPerBatch: number;
+  maxQueueBodies: number;
+  timeoutMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  scopeVersion: string;
+  registry?: Registry;
+}
+
+export const DEFAULT_OTLP_OPTIONS = {
+  intervalMs: 2_000,
+  maxSpansPerBatch: 512,
+  maxQueueBodies: 64,
+  timeoutMs: 10_000,
+  initialBackoffMs: 250,
+  maxBackoffMs: 10_000,
+  scopeVersion: '0.1.0',
+};
+
+export class OtlpExporter {
+  private readonly o: OtlpExporterOptions;
+  private readonly endpoint: string;
+  private readonly sender: BatchSender;
+  private pending: BuiltSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly m;
+
+  constructor(opts: Pick<OtlpExporterOptions, 'url'> & Partial<OtlpExporterOptions>) {
+    this.o = { ...DEFAULT_OTLP_OPTIONS, ...opts };
+    try {
+      this.endpoint = new URL('v1/traces', this.o.url.endsWith('/') ? this.o.url : `${this.o.url}/`).href;
+    } catch {
+      throw new Error(`cannot configure OTLP export: ${JSON.stringify(this.o.url)} is not a URL`);
+    }
+    const registers = opts.registry ? [opts.registry] : [];
+    let queued: Gauge;
+    this.m = {
+      sent: new Counter({
+        name: 'sensor_otlp_spans_sent_total',
+        help: 'Spans the collector accepted',
+        registers,
+      }),
+      dropped: new Counter({
+        name: 'sensor_otlp_spans_dropped_total',
+        help: 'Spans never delivered, by reason (queue_full, rejected, shutdown)',
+        labelNames: ['reason'],
+        registers,
+      }),
+      errors: new Counter({
+        name: 'sensor_otlp_errors_total',
+        help: 'Failed OTLP export requests (each retry counts)',
+        registers,
+      }),
+      queued: new Gauge({
+        name: 'sensor_otlp_queue_bodies',
+        help: 'Encoded span batches waiting to be sent',
+        registers,
+        collect: () => queued.set(this.sender.queued),
+      }),
+    };
+    queued = this.m.queued;
+    this.sender = new BatchSender({
+      name: 'otlp-exporter',
+      maxQueueBodies: this.o.maxQueueBodies,
+      initialBackoffMs: this.o.initialBackoffMs,
+      maxBackoffMs: this.o.maxBackoffMs,
+      send: (b) => this.post(b),
+      onSent: (b) => this.m.sent.inc(b.items),
+      onDropped: (b, reason) => this.m.dropped.inc({ reason }, b.items),
+      onError: () => this.m.errors.inc(),
+    });
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.sender.start();
+    this.timer = setInterval(() => this.flush(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Takes ownership of `span`. */
+  export(span: BuiltSpan): void {
+    this.pending.push(span);
+    if (this.pending.length >= this.o.maxSpansPerBatch) this.flush();
+  }
+
+  /** Encodes the pending spans into one request and queues it. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const spans = this.pending;
+    this.pending = [];
+    this.sender.push({ bytes: encodeSpans(spans, this.o.scopeVersion), items: spans.length });
+  }
+
+  drain(timeoutMs: number): Promise<boolean> {
+    this.flush();
+    return this.sender.drain(timeoutMs);
+  }
+
+  get queued(): number {
+    return this.sender.queued + (this.pending.length > 0 ? 1 : 0);
+  }
+
+  /** Sends what is pending (up to `graceMs`), then stops. Safe to call twice or before start. */
+  async shutdown(graceMs = 3000): Promise<void> {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.drain(graceMs);
+    await this.sender.stop();
+  }
+
+  private async post(b: Body): Promise<void> {
+    const res = await fetch(this.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: b.bytes,
+      signal: AbortSignal.timeout(this.o.timeoutMs),
+    });
+    const text = res.ok ? '' : (await res.text()).slice(0, 300);
+    if (res.ok) await res.arrayBuffer().catch(() => undefined);
+    if (res.ok) return;
+    const msg = `cannot export spans to ${this.endpoint}: HTTP ${res.status} ${text}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentSendError(msg);
+    throw new Error(msg);
+  }
+}
+
+/** One ExportTraceServiceRequest, spans grouped by resource. */
+export function encodeSpans(spans: readonly BuiltSpan[], scopeVersion = '0.1.0'): Uint8Array {
+  const byResource = new Map<string, { attributes: OtlpKeyValue[]; spans: unknown[] }>();
+  for (const s of spans) {
+    const key = JSON.stringify(s.resource);
+    let g = byResource.get(key);
+    if (!g) {
+      g = { attributes: toKeyValues(s.resource), spans: [] };
+      byResource.set(key, g);
+    }
+    g.spans.push(s.span);
+  }
+  const msg = {
+    resourceSpans: [...byResource.values()].map((g) => ({
+      resource: { attributes: g.attributes },
+      scopeSpans: [{ scope: { name: 'understory-sensor', version: scopeVersion }, spans: g.spans }],
+    })),
+  };
+  return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(msg)).finish();
+}
+
+function toKeyValues(attrs: Record<string, string | number>): OtlpKeyValue[] {
+  return Object.entries(attrs).map(([key, v]) => ({
+    key,
+    value: typeof v === 'number' ? { intValue: v } : { stringValue: v },
+  }));
+}

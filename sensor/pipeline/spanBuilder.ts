@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import type { ApiCall, ProtocolName } from '../protocols/contract.ts';
+import type { Identity } from './redAggregator.ts';
+import type { Redactor } from './redaction.ts';
+import { PROTOCOL_FAMILY } from './redMetrics.ts';
+import type { SampleReason } from './traceSampler.ts';
+
+/**
+ * A kept API call -> one OTLP span (the plain-object shape protobufjs encodes with otlp.proto), with
+ * OpenTelemetry semantic-convention attributes, redacted and bounded headers and body prefixes.
+ *
+ * Trace linking: a W3C `traceparent` in the request (`00-<trace id>-<parent id>-<flags>`) puts the span in the
+ * caller's trace, as a child of the span that sent the request. Without one the span starts a new trace.
+ * Times: ApiCall times are converted with `toEpochNs` (the capture's clock may be monotonic).
+ */
+export interface OtlpKeyValue {
+  key: string;
+  value: { stringValue?: string; intValue?: number; boolValue?: boolean; doubleValue?: number };
+}
+
+export interface OtlpSpan {
+  traceId: Buffer;
+  spanId: Buffer;
+  parentSpanId?: Buffer;
+  traceState?: string;
+  flags?: number;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: OtlpKeyValue[];
+  status: { code: number; message?: string };
+}
+
+export interface BuiltSpan {
+  /** Resource attributes (who made the span); spans with equal resources share one ResourceSpans. */
+  resource: Record<string, string | number>;
+  span: OtlpSpan;
+}
+
+export interface SpanBuilderOptions {
+  redactor: Redactor;
+  /** Node (host) name for the resource. */
+  node?: string;
+  toEpochNs?: (ns: bigint) => bigint;
+  maxAttributes?: number;
+  maxAttributeChars?: number;
+}
+
+const KIND = { server: 2, client: 3 } as const;
+const DB_SYSTEM: Partial<Record<ProtocolName, string>> = {
+  postgres: 'postgresql',
+  mysql: 'mysql',
+  redis: 'redis',
+  mongodb: 'mongodb',
+};
+const MESSAGING_SYSTEM: Partial<Record<ProtocolName, string>> = {
+  kafka: 'kafka',
+  amqp: 'rabbitmq',
+  nats: 'nats',
+};
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The parts of a valid W3C traceparent, or undefined (all-zero ids and version ff are invalid). */
+export function parseTraceparent(
+  value: string | undefined,
+): { traceId: Buffer; parentId: Buffer; flags: number } | undefined {
+  const m = value === undefined ? null : TRACEPARENT.exec(value.trim().toLowerCase());
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return {
+    traceId: Buffer.from(m[2]!, 'hex'),
+    parentId: Buffer.from(m[3]!, 'hex'),
+    flags: Number.parseInt(m[4]!, 16),
+  };
+}
+
+export class SpanBuilder {
+  private readonly maxAttributes: number;
+  private readonly maxChars: number;
+  private readonly toEpochNs: (ns: bigint) => bigint;
+
+  constructor(private readonly o: SpanBuilderOptions) {
+    this.maxAttributes = o.maxAttributes ?? 128;
+    this.maxChars = o.maxAttributeChars ?? 4096;
+    this.toEpochNs = o.toEpochNs ?? ((ns) => ns);
+  }
+
+  build(call: ApiCall, id: Identity, resource: string, reason: SampleReason): BuiltSpan {
+    const r = this.o.redactor;
+    const reqHeaders = lowerKeys(call.reqHeaders);
+    const parent = parseTraceparent(reqHeaders.traceparent);
+    const attrs: OtlpKeyValue[] = [];
+    const add = (key: string, v: string | number | boolean | undefined) => {
+      if (v === undefined || v === '' || attrs.length >= this.maxAttributes) return;
+      if (typeof v === 'string') attrs.push({ key, value: { stringValue: v.slice(0, this.maxChars) } });
+      else if (typeof v === 'boolean') attrs.push({ key, value: { boolValue: v } });
+      else if (Number.isInteger(v)) attrs.push({ key, value: { intValue: v } });
+      else attrs.push({ key, value: { doubleValue: v } });
+    };
+    const family = PROTOCOL_FAMILY[call.protocol];
+    let name: string;
+    if (family === 'http') {
+      const status = Number(call.status);
+      add('http.request.method', call.method);
+      add('http.route', resource);
+      add('url.path', r.url(call.resource.split('?')[0] ?? ''));
+      const q = call.resource.indexOf('?');
+      if (q >= 0) add('url.query', r.url(call.resource.slice(q)).slice(1));
+      if (Number.isInteger(status) && status > 0) add('http.response.status_code', status);
+      add('network.protocol.name', 'http');
+      add('network.protocol.version', call.protocol === 'http2' ? '2' : '1.1');
+      name = `${call.method} ${resource}`;
+    } else if (family === 'rpc') {
+      const [service, method] = call.resource.replace(/^\//, '').split('/');
+      add('rpc.system', 'grpc');
+      add('rpc.service', service);
+      add('rpc.method', method);
+      if (/^\d+$/.test(call.status)) add('rpc.grpc.status_code', Number(call.status));
+      name = call.resource.replace(/^\//, '');
+    } else if (family === 'db') {
+      add('db.system.name', DB_SYSTEM[call.protocol]);
+      add('db.operation.name', call.method);
+      // The statement shape only: literals are gone, so no value leaves the sensor through the query text.
+      add('db.query.text', resource);
+      add('db.response.status_code', call.status);
+      name = call.method || call.protocol;
+    } else if (family === 'messaging') {
+      add('messaging.system', MESSAGING_SYSTEM[call.protocol]);
+      add('messaging.operation.name', call.method);
+      add('messaging.destination.name', resource);
+      name = `${call.method} ${resource}`.trim();
+    } else {
+      add('dns.question.name', call.resource);
+      add('dns.question.type', call.method);
+      add('dns.response.code', call.status);
+      name = `${call.method} ${call.resource}`.trim();
+    }
+    add('network.transport', call.protocol === 'dns' ? 'udp' : 'tcp');
+    add('server.address', call.server?.ip);
+    add('server.port', call.server?.port);
+    add('client.address', call.client?.ip);
+    add('client.port', call.client?.port);
+    add('peer.service', id.peer);
+    add('understory.protocol', call.protocol);
+    add('understory.sample.reason', reason);
+    add('understory.request.size', call.reqBytes);
+    add('understory.response.size', call.respBytes);
+    for (const [k, v] of Object.entries(r.headersOf(call.reqHeaders) ?? {}))
+      add(`${family === 'http' ? 'http' : 'understory'}.request.header.${k}`, v);
+    for (const [k, v] of Object.entries(r.headersOf(call.respHeaders) ?? {}))
+      add(`${family === 'http' ? 'http' : 'understory'}.response.header.${k}`, v);
+    add('understory.request.body', r.body(call.reqBody, reqHeaders['content-type'] ?? ''));
+    add('understory.response.body', r.body(call.respBody, lowerKeys(call.respHeaders)['content-type'] ?? ''));
+    for (const [k, v] of Object.entries(call.attributes ?? {}))
+      add(k, typeof v === 'string' ? r.values(v) : v);
+
+    const span: OtlpSpan = {
+      traceId: parent?.traceId ?? randomBytes(16),
+      spanId: randomBytes(8),
+      name: name.slice(0, 256),
+      kind: call.role === 'server' ? KIND.server : KIND.client,
+      startTimeUnixNano: this.toEpochNs(call.startNs).toString(),
+      endTimeUnixNano: this.toEpochNs(call.endNs > call.startNs ? call.endNs : call.startNs).toString(),
+      attributes: attrs,
+      status: call.error ? { code: 2, message: call.status } : { code: 0 },
+    };
+    if (parent) {
+      span.parentSpanId = parent.parentId;
+      span.flags = parent.flags & 0xff;
+      if (reqHeaders.tracestate) span.traceState = reqHeaders.tracestate.slice(0, 512);
+    }
+    const res: Record<string, string | number> = { 'service.name': id.workload };
+    if (id.namespace) res['k8s.namespace.name'] = id.namespace;
+    if (this.o.node) res['host.name'] = this.o.node;
+    if (call.pid !== undefined) res['process.pid'] = call.pid;
+    return { resource: res, span };
+  }
+}
+
+function lowerKeys(h: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = v;
+  return out;
+}
