@@ -141,9 +141,18 @@ describe('understory up refuses a busy port', () => {
     await new Promise((r) => busy.once('listening', r));
     const port = (busy.address() as { port: number }).port;
     const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
-    const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--vm-port', `${port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Every other port free too, so the default ports being used by something else cannot decide the answer.
+    const others: string[] = [];
+    for (const flag of ['edge', 'vmagent', 'admin', 'collector', 'ingester', 'watcher']) {
+      others.push(`--${flag}-port`, String(await freePort()));
+    }
+    const child = spawn(
+      process.execPath,
+      [BIN, 'up', '--data-dir', dataDir, ...others, '--vm-port', `${port}`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
