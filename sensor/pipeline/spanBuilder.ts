@@ -160,7 +160,7 @@ export class SpanBuilder {
       name: name.slice(0, 256),
       kind: call.role === 'server' ? KIND.server : KIND.client,
       startTimeUnixNano: this.toEpochNs(call.startNs).toString(),
-      endTimeUnixNano: this.toEpochNs(call.endNs > call.startNs ? call.endNs : call.startNs).toString(),
+      endTimeUnixNano: this.toEpochNs(laterOf(call.startNs, call.endNs)).toString(),
       attributes: attrs,
       status: call.error ? { code: 2, message: call.status } : { code: 0 },
     };
@@ -181,4 +181,10 @@ function lowerKeys(h: Record<string, string> | undefined): Record<string, string
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = v;
   return out;
+}
+
+/** A call whose end precedes its start (clock skew between CPUs) gets a zero duration. */
+function laterOf(a: bigint, b: bigint): bigint {
+  if (b < a) return a;
+  return b;
 }

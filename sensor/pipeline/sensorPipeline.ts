@@ -1,0 +1,179 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Component, HealthStatus } from '../../lib/component.ts';
+import { logger } from '../../lib/log.ts';
+import type { ApiCall } from '../protocols/contract.ts';
+import { OtlpExporter, type OtlpExporterOptions } from './exporters/otlpExporter.ts';
+import { RemoteWriteExporter, type RemoteWriteExporterOptions } from './exporters/remoteWriteExporter.ts';
+import { HostIdentity, type Identify } from './identity.ts';
+import { RedAggregator, type RedAggregatorConfig } from './redAggregator.ts';
+import { type RedactionConfig, Redactor } from './redaction.ts';
+import { ResourceTemplater, type ResourceTemplaterConfig } from './resourceTemplater.ts';
+import { SpanBuilder } from './spanBuilder.ts';
+import { TraceSampler, type TraceSamplerConfig } from './traceSampler.ts';
+
+/**
+ * API calls in, RED metrics and sampled spans out:
+ *   identify -> template resource -> RED aggregator ----------------> remote-write exporter (interval)
+ *                                 \-> trace sampler -> span builder (redaction) -> OTLP exporter (batches)
+ * `consume` runs on the event loop, synchronously: it never waits on the network (exporters own bounded
+ * queues) and never throws (a call that fails is counted and skipped).
+ */
+export interface SensorPipelineOptions {
+  /** Metrics-ingester remote-write URL (…/api/v1/write); metrics are not exported when absent. */
+  remoteWriteUrl?: string;
+  /** Collector base URL (…:4318); spans are not exported when absent. */
+  otlpUrl?: string;
+  /** Labels on every series naming this sensor (the ingester removes `sensor`, `instance`, `node`). */
+  sensorLabels?: Record<string, string>;
+  node?: string;
+  identify?: Identify;
+  /** Converts ApiCall times (the capture clock) to Unix epoch nanoseconds. */
+  toEpochNs?: (ns: bigint) => bigint;
+  templating?: Partial<ResourceTemplaterConfig>;
+  redaction?: Partial<RedactionConfig>;
+  red?: Partial<RedAggregatorConfig>;
+  sampling?: Partial<TraceSamplerConfig>;
+  remoteWrite?: Partial<Omit<RemoteWriteExporterOptions, 'url' | 'source' | 'registry'>>;
+  otlp?: Partial<Omit<OtlpExporterOptions, 'url' | 'registry'>>;
+  registry?: Registry;
+}
+
+export class SensorPipeline implements Component {
+  readonly name = 'sensor-pipeline';
+  readonly templater: ResourceTemplater;
+  readonly aggregator: RedAggregator;
+  readonly sampler: TraceSampler;
+  private readonly spans: SpanBuilder;
+  private readonly identify: Identify;
+  readonly remoteWrite: RemoteWriteExporter | undefined;
+  readonly otlp: OtlpExporter | undefined;
+  private started = false;
+  private readonly log = logger('sensor-pipeline');
+  private readonly m;
+
+  /** Validates the whole configuration: a bad rule, bucket list or URL fails here, before start. */
+  constructor(o: SensorPipelineOptions = {}) {
+    const registry = o.registry ?? new Registry();
+    const registers = [registry];
+    this.templater = new ResourceTemplater(o.templating);
+    this.aggregator = new RedAggregator(o.red);
+    this.sampler = new TraceSampler(o.sampling);
+    this.spans = new SpanBuilder({
+      redactor: new Redactor(o.redaction),
+      node: o.node,
+      toEpochNs: o.toEpochNs,
+    });
+    this.identify = o.identify ?? new HostIdentity().identify;
+    const labels = o.sensorLabels ?? {};
+    if (o.remoteWriteUrl)
+      this.remoteWrite = new RemoteWriteExporter({
+        ...o.remoteWrite,
+        url: o.remoteWriteUrl,
+        source: () => this.aggregator.snapshot(labels),
+        registry,
+      });
+    if (o.otlpUrl) this.otlp = new OtlpExporter({ ...o.otlp, url: o.otlpUrl, registry });
+    const agg = this.aggregator;
+    const sampler = this.sampler;
+    const templater = this.templater;
+    this.m = {
+      calls: new Counter({ name: 'sensor_pipeline_calls_total', help: 'API calls consumed', registers }),
+      failed: new Counter({
+        name: 'sensor_pipeline_calls_failed_total',
+        help: 'API calls that could not be processed (skipped)',
+        registers,
+      }),
+    };
+    new Gauge({
+      name: 'sensor_red_series',
+      help: 'RED histograms held in memory',
+      registers,
+      collect() {
+        this.set(agg.size);
+      },
+    });
+    new Counter({
+      name: 'sensor_red_overflow_total',
+      help: 'Calls folded into an overflow series (series caps)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(agg.counts.overflowed);
+      },
+    });
+    new Counter({
+      name: 'sensor_resource_overflow_total',
+      help: 'Calls whose resource became the overflow value (per-workload template cap)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(templater.overflowed);
+      },
+    });
+    new Counter({
+      name: 'sensor_traces_sampled_total',
+      help: 'API calls kept as spans, by reason',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(sampler.counts.kept)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'sensor_traces_rate_limited_total',
+      help: 'API calls that would have been kept but the global rate limit refused, by reason',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(sampler.counts.limited)) this.inc({ reason }, n);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.remoteWrite?.start();
+    this.otlp?.start();
+  }
+
+  /** Caller keeps ownership of `calls`; nothing here holds on to the array. */
+  consume(calls: readonly ApiCall[]): void {
+    for (const call of calls) {
+      try {
+        const id = this.identify(call);
+        const resource = this.templater.template(id.workload, call.protocol, call.resource);
+        this.aggregator.observe(call, id, resource);
+        const reason = this.sampler.decide(
+          call,
+          id.workload,
+          `${id.workload}\u0000${call.protocol}\u0000${resource}`,
+        );
+        if (reason && this.otlp) this.otlp.export(this.spans.build(call, id, resource, reason));
+        this.m.calls.inc();
+      } catch (err) {
+        this.m.failed.inc();
+        this.log.debug({ err: (err as Error).message }, 'cannot process an API call');
+      }
+    }
+  }
+
+  /** A last metrics snapshot and the pending spans are sent (up to `graceMs` each). Safe twice. */
+  async shutdown(graceMs = 3000): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await Promise.all([this.remoteWrite?.shutdown(graceMs), this.otlp?.shutdown(graceMs)]);
+  }
+
+  async health(): Promise<HealthStatus> {
+    if (!this.started) return { ok: false, detail: 'not started' };
+    const rw = this.remoteWrite?.queued ?? 0;
+    const ot = this.otlp?.queued ?? 0;
+    return {
+      ok: true,
+      detail: `${this.aggregator.size} RED series; queued bodies: metrics ${rw}, spans ${ot}`,
+    };
+  }
+}
