@@ -3,6 +3,7 @@
  * over a real WebSocket (tunnelPortal.ts), D1 with the project's migrations.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeChunk } from '../../lib/tunnel/index.ts';
 import { call, callJson, unique } from './client.ts';
 import { createOrgWorld, type OrgWorld } from './fixtures.ts';
 import { connectTunnel, newCluster, TestPortal } from './tunnelPortal.ts';
@@ -73,7 +74,12 @@ describe('queries through the tunnel', () => {
     const cluster = await newCluster(a, unique('t').toLowerCase());
     const res = await callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ error: { code: 'cluster_not_connected' } });
+    expect(res.body).toMatchObject({ status: 'error', errorType: 'cluster_not_connected' });
+    const logs = await callJson('GET', `/api/orgs/${a.orgId}/clusters/${cluster.id}/logs?start=1&end=2`, {
+      as: a.members.viewer,
+    });
+    expect(logs.status).toBe(503);
+    expect(logs.body).toMatchObject({ error: { code: 'cluster_not_connected' } });
   });
 
   it('routes many requests in flight answered out of order, each to its caller', async () => {
@@ -131,7 +137,7 @@ describe('queries through the tunnel', () => {
     portal.close(1001);
     const res1 = await first;
     expect(res1.status).toBe(503);
-    expect(res1.body).toMatchObject({ error: { code: 'unavailable' } });
+    expect(res1.body).toMatchObject({ status: 'error', errorType: 'unavailable' });
     expect(JSON.stringify(res1.body)).toContain('disconnected');
     await expect(res2.text()).rejects.toThrow();
     expect(r1).toBeDefined();
@@ -144,6 +150,36 @@ describe('queries through the tunnel', () => {
     again.close();
   });
 
+  it('sends cancel to the portal when the caller stops reading', async () => {
+    const cluster = await newCluster(a, unique('t').toLowerCase());
+    const portal = await TestPortal.connect(cluster.installToken);
+    const pending = call('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [req] = await portal.nextRequests(1);
+    portal.ws.send(JSON.stringify({ type: 'head', id: req!.id, status: 200, contentType: 'text/plain' }));
+    const res = await pending;
+    expect(res.status).toBe(200);
+    await res.body!.cancel();
+    // workerd notices a cancelled stream across the worker -> Durable Object hop when the next bytes move.
+    portal.ws.send(encodeChunk(req!.id, 0, new Uint8Array(1000)).buffer as ArrayBuffer);
+    portal.ws.send(encodeChunk(req!.id, 1, new Uint8Array(1000)).buffer as ArrayBuffer);
+    await portal.until(() => portal.cancels.includes(req!.id), 'cancel');
+    portal.close();
+  });
+
+  it('enforces the deadline: 504 and cancel when the portal does not answer in time', async () => {
+    const cluster = await newCluster(a, unique('t').toLowerCase());
+    const portal = await TestPortal.connect(cluster.installToken);
+    // A Prometheus timeout argument shortens the deadline (plus the edge's grace for the portal's own error).
+    const pending = callJson('GET', `${promQuery(cluster.id)}&timeout=200ms`, { as: a.members.viewer });
+    const [req] = await portal.nextRequests(1);
+    expect(req!.timeoutMs).toBe(200);
+    const res = await pending;
+    expect(res.status).toBe(504);
+    expect(res.body).toMatchObject({ status: 'error', errorType: 'timeout' });
+    expect(portal.cancels).toContain(req!.id);
+    portal.close();
+  });
+
   it('passes the portal error codes on as HTTP statuses', async () => {
     const cluster = await newCluster(a, unique('t').toLowerCase());
     const portal = await TestPortal.connect(cluster.installToken);
@@ -152,7 +188,8 @@ describe('queries through the tunnel', () => {
     portal.ws.send(JSON.stringify({ type: 'error', id: req!.id, code: 'overloaded', message: 'busy' }));
     const res = await pending;
     expect(res.status).toBe(429);
-    expect(res.body).toEqual({ error: { code: 'overloaded', message: 'busy' } });
+    // In Prometheus' error shape on the Prometheus URL, so Grafana and promtool show the reason.
+    expect(res.body).toEqual({ status: 'error', errorType: 'overloaded', error: 'busy' });
     portal.close();
   });
 

@@ -5,7 +5,8 @@
  * - `logs`, `traces`, `traces/{traceId}`, `traces/{traceId}/spans/{spanId}`, `events`, `services`,
  *   `services/{namespace}/{workload}/resources`, `service-map`: the portal's JSON queries, arguments in the
  *   query string (times in epoch milliseconds), validated with lib/tunnel/queries.ts.
- * Everything needs `clusters:read` (viewer; token scope read). Answers stream through unchanged; tunnel failures
+ * A Prometheus `timeout` argument shortens the deadline (never past 30 s); tunnel errors on the Prometheus URL
+ * come in Prometheus' error shape. Everything needs `clusters:read` (viewer; token scope read). Answers stream through unchanged; tunnel failures
  * are JSON errors: 503 cluster_not_connected, 504 timeout, and the portal's own codes.
  */
 import { z } from '@hono/zod-openapi';
@@ -15,7 +16,12 @@ import type { App } from '../app.ts';
 import type { AppEnv } from '../env.ts';
 import { defineRoute } from '../routeRegistry.ts';
 import { errorResponses, Id, OrgParams } from '../schemas.ts';
-import { paramsFromQueryString, queryCluster } from '../tunnel/clusterQuery.ts';
+import {
+  asPrometheusError,
+  paramsFromQueryString,
+  promTimeoutMs,
+  queryCluster,
+} from '../tunnel/clusterQuery.ts';
 
 const base = '/api/orgs/{orgId}/clusters/{clusterId}';
 const ClusterParams = OrgParams.extend({ clusterId: Id });
@@ -68,7 +74,10 @@ function registerPrometheus(app: App) {
           new URL(c.req.url).pathname.indexOf('/prometheus/') + '/prometheus'.length,
         );
         const args = await promArgs(c);
-        return queryCluster(c, orgId, clusterId, 'prom', { path: promPath, method: c.req.method, args });
+        const params = { path: promPath, method: c.req.method, args };
+        return asPrometheusError(
+          await queryCluster(c, orgId, clusterId, 'prom', params, promTimeoutMs(args)),
+        );
       });
     }
   }

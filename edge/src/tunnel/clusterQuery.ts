@@ -18,6 +18,7 @@ export async function queryCluster(
   clusterId: string,
   kind: QueryKind,
   rawParams: unknown,
+  timeoutMs: number = TUNNEL_LIMITS.queryTimeoutMs,
 ): Promise<Response> {
   const cluster = await c.var.db.query.clusters.findFirst({
     columns: { id: true },
@@ -38,7 +39,11 @@ export async function queryCluster(
       issues,
     );
   }
-  const query: TunnelQuery = { kind, params: parsed.data, timeoutMs: TUNNEL_LIMITS.queryTimeoutMs };
+  const query: TunnelQuery = {
+    kind,
+    params: parsed.data,
+    timeoutMs: Math.min(timeoutMs, TUNNEL_LIMITS.queryTimeoutMs),
+  };
   const stub = c.env.CLUSTER_TUNNEL.get(c.env.CLUSTER_TUNNEL.idFromName(clusterId));
   return stub.fetch('https://cluster-tunnel/query', {
     method: 'POST',
@@ -59,4 +64,39 @@ export function paramsFromQueryString(
     out[key] = NUMERIC.has(key) && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   return { ...out, ...extra };
+}
+
+/**
+ * A Prometheus `timeout` argument (`500ms`, `10s`, `2m` or plain seconds) in milliseconds, at least 1;
+ * undefined when absent or not understood (the default deadline applies).
+ */
+export function promTimeoutMs(args: readonly [string, string][]): number | undefined {
+  const value = args.find(([k]) => k === 'timeout')?.[1];
+  const m = value ? /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value) : null;
+  if (!m) return undefined;
+  const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000;
+  return Math.max(1, Math.round(Number(m[1]) * unit));
+}
+
+/**
+ * Errors made by the tunnel (`{ error: { code, message } }`: not connected, timeout, the portal's codes) in the
+ * shape Prometheus clients read (`{ status: "error", errorType, error }`), so Grafana and promtool show the
+ * reason. VictoriaMetrics' own error answers already have that shape and pass unchanged.
+ */
+export async function asPrometheusError(res: Response): Promise<Response> {
+  if (res.status < 400 || !res.headers.get('content-type')?.includes('application/json')) return res;
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (typeof error?.code !== 'string' || typeof error.message !== 'string')
+    return new Response(text, { status: res.status, headers: res.headers });
+  return Response.json(
+    { status: 'error', errorType: error.code, error: error.message },
+    { status: res.status, headers: { 'cache-control': 'no-store' } },
+  );
 }
