@@ -79,10 +79,20 @@ function isHighEntropy(seg: string): boolean {
 }
 
 function templateSegment(seg: string): string {
+  // Every id form needs a digit (an all-letter UUID is too rare to pay a regex per word for).
+  if (!hasDigit(seg)) return seg;
   if (isIdSegment(seg)) return ID;
   const ext = EXTENSION.exec(seg);
   if (ext && isIdSegment(ext[1]!)) return `${ID}${ext[2]}`;
   return seg;
+}
+
+function hasDigit(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 /** `/a/123/b?x=1#f` -> `/a/{id}/b`. The query string never reaches a label (it may carry secrets). */

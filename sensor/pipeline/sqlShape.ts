@@ -17,78 +17,113 @@ export interface SqlShapeOptions {
   maxLength?: number;
 }
 
-const IDENT = /[A-Za-z0-9_$]/;
-const DIGIT = /[0-9]/;
+// Character classes by code (a regex test per character costs several times more on this hot path).
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95; // A-Z a-z _
+const isIdent = (c: number) => isLetter(c) || isDigit(c) || c === 36; // ... and $
+const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const PREFIXES = new Set([69, 101, 78, 110, 88, 120, 66, 98]); // E e N n X x B b before a quote
 
 export function sqlShape(sql: string, opts: SqlShapeOptions = {}): string {
-  const out: string[] = [];
+  let out = '';
   const n = sql.length;
   let i = 0;
   let space = false;
   const emit = (s: string) => {
-    if (space && out.length > 0) out.push(' ');
+    if (space && out.length > 0) out += ' ';
     space = false;
-    out.push(s);
+    out += s;
   };
   while (i < n) {
-    const c = sql[i]!;
-    const next = sql[i + 1];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+    const c = sql.charCodeAt(i);
+    const next = i + 1 < n ? sql.charCodeAt(i + 1) : -1;
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
       space = true;
       i++;
-    } else if (c === '-' && next === '-') {
-      i = lineEnd(sql, i);
+    } else if (c === 45 && next === 45) {
+      i = lineEnd(sql, i); // -- comment
       space = true;
-    } else if (c === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
+    } else if (c === 47 && next === 42) {
+      const end = sql.indexOf('*/', i + 2); // /* comment */
       i = end < 0 ? n : end + 2;
       space = true;
-    } else if (c === "'") {
+    } else if (c === 39) {
       i = quotedEnd(sql, i, "'");
       emit('?');
-    } else if (c === '"' && opts.doubleQuotedStrings) {
+    } else if (c === 34 && opts.doubleQuotedStrings) {
       i = quotedEnd(sql, i, '"');
       emit('?');
-    } else if (c === '"' || c === '`') {
-      const end = quotedEnd(sql, i, c);
+    } else if (c === 34 || c === 96) {
+      const end = quotedEnd(sql, i, sql[i]!); // "identifier" or `identifier`
       emit(sql.slice(i, end));
       i = end;
-    } else if (c === '$' && next !== undefined && !DIGIT.test(next)) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64));
-      if (tag) {
-        const end = sql.indexOf(tag[0], i + tag[0].length);
-        i = end < 0 ? n : end + tag[0].length;
+    } else if (c === 36 && next !== -1 && !isDigit(next)) {
+      let j = i + 1;
+      while (j < n && j - i < 64 && isLetter(sql.charCodeAt(j))) j++;
+      if (j < n && sql.charCodeAt(j) === 36) {
+        const tag = sql.slice(i, j + 1); // $tag$ ... $tag$
+        const end = sql.indexOf(tag, j + 1);
+        i = end < 0 ? n : end + tag.length;
         emit('?');
       } else {
-        emit(c);
+        emit('$');
         i++;
       }
-    } else if (/[EeNnXxBb]/.test(c) && next === "'" && !(i > 0 && IDENT.test(sql[i - 1]!))) {
+    } else if (PREFIXES.has(c) && next === 39 && !(i > 0 && isIdent(sql.charCodeAt(i - 1)))) {
       i = quotedEnd(sql, i + 1, "'"); // E'..', N'..', X'..', B'..'
       emit('?');
-    } else if (DIGIT.test(c) || (c === '.' && next !== undefined && DIGIT.test(next))) {
-      const m = /^(0[xX][0-9A-Fa-f]+|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)/.exec(sql.slice(i, i + 128))!;
-      const end = i + m[0].length;
-      const joined = (i > 0 && IDENT.test(sql[i - 1]!)) || (end < n && /[A-Za-z_]/.test(sql[end]!));
+    } else if (isDigit(c) || (c === 46 && isDigit(next))) {
+      const end = numberEnd(sql, i);
+      const joined = (i > 0 && isIdent(sql.charCodeAt(i - 1))) || (end < n && isLetter(sql.charCodeAt(end)));
       emit(joined ? sql.slice(i, end) : '?');
       i = end;
-    } else if (IDENT.test(c)) {
+    } else if (isIdent(c)) {
       let end = i + 1;
-      while (end < n && IDENT.test(sql[end]!)) end++;
+      while (end < n && isIdent(sql.charCodeAt(end))) end++;
       emit(sql.slice(i, end));
       i = end;
     } else {
-      // Punctuation: no space before `,` `)` and none after `(`, so lists have one spelling.
-      if (c === ',' || c === ')') space = false;
-      emit(c);
-      if (c === '(' || c === '.') space = false;
-      if (c === ',') space = true;
+      // Punctuation: no space before `,` `)` and none after `(` `.`, so lists have one spelling.
+      if (c === 44 || c === 41) space = false;
+      emit(sql[i]!);
+      if (c === 40 || c === 46) space = false;
+      if (c === 44) space = true;
       i++;
     }
   }
-  let shape = collapseLists(out.join(''));
+  let shape = out.includes('(') ? collapseLists(out) : out;
   if (opts.maxLength !== undefined && shape.length > opts.maxLength) shape = shape.slice(0, opts.maxLength);
   return shape;
+}
+
+/** End of a numeric literal: 0x hex, or digits with an optional fraction and exponent. */
+function numberEnd(s: string, i: number): number {
+  const n = s.length;
+  if (
+    s.charCodeAt(i) === 48 &&
+    (s[i + 1] === 'x' || s[i + 1] === 'X') &&
+    i + 2 < n &&
+    isHex(s.charCodeAt(i + 2))
+  ) {
+    let j = i + 2;
+    while (j < n && isHex(s.charCodeAt(j))) j++;
+    return j;
+  }
+  let j = i;
+  while (j < n && isDigit(s.charCodeAt(j))) j++;
+  if (j < n && s.charCodeAt(j) === 46 && j + 1 < n && isDigit(s.charCodeAt(j + 1))) {
+    j++;
+    while (j < n && isDigit(s.charCodeAt(j))) j++;
+  }
+  if (j < n && (s[j] === 'e' || s[j] === 'E')) {
+    let k = j + 1;
+    if (s[k] === '+' || s[k] === '-') k++;
+    if (k < n && isDigit(s.charCodeAt(k))) {
+      while (k < n && isDigit(s.charCodeAt(k))) k++;
+      j = k;
+    }
+  }
+  return j;
 }
 
 function lineEnd(s: string, i: number): number {
