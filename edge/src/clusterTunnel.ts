@@ -13,11 +13,18 @@ import {
 import { recordClusterConnection } from './clusters/connectionStatus.ts';
 import { TUNNEL_LIMITS } from './tunnel/limits.ts';
 import { callerBody, PendingQuery } from './tunnel/pendingQuery.ts';
-import { CLUSTER_ID_HEADER, type TunnelQuery, tunnelErrorResponse } from './tunnel/protocol.ts';
+import {
+  CLUSTER_ID_HEADER,
+  TOKEN_HASH_HEADER,
+  type TunnelQuery,
+  tunnelErrorResponse,
+} from './tunnel/protocol.ts';
 
 /** What each portal socket carries through hibernation (`serializeAttachment`). */
 type SocketState = {
   clusterId: string;
+  /** SHA-256 of the install token this socket was opened with. */
+  tokenHash: string;
   connectedAt: number;
   /** Set by the portal's hello; a socket without one is not used for queries. */
   replicaId: string | null;
@@ -54,11 +61,18 @@ export class ClusterTunnel extends DurableObject<Env> {
 
   private acceptPortal(request: Request): Response {
     const clusterId = request.headers.get(CLUSTER_ID_HEADER);
-    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !clusterId)
+    const tokenHash = request.headers.get(TOKEN_HASH_HEADER);
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !clusterId || !tokenHash)
       return new Response('expected a WebSocket upgrade', { status: 426 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state: SocketState = { clusterId, connectedAt: Date.now(), replicaId: null, capabilities: [] };
+    const state: SocketState = {
+      clusterId,
+      tokenHash,
+      connectedAt: Date.now(),
+      replicaId: null,
+      capabilities: [],
+    };
     server.serializeAttachment(state);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -66,6 +80,11 @@ export class ClusterTunnel extends DurableObject<Env> {
   private async query(request: Request): Promise<Response> {
     // Read the whole forwarded body before answering (workerd requires it of a Durable Object).
     const query = (await request.json()) as TunnelQuery;
+    // A rotated install token (or a deleted cluster's) ends the portals that still use it.
+    for (const { ws, state } of this.readySockets()) {
+      if (state.tokenHash !== query.installTokenHash)
+        this.closeSocket(ws, CLOSE_CODES.unauthorized, 'the install token was rotated');
+    }
     const sockets = this.readySockets().filter(({ state }) => state.capabilities.includes(query.kind));
     if (sockets.length === 0) {
       const connected = this.readySockets().length > 0;

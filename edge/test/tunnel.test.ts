@@ -40,6 +40,24 @@ describe('tunnel connect', () => {
     portal.close();
   });
 
+  it('closes a live tunnel with 4401 once its install token is rotated', async () => {
+    const cluster = await newCluster(a, unique('t').toLowerCase());
+    const portal = await TestPortal.connect(cluster.installToken);
+    let closeCode = 0;
+    portal.ws.addEventListener('close', (e) => {
+      closeCode = e.code;
+    });
+    const rotated = await call('POST', `/api/orgs/${a.orgId}/clusters/${cluster.id}/install-token`, {
+      as: a.members.owner,
+    });
+    expect(rotated.status).toBe(200);
+    const res = await callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+    expect(res.status).toBe(503);
+    await portal.until(() => closeCode !== 0, 'close');
+    expect(closeCode).toBe(4401);
+    expect(portal.requests).toHaveLength(0);
+  });
+
   it('refuses a plain request with 426', async () => {
     const res = await call('GET', '/api/v1/tunnel/connect', { headers: { authorization: 'Bearer x' } });
     expect(res.status).toBe(426);

@@ -21,7 +21,7 @@ export async function queryCluster(
   timeoutMs: number = TUNNEL_LIMITS.queryTimeoutMs,
 ): Promise<Response> {
   const cluster = await c.var.db.query.clusters.findFirst({
-    columns: { id: true },
+    columns: { id: true, installTokenHash: true },
     where: and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)),
   });
   if (!cluster) throw notFound('cluster');
@@ -43,6 +43,7 @@ export async function queryCluster(
     kind,
     params: parsed.data,
     timeoutMs: Math.min(timeoutMs, TUNNEL_LIMITS.queryTimeoutMs),
+    installTokenHash: cluster.installTokenHash,
   };
   const stub = c.env.CLUSTER_TUNNEL.get(c.env.CLUSTER_TUNNEL.idFromName(clusterId));
   return stub.fetch('https://cluster-tunnel/query', {

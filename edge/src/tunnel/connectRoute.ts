@@ -7,10 +7,11 @@ import type { z } from '@hono/zod-openapi';
 import { TUNNEL_CONNECT_PATH } from '../../../lib/tunnel/index.ts';
 import type { App } from '../app.ts';
 import { authenticateClusterInstallToken } from '../clusters/installToken.ts';
+import { sha256Hex } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute } from '../routeRegistry.ts';
 import { ErrorSchema, json } from '../schemas.ts';
-import { CLUSTER_ID_HEADER } from './protocol.ts';
+import { CLUSTER_ID_HEADER, TOKEN_HASH_HEADER } from './protocol.ts';
 
 const connect = defineRoute({
   method: 'get',
@@ -43,6 +44,7 @@ export function registerTunnelConnectRoute(app: App) {
       );
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLUSTER_ID_HEADER, cluster.clusterId);
+    headers.set(TOKEN_HASH_HEADER, await sha256Hex(token!));
     headers.delete('authorization');
     const stub = c.env.CLUSTER_TUNNEL.get(c.env.CLUSTER_TUNNEL.idFromName(cluster.clusterId));
     return stub.fetch(new Request('https://cluster-tunnel/connect', { headers })) as unknown as ReturnType<
