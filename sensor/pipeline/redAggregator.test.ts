@@ -95,6 +95,16 @@ describe('RedAggregator', () => {
     }
   });
 
+  it('reuses label pairs between snapshots but follows changed extra labels', () => {
+    const a = new RedAggregator();
+    a.observe(call(), ID, '/x');
+    const first = find(a.snapshot({ sensor: 'a' }), 'http_server_request_duration_seconds_count')[0]!;
+    const again = find(a.snapshot({ sensor: 'a' }), 'http_server_request_duration_seconds_count')[0]!;
+    expect(again.pairs).toBe(first.pairs);
+    const renamed = find(a.snapshot({ sensor: 'b' }), 'http_server_request_duration_seconds_count')[0]!;
+    expect(labelsOf(renamed).sensor).toBe('b');
+  });
+
   it('keeps values cumulative across snapshots and splits by status and error', () => {
     const a = new RedAggregator();
     a.observe(call(), ID, '/x');

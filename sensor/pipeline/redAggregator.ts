@@ -39,9 +39,9 @@ export const DEFAULT_RED_CONFIG: RedAggregatorConfig = {
   maxLabelChars: 256,
 };
 
-/** One sample for the remote-write encoder: labels as sorted [name, value, ...] pairs. */
+/** One sample for the remote-write encoder: labels as sorted [name, value, ...] pairs (shared: read only). */
 export interface FlatSeries {
-  pairs: string[];
+  readonly pairs: readonly string[];
   value: number;
 }
 
@@ -57,6 +57,14 @@ interface Histogram {
   lastSnapshot: number;
   /** Overflow series do not count against (nor free) a workload's budget. */
   overflow: boolean;
+  pairs?: SeriesPairs;
+}
+
+interface SeriesPairs {
+  extraKey: string;
+  buckets: string[][];
+  sum: string[];
+  count: string[];
 }
 
 export interface RedCounts {
@@ -162,26 +170,35 @@ export class RedAggregator {
    */
   snapshot(extraLabels: Record<string, string> = {}): FlatSeries[] {
     const out: FlatSeries[] = [];
-    const extra = Object.entries(extraLabels);
+    const extraKey = JSON.stringify(extraLabels);
     for (const h of this.series.values()) {
-      const base: [string, string][] = [...extra];
-      RED_LABELS.forEach((l, i) => {
-        base.push([l, h.values[i]!]);
-      });
+      // Label pairs never change for a series: built once (per set of extra labels) and shared read-only.
+      if (h.pairs?.extraKey !== extraKey) h.pairs = this.pairsOf(h, extraLabels, extraKey);
+      const p = h.pairs;
       let cumulative = 0;
       for (let i = 0; i < h.buckets.length; i++) {
         cumulative += h.buckets[i]!;
-        out.push({
-          pairs: sortedPairs(`${h.name}_bucket`, [...base, ['le', this.le[i]!]]),
-          value: cumulative,
-        });
+        out.push({ pairs: p.buckets[i]!, value: cumulative });
       }
-      out.push({ pairs: sortedPairs(`${h.name}_sum`, base), value: h.sum });
-      out.push({ pairs: sortedPairs(`${h.name}_count`, base), value: h.count });
+      out.push({ pairs: p.sum, value: h.sum });
+      out.push({ pairs: p.count, value: h.count });
     }
     this.snapshots++;
     this.age();
     return out;
+  }
+
+  private pairsOf(h: Histogram, extraLabels: Record<string, string>, extraKey: string): SeriesPairs {
+    const base: [string, string][] = Object.entries(extraLabels);
+    RED_LABELS.forEach((l, i) => {
+      base.push([l, h.values[i]!]);
+    });
+    return {
+      extraKey,
+      buckets: this.le.map((le) => sortedPairs(`${h.name}_bucket`, [...base, ['le', le]])),
+      sum: sortedPairs(`${h.name}_sum`, base),
+      count: sortedPairs(`${h.name}_count`, base),
+    };
   }
 
   private age(): void {
