@@ -7,8 +7,8 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['{cli,lib,sensor,incloud,db,bench,scripts,infra}/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'edge/**'],
+          include: ['{cli,lib,sensor,incloud,db,bench,scripts,infra}/**/*.test.ts', 'edge/ui/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'edge/src/**', 'edge/test/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Tests start real servers and the eBPF sensor: keep parallelism at the machine's size.

@@ -30,3 +30,4 @@ fi
 if [[ -f scripts/build-native.mjs ]]; then
   node scripts/build-native.mjs
 fi
+node scripts/build-ui.mjs

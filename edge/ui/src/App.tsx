@@ -1,0 +1,63 @@
+/**
+ * The app shell: who is signed in decides between the sign-in pages and the product; the path decides the
+ * organization and the page.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, endpoints, type Me, setCsrfToken } from './api.ts';
+import { AuthPage } from './pages/AuthPage.tsx';
+import { NewOrgPage } from './pages/NewOrgPage.tsx';
+import { navigate, parseOrgPath, usePath } from './router.ts';
+import { Shell } from './Shell.tsx';
+import { ErrorNote, Spinner } from './ui.tsx';
+
+export function App() {
+  const path = usePath();
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const m = await endpoints.me();
+      setCsrfToken(m.csrfToken);
+      setMe(m);
+      setError(null);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        setCsrfToken(null);
+        setMe(null);
+      } else setError(err);
+    }
+  }, []);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  if (error) {
+    return (
+      <div className="center-page">
+        <ErrorNote error={error} />
+      </div>
+    );
+  }
+  if (me === undefined) {
+    return (
+      <div className="center-page">
+        <Spinner />
+      </div>
+    );
+  }
+  if (me === null) {
+    const mode = path === '/signup' ? 'signup' : 'signin';
+    return <AuthPage mode={mode} onSignedIn={refresh} />;
+  }
+  if (path === '/new-org' || me.orgs.length === 0) {
+    return <NewOrgPage me={me} onCreated={refresh} first={me.orgs.length === 0} />;
+  }
+  const route = parseOrgPath(path);
+  const org = route && me.orgs.find((o) => o.slug === route.org);
+  if (!route || !org) {
+    queueMicrotask(() => navigate(`/o/${me.orgs[0]!.slug}/clusters`, true));
+    return null;
+  }
+  return <Shell me={me} org={org} page={route.page} onSignedOut={refresh} />;
+}

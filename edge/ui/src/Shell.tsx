@@ -1,0 +1,115 @@
+/** Signed-in layout: sidebar (org switcher, navigation), top bar (page title, user, sign out), the page. */
+import { useState } from 'react';
+import { endpoints, type Me, type OrgRef } from './api.ts';
+import { ClustersPage } from './pages/ClustersPage.tsx';
+import { PLACEHOLDERS, PlaceholderPage } from './pages/PlaceholderPage.tsx';
+import { TokensPage } from './pages/TokensPage.tsx';
+import { linkClick, navigate } from './router.ts';
+
+const NAV: { section: string; items: { page: string; label: string }[] }[] = [
+  {
+    section: 'Observe',
+    items: Object.entries(PLACEHOLDERS).map(([page, p]) => ({ page, label: p.title })),
+  },
+  {
+    section: 'Manage',
+    items: [
+      { page: 'clusters', label: 'Clusters' },
+      { page: 'tokens', label: 'API tokens' },
+    ],
+  },
+];
+
+export function Shell({
+  me,
+  org,
+  page,
+  onSignedOut,
+}: {
+  me: Me;
+  org: OrgRef;
+  page: string;
+  onSignedOut: () => Promise<void>;
+}) {
+  const [signingOut, setSigningOut] = useState(false);
+  const title = NAV.flatMap((s) => s.items).find((i) => i.page === page)?.label ?? 'Not found';
+  const signOut = async () => {
+    setSigningOut(true);
+    try {
+      await endpoints.logout();
+    } finally {
+      navigate('/signin', true);
+      await onSignedOut();
+    }
+  };
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <aside className="sidebar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Understory
+        </div>
+        <label className="org-switcher">
+          <span className="sr-only">Organization</span>
+          <select
+            aria-label="Organization"
+            value={org.slug}
+            onChange={(e) =>
+              e.target.value === '+new' ? navigate('/new-org') : navigate(`/o/${e.target.value}/${page}`)
+            }
+          >
+            {me.orgs.map((o) => (
+              <option key={o.id} value={o.slug}>
+                {o.name}
+              </option>
+            ))}
+            <option value="+new">+ New organization</option>
+          </select>
+        </label>
+        <nav aria-label="Main">
+          {NAV.map((s) => (
+            <div key={s.section} className="nav-section">
+              <div className="nav-title">{s.section}</div>
+              {s.items.map((i) => (
+                <a
+                  key={i.page}
+                  href={`/o/${org.slug}/${i.page}`}
+                  onClick={linkClick}
+                  className={i.page === page ? 'nav-link active' : 'nav-link'}
+                  aria-current={i.page === page ? 'page' : undefined}
+                >
+                  {i.label}
+                </a>
+              ))}
+            </div>
+          ))}
+        </nav>
+      </aside>
+      <div className="main-col">
+        <header className="topbar">
+          <h1>{title}</h1>
+          <div className="topbar-user">
+            <span className="muted" title={me.user.email}>
+              {me.user.name} <span className="role-badge">{org.role}</span>
+            </span>
+            <button type="button" className="btn btn-ghost btn-sm" onClick={signOut} disabled={signingOut}>
+              Sign out
+            </button>
+          </div>
+        </header>
+        <main id="main" className="content" tabIndex={-1}>
+          {page === 'clusters' ? (
+            <ClustersPage org={org} />
+          ) : page === 'tokens' ? (
+            <TokensPage org={org} />
+          ) : (
+            <PlaceholderPage page={page} org={org} />
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}

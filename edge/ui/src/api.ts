@@ -1,0 +1,119 @@
+/**
+ * The edge API client. Sessions are an HttpOnly cookie the browser sends by itself; changes must also carry
+ * the session's CSRF token in `X-CSRF-Token` (edge/README.md, "CSRF"). The token comes from sign-in, sign-up
+ * and GET /api/me and lives only in memory here.
+ */
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+}
+export interface OrgRef {
+  id: string;
+  slug: string;
+  name: string;
+  role: string;
+}
+export interface Me {
+  user: User;
+  csrfToken: string;
+  orgs: OrgRef[];
+}
+export interface Cluster {
+  id: string;
+  name: string;
+  status: 'pending' | 'connected' | 'disconnected';
+  lastSeenAt: number | null;
+  installTokenPrefix: string;
+  installTokenIssuedAt: number;
+  createdAt: number;
+}
+export interface ClusterWithToken extends Cluster {
+  installToken: string;
+  commands: { helm: string; local: string };
+}
+export interface ApiToken {
+  id: string;
+  name: string;
+  kind: 'personal' | 'service';
+  displayPrefix: string;
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+export interface CreatedToken extends ApiToken {
+  token: string;
+}
+
+/** An answer other than 2xx, with the API's `{error: {code, message}}` shape when it has one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, 'network', `cannot reach the server: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  const data = text ? safeJson(text) : null;
+  if (!res.ok) {
+    const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `request failed (${res.status})`);
+  }
+  return data as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export const endpoints = {
+  me: () => api<Me>('GET', '/api/me'),
+  signup: (b: { email: string; password: string; name: string }) =>
+    api<{ user: User; csrfToken: string }>('POST', '/api/auth/signup', b),
+  login: (b: { email: string; password: string }) =>
+    api<{ user: User; csrfToken: string }>('POST', '/api/auth/login', b),
+  logout: () => api<{ ok: true }>('POST', '/api/auth/logout'),
+  createOrg: (b: { name: string; slug: string }) => api<OrgRef>('POST', '/api/orgs', b),
+  clusters: (orgId: string) =>
+    api<{ clusters: Cluster[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/clusters`),
+  createCluster: (orgId: string, name: string) =>
+    api<ClusterWithToken>('POST', `/api/orgs/${encodeURIComponent(orgId)}/clusters`, { name }),
+  tokens: (orgId: string) =>
+    api<{ tokens: ApiToken[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/tokens`),
+  createToken: (orgId: string, b: { name: string; scopes: string[]; expiresInDays?: number }) =>
+    api<CreatedToken>('POST', `/api/orgs/${encodeURIComponent(orgId)}/tokens`, b),
+  revokeToken: (orgId: string, tokenId: string) =>
+    api<{ ok: true }>(
+      'DELETE',
+      `/api/orgs/${encodeURIComponent(orgId)}/tokens/${encodeURIComponent(tokenId)}`,
+    ),
+};

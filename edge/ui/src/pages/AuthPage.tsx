@@ -1,0 +1,87 @@
+/** Sign in and sign up: one card, the mode in the URL (/signin, /signup). */
+import { type FormEvent, useState } from 'react';
+import { endpoints, setCsrfToken } from '../api.ts';
+import { linkClick, navigate } from '../router.ts';
+import { ErrorNote } from '../ui.tsx';
+
+export function AuthPage({
+  mode,
+  onSignedIn,
+}: {
+  mode: 'signin' | 'signup';
+  onSignedIn: () => Promise<void>;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const email = String(f.get('email') ?? '');
+    const password = String(f.get('password') ?? '');
+    setBusy(true);
+    setError(null);
+    try {
+      const res =
+        mode === 'signup'
+          ? await endpoints.signup({ email, password, name: String(f.get('name') ?? '') })
+          : await endpoints.login({ email, password });
+      setCsrfToken(res.csrfToken);
+      navigate('/', true);
+      await onSignedIn();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  const signup = mode === 'signup';
+  return (
+    <div className="auth-page">
+      <div className="auth-card card">
+        <div className="brand brand-lg">
+          <span className="brand-mark" aria-hidden="true" />
+          Understory
+        </div>
+        <h1>{signup ? 'Create your account' : 'Sign in'}</h1>
+        <p className="muted">
+          {signup
+            ? 'See every request in your Kubernetes clusters, without changing your code.'
+            : 'Welcome back. Sign in to your organization.'}
+        </p>
+        <form onSubmit={submit} className="form">
+          {signup ? (
+            <label className="field">
+              <span>Name</span>
+              <input name="name" autoComplete="name" required maxLength={100} />
+            </label>
+          ) : null}
+          <label className="field">
+            <span>Work email</span>
+            <input name="email" type="email" autoComplete="email" required maxLength={254} />
+          </label>
+          <label className="field">
+            <span>Password</span>
+            <input
+              name="password"
+              type="password"
+              autoComplete={signup ? 'new-password' : 'current-password'}
+              required
+              minLength={signup ? 10 : 1}
+              maxLength={256}
+            />
+            {signup ? <small className="muted">At least 10 characters.</small> : null}
+          </label>
+          <ErrorNote error={error} />
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+            {busy ? 'Please wait...' : signup ? 'Create account' : 'Sign in'}
+          </button>
+        </form>
+        <p className="auth-switch muted">
+          {signup ? 'Already have an account? ' : 'New to Understory? '}
+          <a href={signup ? '/signin' : '/signup'} onClick={linkClick}>
+            {signup ? 'Sign in' : 'Create an account'}
+          </a>
+        </p>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+/**
+ * End to end: the built UI (edge/public, scripts/build-ui.mjs) served by the real edge worker under
+ * `wrangler dev` (local D1), driven by Debian's headless Chromium through playwright-core. Screenshots of each
+ * page go to test-artifacts/ui/.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../cli/up/plan.ts';
+import { freePort } from '../../lib/net.ts';
+
+const run = promisify(execFile);
+const wrangler = join(REPO_ROOT, 'node_modules/.bin/wrangler');
+const shots = join(REPO_ROOT, 'test-artifacts/ui');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+let stateDir = '';
+let edge: ChildProcess | undefined;
+let edgeLog = '';
+let browser: Browser | undefined;
+let base = '';
+
+async function waitForEdge(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (edge?.exitCode !== null && edge?.exitCode !== undefined) break;
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`cannot start wrangler dev: ${url} did not answer; log:\n${edgeLog.slice(-3000)}`);
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(REPO_ROOT, 'edge/public/assets'))) {
+    throw new Error('cannot test the UI: edge/public is not built; run node scripts/build-ui.mjs');
+  }
+  mkdirSync(shots, { recursive: true });
+  stateDir = mkdtempSync(join(tmpdir(), 'understory-ui-'));
+  const env = { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' };
+  const config = join(REPO_ROOT, 'wrangler.toml');
+  await run(
+    wrangler,
+    ['d1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', stateDir],
+    {
+      env,
+      cwd: REPO_ROOT,
+    },
+  );
+  const port = await freePort();
+  const inspector = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  edge = spawn(
+    wrangler,
+    [
+      'dev',
+      '--config',
+      config,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspector),
+      '--persist-to',
+      stateDir,
+      '--show-interactive-dev-session=false',
+    ],
+    { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  edge.stdout?.on('data', (d) => (edgeLog += d));
+  edge.stderr?.on('data', (d) => (edgeLog += d));
+  const [, b] = await Promise.all([
+    waitForEdge(`${base}/api/health`, 90_000),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS }),
+  ]);
+  browser = b;
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (edge && edge.exitCode === null) {
+    const exited = new Promise((r) => edge?.once('exit', r));
+    edge.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (edge.exitCode === null) edge.kill('SIGKILL');
+  }
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+test('sign up, create an org and a cluster with its Helm command, create and revoke a token, sign out', async () => {
+  const context = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  // Signed out: any app path lands on sign-in; the link goes to sign-up (state in the URL).
+  await page.goto(`${base}/o/acme/clusters`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot(page, '01-sign-in');
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  expect(new URL(page.url()).pathname).toBe('/signup');
+  await page.getByLabel('Name').fill('Ada Lovelace');
+  await page.getByLabel('Work email').fill('ada@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await shot(page, '02-sign-up');
+  await page.getByRole('button', { name: 'Create account' }).click();
+
+  // First organization (the URL name follows the display name).
+  await page.getByRole('heading', { name: 'Welcome, Ada Lovelace' }).waitFor();
+  await page.getByLabel('Organization name').fill('Acme Analytics');
+  expect(await page.getByLabel('URL name').inputValue()).toBe('acme-analytics');
+  await shot(page, '03-new-org');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+
+  // Clusters: empty, so the create form shows; the connect panel shows the commands and the token once.
+  await page.waitForURL('**/o/acme-analytics/clusters');
+  await page.getByLabel('Cluster name').fill('prod-eu-1');
+  await shot(page, '04-clusters-empty');
+  await page.getByRole('button', { name: 'Create cluster' }).click();
+  const helm = await page.getByTestId('helm-command').textContent();
+  const token = await page.getByTestId('install-token').textContent();
+  expect(token).toMatch(/^ust_cit_/);
+  expect(helm).toContain('helm upgrade --install understory');
+  expect(helm).toContain(`--set portal.installToken=${token}`);
+  expect(helm).toContain('--set clusterName=prod-eu-1');
+  expect(await page.getByTestId('local-command').textContent()).toContain(`--install-token ${token}`);
+  const row = page.locator('tbody tr', { hasText: 'prod-eu-1' });
+  await expect.poll(() => row.textContent()).toContain('pending');
+  await shot(page, '05-cluster-created');
+  await page.getByRole('button', { name: 'Done' }).click();
+  expect(await page.getByTestId('install-token').count()).toBe(0);
+
+  // API tokens: create (shown once), then revoke; the API agrees.
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await page.waitForURL('**/o/acme-analytics/tokens');
+  await page.getByText('No API tokens').waitFor();
+  await shot(page, '06-tokens-empty');
+  await page.getByLabel('Name', { exact: true }).fill('ci-deploy');
+  await page.getByLabel('Scope').selectOption('write');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = await page.getByTestId('new-token').textContent();
+  expect(secret).toMatch(/^ust_pat_/);
+  const tokenRow = page.locator('tr[data-token-row="ci-deploy"]');
+  await expect.poll(() => tokenRow.textContent()).toContain('active');
+  await shot(page, '07-token-created');
+  const asToken = () => fetch(`${base}/api/orgs`, { headers: { authorization: `Bearer ${secret}` } });
+  expect((await asToken()).status).not.toBe(401);
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Revoke ci-deploy' }).click();
+  await expect.poll(() => tokenRow.textContent()).toContain('revoked');
+  expect((await asToken()).status).toBe(401);
+  await shot(page, '08-token-revoked');
+
+  // Data pages are placeholders until the tunnel; each says so and links to clusters.
+  for (const [name, heading] of [
+    ['services', 'Services will appear here'],
+    ['map', 'Service map will appear here'],
+    ['traces', 'Traces will appear here'],
+    ['logs', 'Logs will appear here'],
+    ['metrics', 'Metrics will appear here'],
+    ['events', 'Events will appear here'],
+  ] as const) {
+    await page.goto(`${base}/o/acme-analytics/${name}`);
+    await page.getByRole('heading', { name: heading }).waitFor();
+    await shot(page, `09-${name}`);
+  }
+  await page.setViewportSize({ width: 1920, height: 1000 });
+  await page.goto(`${base}/o/acme-analytics/clusters`);
+  await page.locator('tbody tr', { hasText: 'prod-eu-1' }).waitFor();
+  await shot(page, '10-clusters-wide');
+
+  // Keyboard: the skip link is the first tab stop.
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+
+  // Sign out ends the session: the API refuses it and the UI shows sign-in again.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  const me = await page.evaluate(async () => (await fetch('/api/me')).status);
+  expect(me).toBe(401);
+  // Signing back in with the same password works and returns to the organization.
+  await page.getByLabel('Work email').fill('ada@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/o/acme-analytics/clusters');
+  expect(pageErrors).toEqual([]);
+  await context.close();
+}, 60_000);
