@@ -4,42 +4,22 @@
  * install token, and promtool as the Prometheus client. promtool against the edge's per-cluster Prometheus URL
  * (basic auth, API token as password) must print exactly what it prints against VictoriaMetrics directly.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../cli/up/plan.ts';
-import { freePort, waitForHttp } from '../testing/ports.ts';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
 import { Portal } from './portal.ts';
+import { type EdgeStack, startEdgeStack, waitConnected } from './testing/edgeStack.ts';
 
 const run = promisify(execFile);
-const wranglerBin = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
-const config = join(REPO_ROOT, 'wrangler.toml');
-const env = { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' };
-
-let stateDir: string;
-let wrangler: ChildProcess | undefined;
-let edge: string;
 const vm = new VictoriaMetricsProcess();
+let stack: EdgeStack;
 let portal: Portal | undefined;
+let edge: string;
 let orgId: string;
 let clusterId: string;
 let readToken: string;
 const nowS = Math.floor(Date.now() / 1000);
-
-async function api<T>(method: string, path: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(edge + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return { json, res };
-}
 
 /** A few series over the last ten minutes, one sample a minute. */
 async function loadSeries(): Promise<void> {
@@ -62,94 +42,22 @@ async function loadSeries(): Promise<void> {
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'understory-edge-e2e-'));
-  const [port, inspector] = [await freePort(), await freePort()];
-  edge = `http://127.0.0.1:${port}`;
-  await Promise.all([
-    run(
-      wranglerBin,
-      ['d1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', stateDir],
-      {
-        env,
-        cwd: REPO_ROOT,
-      },
-    ),
-    vm.start().then(loadSeries),
-  ]);
-  wrangler = spawn(
-    wranglerBin,
-    [
-      'dev',
-      '--config',
-      config,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspector),
-      '--persist-to',
-      stateDir,
-      '--show-interactive-dev-session=false',
-    ],
-    { env, cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
-  );
-  await waitForHttp(`${edge}/api/health`, 45_000, () => wrangler?.exitCode === null);
-
-  const signup = await api<{ csrfToken: string }>(
-    'POST',
-    '/api/auth/signup',
-    { email: 'e2e@example.com', password: 'a long enough password', name: 'E2E' },
-    {},
-  );
-  const cookie = /^[^;]+/.exec(signup.res.headers.get('set-cookie') ?? '')![0];
-  const as = { cookie, 'x-csrf-token': signup.json.csrfToken };
-  orgId = (await api<{ id: string }>('POST', '/api/orgs', { name: 'E2E', slug: 'e2e' }, as)).json.id;
-  const cluster = await api<{ id: string; installToken: string }>(
-    'POST',
-    `/api/orgs/${orgId}/clusters`,
-    { name: 'local' },
-    as,
-  );
-  clusterId = cluster.json.id;
-  readToken = (
-    await api<{ token: string }>(
-      'POST',
-      `/api/orgs/${orgId}/tokens`,
-      { name: 'promtool', scopes: ['read'] },
-      as,
-    )
-  ).json.token;
-
+  [stack] = await Promise.all([startEdgeStack(), vm.start().then(loadSeries)]);
+  ({ url: edge, orgId, clusterId, readToken } = stack);
   portal = new Portal({
     edgeUrl: edge,
-    installToken: cluster.json.installToken,
+    installToken: stack.installToken,
     victoriaMetricsUrl: vm.url,
     replicaId: 'e2e',
   });
   await portal.start();
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const c = await api<{ status: string }>('GET', `/api/orgs/${orgId}/clusters/${clusterId}`, undefined, {
-      authorization: `Bearer ${readToken}`,
-    });
-    if (c.json.status === 'connected') break;
-    if (Date.now() > deadline)
-      throw new Error(`portal did not connect: ${JSON.stringify(await portal.health())}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitConnected(stack);
 }, 120_000);
 
 afterAll(async () => {
   await portal?.shutdown();
-  if (wrangler?.pid !== undefined && wrangler.exitCode === null) {
-    const exited = new Promise((r) => wrangler!.once('exit', r));
-    process.kill(-wrangler.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGKILL');
-  }
+  await stack?.stop();
   await vm.close();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 30_000);
 
 async function promtool(args: string[]): Promise<{ code: number; out: string }> {
