@@ -128,4 +128,30 @@ describe('promtool through the edge and the tunnel', () => {
     expect(res.status).toBe(501);
     expect(await res.json()).toMatchObject({ error: { code: 'not_implemented' } });
   });
+
+  it('answers 503 while the portal is gone and again once a new one connects', async () => {
+    await portal?.shutdown();
+    const url = `${stack.prometheusUrl}/api/v1/query?query=up`;
+    const auth = { authorization: `Bearer ${readToken}` };
+    const deadline = Date.now() + 20_000;
+    let res = await fetch(url, { headers: auth });
+    while (res.status !== 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await fetch(url, { headers: auth });
+    }
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'error', errorType: 'cluster_not_connected' });
+    expect(await stack.clusterStatus()).toBe('disconnected');
+    portal = new Portal({
+      edgeUrl: edge,
+      installToken: stack.installToken,
+      victoriaMetricsUrl: vm.url,
+      replicaId: 'e2e-2',
+    });
+    await portal.start();
+    await waitConnected(stack);
+    const again = await fetch(url, { headers: auth });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ status: 'success' });
+  });
 });
