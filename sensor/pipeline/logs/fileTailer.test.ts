@@ -1,0 +1,125 @@
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileTailer } from './fileTailer.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'understory-tailer-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let seq = 0;
+
+function setup(opts: { fromStart?: boolean; maxReadBytes?: number; maxLineBytes?: number } = {}) {
+  const dir = join(root, String(seq++));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  const log = join(dir, '0.log');
+  const got: string[] = [];
+  const make = () =>
+    new FileTailer({
+      files: () => [log],
+      onLines: (_p, lines) => {
+        got.push(...lines);
+      },
+      stateFile: join(dir, 'offsets.json'),
+      fromStart: opts.fromStart ?? true,
+      maxReadBytes: opts.maxReadBytes,
+      maxLineBytes: opts.maxLineBytes,
+    });
+  return { dir, log, got, make };
+}
+
+describe('FileTailer', () => {
+  it('delivers complete lines only, and the rest when its newline arrives', async () => {
+    const { log, got, make } = setup();
+    writeFileSync(log, 'one\ntwo\nthr');
+    const t = make();
+    await t.poll();
+    expect(got).toEqual(['one', 'two']);
+    appendFileSync(log, 'ee\n');
+    await t.poll();
+    expect(got).toEqual(['one', 'two', 'three']);
+    t.close();
+  });
+
+  it('resumes after a restart without losing or repeating lines', async () => {
+    const { log, got, make } = setup();
+    writeFileSync(log, 'a\nb\npart');
+    let t = make();
+    await t.poll();
+    t.close();
+    appendFileSync(log, 'ial\nc\n');
+    t = make();
+    await t.poll();
+    expect(got).toEqual(['a', 'b', 'partial', 'c']);
+    t.close();
+  });
+
+  it('follows a rename rotation: the old file to its end, then the new one from the start', async () => {
+    const { log, got, make } = setup({ maxReadBytes: 4 });
+    writeFileSync(log, '1\n');
+    const t = make();
+    await t.poll();
+    appendFileSync(log, '2\n3\n4\n5\n');
+    renameSync(log, `${log}.20261125`);
+    writeFileSync(log, '6\n');
+    for (let i = 0; i < 5; i++) await t.poll();
+    expect(got).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(t.counts.rotations).toBe(1);
+    t.close();
+  });
+
+  it('starts over after a truncation (copytruncate)', async () => {
+    const { log, got, make } = setup();
+    writeFileSync(log, 'old line 1\nold line 2\n');
+    const t = make();
+    await t.poll();
+    truncateSync(log, 0);
+    appendFileSync(log, 'new\n');
+    await t.poll();
+    expect(got).toEqual(['old line 1', 'old line 2', 'new']);
+    expect(t.counts.truncations).toBe(1);
+    t.close();
+  });
+
+  it('reads only appended lines of files it never saw when fromStart is false', async () => {
+    const { log, got, make } = setup({ fromStart: false });
+    writeFileSync(log, 'history\n');
+    const t = make();
+    await t.poll();
+    appendFileSync(log, 'fresh\n');
+    await t.poll();
+    expect(got).toEqual(['fresh']);
+    t.close();
+  });
+
+  it('cuts over-long lines and skips their rest', async () => {
+    const { log, got, make } = setup({ maxLineBytes: 4, maxReadBytes: 6 });
+    writeFileSync(log, 'abcdefghijklmnop\nok\n');
+    const t = make();
+    for (let i = 0; i < 6; i++) await t.poll();
+    expect(got).toEqual(['abcd', 'ok']);
+    t.close();
+  });
+
+  it('refuses an unreadable state file', () => {
+    const { dir } = setup();
+    writeFileSync(join(dir, 'offsets.json'), '{');
+    expect(
+      () =>
+        new FileTailer({
+          files: () => [],
+          onLines: () => {},
+          stateFile: join(dir, 'offsets.json'),
+          fromStart: true,
+        }),
+    ).toThrow(/cannot read log offsets/);
+  });
+});
