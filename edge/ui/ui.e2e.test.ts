@@ -107,7 +107,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-test('sign up, create an org and a cluster with its Helm command, create and revoke a token, sign out', async () => {
+test('sign up, org, cluster with its Helm command and rotation, invite a member, create and revoke a token, sign out', async () => {
   const context = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
   const page = await context.newPage();
   const pageErrors: string[] = [];
@@ -149,6 +149,11 @@ test('sign up, create an org and a cluster with its Helm command, create and rev
   await shot(page, '05-cluster-created');
   await page.getByRole('button', { name: 'Done' }).click();
   expect(await page.getByTestId('install-token').count()).toBe(0);
+  // Rotating shows a new token once; the old one is gone from the page.
+  await page.getByRole('button', { name: 'Rotate the install token of prod-eu-1' }).click();
+  await expect.poll(() => page.getByTestId('install-token').textContent()).toMatch(/^ust_cit_/);
+  expect(await page.getByTestId('install-token').textContent()).not.toBe(token);
+  await page.getByRole('button', { name: 'Done' }).click();
 
   // API tokens: create (shown once), then revoke; the API agrees.
   await page.getByRole('link', { name: 'API tokens' }).click();
@@ -170,6 +175,43 @@ test('sign up, create an org and a cluster with its Helm command, create and rev
   await expect.poll(() => tokenRow.textContent()).toContain('revoked');
   expect((await asToken()).status).toBe(401);
   await shot(page, '08-token-revoked');
+
+  // Members: invite a teammate; the link (token in the fragment) brings them through sign-up into the org.
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.waitForURL('**/o/acme-analytics/members');
+  await page.getByLabel('Email').fill('grace@example.com');
+  await page.locator('select[name="inviteRole"]').selectOption('editor');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const inviteUrl = (await page.getByTestId('invite-link').textContent()) ?? '';
+  expect(inviteUrl).toMatch(new RegExp(`^${base}/invite#ust_inv_`));
+  await page.locator('tr[data-invitation-row="grace@example.com"]').waitFor();
+  await shot(page, '08b-members-invited');
+  const grace = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
+  const gracePage = await grace.newPage();
+  gracePage.on('pageerror', (e) => pageErrors.push(e.message));
+  await gracePage.goto(inviteUrl);
+  await gracePage.getByRole('heading', { name: 'Create your account' }).waitFor();
+  await gracePage.getByLabel('Name').fill('Grace Hopper');
+  await gracePage.getByLabel('Work email').fill('grace@example.com');
+  await gracePage.getByLabel('Password').fill('another long passphrase');
+  await gracePage.getByRole('button', { name: 'Create account' }).click();
+  await gracePage.getByRole('button', { name: 'Accept invitation' }).click();
+  await gracePage.waitForURL('**/o/acme-analytics/clusters');
+  await gracePage.locator('tbody tr', { hasText: 'prod-eu-1' }).waitFor();
+  expect(await gracePage.locator('.role-badge').textContent()).toBe('editor');
+  await grace.close();
+  await page.reload();
+  const graceRow = page.locator('tr[data-member-row="grace@example.com"]');
+  await graceRow.waitFor();
+  expect(await page.getByLabel('Role of grace@example.com').inputValue()).toBe('editor');
+  const [patched] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/members/')),
+    page.getByLabel('Role of grace@example.com').selectOption('viewer'),
+  ]);
+  expect(patched.status()).toBe(200);
+  await page.reload();
+  await expect.poll(() => page.getByLabel('Role of grace@example.com').inputValue()).toBe('viewer');
+  await shot(page, '08c-members');
 
   // Data pages are placeholders until the tunnel; each says so and links to clusters.
   for (const [name, heading] of [

@@ -4,6 +4,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, endpoints, type Me, setCsrfToken } from './api.ts';
+import { AcceptInvitePage, pendingInvitation } from './pages/AcceptInvitePage.tsx';
 import { AuthPage } from './pages/AuthPage.tsx';
 import { NewOrgPage } from './pages/NewOrgPage.tsx';
 import { navigate, parseOrgPath, usePath } from './router.ts';
@@ -15,19 +16,22 @@ export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
 
-  const refresh = useCallback(async () => {
+  const refresh = useCallback(async (): Promise<Me | null> => {
     try {
       const m = await endpoints.me();
       setCsrfToken(m.csrfToken);
       setMe(m);
       setError(null);
+      return m;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
         setCsrfToken(null);
         setMe(null);
       } else setError(err);
+      return null;
     }
   }, []);
+  const invitation = pendingInvitation();
   useEffect(() => {
     void refresh();
   }, [refresh]);
@@ -47,8 +51,21 @@ export function App() {
     );
   }
   if (me === null) {
-    const mode = path === '/signup' ? 'signup' : 'signin';
+    const mode = path === '/signup' || (invitation && path !== '/signin') ? 'signup' : 'signin';
     return <AuthPage mode={mode} onSignedIn={refresh} />;
+  }
+  if (invitation) {
+    return (
+      <AcceptInvitePage
+        me={me}
+        token={invitation}
+        onDone={async (orgId) => {
+          const m = await refresh();
+          const joined = m?.orgs.find((o) => o.id === orgId);
+          navigate(joined ? `/o/${joined.slug}/clusters` : '/', true);
+        }}
+      />
+    );
   }
   if (path === '/new-org' || me.orgs.length === 0) {
     return <NewOrgPage me={me} onCreated={refresh} first={me.orgs.length === 0} />;

@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
 import { ClustersPage } from './pages/ClustersPage.tsx';
+import { MembersPage } from './pages/MembersPage.tsx';
 import { PLACEHOLDERS, PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
 import { linkClick, navigate } from './router.ts';
@@ -15,6 +16,7 @@ const NAV: { section: string; items: { page: string; label: string }[] }[] = [
     section: 'Manage',
     items: [
       { page: 'clusters', label: 'Clusters' },
+      { page: 'members', label: 'Members' },
       { page: 'tokens', label: 'API tokens' },
     ],
   },
@@ -29,7 +31,7 @@ export function Shell({
   me: Me;
   org: OrgRef;
   page: string;
-  onSignedOut: () => Promise<void>;
+  onSignedOut: () => Promise<unknown>;
 }) {
   const [signingOut, setSigningOut] = useState(false);
   const title = NAV.flatMap((s) => s.items).find((i) => i.page === page)?.label ?? 'Not found';
@@ -103,6 +105,8 @@ export function Shell({
         <main id="main" className="content" tabIndex={-1}>
           {page === 'clusters' ? (
             <ClustersPage org={org} />
+          ) : page === 'members' ? (
+            <MembersPage org={org} me={me} />
           ) : page === 'tokens' ? (
             <TokensPage org={org} />
           ) : (

@@ -47,6 +47,22 @@ export interface CreatedToken extends ApiToken {
   token: string;
 }
 
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: string;
+  createdAt: number;
+}
+export interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  createdAt: number;
+  expiresAt: number;
+  acceptedAt: number | null;
+}
+
 /** An answer other than 2xx, with the API's `{error: {code, message}}` shape when it has one. */
 export class ApiError extends Error {
   constructor(
@@ -107,6 +123,40 @@ export const endpoints = {
     api<{ clusters: Cluster[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/clusters`),
   createCluster: (orgId: string, name: string) =>
     api<ClusterWithToken>('POST', `/api/orgs/${encodeURIComponent(orgId)}/clusters`, { name }),
+  rotateInstallToken: (orgId: string, clusterId: string) =>
+    api<ClusterWithToken>(
+      'POST',
+      `/api/orgs/${encodeURIComponent(orgId)}/clusters/${encodeURIComponent(clusterId)}/install-token`,
+    ),
+  deleteCluster: (orgId: string, clusterId: string) =>
+    api<{ ok: true }>(
+      'DELETE',
+      `/api/orgs/${encodeURIComponent(orgId)}/clusters/${encodeURIComponent(clusterId)}`,
+    ),
+  members: (orgId: string) =>
+    api<{ members: Member[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/members`),
+  setMemberRole: (orgId: string, userId: string, role: string) =>
+    api<{ ok: true }>(
+      'PATCH',
+      `/api/orgs/${encodeURIComponent(orgId)}/members/${encodeURIComponent(userId)}`,
+      { role },
+    ),
+  removeMember: (orgId: string, userId: string) =>
+    api<{ ok: true }>(
+      'DELETE',
+      `/api/orgs/${encodeURIComponent(orgId)}/members/${encodeURIComponent(userId)}`,
+    ),
+  invitations: (orgId: string) =>
+    api<{ invitations: Invitation[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/invitations`),
+  invite: (orgId: string, b: { email: string; role: string }) =>
+    api<Invitation & { token: string }>('POST', `/api/orgs/${encodeURIComponent(orgId)}/invitations`, b),
+  cancelInvitation: (orgId: string, invitationId: string) =>
+    api<{ ok: true }>(
+      'DELETE',
+      `/api/orgs/${encodeURIComponent(orgId)}/invitations/${encodeURIComponent(invitationId)}`,
+    ),
+  acceptInvitation: (token: string) =>
+    api<{ orgId: string; role: string }>('POST', '/api/invitations/accept', { token }),
   tokens: (orgId: string) =>
     api<{ tokens: ApiToken[] }>('GET', `/api/orgs/${encodeURIComponent(orgId)}/tokens`),
   createToken: (orgId: string, b: { name: string; scopes: string[]; expiresInDays?: number }) =>

@@ -9,7 +9,7 @@ export function AuthPage({
   onSignedIn,
 }: {
   mode: 'signin' | 'signup';
-  onSignedIn: () => Promise<void>;
+  onSignedIn: () => Promise<unknown>;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);

@@ -11,7 +11,18 @@ export function ClustersPage({ org }: { org: OrgRef }) {
   const { data, error, loading, reload } = useLoad(() => endpoints.clusters(org.id), org.id);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ClusterWithToken | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
   const canWrite = org.role !== 'viewer';
+  /** Runs a row action, then refreshes the list; its error shows above the table. */
+  const act = async (fn: () => Promise<unknown>) => {
+    setActionError(null);
+    try {
+      await fn();
+      await reload();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
   useEffect(() => {
     const t = setInterval(() => void reload(), STATUS_POLL_MS);
     return () => clearInterval(t);
@@ -42,7 +53,7 @@ export function ClustersPage({ org }: { org: OrgRef }) {
           }}
         />
       ) : null}
-      <ErrorNote error={error} />
+      <ErrorNote error={error || actionError} />
       {loading && !data ? <Spinner label="Loading clusters" /> : null}
       {data && clusters.length === 0 && !canWrite ? (
         <EmptyState icon="⎈" title="No clusters yet">
@@ -59,6 +70,9 @@ export function ClustersPage({ org }: { org: OrgRef }) {
                 <th scope="col">Last seen</th>
                 <th scope="col">Install token</th>
                 <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -73,6 +87,33 @@ export function ClustersPage({ org }: { org: OrgRef }) {
                     <code className="mono muted">{c.installTokenPrefix}...</code>
                   </td>
                   <td>{relativeTime(c.createdAt)}</td>
+                  <td className="actions">
+                    {canWrite ? (
+                      <button
+                        type="button"
+                        className="btn btn-ghost btn-sm"
+                        aria-label={`Rotate the install token of ${c.name}`}
+                        onClick={() => act(() => endpoints.rotateInstallToken(org.id, c.id).then(setCreated))}
+                      >
+                        Rotate token
+                      </button>
+                    ) : null}
+                    {org.role === 'admin' || org.role === 'owner' ? (
+                      <button
+                        type="button"
+                        className="btn btn-danger btn-sm"
+                        aria-label={`Delete ${c.name}`}
+                        onClick={() => {
+                          if (window.confirm(`Delete ${c.name}? Its portal is disconnected at once.`))
+                            void act(() =>
+                              endpoints.deleteCluster(org.id, c.id).then(() => setCreated(null)),
+                            );
+                        }}
+                      >
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

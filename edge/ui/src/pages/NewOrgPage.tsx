@@ -11,7 +11,7 @@ export function NewOrgPage({
 }: {
   me: Me;
   first: boolean;
-  onCreated: () => Promise<void>;
+  onCreated: () => Promise<unknown>;
 }) {
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
