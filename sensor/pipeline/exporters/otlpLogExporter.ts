@@ -1,0 +1,157 @@
+import { fileURLToPath } from 'node:url';
+import { Counter, type Registry } from 'prom-client';
+import protobuf from 'protobufjs';
+import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+
+/**
+ * OTLP/HTTP protobuf export of log records (container logs) to the collector: POST <url>/v1/logs, batches of
+ * at most `maxRecordsPerBatch`, the same bounded queue, retries and drop counters as the span exporter.
+ */
+const root = protobuf.loadSync(
+  fileURLToPath(new URL('../../../incloud/collector/otlp.proto', import.meta.url)),
+);
+const ExportLogsServiceRequest = root.lookupType('otlp.ExportLogsServiceRequest');
+
+export interface LogRecordOut {
+  /** Resource attributes (namespace, pod, container, ...); records with equal resources are grouped. */
+  resource: Record<string, string>;
+  timeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  attributes: Record<string, string>;
+}
+
+export interface OtlpLogExporterOptions {
+  url: string;
+  maxRecordsPerBatch?: number;
+  maxQueueBodies?: number;
+  timeoutMs?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  registry?: Registry;
+}
+
+export class OtlpLogExporter {
+  private readonly endpoint: string;
+  private readonly sender: BatchSender;
+  private pending: LogRecordOut[] = [];
+  private readonly maxBatch: number;
+  private readonly timeoutMs: number;
+  private readonly m;
+
+  constructor(o: OtlpLogExporterOptions) {
+    try {
+      this.endpoint = new URL('v1/logs', o.url.endsWith('/') ? o.url : `${o.url}/`).href;
+    } catch {
+      throw new Error(`cannot configure OTLP log export: ${JSON.stringify(o.url)} is not a URL`);
+    }
+    this.maxBatch = o.maxRecordsPerBatch ?? 1000;
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    const registers = o.registry ? [o.registry] : [];
+    this.m = {
+      sent: new Counter({
+        name: 'sensor_otlp_logs_sent_total',
+        help: 'Log records the collector accepted',
+        registers,
+      }),
+      dropped: new Counter({
+        name: 'sensor_otlp_logs_dropped_total',
+        help: 'Log records never delivered, by reason (queue_full, rejected, shutdown)',
+        labelNames: ['reason'],
+        registers,
+      }),
+      errors: new Counter({
+        name: 'sensor_otlp_logs_errors_total',
+        help: 'Failed OTLP log requests',
+        registers,
+      }),
+    };
+    this.sender = new BatchSender({
+      name: 'otlp-log-exporter',
+      maxQueueBodies: o.maxQueueBodies ?? 64,
+      initialBackoffMs: o.initialBackoffMs ?? 250,
+      maxBackoffMs: o.maxBackoffMs ?? 10_000,
+      send: (b) => this.post(b),
+      onSent: (b) => this.m.sent.inc(b.items),
+      onDropped: (b, reason) => this.m.dropped.inc({ reason }, b.items),
+      onError: () => this.m.errors.inc(),
+    });
+  }
+
+  start(): void {
+    this.sender.start();
+  }
+
+  export(records: readonly LogRecordOut[]): void {
+    for (const r of records) {
+      this.pending.push(r);
+      if (this.pending.length >= this.maxBatch) this.flush();
+    }
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.sender.push({ bytes: encodeLogs(batch), items: batch.length });
+  }
+
+  drain(timeoutMs: number): Promise<boolean> {
+    this.flush();
+    return this.sender.drain(timeoutMs);
+  }
+
+  async shutdown(graceMs = 3000): Promise<void> {
+    await this.drain(graceMs);
+    await this.sender.stop();
+  }
+
+  private async post(b: Body): Promise<void> {
+    const res = await fetch(this.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: b.bytes,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      return;
+    }
+    const msg = `cannot export logs to ${this.endpoint}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentSendError(msg);
+    throw new Error(msg);
+  }
+}
+
+export function encodeLogs(records: readonly LogRecordOut[]): Uint8Array {
+  const groups = new Map<string, { resource: Record<string, string>; logRecords: unknown[] }>();
+  const observed = (BigInt(Date.now()) * 1_000_000n).toString();
+  for (const r of records) {
+    const key = JSON.stringify(r.resource);
+    let g = groups.get(key);
+    if (!g) {
+      g = { resource: r.resource, logRecords: [] };
+      groups.set(key, g);
+    }
+    g.logRecords.push({
+      timeUnixNano: r.timeUnixNano.toString(),
+      observedTimeUnixNano: observed,
+      severityNumber: r.severityNumber,
+      severityText: r.severityText,
+      body: { stringValue: r.body },
+      attributes: kv(r.attributes),
+    });
+  }
+  const msg = {
+    resourceLogs: [...groups.values()].map((g) => ({
+      resource: { attributes: kv(g.resource) },
+      scopeLogs: [{ scope: { name: 'understory-sensor' }, logRecords: g.logRecords }],
+    })),
+  };
+  return ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject(msg)).finish();
+}
+
+function kv(o: Record<string, string>) {
+  return Object.entries(o).map(([key, v]) => ({ key, value: { stringValue: v } }));
+}

@@ -1,0 +1,115 @@
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChdbStore } from '../../../incloud/clickhouse/chdbStore.ts';
+import type { OtlpCollector } from '../../../incloud/collector/collector.ts';
+import { openTestStore, RecordingSink, startCollector } from '../../../incloud/collector/collectorTestKit.ts';
+import { ContainerLogs } from './containerLogs.ts';
+import { listPodLogFiles, podLogFileOf } from './podLogs.ts';
+
+// CRI files in a kubelet-shaped directory -> ContainerLogs -> the real collector -> chdb otel_logs.
+const dir = mkdtempSync(join(tmpdir(), 'understory-pod-logs-'));
+const root = join(dir, 'pods');
+let store: ChdbStore;
+let close: () => Promise<void>;
+let collector: OtlpCollector;
+beforeAll(async () => {
+  ({ store, close } = await openTestStore());
+  collector = await startCollector({ store, metrics: new RecordingSink() });
+});
+afterAll(async () => {
+  await collector?.shutdown();
+  await close?.();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pod log layout', () => {
+  it.each([
+    [
+      'shop_cart-7d9f_0a1b-2c3d/app/0.log',
+      { namespace: 'shop', pod: 'cart-7d9f', podUid: '0a1b-2c3d', container: 'app', restartCount: 0 },
+    ],
+    [
+      'kube-system_coredns-1_u1/coredns/3.log',
+      { namespace: 'kube-system', pod: 'coredns-1', podUid: 'u1', container: 'coredns', restartCount: 3 },
+    ],
+    ['shop_cart_u/app/0.log.20261125-185000', undefined],
+    ['shop_cart/app/0.log', undefined],
+    ['shop_cart_u/0.log', undefined],
+  ])('%s', (rel, want) => {
+    const f = podLogFileOf('/var/log/pods', `/var/log/pods/${rel}`);
+    expect(
+      f && {
+        namespace: f.namespace,
+        pod: f.pod,
+        podUid: f.podUid,
+        container: f.container,
+        restartCount: f.restartCount,
+      },
+    ).toEqual(want);
+  });
+});
+
+describe('container logs end to end through the collector into ClickHouse', () => {
+  it('ships CRI lines with pod identity and severity, across a rotation, once each', async () => {
+    const c = join(root, 'shop_cart-7d9f_uid-1', 'app');
+    mkdirSync(c, { recursive: true });
+    const log = join(c, '0.log');
+    const t = '2026-11-25T18:50:00';
+    writeFileSync(
+      log,
+      `${t}.000000001Z stdout F {"level":"error","msg":"boom"}\n${t}.000000002Z stderr P partial `,
+    );
+    expect(listPodLogFiles(root).map((f) => f.container)).toEqual(['app']);
+    const logs = new ContainerLogs({
+      root,
+      stateFile: join(dir, 'offsets.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+    });
+    await logs.start();
+    appendFileSync(log, `\n${t}.000000003Z stderr F line\n${t}.000000005Z stdout F INFO ready\n`);
+    renameSync(log, `${log}.20261125-185001`);
+    writeFileSync(log, `${t}.000000006Z stdout F after rotation\n`);
+    await logs.poll();
+    await logs.poll();
+    expect(await logs.drain(20_000)).toBe(true);
+    await logs.shutdown();
+    // A restart reads nothing again.
+    const again = new ContainerLogs({
+      root,
+      stateFile: join(dir, 'offsets.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+    });
+    await again.start();
+    expect(await again.drain(20_000)).toBe(true);
+    await again.shutdown();
+    const rows = await store.query<Record<string, unknown>>(
+      "SELECT Body, SeverityText, SeverityNumber, ServiceName, ResourceAttributes, LogAttributes, toString(toUnixTimestamp64Nano(Timestamp)) AS Ts FROM otel_logs WHERE ServiceName = 'app' ORDER BY Ts",
+    );
+    expect(
+      rows.map((r) => [
+        r.Body,
+        r.SeverityText,
+        r.SeverityNumber,
+        (r.LogAttributes as Record<string, string>)['log.iostream'],
+      ]),
+    ).toEqual([
+      ['{"level":"error","msg":"boom"}', 'ERROR', 17, 'stdout'],
+      ['partial line', '', 0, 'stderr'],
+      ['INFO ready', 'INFO', 9, 'stdout'],
+      ['after rotation', '', 0, 'stdout'],
+    ]);
+    expect(rows[0]!.Ts).toBe('1795632600000000001');
+    expect(rows[0]!.ResourceAttributes).toMatchObject({
+      'k8s.namespace.name': 'shop',
+      'k8s.pod.name': 'cart-7d9f',
+      'k8s.pod.uid': 'uid-1',
+      'k8s.container.name': 'app',
+    });
+  });
+});
