@@ -100,6 +100,26 @@ describe('FileTailer', () => {
     t.close();
   });
 
+  it('reads files that appear after the first poll from their start, even when fromStart is false', async () => {
+    const dir = join(root, String(seq++));
+    mkdirSync(dir);
+    const files = [join(dir, 'a.log')];
+    writeFileSync(files[0]!, 'old\n');
+    const got: string[] = [];
+    const t = new FileTailer({
+      files: () => files,
+      onLines: (_p, l) => void got.push(...l),
+      stateFile: join(dir, 's.json'),
+      fromStart: false,
+    });
+    await t.poll();
+    writeFileSync(join(dir, 'b.log'), 'first line of a new pod\n');
+    files.push(join(dir, 'b.log'));
+    await t.poll();
+    expect(got).toEqual(['first line of a new pod']);
+    t.close();
+  });
+
   it('cuts over-long lines and skips their rest', async () => {
     const { log, got, make } = setup({ maxLineBytes: 4, maxReadBytes: 6 });
     writeFileSync(log, 'abcdefghijklmnop\nok\n');

@@ -29,7 +29,10 @@ export interface FileTailerOptions {
   files: () => string[];
   onLines: (path: string, lines: string[]) => Promise<void> | void;
   stateFile: string;
-  /** Files never seen before: read from the start (true) or only what is appended from now on. */
+  /**
+   * Files present at the first poll and never seen before: read from the start (true) or only what is
+   * appended from now on. Files that appear later are always read from the start (a new pod's first lines).
+   */
   fromStart: boolean;
   maxReadBytes?: number;
   maxLineBytes?: number;
@@ -55,6 +58,7 @@ export class FileTailer {
   private readonly followed = new Map<string, Followed>();
   private saved: SavedState = {};
   private running: Promise<void> = Promise.resolve();
+  private firstPollDone = false;
   private readonly maxRead: number;
   private readonly maxLine: number;
   readonly counts = { lines: 0, rotations: 0, truncations: 0, cutLines: 0, errors: 0 };
@@ -98,6 +102,7 @@ export class FileTailer {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
+    this.firstPollDone = true;
     this.save();
   }
 
@@ -108,7 +113,8 @@ export class FileTailer {
       const st = fstatSync(fd);
       const s = this.saved[path];
       const known = s && s.dev === st.dev && s.ino === st.ino && s.offset <= st.size;
-      const offset = known ? s.offset : this.o.fromStart || this.saved[path] ? 0 : st.size;
+      const fromStart = this.o.fromStart || this.firstPollDone || this.saved[path] !== undefined;
+      const offset = known ? s.offset : fromStart ? 0 : st.size;
       f = { fd, dev: st.dev, ino: st.ino, offset, carry: Buffer.alloc(0), skipping: false };
       this.followed.set(path, f);
     }
