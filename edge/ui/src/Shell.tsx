@@ -40,8 +40,9 @@ export function Shell({
     try {
       await endpoints.logout();
     } finally {
-      navigate('/signin', true);
+      // Forget the user first: navigating while still signed in would bounce back to the org's page.
       await onSignedOut();
+      navigate('/signin', true);
     }
   };
   return (
