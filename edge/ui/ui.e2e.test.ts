@@ -226,6 +226,20 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
     await page.getByRole('heading', { name: heading }).waitFor();
     await shot(page, `09-${name}`);
   }
+  // A second organization through the switcher; switching keeps the page and puts the org in the URL.
+  await page.getByLabel('Organization').selectOption('+new');
+  await page.getByRole('heading', { name: 'New organization' }).waitFor();
+  await page.getByLabel('Organization name').fill('Beta Labs');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL('**/o/beta-labs/clusters');
+  await page.getByRole('heading', { name: 'Connect a cluster' }).waitFor();
+  expect(await page.locator('tbody tr').count()).toBe(0);
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await page.getByText('No API tokens').waitFor();
+  await page.getByLabel('Organization').selectOption('acme-analytics');
+  await page.waitForURL('**/o/acme-analytics/tokens');
+  await page.locator('tr[data-token-row="ci-deploy"]').waitFor();
+
   await page.setViewportSize({ width: 1920, height: 1000 });
   await page.goto(`${base}/o/acme-analytics/clusters`);
   await page.locator('tbody tr', { hasText: 'prod-eu-1' }).waitFor();

@@ -24,8 +24,9 @@ export function NewOrgPage({
     setError(null);
     try {
       const org = await endpoints.createOrg({ name, slug });
-      navigate(`/o/${org.slug}/clusters`, true);
+      // Reload the user's orgs first: the shell sends paths of unknown orgs to the first org.
       await onCreated();
+      navigate(`/o/${org.slug}/clusters`, true);
     } catch (err) {
       setError(err);
       setBusy(false);
