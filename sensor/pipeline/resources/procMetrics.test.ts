@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cgroupSamples, nodeSamples, type Sample } from './procMetrics.ts';
+import { cgroupSamples, nodeSamples, type Sample, toFlatSeries } from './procMetrics.ts';
 
 // Fixture trees shaped like /proc and cgroupfs (coroot-node-agent style), plus one read of this machine.
 const root = mkdtempSync(join(tmpdir(), 'understory-proc-'));
@@ -90,5 +90,17 @@ describe('cgroupSamples', () => {
 
   it('yields nothing for a cgroup that is gone', () => {
     expect(cgroupSamples(root, 'nope', labels)).toEqual([]);
+  });
+});
+
+describe('toFlatSeries', () => {
+  it('sorts labels with __name__ and adds the sender labels', () => {
+    expect(
+      toFlatSeries([{ name: 'node_cpu_seconds_total', labels: { mode: 'idle', cpu: '0' }, value: 5 }], {
+        node: 'n1',
+      }),
+    ).toEqual([
+      { pairs: ['__name__', 'node_cpu_seconds_total', 'cpu', '0', 'mode', 'idle', 'node', 'n1'], value: 5 },
+    ]);
   });
 });

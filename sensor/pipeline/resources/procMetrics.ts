@@ -91,3 +91,15 @@ function read(file: string): string | undefined {
     return undefined;
   }
 }
+
+/** Samples as remote-write series (labels sorted, `__name__` included) for `RemoteWriteExporter`'s source. */
+export function toFlatSeries(
+  samples: readonly Sample[],
+  extraLabels: Record<string, string> = {},
+): { pairs: string[]; value: number }[] {
+  return samples.map((s) => {
+    const all = Object.entries({ ...extraLabels, ...s.labels, __name__: s.name });
+    all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return { pairs: all.flat(), value: s.value };
+  });
+}
