@@ -195,6 +195,8 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await gracePage.getByLabel('Work email').fill('grace@example.com');
   await gracePage.getByLabel('Password').fill('another long passphrase');
   await gracePage.getByRole('button', { name: 'Create account' }).click();
+  await gracePage.getByRole('button', { name: 'Accept invitation' }).waitFor();
+  await shot(gracePage, '08b-accept-invitation');
   await gracePage.getByRole('button', { name: 'Accept invitation' }).click();
   await gracePage.waitForURL('**/o/acme-analytics/clusters');
   await gracePage.locator('tbody tr', { hasText: 'prod-eu-1' }).waitFor();
