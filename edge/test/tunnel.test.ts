@@ -226,6 +226,22 @@ describe('queries through the tunnel', () => {
     two.close();
   });
 
+  it('keeps answering through a new portal after the old one left', async () => {
+    const cluster = await newCluster(a, unique('t').toLowerCase());
+    const old = await TestPortal.connect(cluster.installToken, 'old');
+    old.close(1001);
+    await old.until(() => old.closed, 'close');
+    const fresh = await TestPortal.connect(cluster.installToken, 'new');
+    for (let i = 0; i < 30; i++) {
+      const pending = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+      const [req] = await fresh.nextRequests(1);
+      fresh.answer(req!.id, `{"n":${i}}`);
+      const res = await pending;
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    fresh.close();
+  });
+
   it('validates params before the tunnel: 400 and nothing sent to the portal', async () => {
     const cluster = await newCluster(a, unique('t').toLowerCase());
     const portal = await TestPortal.connect(cluster.installToken);
