@@ -1,9 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../lib/net.ts';
+
+export { freePort };
 
 /**
  * Private instances of real servers for tests: each on a free port in its own temporary directory, with
@@ -18,19 +20,6 @@ export interface RunningServer {
   pid: number;
   dir: string;
   stop(): Promise<void>;
-}
-
-/** A TCP port nobody listens on right now (bind to 0, read it back, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function tempDir(prefix: string): string {
