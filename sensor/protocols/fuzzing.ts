@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readCapture } from '../pcap/captureFile.ts';
 import { PacketDecoder } from '../pcap/packetDecoder.ts';
 import type { ConnectionMeta, Frame, MessageType, ProtocolSpec } from './contract.ts';
@@ -66,6 +67,30 @@ export function seedsFor(pcapDir: string, protocol: string, maxBytes = 1024): Se
         s.seed.data = Buffer.concat(s.parts).subarray(0, maxBytes);
         seeds.push(s.seed);
       }
+    }
+  }
+  return [...seeds, ...recordedSeeds(protocol, maxBytes)];
+}
+
+interface Recording {
+  chunks: { type: MessageType; data: string }[];
+}
+
+/**
+ * Seeds from the live recordings kept beside a protocol (`<protocol>/testdata/*.json`, chunks of base64 per
+ * direction). NATS and AMQP have no shared pcap, so without these they would only get random bytes.
+ */
+function recordedSeeds(protocol: string, maxBytes: number): Seed[] {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), protocol, 'testdata');
+  if (!existsSync(dir)) return [];
+  const seeds: Seed[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    const rec = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Partial<Recording>;
+    if (!Array.isArray(rec.chunks)) continue;
+    for (const type of ['request', 'response'] as const) {
+      const parts = rec.chunks.filter((c) => c.type === type).map((c) => Buffer.from(c.data, 'base64'));
+      const data = Buffer.concat(parts).subarray(0, maxBytes);
+      if (data.length > 0) seeds.push({ type, transport: 'tcp', data });
     }
   }
   return seeds;
