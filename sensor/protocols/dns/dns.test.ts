@@ -125,6 +125,7 @@ describe('DNS over UDP and TCP with real clients', () => {
     const api = calls.find((c) => c.resource === 'api.example.test')!;
     expect(api.role).toBe('client');
     expect(api.attributes?.['dns.answers']).toBe('10.1.2.3');
+    expect(api.attributes?.['dns.answers.min_ttl']).toBe(60);
     expect(calls.find((c) => c.resource === 'nx.example.test')!.error).toBe(true);
   });
 });

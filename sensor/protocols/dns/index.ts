@@ -76,6 +76,7 @@ function parseFrame(
     qtype: msg.qtype,
     answerCount: msg.ancount,
     answers: msg.answers,
+    ...(msg.minTtl === undefined ? {} : { minTtl: msg.minTtl }),
   };
   return { state: 'success', consumed: end - offset, frames: [frame] };
 }
@@ -147,6 +148,7 @@ function toCall(q: DnsFrame, a: DnsFrame): ApiCall {
       'dns.opcode': q.opcode,
       'dns.rcode': a.rcode,
       'dns.answers': a.answers.join(','),
+      ...(a.minTtl === undefined ? {} : { 'dns.answers.min_ttl': a.minTtl }),
     },
   };
 }

@@ -12,6 +12,8 @@ export interface DnsMessage {
   qname: string;
   qtype: number;
   answers: string[];
+  /** Smallest TTL (seconds) among the kept answers; undefined without answers. */
+  minTtl?: number;
 }
 
 interface NameRead {
@@ -88,6 +90,9 @@ export function decodeDns(buf: Uint8Array, start: number, end: number): DnsMessa
     const rdata = rr.next + 10;
     if (rdata + rdlen > end) break;
     msg.answers.push(renderRdata(buf, start, end, type, rdata, rdlen));
+    // RFC 2181 section 8: a TTL with the top bit set is read as 0.
+    const ttl = ((readU16(buf, rr.next + 4) << 16) | readU16(buf, rr.next + 6)) >>> 0;
+    msg.minTtl = Math.min(msg.minTtl ?? ttl, ttl > 0x7fffffff ? 0 : ttl);
     at = rdata + rdlen;
   }
   return msg;

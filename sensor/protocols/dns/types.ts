@@ -13,6 +13,8 @@ export interface DnsFrame extends Frame {
   answerCount: number;
   /** Bounded rendering of the first answers (A, AAAA, CNAME, ...). */
   answers: string[];
+  /** Smallest TTL (seconds) of those answers; lets the sensor cache IP -> name no longer than the resolver. */
+  minTtl?: number;
 }
 
 export interface DnsState {
