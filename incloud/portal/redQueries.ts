@@ -1,19 +1,23 @@
+import { RED_METRIC_NAMES } from '../../sensor/pipeline/redMetrics.ts';
+
 /**
- * Every PromQL query behind the services page and the service map, in ONE file, because the sensor's metric
- * names and labels (issue 5) may still change. The sensor exports OpenTelemetry-named histograms in Prometheus
- * form with the labels workload, namespace, peer, protocol, method, resource, status:
- * a SERVER histogram counts requests a workload received; a CLIENT histogram counts calls it made to `peer`.
+ * Every PromQL query behind the services page and the service map, in ONE file. The metric names come from the
+ * sensor itself (sensor/pipeline/redMetrics.ts), so the two cannot drift apart. The sensor exports
+ * OpenTelemetry-named histograms in Prometheus form with the labels workload, namespace, peer, protocol, role,
+ * method, resource, status, error: a SERVER histogram counts requests a workload received; a CLIENT histogram
+ * counts calls it made to `peer`.
  */
+const FAMILIES = Object.values(RED_METRIC_NAMES);
+
 export const RED_METRICS = {
-  server: ['http_server_request_duration_seconds', 'rpc_server_duration_seconds'],
-  client: [
-    'http_client_request_duration_seconds',
-    'rpc_client_duration_seconds',
-    'db_client_operation_duration_seconds',
-    'messaging_client_operation_duration_seconds',
-  ],
-  /** `status` label values that count as errors (HTTP 5xx, gRPC/DB/messaging failures). */
-  errorStatus: '5..|error|ERROR',
+  server: FAMILIES.map((f) => f.server),
+  client: FAMILIES.map((f) => f.client),
+  /**
+   * The error matcher: the sensor's own verdict, `error="true"` (an HTTP 5xx, a gRPC status other than OK, a
+   * database or broker error reply...). The `status` label holds protocol-specific codes (HTTP status, SQLSTATE,
+   * gRPC code) that no single pattern can classify.
+   */
+  errorMatcher: 'error="true"',
 } as const;
 
 export const QUANTILES = [0.5, 0.95, 0.99] as const;
@@ -64,7 +68,7 @@ export function redQueries(s: RedSelection): RedPromQL {
   const rate = (suffix: string, extra = '') => `rate(${selector(names, suffix, s.where, extra)}${window})`;
   return {
     requests: `sum by (${by}) (${rate('_count')})`,
-    errors: `sum by (${by}) (${rate('_count', `status=~${JSON.stringify(RED_METRICS.errorStatus)}`)})`,
+    errors: `sum by (${by}) (${rate('_count', RED_METRICS.errorMatcher)})`,
     quantiles: QUANTILES.map((q) => ({
       q,
       query: `histogram_quantile(${q}, sum by (${[...s.by, 'le'].join(', ')}) (${rate('_bucket')}))`,

@@ -1,5 +1,7 @@
+import { RED_LABELS } from '../../../sensor/pipeline/redMetrics.ts';
+
 /**
- * RED histograms in the sensor's naming (redQueries.ts RED_METRICS) as Prometheus text with millisecond
+ * RED histograms in the sensor's naming and labels (sensor/pipeline/redMetrics.ts RED_LABELS) as Prometheus text with millisecond
  * timestamps, for import into VictoriaMetrics: one sample every 15 s over the hour before `endMs`, counters
  * growing at fixed rates so expected rates and quantile buckets are known exactly.
  */
@@ -27,7 +29,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'http',
       method: 'GET',
       resource: '/api/orders/{id}',
+      role: 'server',
       status: '200',
+      error: 'false',
     },
     rate: 1,
   },
@@ -39,7 +43,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'http',
       method: 'GET',
       resource: '/api/orders/{id}',
+      role: 'server',
       status: '500',
+      error: 'true',
     },
     rate: 0.1,
   },
@@ -51,7 +57,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'http',
       method: 'POST',
       resource: '/api/cart',
+      role: 'server',
       status: '200',
+      error: 'false',
     },
     rate: 0.4,
   },
@@ -63,7 +71,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'http',
       method: 'POST',
       resource: '/charge',
+      role: 'server',
       status: '200',
+      error: 'false',
     },
     rate: 0.5,
   },
@@ -76,7 +86,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'http',
       method: 'POST',
       resource: '/charge',
+      role: 'client',
       status: '200',
+      error: 'false',
     },
     rate: 0.5,
   },
@@ -89,7 +101,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'postgres',
       method: 'SELECT',
       resource: 'SELECT orders',
+      role: 'client',
       status: 'ok',
+      error: 'false',
     },
     rate: 2,
   },
@@ -102,7 +116,9 @@ export const RED_SERIES: RedSeries[] = [
       protocol: 'postgres',
       method: 'SELECT',
       resource: 'SELECT orders',
-      status: 'error',
+      role: 'client',
+      status: '42P01',
+      error: 'true',
     },
     rate: 0.2,
   },
@@ -110,13 +126,25 @@ export const RED_SERIES: RedSeries[] = [
 
 const STEP_MS = 15_000;
 
+/**
+ * The labels in the order the sensor writes them; a fixture missing one of the sensor's labels is a mistake
+ * (server series have no peer here: the sensor leaves it empty, which Prometheus treats as absent).
+ */
+function sensorLabels(labels: Record<string, string>): [string, string][] {
+  for (const name of ['role', 'status', 'error'] as const)
+    if (!(name in labels)) throw new Error(`RED fixture lacks the sensor's ${name} label`);
+  const unknown = Object.keys(labels).filter((k) => !(RED_LABELS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`RED fixture has labels the sensor does not write: ${unknown}`);
+  return RED_LABELS.filter((k) => labels[k] !== undefined).map((k) => [k, labels[k]!]);
+}
+
 export function redImportText(endMs: number, series: RedSeries[] = RED_SERIES): string {
   const lines: string[] = [];
   for (let t = endMs - 3_600_000; t <= endMs; t += STEP_MS) {
     const seconds = (t - (endMs - 3_600_000)) / 1000;
     for (const s of series) {
       const count = s.rate * seconds;
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+      const labels = sensorLabels(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
       lines.push(`${s.metric}_count{${labels.join(',')}} ${count} ${t}`);
       lines.push(`${s.metric}_sum{${labels.join(',')}} ${count * 0.2} ${t}`);
       for (const [le, share] of BUCKETS)
