@@ -215,19 +215,20 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await expect.poll(() => page.getByLabel('Role of grace@example.com').inputValue()).toBe('viewer');
   await shot(page, '08c-members');
 
-  // Data pages are placeholders until the tunnel; each says so and links to clusters.
-  for (const [name, heading] of [
-    ['services', 'Services will appear here'],
-    ['map', 'Service map will appear here'],
-    ['traces', 'Traces will appear here'],
-    ['logs', 'Logs will appear here'],
-    ['metrics', 'Metrics will appear here'],
-    ['events', 'Events will appear here'],
-  ] as const) {
+  // Data pages: the cluster is not connected yet, so each says it is waiting for it and links to clusters.
+  for (const name of ['services', 'map', 'traces', 'logs', 'metrics', 'events']) {
     await page.goto(`${base}/o/acme-analytics/${name}`);
-    await page.getByRole('heading', { name: heading }).waitFor();
+    await page.getByRole('heading', { name: 'Waiting for prod-eu-1 to connect' }).waitFor();
     await shot(page, `09-${name}`);
   }
+  // The shared time range: a preset goes into the URL and travels with the navigation to another data page.
+  await page.getByRole('button', { name: /Time range/ }).click();
+  await page.getByRole('button', { name: 'Last 6 hours' }).click();
+  await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('now-6h');
+  await page.getByRole('link', { name: 'Services' }).click();
+  await expect.poll(() => new URL(page.url()).pathname).toBe('/o/acme-analytics/services');
+  expect(new URL(page.url()).searchParams.get('from')).toBe('now-6h');
+  expect(await page.getByTestId('time-range-label').textContent()).toBe('Last 6 hours');
   // A second organization through the switcher; switching keeps the page and puts the org in the URL.
   await page.getByLabel('Organization').selectOption('+new');
   await page.getByRole('heading', { name: 'New organization' }).waitFor();
@@ -236,6 +237,9 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await page.waitForURL('**/o/beta-labs/clusters');
   await page.getByRole('heading', { name: 'Connect a cluster' }).waitFor();
   expect(await page.locator('tbody tr').count()).toBe(0);
+  await page.getByRole('link', { name: 'Services' }).click();
+  await page.getByRole('heading', { name: 'Connect your first cluster' }).waitFor();
+  await shot(page, '09b-services-no-cluster');
   await page.getByRole('link', { name: 'API tokens' }).click();
   await page.getByText('No API tokens').waitFor();
   await page.getByLabel('Organization').selectOption('acme-analytics');

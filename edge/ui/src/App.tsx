@@ -76,5 +76,5 @@ export function App() {
     queueMicrotask(() => navigate(`/o/${me.orgs[0]!.slug}/clusters`, true));
     return null;
   }
-  return <Shell me={me} org={org} page={route.page} onSignedOut={refresh} />;
+  return <Shell me={me} org={org} page={route.page} rest={route.rest} onSignedOut={refresh} />;
 }

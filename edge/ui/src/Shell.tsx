@@ -1,16 +1,36 @@
 /** Signed-in layout: sidebar (org switcher, navigation), top bar (page title, user, sign out), the page. */
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
+import { DataPage } from './DataPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
-import { PLACEHOLDERS, PlaceholderPage } from './pages/PlaceholderPage.tsx';
+import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
-import { linkClick, navigate } from './router.ts';
+import { linkClick, navigate, useSearch, withSharedParams } from './router.ts';
+
+/** Props of a data page: the org, and the path segments after the page name (e.g. a service's name). */
+export interface PageProps {
+  org: OrgRef;
+  rest: string[];
+}
+
+/**
+ * The data pages (all framed by DataPage: cluster selector, time range, empty states). A page not listed
+ * here but in the Observe navigation shows its placeholder.
+ */
+const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {};
 
 const NAV: { section: string; items: { page: string; label: string }[] }[] = [
   {
     section: 'Observe',
-    items: Object.entries(PLACEHOLDERS).map(([page, p]) => ({ page, label: p.title })),
+    items: [
+      { page: 'services', label: 'Services' },
+      { page: 'map', label: 'Service map' },
+      { page: 'traces', label: 'Traces' },
+      { page: 'logs', label: 'Logs' },
+      { page: 'metrics', label: 'Metrics' },
+      { page: 'events', label: 'Events' },
+    ],
   },
   {
     section: 'Manage',
@@ -26,14 +46,19 @@ export function Shell({
   me,
   org,
   page,
+  rest = [],
   onSignedOut,
 }: {
   me: Me;
   org: OrgRef;
   page: string;
+  rest?: string[];
   onSignedOut: () => Promise<unknown>;
 }) {
   const [signingOut, setSigningOut] = useState(false);
+  const search = useSearch();
+  const observe = new Set(NAV[0]!.items.map((i) => i.page));
+  const DataPageBody = DATA_PAGES[page];
   const title = NAV.flatMap((s) => s.items).find((i) => i.page === page)?.label ?? 'Not found';
   const signOut = async () => {
     setSigningOut(true);
@@ -79,7 +104,11 @@ export function Shell({
               {s.items.map((i) => (
                 <a
                   key={i.page}
-                  href={`/o/${org.slug}/${i.page}`}
+                  href={
+                    observe.has(i.page)
+                      ? withSharedParams(`/o/${org.slug}/${i.page}`, search)
+                      : `/o/${org.slug}/${i.page}`
+                  }
                   onClick={linkClick}
                   className={i.page === page ? 'nav-link active' : 'nav-link'}
                   aria-current={i.page === page ? 'page' : undefined}
@@ -110,8 +139,12 @@ export function Shell({
             <MembersPage org={org} me={me} />
           ) : page === 'tokens' ? (
             <TokensPage org={org} />
+          ) : DataPageBody ? (
+            <DataPageBody org={org} rest={rest} />
+          ) : observe.has(page) ? (
+            <DataPage org={org}>{() => <PlaceholderPage page={page} />}</DataPage>
           ) : (
-            <PlaceholderPage page={page} org={org} />
+            <PlaceholderPage page={page} />
           )}
         </main>
       </div>

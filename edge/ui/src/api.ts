@@ -97,7 +97,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await res.text();
   const data = text ? safeJson(text) : null;
   if (!res.ok) {
-    const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    // The edge's `{error: {code, message}}`, or Prometheus' `{status: 'error', errorType, error: '...'}`.
+    const body = data as { error?: { code?: string; message?: string } | string; errorType?: string } | null;
+    const e = body?.error;
+    if (typeof e === 'string') throw new ApiError(res.status, body?.errorType ?? 'prometheus_error', e);
     throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `request failed (${res.status})`);
   }
   return data as T;

@@ -1,9 +1,7 @@
-/** The data pages arrive with the cluster tunnel; until then each says what it will show and what to do. */
-import type { OrgRef } from '../api.ts';
-import { linkClick } from '../router.ts';
+/** A page that is named in the navigation but not built yet, or a path that names no page. */
 import { EmptyState } from '../ui.tsx';
 
-export const PLACEHOLDERS: Record<string, { title: string; icon: string; what: string }> = {
+const PLANNED: Record<string, { title: string; icon: string; what: string }> = {
   services: {
     title: 'Services',
     icon: '◎',
@@ -24,8 +22,8 @@ export const PLACEHOLDERS: Record<string, { title: string; icon: string; what: s
   events: { title: 'Events', icon: '◷', what: 'Kubernetes events of your cluster, filterable.' },
 };
 
-export function PlaceholderPage({ page, org }: { page: string; org: OrgRef }) {
-  const p = PLACEHOLDERS[page];
+export function PlaceholderPage({ page }: { page: string }) {
+  const p = PLANNED[page];
   if (!p) {
     return (
       <EmptyState icon="?" title="Page not found">
@@ -34,20 +32,8 @@ export function PlaceholderPage({ page, org }: { page: string; org: OrgRef }) {
     );
   }
   return (
-    <EmptyState
-      icon={p.icon}
-      title={`${p.title} will appear here`}
-      action={
-        <a className="btn btn-primary" href={`/o/${org.slug}/clusters`} onClick={linkClick}>
-          Connect a cluster
-        </a>
-      }
-    >
+    <EmptyState icon={p.icon} title={`${p.title} is coming soon`}>
       <p>{p.what}</p>
-      <p className="muted">
-        This data stays in your cluster and is read through the cluster's tunnel, which comes in the next
-        release. Connect a cluster now so it is ready.
-      </p>
     </EmptyState>
   );
 }
