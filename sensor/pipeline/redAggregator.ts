@@ -19,6 +19,9 @@ export interface Identity {
   namespace: string;
   /** The other side: a workload or service, a DNS name the sensor saw resolved, or the address. */
   peer: string;
+  /** Pod and node names, when the k8s-watcher knows the process's pod (spans carry them; metrics do not). */
+  pod?: string;
+  node?: string;
 }
 
 export interface RedAggregatorConfig {

@@ -4,7 +4,8 @@ import { logger } from '../../lib/log.ts';
 import type { ApiCall } from '../protocols/contract.ts';
 import { OtlpExporter, type OtlpExporterOptions } from './exporters/otlpExporter.ts';
 import { RemoteWriteExporter, type RemoteWriteExporterOptions } from './exporters/remoteWriteExporter.ts';
-import { HostIdentity, type Identify } from './identity.ts';
+import type { Identify } from './identity.ts';
+import { type IdentityOptions, IdentityResolver } from './identityResolver.ts';
 import { RedAggregator, type RedAggregatorConfig } from './redAggregator.ts';
 import { type RedactionConfig, Redactor } from './redaction.ts';
 import { ResourceTemplater, type ResourceTemplaterConfig } from './resourceTemplater.ts';
@@ -26,7 +27,10 @@ export interface SensorPipelineOptions {
   /** Labels on every series naming this sensor (the ingester removes `sensor`, `instance`, `node`). */
   sensorLabels?: Record<string, string>;
   node?: string;
+  /** Replaces the built-in naming (then `identity` is ignored and DNS answers are not learnt). */
   identify?: Identify;
+  /** The built-in naming: k8s-watcher URL and token, process table and DNS cache bounds. */
+  identity?: IdentityOptions;
   /** Converts ApiCall times (the capture clock) to Unix epoch nanoseconds. */
   toEpochNs?: (ns: bigint) => bigint;
   templating?: Partial<ResourceTemplaterConfig>;
@@ -45,6 +49,8 @@ export class SensorPipeline implements Component {
   readonly sampler: TraceSampler;
   private readonly spans: SpanBuilder;
   private readonly identify: Identify;
+  /** The built-in naming; undefined when the caller passed its own `identify`. */
+  readonly identity: IdentityResolver | undefined;
   readonly remoteWrite: RemoteWriteExporter | undefined;
   readonly otlp: OtlpExporter | undefined;
   private started = false;
@@ -63,7 +69,11 @@ export class SensorPipeline implements Component {
       node: o.node,
       toEpochNs: o.toEpochNs,
     });
-    this.identify = o.identify ?? new HostIdentity().identify;
+    if (o.identify) this.identify = o.identify;
+    else {
+      this.identity = new IdentityResolver(o.identity);
+      this.identify = this.identity.identify;
+    }
     const labels = o.sensorLabels ?? {};
     if (o.remoteWriteUrl)
       this.remoteWrite = new RemoteWriteExporter({
@@ -76,6 +86,7 @@ export class SensorPipeline implements Component {
     const agg = this.aggregator;
     const sampler = this.sampler;
     const templater = this.templater;
+    if (this.identity) registerIdentityMetrics(this.identity, registers);
     this.m = {
       calls: new Counter({ name: 'sensor_pipeline_calls_total', help: 'API calls consumed', registers }),
       failed: new Counter({
@@ -137,12 +148,14 @@ export class SensorPipeline implements Component {
     this.started = true;
     this.remoteWrite?.start();
     this.otlp?.start();
+    await this.identity?.start();
   }
 
   /** Caller keeps ownership of `calls`; nothing here holds on to the array. */
   consume(calls: readonly ApiCall[]): void {
     for (const call of calls) {
       try {
+        this.identity?.observe(call);
         const id = this.identify(call);
         const resource = this.templater.template(id.workload, call.protocol, call.resource);
         this.aggregator.observe(call, id, resource);
@@ -164,16 +177,68 @@ export class SensorPipeline implements Component {
   async shutdown(graceMs = 3000): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await Promise.all([this.remoteWrite?.shutdown(graceMs), this.otlp?.shutdown(graceMs)]);
+    await Promise.all([
+      this.remoteWrite?.shutdown(graceMs),
+      this.otlp?.shutdown(graceMs),
+      this.identity?.stop(),
+    ]);
   }
 
   async health(): Promise<HealthStatus> {
     if (!this.started) return { ok: false, detail: 'not started' };
     const rw = this.remoteWrite?.queued ?? 0;
     const ot = this.otlp?.queued ?? 0;
+    const watcher = this.identity?.watcherState();
     return {
       ok: true,
-      detail: `${this.aggregator.size} RED series; queued bodies: metrics ${rw}, spans ${ot}`,
+      detail: `${this.aggregator.size} RED series; queued bodies: metrics ${rw}, spans ${ot}${watcher ? `; ${watcher}` : ''}`,
     };
   }
+}
+
+function registerIdentityMetrics(identity: IdentityResolver, registers: Registry[]): void {
+  new Counter({
+    name: 'sensor_identity_workloads_total',
+    help: 'API calls by where their workload name came from (k8s: the k8s-watcher; host: local names)',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [source, n] of Object.entries(identity.counts.workload)) this.inc({ source }, n);
+    },
+  });
+  new Counter({
+    name: 'sensor_identity_peers_total',
+    help: 'API calls by where their peer name came from (k8s, dns, address)',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [source, n] of Object.entries(identity.counts.peer)) this.inc({ source }, n);
+    },
+  });
+  new Gauge({
+    name: 'sensor_dns_peer_names',
+    help: 'Addresses with a DNS name learnt from captured answers',
+    registers,
+    collect() {
+      this.set(identity.dnsNames.size);
+    },
+  });
+  new Gauge({
+    name: 'sensor_k8s_metadata_entries',
+    help: 'Entries in the copy of the k8s-watcher metadata (0 without a watcher)',
+    registers,
+    collect() {
+      this.set(identity.client?.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sensor_k8s_metadata_connected',
+    help: '1 while the k8s-watcher change stream is followed',
+    registers,
+    collect() {
+      this.set(identity.client?.connected ? 1 : 0);
+    },
+  });
 }

@@ -171,6 +171,8 @@ export class SpanBuilder {
     }
     const res: Record<string, string | number> = { 'service.name': id.workload };
     if (id.namespace) res['k8s.namespace.name'] = id.namespace;
+    if (id.pod) res['k8s.pod.name'] = id.pod;
+    if (id.node) res['k8s.node.name'] = id.node;
     if (this.o.node) res['host.name'] = this.o.node;
     if (call.pid !== undefined) res['process.pid'] = call.pid;
     return { resource: res, span };
