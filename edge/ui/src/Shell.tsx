@@ -6,6 +6,7 @@ import { ClustersPage } from './pages/ClustersPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
+import { TracesPage } from './pages/traces/TracesPage.tsx';
 import { linkClick, navigate, useSearch, withSharedParams } from './router.ts';
 
 /** Props of a data page: the org, and the path segments after the page name (e.g. a service's name). */
@@ -18,7 +19,9 @@ export interface PageProps {
  * The data pages (all framed by DataPage: cluster selector, time range, empty states). A page not listed
  * here but in the Observe navigation shows its placeholder.
  */
-const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {};
+const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
+  traces: TracesPage,
+};
 
 const NAV: { section: string; items: { page: string; label: string }[] }[] = [
   {
