@@ -1,17 +1,27 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { Registry } from 'prom-client';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
-import {
-  CaptureError,
-  type CaptureEvent,
-  type DataEvent,
-  registerCaptureMetrics,
-  SensorCapture,
-} from '../../sensor/capture/index.ts';
-import { parsePort } from '../options.ts';
+import { CaptureError, type CaptureEvent } from '../../sensor/capture/index.ts';
+import { formatEvent } from '../../sensor/live/debugFormat.ts';
+import { LiveSensor } from '../../sensor/live/liveSensor.ts';
+import { loadSensorConfig, type SensorSection } from '../../sensor/live/sensorConfig.ts';
+import type { ApiCall, ProtocolName } from '../../sensor/protocols/contract.ts';
+import { protocolSpecs } from '../../sensor/protocols/registry.ts';
+import { defaultDataDir, parsePort } from '../options.ts';
+import { callJson } from './replay.ts';
 
+export { formatEvent };
+
+/**
+ * `understory sensor`: the whole node sensor. Every flag `--foo-bar` can also be set as UNDERSTORY_FOO_BAR
+ * (the Helm chart does that) and, in camelCase, in the `sensor` section of the --config file.
+ */
 interface SensorOptions {
+  config?: string;
   debug: boolean;
+  debugCalls: boolean;
   pid: number[];
   excludePid: number[];
   dataCap: number;
@@ -19,6 +29,22 @@ interface SensorOptions {
   ringMb: number;
   tls: boolean;
   tlsBinary: string[];
+  decodeAs: Map<number, ProtocolName>;
+  maxConnections: number;
+  remoteWriteUrl?: string;
+  otlpUrl?: string;
+  nodeName?: string;
+  metricsIntervalMs?: number;
+  traceRate?: number;
+  traceBaselineRate?: number;
+  slowThresholdMs?: number;
+  forceTraceWorkloads?: string[];
+  logs: boolean;
+  podLogsDir: string;
+  logsStateFile?: string;
+  logsFromStart: boolean;
+  dataDir: string;
+  resourceInterval: number;
   duration?: number;
   statsInterval: number;
   admin: boolean;
@@ -26,177 +52,352 @@ interface SensorOptions {
   adminPort: number;
 }
 
-function positiveInt(value: string): number {
+const ENV_PREFIX = 'UNDERSTORY_';
+
+function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`not a non-negative integer: ${value}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`not a non-negative integer: ${value}`);
   return n;
 }
 
-function collect(parse: (v: string) => number) {
-  return (value: string, previous: number[]) => [...previous, parse(value)];
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`not a positive number: ${value}`);
+  return n;
+}
+
+/** Repeatable flag; one value may also be a comma-separated list (how an environment variable gives several). */
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] = []) => [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(parse),
+  ];
+}
+
+function collectDecodeAs(value: string, previous = new Map<number, ProtocolName>()) {
+  const next = new Map(previous);
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^(\d{1,5})=([a-z0-9]+)$/.exec(item);
+    if (m === null) throw new InvalidArgumentError(`expected <port>=<protocol>, got ${item}`);
+    const port = Number(m[1]);
+    if (port < 1 || port > 65535) throw new InvalidArgumentError(`not a port: ${m[1]}`);
+    if (!protocolSpecs.some((s) => s.protocol === m[2]))
+      throw new InvalidArgumentError(
+        `unknown protocol ${m[2]}; known: ${protocolSpecs.map((s) => s.protocol).join(', ')}`,
+      );
+    next.set(port, m[2] as ProtocolName);
+  }
+  return next;
+}
+
+/** UNDERSTORY_FOO_BAR for --foo-bar (negated flags keep their `no`: --no-tls -> UNDERSTORY_NO_TLS). */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('sensor')
     .description(
-      'run the eBPF sensor on this node: capture socket traffic (and TLS plaintext), connections and ' +
-        'processes. Needs root or CAP_BPF + CAP_PERFMON (+ CAP_SYS_ADMIN for TLS uprobes and to mount tracefs)',
-    )
-    .option('--debug', 'print every captured event on stdout (one line each, payload preview)', false)
-    .option(
+      'run the node sensor: eBPF capture of socket traffic (and TLS plaintext) -> protocol parsing -> RED ' +
+        'metrics (remote write to the metrics-ingester) and sampled traces (OTLP to the collector), container ' +
+        'logs and node resource metrics. Needs root or CAP_BPF + CAP_PERFMON (+ CAP_SYS_ADMIN for TLS uprobes ' +
+        'and to mount tracefs)',
+    );
+  const valueOptions: Option[] = [
+    new Option(
+      '--config <file>',
+      'JSON configuration: pipeline keys plus a `sensor` section (see sensor/README.md)',
+    ),
+    new Option(
+      '--remote-write-url <url>',
+      'metrics-ingester remote-write URL (…/api/v1/write); no metrics export without it',
+    ),
+    new Option(
+      '--otlp-url <url>',
+      'collector OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); no spans or logs without it',
+    ),
+    new Option('--node-name <name>', 'node name on spans and the `sensor` label (default: host name)'),
+    new Option('--metrics-interval-ms <ms>', 'RED snapshot interval (>= 1000)').argParser(nonNegativeInt),
+    new Option('--trace-rate <n>', 'spans per second at most (token bucket)').argParser(positiveNumber),
+    new Option('--trace-baseline-rate <r>', 'share of normal calls kept as spans (0..1)').argParser(Number),
+    new Option('--slow-threshold-ms <ms>', 'calls slower than this are always traced').argParser(
+      positiveNumber,
+    ),
+    new Option(
+      '--force-trace-workloads <list>',
+      'workloads whose every call is traced (comma-separated)',
+    ).argParser(collect(String)),
+    new Option(
       '--pid <pid>',
-      'capture only this process and its new children (repeatable)',
-      collect(positiveInt),
-      [],
+      'capture only these processes and what they fork from now on (repeatable, or a,b)',
     )
-    .option('--exclude-pid <pid>', 'never capture this process (repeatable)', collect(positiveInt), [])
-    .option('--data-cap <bytes>', 'bytes captured per read/write (0..4096)', positiveInt, 256)
-    .option(
-      '--msg-start-cap <bytes>',
-      'bytes captured at the start of a message (0..4096)',
-      positiveInt,
-      1024,
-    )
-    .option('--ring-mb <mib>', 'ring buffer size in MiB (power of two)', positiveInt, 16)
-    .option('--no-tls', 'do not attach OpenSSL uprobes (no TLS plaintext)')
-    .option(
+      .argParser(collect(nonNegativeInt))
+      .default([]),
+    new Option('--exclude-pid <pid>', 'never capture these processes (repeatable, or a,b)')
+      .argParser(collect(nonNegativeInt))
+      .default([]),
+    new Option('--data-cap <bytes>', 'bytes captured per read/write (0..4096)')
+      .argParser(nonNegativeInt)
+      .default(256),
+    new Option('--msg-start-cap <bytes>', 'bytes captured at the start of a message (0..4096)')
+      .argParser(nonNegativeInt)
+      .default(1024),
+    new Option('--ring-mb <mib>', 'ring buffer size in MiB (power of two)')
+      .argParser(nonNegativeInt)
+      .default(16),
+    new Option(
       '--tls-binary <path>',
-      'extra binary exporting SSL_read/SSL_write to probe (repeatable)',
-      (v, p: string[]) => [...p, v],
-      [],
+      'extra binary exporting SSL_read/SSL_write to probe (repeatable, or a,b)',
     )
-    .option(
+      .argParser(collect(String))
+      .default([]),
+    new Option(
+      '--decode-as <port=protocol>',
+      'parse this port as this protocol without detection (repeatable)',
+    )
+      .argParser(collectDecodeAs)
+      .default(new Map(), 'none'),
+    new Option('--max-connections <n>', 'connections tracked at once (the oldest is evicted past it)')
+      .argParser(nonNegativeInt)
+      .default(65_536),
+    new Option('--pod-logs-dir <dir>', "kubelet's pod log directory to tail").default('/var/log/pods'),
+    new Option(
+      '--logs-state-file <file>',
+      'where log offsets persist (default <data-dir>/sensor-log-offsets.json)',
+    ),
+    new Option('--data-dir <dir>', 'directory for the sensor state').default(defaultDataDir()),
+    new Option('--resource-interval <seconds>', 'node resource metrics interval (0: off)')
+      .argParser(nonNegativeInt)
+      .default(15),
+    new Option(
       '--duration <seconds>',
       'stop after this many seconds (default: until SIGINT/SIGTERM)',
-      positiveInt,
-    )
-    .option(
-      '--stats-interval <seconds>',
-      'print capture counters to stderr this often (0: never)',
-      positiveInt,
-      10,
-    )
-    .option('--admin-host <host>', 'address of the /healthz and /metrics endpoint', '127.0.0.1')
-    .option(
-      '--admin-port <port>',
-      'port of the /healthz and /metrics endpoint (0: any free port)',
-      parsePort,
-      9465,
-    )
-    .option('--no-admin', 'do not serve /healthz and /metrics')
-    .addHelpText(
-      'after',
-      '\nThe pipeline (protocol parsing, RED metrics, traces) is wired in by later components; for now the\n' +
-        'sensor captures and counts, and --debug shows what it sees. Exit status 2: bad options, missing\n' +
-        'privileges or kernel support (the message says which).',
-    )
-    .action(async (opts: SensorOptions) => {
-      const counts = new Map<string, number>();
-      const out = process.stdout;
-      // `understory sensor --debug | head`: a closed pipe ends the debug output, not the process with a trace.
-      out.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') opts.debug = false;
-      });
-      let capture: SensorCapture;
-      try {
-        capture = new SensorCapture({
-          includePids: opts.pid,
-          excludePids: opts.excludePid,
-          dataCap: opts.dataCap,
-          msgStartCap: opts.msgStartCap,
-          ringBytes: opts.ringMb * 1024 * 1024,
-          tls: opts.tls,
-          tlsBinaries: opts.tlsBinary,
-          onBatch(batch) {
-            for (const ev of batch) {
-              counts.set(ev.kind, (counts.get(ev.kind) ?? 0) + 1);
-              if (opts.debug) out.write(`${formatEvent(ev)}\n`);
+    ).argParser(nonNegativeInt),
+    new Option('--stats-interval <seconds>', 'print counters to stderr this often (0: never)')
+      .argParser(nonNegativeInt)
+      .default(10),
+    new Option('--admin-host <host>', 'address of the /healthz and /metrics endpoint').default('127.0.0.1'),
+    new Option('--admin-port <port>', 'port of /healthz and /metrics (0: any free port)')
+      .argParser(parsePort)
+      .default(9465),
+  ];
+  for (const o of valueOptions) cmd.addOption(o.env(envName(o.long!)));
+  // Booleans read their variables here (true/false/1/0/yes/no), not through commander, which only checks
+  // that a variable exists: UNDERSTORY_NO_TLS=false must not turn TLS off.
+  const booleanOptions: [string, string][] = [
+    ['--debug', 'print every captured event on stdout (one line each, payload preview)'],
+    ['--debug-calls', 'print every API call on stdout as a JSON line'],
+    ['--no-tls', 'do not attach OpenSSL uprobes (no TLS plaintext)'],
+    ['--no-logs', 'do not tail container logs'],
+    ['--logs-from-start', 'read log files found at start-up from their beginning (default: only new lines)'],
+    ['--no-admin', 'do not serve /healthz and /metrics'],
+  ];
+  for (const [flag, help] of booleanOptions)
+    cmd.addOption(new Option(flag, `${help} [env: ${envName(flag)}]`));
+  cmd.addHelpText(
+    'after',
+    '\nPrecedence: flag > environment variable > --config file > default. Exit status 2: bad options or\n' +
+      'configuration, missing privileges or kernel support (the message says which).\n\n' +
+      'Examples:\n' +
+      '  understory sensor --remote-write-url http://127.0.0.1:9091/api/v1/write --otlp-url http://127.0.0.1:4318\n' +
+      '  understory sensor --debug-calls --pid 1234      # API calls of one process as JSON lines\n' +
+      '  UNDERSTORY_DATA_CAP=1024 understory sensor --config sensor.json',
+  );
+  cmd.action(async (opts: SensorOptions, command: Command) => {
+    let sensor: LiveSensor;
+    let admin: AdminServer | undefined;
+    try {
+      applyBooleanEnv(
+        command,
+        booleanOptions.map(([f]) => f),
+      );
+      const cfg = loadSensorConfig(opts.config, {
+        remoteWriteUrl: opts.remoteWriteUrl,
+        otlpUrl: opts.otlpUrl,
+        node: opts.nodeName,
+        ...(opts.metricsIntervalMs !== undefined
+          ? { remoteWrite: { intervalMs: opts.metricsIntervalMs } }
+          : {}),
+        ...(opts.traceRate !== undefined ||
+        opts.traceBaselineRate !== undefined ||
+        opts.slowThresholdMs !== undefined ||
+        opts.forceTraceWorkloads !== undefined
+          ? {
+              sampling: stripUndefined({
+                ratePerSecond: opts.traceRate,
+                baselineRate: opts.traceBaselineRate,
+                slowThresholdMs: opts.slowThresholdMs,
+                forceWorkloads: opts.forceTraceWorkloads,
+              }),
             }
-          },
-        });
-        await capture.start();
-      } catch (err) {
-        if (err instanceof CaptureError) {
-          process.stderr.write(`understory sensor: ${err.message}\n`);
-          if (err.detail && process.env.UNDERSTORY_LOG_LEVEL === 'debug')
-            process.stderr.write(`${err.detail}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        throw err;
-      }
-      let admin: AdminServer | undefined;
-      if (opts.admin) {
-        const running = capture;
-        admin = new AdminServer(() => [running], opts.adminHost, opts.adminPort, 'sensor');
-        registerCaptureMetrics(admin.registry, () => running.stats());
-        try {
-          const port = await admin.listen();
-          process.stderr.write(`sensor: /healthz and /metrics on http://${opts.adminHost}:${port}\n`);
-        } catch (err) {
-          process.stderr.write(`understory sensor: cannot serve /metrics: ${(err as Error).message}\n`);
-          await capture.shutdown();
-          process.exitCode = 2;
-          return;
-        }
-      }
-      const report = () => {
-        const s = capture.stats();
-        const kinds = [...counts].map(([k, v]) => `${k}=${v}`).join(' ');
-        process.stderr.write(
-          `sensor: events=${s.events} drops=${s.drops} batches=${s.batches} tls_binaries=${s.tlsBinaries} ${kinds}\n`,
-        );
-      };
-      const timer = opts.statsInterval > 0 ? setInterval(report, opts.statsInterval * 1000) : undefined;
-      const stop = async () => {
-        if (timer) clearInterval(timer);
-        report(); // the counters go with the session
-        await admin?.close();
-        await capture.shutdown();
-      };
-      if (opts.duration !== undefined) {
-        await new Promise((r) => setTimeout(r, opts.duration! * 1000));
-        await stop();
-        return;
-      }
-      await onShutdownSignal(stop);
-    });
+          : {}),
+      });
+      applyFileSection(command, opts, cfg.sensor);
+      admin = opts.admin
+        ? new AdminServer(() => [sensor], opts.adminHost, opts.adminPort, 'sensor')
+        : undefined;
+      sensor = build(opts, cfg.pipeline, admin?.registry ?? new Registry());
+    } catch (err) {
+      process.stderr.write(`understory sensor: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await run(opts, sensor, admin);
+  });
 }
 
-/** One line per event for --debug: time, kind, pid/tid, fd, tuple, direction, length and a payload preview. */
-export function formatEvent(ev: CaptureEvent): string {
-  const head = `${ev.tsNs} ${ev.kind} pid=${ev.pid} tid=${ev.tid}`;
-  switch (ev.kind) {
-    case 'data': {
-      const t = ev.tuple;
-      const flags = [ev.tls ? 'tls' : '', ev.truncated ? 'truncated' : '', ev.messageStart ? 'start' : '']
-        .filter(Boolean)
-        .join(',');
-      return `${head} fd=${ev.fd} ${ev.syscall} ${ev.direction} ${t.transport} ${t.local.ip}:${t.local.port} ${
-        ev.direction === 'egress' ? '->' : '<-'
-      } ${t.remote.ip}:${t.remote.port} role=${ev.role} len=${ev.length}${flags ? ` [${flags}]` : ''} ${preview(ev)}`;
-    }
-    case 'connect':
-    case 'accept':
-    case 'close': {
-      const t = ev.tuple;
-      return `${head} fd=${ev.fd} ${t.transport} ${t.local.ip}:${t.local.port} ${t.remote.ip}:${t.remote.port} role=${ev.role} result=${ev.result}`;
-    }
-    default:
-      return `${head} comm=${ev.comm}${ev.kind === 'fork' ? ` parent=${ev.parentPid} child=${ev.childPid}` : ''}${
-        ev.kind === 'exit' ? ` status=${ev.exitCode}` : ''
-      }`;
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function parseBool(name: string, v: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new Error(`cannot read ${name}: ${JSON.stringify(v)} is not a boolean (true/false/1/0/yes/no)`);
+}
+
+function applyBooleanEnv(command: Command, flags: string[]): void {
+  for (const flag of flags) {
+    const name = envName(flag);
+    const raw = process.env[name];
+    if (raw === undefined) continue;
+    const negated = flag.startsWith('--no-');
+    const key = camel(flag.replace(/^--(no-)?/, ''));
+    if (command.getOptionValueSource(key) === 'cli') continue;
+    const on = parseBool(name, raw);
+    command.setOptionValueWithSource(key, negated ? !on : on, 'env');
   }
 }
 
-/** Printable ASCII as is, everything else as '.', at most 80 characters. */
-function preview(ev: DataEvent): string {
-  const d = ev.data;
-  let s = '';
-  for (let i = 0; i < Math.min(d.length, 80); i++) {
-    const c = d[i]!;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.';
+/** File values apply where neither a flag nor a variable set the option. */
+function applyFileSection(command: Command, opts: SensorOptions, section: SensorSection): void {
+  for (const [key, value] of Object.entries(section)) {
+    const source = command.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') continue;
+    if (key === 'decodeAs') {
+      let m = new Map<number, ProtocolName>();
+      for (const [port, proto] of Object.entries(value as Record<string, string>))
+        m = collectDecodeAs(`${port}=${proto}`, m);
+      opts.decodeAs = m;
+    } else (opts as unknown as Record<string, unknown>)[key] = value;
   }
-  return JSON.stringify(s);
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function build(
+  opts: SensorOptions,
+  pipeline: ReturnType<typeof loadSensorConfig>['pipeline'],
+  registry: Registry,
+): LiveSensor {
+  const out = process.stdout;
+  const write = (line: string) => {
+    if (!out.writableEnded) out.write(line);
+  };
+  // `understory sensor --debug | head`: a closed pipe ends the debug output, not the process.
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      opts.debug = false;
+      opts.debugCalls = false;
+    }
+  });
+  return new LiveSensor({
+    capture: {
+      includePids: opts.pid,
+      excludePids: opts.excludePid,
+      dataCap: opts.dataCap,
+      msgStartCap: opts.msgStartCap,
+      ringBytes: opts.ringMb * 1024 * 1024,
+      tls: opts.tls,
+      tlsBinaries: opts.tlsBinary,
+    },
+    pipeline,
+    decodeAs: opts.decodeAs,
+    maxConnections: opts.maxConnections,
+    podLogs: opts.logs
+      ? {
+          root: opts.podLogsDir,
+          stateFile: opts.logsStateFile ?? join(opts.dataDir, 'sensor-log-offsets.json'),
+          fromStart: opts.logsFromStart,
+        }
+      : undefined,
+    resourceIntervalMs: opts.resourceInterval * 1000,
+    registry,
+    onEvents: (batch: Iterable<CaptureEvent>) => {
+      if (!opts.debug) return;
+      for (const ev of batch) write(`${formatEvent(ev)}\n`);
+    },
+    onCalls: (calls: readonly ApiCall[]) => {
+      if (!opts.debugCalls) return;
+      for (const c of calls) write(`${callLine(c)}\n`);
+    },
+  });
+}
+
+/** One API call as a JSON line: `understory replay`'s fields plus the observed pid. */
+export function callLine(c: ApiCall): string {
+  return callJson(c).replace(/^\{/, `{"pid":${c.pid ?? 'null'},`);
+}
+
+async function run(opts: SensorOptions, sensor: LiveSensor, admin: AdminServer | undefined): Promise<void> {
+  try {
+    await sensor.start();
+  } catch (err) {
+    const cause = (err as Error).cause;
+    const capture = cause instanceof CaptureError ? cause : err instanceof CaptureError ? err : undefined;
+    process.stderr.write(`understory sensor: ${capture?.message ?? (err as Error).message}\n`);
+    if (capture?.detail && process.env.UNDERSTORY_LOG_LEVEL === 'debug')
+      process.stderr.write(`${capture.detail}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (admin) {
+    try {
+      const port = await admin.listen();
+      process.stderr.write(`sensor: /healthz and /metrics on http://${opts.adminHost}:${port}\n`);
+    } catch (err) {
+      process.stderr.write(`understory sensor: cannot serve /metrics: ${(err as Error).message}\n`);
+      await sensor.shutdown();
+      process.exitCode = 2;
+      return;
+    }
+  }
+  const report = () => {
+    const c = sensor.captureStats();
+    const s = sensor.source.stats;
+    const t = sensor.source.tracker.stats;
+    const protocols = Object.entries(t.callsByProtocol)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    process.stderr.write(
+      `sensor: events=${c.events} drops=${c.drops} batches=${c.batches} tls_binaries=${c.tlsBinaries} ` +
+        `connections=${sensor.source.connections} truncated=${s.truncatedEvents} gaps=${s.gaps} ` +
+        `calls=${t.calls}${protocols ? ` ${protocols}` : ''}\n`,
+    );
+  };
+  const timer = opts.statsInterval > 0 ? setInterval(report, opts.statsInterval * 1000) : undefined;
+  const stop = async () => {
+    if (timer) clearInterval(timer);
+    await admin?.close();
+    await sensor.shutdown();
+    report(); // the counters go with the session
+  };
+  if (opts.duration !== undefined) {
+    await new Promise((r) => setTimeout(r, opts.duration! * 1000));
+    await stop();
+    return;
+  }
+  await onShutdownSignal(stop);
 }

@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import type { Component, HealthStatus } from '../../lib/component.ts';
+import { startAll } from '../../lib/component.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import { type CaptureOptions, type CaptureStats, SensorCapture } from '../capture/capture.ts';
+import { type CaptureEvent, type EventBatch, monotonicToEpochNs } from '../capture/events.ts';
+import { registerCaptureMetrics } from '../capture/metrics.ts';
+import { RemoteWriteExporter } from '../pipeline/exporters/remoteWriteExporter.ts';
+import { ContainerLogs } from '../pipeline/logs/containerLogs.ts';
+import { type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
+import { nodeSamples, toFlatSeries } from '../pipeline/resources/procMetrics.ts';
+import { SensorPipeline } from '../pipeline/sensorPipeline.ts';
+import type { ApiCall, ProtocolName } from '../protocols/contract.ts';
+import { protocolSpecs } from '../protocols/registry.ts';
+import { registerLiveMetrics } from './liveMetrics.ts';
+import { LiveSource } from './liveSource.ts';
+
+/**
+ * The whole sensor in one process: eBPF capture -> LiveSource -> ConnectionTracker (parsers, stitchers) ->
+ * SensorPipeline (RED metrics by remote write, sampled spans by OTLP), plus container logs (OTLP logs) and
+ * node resource metrics (remote write). `understory sensor` builds one from its options; tests and the
+ * benchmark start the real CLI process.
+ *
+ * Threading: capture batches arrive on the event loop (the addon's reader thread hands them over through a
+ * thread-safe function); parsing, aggregation and the exporters' queues all run there, synchronously per
+ * batch. The exporters send from timers on the same loop.
+ */
+export interface LiveSensorOptions {
+  capture: Omit<CaptureOptions, 'onBatch' | 'log'>;
+  pipeline: PipelineConfig;
+  /** Called with every batch before parsing (the --debug event printer). */
+  onEvents?: (batch: Iterable<CaptureEvent>) => void;
+  /** Called with the API calls of every batch (the --debug-calls printer, tests). */
+  onCalls?: (calls: readonly ApiCall[]) => void;
+  decodeAs?: ReadonlyMap<number, ProtocolName>;
+  /** Container logs: kubelet's pod log directory, and where offsets persist. Off when undefined. */
+  podLogs?: { root: string; stateFile: string; fromStart?: boolean };
+  /** Node resource metrics (/proc) every this many ms through remote write; 0: off. */
+  resourceIntervalMs?: number;
+  /** Tracker limits. */
+  maxConnections?: number;
+  registry: Registry;
+}
+
+export class LiveSensor implements Component {
+  readonly name = 'sensor';
+  readonly capture: SensorCapture;
+  readonly source: LiveSource;
+  readonly pipeline: SensorPipeline;
+  readonly logs: ContainerLogs | undefined;
+  readonly resources: RemoteWriteExporter | undefined;
+  private readonly log: Logger = logger('sensor');
+  private readonly pending: ApiCall[] = [];
+  private started: Component[] = [];
+  private finalCaptureStats: CaptureStats | undefined;
+
+  /** Validates everything (pipeline rules, URLs, capture options) before anything starts. */
+  constructor(private readonly o: LiveSensorOptions) {
+    const offset = monotonicToEpochNs();
+    const pipe = pipelineOptions(o.pipeline);
+    this.pipeline = new SensorPipeline({
+      ...pipe,
+      node: pipe.node ?? hostname(),
+      toEpochNs: (ns) => ns + offset,
+      registry: o.registry,
+    });
+    this.source = new LiveSource({
+      specs: protocolSpecs,
+      onCall: (c) => this.pending.push(c),
+      tracker: { decodeAs: o.decodeAs, ...(o.maxConnections ? { maxConnections: o.maxConnections } : {}) },
+    });
+    this.capture = new SensorCapture({ ...o.capture, onBatch: (b) => this.onBatch(b) });
+    registerCaptureMetrics(o.registry, () => this.capture.stats());
+    registerLiveMetrics(o.registry, this.source);
+    const otlpUrl = o.pipeline.otlpUrl;
+    if (o.podLogs && otlpUrl) {
+      if (existsSync(o.podLogs.root)) {
+        this.logs = new ContainerLogs({
+          root: o.podLogs.root,
+          stateFile: o.podLogs.stateFile,
+          otlpUrl,
+          fromStart: o.podLogs.fromStart,
+          registry: o.registry,
+        });
+      } else this.log.info({ root: o.podLogs.root }, 'no pod log directory here: container logs are off');
+    }
+    const rwUrl = o.pipeline.remoteWriteUrl;
+    if (rwUrl && (o.resourceIntervalMs ?? 0) > 0) {
+      const labels = pipe.sensorLabels ?? {};
+      // Its own exporter (no registry: the pipeline's exporter already owns the self-metric names).
+      this.resources = new RemoteWriteExporter({
+        url: rwUrl,
+        intervalMs: o.resourceIntervalMs,
+        source: () => toFlatSeries(nodeSamples(), labels),
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    const components: Component[] = [this.pipeline, this.capture];
+    if (this.logs) components.push(this.logs);
+    await startAll(components);
+    this.started = components;
+    this.resources?.start();
+  }
+
+  /** JavaScript thread, one capture batch: events are valid only during this call. */
+  private onBatch(batch: EventBatch): void {
+    this.o.onEvents?.(batch);
+    this.source.consume(batch);
+    if (this.pending.length === 0) return;
+    const calls = this.pending.splice(0);
+    this.o.onCalls?.(calls);
+    this.pipeline.consume(calls);
+  }
+
+  /** The capture's counters; after shutdown, the last ones read before the capture stopped. */
+  captureStats(): CaptureStats {
+    return this.finalCaptureStats ?? this.capture.stats();
+  }
+
+  /** Capture first (no new events), then what the tracker holds, then the exporters' last sends. */
+  async shutdown(): Promise<void> {
+    const started = this.started;
+    this.started = [];
+    if (started.length === 0) return;
+    const errors: string[] = [];
+    const stop = async (c: Component | undefined) => {
+      try {
+        await c?.shutdown();
+      } catch (err) {
+        errors.push(`${c?.name}: ${(err as Error).message}`);
+      }
+    };
+    this.finalCaptureStats = this.capture.stats();
+    await stop(this.capture);
+    this.source.flush();
+    if (this.pending.length > 0) {
+      const calls = this.pending.splice(0);
+      this.o.onCalls?.(calls);
+      this.pipeline.consume(calls);
+    }
+    await Promise.all([stop(this.logs), this.resources?.shutdown(2000), stop(this.pipeline)]);
+    if (errors.length > 0) throw new Error(`cannot shut down the sensor cleanly: ${errors.join('; ')}`);
+  }
+
+  async health(): Promise<HealthStatus> {
+    const parts = await Promise.all(
+      [this.capture, this.pipeline, this.logs].filter((c) => c !== undefined).map((c) => c.health()),
+    );
+    const bad = parts.filter((p) => !p.ok);
+    return bad.length > 0
+      ? { ok: false, detail: bad.map((p) => p.detail).join('; ') }
+      : {
+          ok: true,
+          detail: `${this.source.connections} connections; ${parts.map((p) => p.detail).join('; ')}`,
+        };
+  }
+}
