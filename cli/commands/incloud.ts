@@ -8,10 +8,15 @@ import {
 } from '../../incloud/commandOptions.ts';
 import { INCLOUD_DEFAULTS, InCloudProcess } from '../../incloud/inCloudProcess.ts';
 import { DEFAULT_AGGREGATOR_CONFIG } from '../../incloud/ingester/seriesAggregator.ts';
+import {
+  addEmbeddedPortalOptions,
+  type EmbeddedPortalFlags,
+  embeddedPortal,
+} from '../../incloud/portal/embedded.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
 
-interface Options extends RetentionFlags {
+interface Options extends RetentionFlags, EmbeddedPortalFlags {
   dataDir: string;
   adminHost: string;
   adminPort: number;
@@ -105,6 +110,7 @@ export function register(program: Command): void {
       collectDropRule,
       [],
     );
+  addEmbeddedPortalOptions(cmd);
   addRetentionOptions(cmd).action(async (opts: Options) => {
     const proc = new InCloudProcess({
       dataDir: opts.dataDir,
@@ -126,6 +132,9 @@ export function register(program: Command): void {
       },
       retention: retentionOf(opts),
     });
+    // The portal shares this process's embedded ClickHouse (see incloud/portal/embedded.ts).
+    const portal = embeddedPortal(opts, proc, opts.vmUrl);
+    if (portal) proc.components.push(portal);
     await proc.start();
     await onShutdownSignal(() => proc.shutdown());
   });

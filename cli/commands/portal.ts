@@ -38,7 +38,10 @@ export function register(program: Command): void {
       "the cluster's install token (ust_cit_...); prefer --install-token-file or env UNDERSTORY_INSTALL_TOKEN, " +
         'which keep it out of the process list',
     )
-    .option('--install-token-file <file>', 'file holding the install token')
+    .option(
+      '--install-token-file <file>',
+      'file holding the install token, read again at every reconnection (a rotated Secret needs no restart)',
+    )
     .option(
       '--vm-url <url>',
       'VictoriaMetrics base URL for PromQL and RED figures, e.g. http://victoria-metrics:8428',
@@ -67,13 +70,15 @@ export function register(program: Command): void {
         '  UNDERSTORY_INSTALL_TOKEN=ust_cit_... understory portal --edge-url https://edge.example.com \\\n' +
         '    --vm-url http://victoria-metrics:8428 --clickhouse http://clickhouse:8123\n' +
         '  understory portal --edge-url http://127.0.0.1:8787 --install-token-file token.txt --vm-url http://127.0.0.1:8428\n' +
-        '\nIn `understory up` the portal runs inside `understory incloud` and shares its embedded ClickHouse.\n',
+        '\nIn `understory up` the portal runs inside `understory incloud --edge-url ... --install-token-file ...`,\n' +
+        'sharing its embedded ClickHouse (chdb allows one process per data directory).\n',
     )
     .action(async (opts: Options) => {
+      // A token file is read again before every connection, so a rotated Secret is picked up without a restart.
       const installToken = opts.installTokenFile
-        ? readFileSync(opts.installTokenFile, 'utf8').trim()
+        ? undefined
         : (opts.installToken ?? process.env.UNDERSTORY_INSTALL_TOKEN);
-      if (!installToken)
+      if (!installToken && !opts.installTokenFile)
         program.error('portal: give the install token (--install-token-file or UNDERSTORY_INSTALL_TOKEN)');
       let clickhouse: ClickhouseStore | undefined;
       if (opts.clickhouse && /^https?:\/\//.test(opts.clickhouse)) {
@@ -92,6 +97,7 @@ export function register(program: Command): void {
         new Portal({
           edgeUrl: opts.edgeUrl,
           installToken,
+          installTokenFile: opts.installTokenFile,
           replicaId: opts.replicaId,
           victoriaMetricsUrl: opts.vmUrl,
           clickhouse,

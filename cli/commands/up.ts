@@ -1,9 +1,19 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { freePort, portIsFree } from '../../lib/net.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
+import { bootstrapLocalEdge, type LocalAccount } from '../up/localBootstrap.ts';
 import { type UpOptions, upPlan } from '../up/plan.ts';
 import { type RunningProcess, Supervisor } from '../up/supervisor.ts';
 
@@ -17,14 +27,18 @@ interface UpFlags {
   ingesterPort: number;
   watcherPort: number;
   metricsRetention: string;
+  edgeUrl?: string;
+  installToken?: string;
+  installTokenFile?: string;
 }
 
 export function register(program: Command): void {
   program
     .command('up')
     .description(
-      'run everything on this machine: VictoriaMetrics, the in-cluster components with embedded ClickHouse, ' +
-        'and the edge (wrangler dev); Ctrl-C stops all of it',
+      'run everything on this machine: the edge (wrangler dev, bootstrapped with a local account and cluster), ' +
+        'VictoriaMetrics, and the in-cluster components with embedded ClickHouse and the portal connected to that ' +
+        'edge; or, with --edge-url, only the in-cluster side connected to a remote edge. Ctrl-C stops all of it',
     )
     .option('--data-dir <dir>', 'data and logs of every component', defaultDataDir())
     .option('--edge-port <port>', 'edge (UI and API) port', parsePort, 8787)
@@ -35,6 +49,24 @@ export function register(program: Command): void {
     .option('--ingester-port <port>', 'Prometheus remote-write receiver port', parsePort, 9091)
     .option('--watcher-port <port>', 'k8s-watcher sensor API port (plain-host mode)', parsePort, 9470)
     .option('--metrics-retention <period>', 'VictoriaMetrics retention (e.g. 15d, 12w, 1y)', '30d')
+    .option(
+      '--edge-url <url>',
+      'connect to this (remote) edge instead of running one here: only the in-cluster side runs on this ' +
+        'machine, its portal dials out with the install token',
+    )
+    .option(
+      '--install-token <token>',
+      'with --edge-url: the install token the UI showed for the cluster (kept in <data-dir>/portal/install-token, ' +
+        'mode 0600, so later runs need only --edge-url); env UNDERSTORY_INSTALL_TOKEN keeps it out of `ps`',
+    )
+    .option('--install-token-file <file>', 'with --edge-url: a file holding the install token')
+    .addHelpText(
+      'after',
+      '\nWithout --edge-url, `up` also runs the edge and bootstraps it: an account admin@understory.localhost\n' +
+        '(password printed, kept in <data-dir>/edge/local-account.json), an organization "local" and a cluster\n' +
+        '"local" whose portal connects at once. With --edge-url, this machine becomes a cluster of that edge:\n' +
+        '  understory up --edge-url https://edge.example.com --install-token ust_cit_...\n',
+    )
     .action(async (flags: UpFlags) => {
       process.exitCode = await up(flags);
     });
@@ -48,9 +80,30 @@ async function up(flags: UpFlags): Promise<number> {
     process.stderr.write(`cannot start: another \`understory up\` (pid ${lock}) uses ${dataDir}\n`);
     return 1;
   }
-  const opts: UpOptions = { ...flags, dataDir, edgeInspectorPort: await freePort() };
+  const tokenFile = portalTokenFile(flags, dataDir);
+  if (typeof tokenFile !== 'string') {
+    process.stderr.write(`cannot start: ${tokenFile.error}\n`);
+    releaseLock(dataDir);
+    return 1;
+  }
+  let account: LocalAccount | undefined;
+  const opts: UpOptions = {
+    ...flags,
+    dataDir,
+    edgeInspectorPort: await freePort(),
+    remoteEdgeUrl: flags.edgeUrl,
+    installTokenFile: tokenFile,
+    afterEdgeStart: async () => {
+      account = await bootstrapLocalEdge({
+        edgeUrl: `http://127.0.0.1:${flags.edgePort}`,
+        accountFile: join(dataDir, 'edge', 'local-account.json'),
+        tokenFile,
+      });
+    },
+  };
+  const edgePorts = flags.edgeUrl ? [] : ([['edge', opts.edgePort]] as const);
   for (const [what, port] of [
-    ['edge', opts.edgePort],
+    ...edgePorts,
     ['VictoriaMetrics', opts.vmPort],
     ['vmagent', opts.vmagentPort],
     ['in-cluster admin', opts.adminPort],
@@ -98,6 +151,7 @@ async function up(flags: UpFlags): Promise<number> {
     `\nOTLP/HTTP: http://127.0.0.1:${opts.collectorPort}/v1/{traces,logs,metrics}` +
       `\nremote write: http://127.0.0.1:${opts.ingesterPort}/api/v1/write` +
       `\nworkloads (k8s-watcher, plain host): http://127.0.0.1:${opts.watcherPort}/v1/workloads` +
+      `\n${portalStatus(flags, opts, account)}` +
       `\nsensor: not started: ${sensorStatus()}` +
       `\nlogs: ${logDir}\nready: press Ctrl-C to stop\n`,
   );
@@ -107,6 +161,51 @@ async function up(flags: UpFlags): Promise<number> {
   rmSync(join(dataDir, 'up.json'), { force: true });
   process.stderr.write('up: stopped\n');
   return 0;
+}
+
+/**
+ * The install-token file the portal reads, written from --install-token / UNDERSTORY_INSTALL_TOKEN (mode 0600)
+ * so the token never appears in a child's command line; or an error for flags that do not fit together.
+ */
+function portalTokenFile(flags: UpFlags, dataDir: string): string | { error: string } {
+  const own = join(dataDir, 'portal', 'install-token');
+  const token = flags.installToken ?? process.env.UNDERSTORY_INSTALL_TOKEN;
+  if (!flags.edgeUrl) {
+    if (flags.installToken || flags.installTokenFile)
+      return {
+        error: '--install-token and --install-token-file need --edge-url (without it `up` runs its own edge)',
+      };
+    return own;
+  }
+  if (!/^(https?|wss?):\/\//.test(flags.edgeUrl))
+    return { error: `--edge-url ${flags.edgeUrl} is not an http(s) URL` };
+  if (flags.installTokenFile) {
+    if (!existsSync(flags.installTokenFile)) return { error: `${flags.installTokenFile} does not exist` };
+    return resolve(flags.installTokenFile);
+  }
+  if (token) {
+    mkdirSync(join(dataDir, 'portal'), { recursive: true });
+    writeFileSync(own, `${token.trim()}\n`, { mode: 0o600 });
+    chmodSync(own, 0o600);
+    return own;
+  }
+  if (existsSync(own)) return own; // the token of an earlier run
+  return {
+    error:
+      'with --edge-url give the install token (--install-token, --install-token-file or UNDERSTORY_INSTALL_TOKEN)',
+  };
+}
+
+function portalStatus(flags: UpFlags, opts: UpOptions, account: LocalAccount | undefined): string {
+  if (flags.edgeUrl) return `portal: connected to ${flags.edgeUrl} (the cluster of its install token)`;
+  const ui = `http://127.0.0.1:${opts.edgePort}`;
+  if (!account) return `UI: ${ui}`;
+  return (
+    `UI: ${ui}  sign in as ${account.email} / ${account.password}` +
+    `\n  (kept in ${join(opts.dataDir, 'edge', 'local-account.json')}); organization "local", cluster "local"` +
+    `\nportal: connected; Prometheus URL for Grafana (with an API token made in the UI): ` +
+    `${ui}/api/orgs/${account.orgId}/clusters/${account.clusterId}/prometheus`
+  );
 }
 
 /**

@@ -22,6 +22,15 @@ export interface UpOptions {
   watcherPort: number;
   /** VictoriaMetrics -retentionPeriod, e.g. `30d`. */
   metricsRetention: string;
+  /**
+   * The portal (inside the in-cluster process) dials this edge. Absent: the local edge that `up` runs itself
+   * (`http://127.0.0.1:<edgePort>`); given: a remote edge, and no local edge is started.
+   */
+  remoteEdgeUrl?: string;
+  /** Where the portal reads its install token (written by `up` before or after the start). */
+  installTokenFile: string;
+  /** Run after the local edge is healthy, each time it (re)starts: `up` bootstraps the local account there. */
+  afterEdgeStart?: () => Promise<void>;
 }
 
 /** Wrangler must never reach for the network here (metrics, banners, cf fetch): see ENVIRONMENT.md. */
@@ -33,14 +42,16 @@ export const WRANGLER_OFFLINE_ENV = {
 };
 
 /**
- * What `understory up` runs, in start order: storage first, then the in-cluster process, then vmagent
- * (which scrapes them), then the edge.
+ * What `understory up` runs, in start order: the local edge first (unless a remote one is given), so the
+ * portal in the in-cluster process finds it and its token; then storage, the in-cluster process, and vmagent
+ * (which scrapes them).
  */
 export function upPlan(o: UpOptions): ProcessSpec[] {
   const dataDir = resolve(o.dataDir);
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
   const edgeState = join(dataDir, 'edge');
   const vmUrl = `http://127.0.0.1:${o.vmPort}`;
+  const portalEdgeUrl = o.remoteEdgeUrl ?? `http://127.0.0.1:${o.edgePort}`;
   const vmagent = vmagentArgs({
     dataDir: join(dataDir, 'vmagent'),
     remoteWriteUrl: `${vmUrl}/api/v1/write`,
@@ -51,7 +62,9 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       { job: 'vmagent', url: `http://127.0.0.1:${o.vmagentPort}/metrics` },
     ],
   });
+  const edge: ProcessSpec[] = o.remoteEdgeUrl ? [] : [localEdgeSpec(o, wrangler, edgeState)];
   return [
+    ...edge,
     {
       name: 'victoria-metrics',
       command: 'victoria-metrics',
@@ -81,6 +94,10 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
         vmUrl,
         '--watcher-port',
         String(o.watcherPort),
+        '--edge-url',
+        portalEdgeUrl,
+        '--install-token-file',
+        o.installTokenFile,
       ],
       healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
       url: `http://127.0.0.1:${o.adminPort}/healthz`,
@@ -93,45 +110,49 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       healthUrl: `http://127.0.0.1:${o.vmagentPort}/health`,
       url: `http://127.0.0.1:${o.vmagentPort}/targets`,
     },
-    {
-      name: 'edge',
-      command: wrangler,
-      args: [
-        'dev',
-        '--config',
-        join(REPO_ROOT, 'wrangler.toml'),
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(o.edgePort),
-        '--inspector-port',
-        String(o.edgeInspectorPort),
-        '--persist-to',
-        edgeState,
-        '--show-interactive-dev-session=false',
-      ],
-      env: WRANGLER_OFFLINE_ENV,
-      healthUrl: `http://127.0.0.1:${o.edgePort}/api/health`,
-      url: `http://127.0.0.1:${o.edgePort}`,
-      startTimeoutMs: 90_000,
-      // The local D1 database gets the schema before the worker serves (idempotent: applied ones are skipped).
-      prepare: async () => {
-        await run(
-          wrangler,
-          [
-            'd1',
-            'migrations',
-            'apply',
-            'DB',
-            '--local',
-            '--config',
-            join(REPO_ROOT, 'wrangler.toml'),
-            '--persist-to',
-            edgeState,
-          ],
-          { env: { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' }, cwd: REPO_ROOT },
-        );
-      },
-    },
   ];
+}
+
+function localEdgeSpec(o: UpOptions, wrangler: string, edgeState: string): ProcessSpec {
+  return {
+    name: 'edge',
+    command: wrangler,
+    args: [
+      'dev',
+      '--config',
+      join(REPO_ROOT, 'wrangler.toml'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(o.edgePort),
+      '--inspector-port',
+      String(o.edgeInspectorPort),
+      '--persist-to',
+      edgeState,
+      '--show-interactive-dev-session=false',
+    ],
+    env: WRANGLER_OFFLINE_ENV,
+    healthUrl: `http://127.0.0.1:${o.edgePort}/api/health`,
+    url: `http://127.0.0.1:${o.edgePort}`,
+    startTimeoutMs: 90_000,
+    ready: o.afterEdgeStart,
+    // The local D1 database gets the schema before the worker serves (idempotent: applied ones are skipped).
+    prepare: async () => {
+      await run(
+        wrangler,
+        [
+          'd1',
+          'migrations',
+          'apply',
+          'DB',
+          '--local',
+          '--config',
+          join(REPO_ROOT, 'wrangler.toml'),
+          '--persist-to',
+          edgeState,
+        ],
+        { env: { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' }, cwd: REPO_ROOT },
+      );
+    },
+  };
 }

@@ -16,6 +16,8 @@ export interface ProcessSpec {
   startTimeoutMs?: number;
   /** One-off preparation run before each start (e.g. applying migrations). */
   prepare?: () => Promise<void>;
+  /** Run after each start once healthy (e.g. bootstrapping an account); a failure fails the start. */
+  ready?: () => Promise<void>;
 }
 
 export interface RunningProcess {
@@ -94,6 +96,7 @@ export class Supervisor {
     } catch (err) {
       throw new Error(`cannot start ${spec.name}: ${(err as Error).message}\n${tail(logPath, 15)}`);
     }
+    await spec.ready?.();
     return info;
   }
 

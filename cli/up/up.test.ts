@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/net.ts';
+import { bootstrapLocalEdge, LOCAL_EMAIL } from './localBootstrap.ts';
 import { REPO_ROOT } from './plan.ts';
 
 const BIN = join(REPO_ROOT, 'bin', 'understory.mjs');
@@ -43,6 +44,35 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
+/** The edge API as the UI uses it: a session cookie and its CSRF token. */
+class EdgeClient {
+  private cookie = '';
+  private csrf = '';
+  constructor(private readonly url: string) {}
+
+  async signIn(email: string, password: string): Promise<void> {
+    const res = await fetch(`${this.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(res.status).toBe(200);
+    this.cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+    this.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.url + path, {
+      method,
+      headers: { cookie: this.cookie, 'x-csrf-token': this.csrf, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+}
+
 describe('understory up', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
   let ports: Record<'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester' | 'watcher', number>;
@@ -71,6 +101,7 @@ describe('understory up', () => {
   });
 
   it('prints what runs where', () => {
+    expect(table).toMatch(/^edge\s+\d+\s+http:\/\/127\.0\.0\.1:\d+/m);
     expect(table).toMatch(/victoria-metrics\s+\d+\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(table).toContain(`http://127.0.0.1:${ports.edge}`);
     expect(table).toContain(`http://127.0.0.1:${ports.admin}/healthz`);
@@ -107,6 +138,109 @@ describe('understory up', () => {
     expect((await workloads.text()).length).toBeGreaterThan(2);
   });
 
+  it('bootstraps the local edge: the printed account sees cluster "local" connected and its data at once', async () => {
+    const m = /sign in as (\S+) \/ (\S+)/.exec(table);
+    expect(m?.[1]).toBe(LOCAL_EMAIL);
+    const edge = new EdgeClient(`http://127.0.0.1:${ports.edge}`);
+    await edge.signIn(m![1]!, m![2]!);
+    const { orgs } = await edge.json<{ orgs: { id: string; slug: string }[] }>('GET', '/api/orgs');
+    const org = orgs.find((o) => o.slug === 'local')!;
+    const { clusters } = await edge.json<{ clusters: { id: string; name: string; status: string }[] }>(
+      'GET',
+      `/api/orgs/${org.id}/clusters`,
+    );
+    expect(clusters.map((c) => [c.name, c.status])).toEqual([['local', 'connected']]);
+    const base = `/api/orgs/${org.id}/clusters/${clusters[0]!.id}`;
+    expect(table).toContain(`http://127.0.0.1:${ports.edge}${base}/prometheus`);
+    // PromQL through edge -> Durable Object -> portal (inside the in-cluster process) -> VictoriaMetrics.
+    const prom = await edge.json<{ status: string; data: { result: { value: [number, string] }[] } }>(
+      'GET',
+      `${base}/prometheus/api/v1/query?query=vector(7)`,
+    );
+    expect(prom.data.result[0]?.value[1]).toBe('7');
+    // A log line sent to the local collector is found through the edge (the portal shares the embedded chdb).
+    const marker = `up-test-${Date.now()}`;
+    const now = Date.now();
+    const otlp = await fetch(`http://127.0.0.1:${ports.collector}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceLogs: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'up-test' } }] },
+            scopeLogs: [
+              { logRecords: [{ timeUnixNano: `${now}000000`, body: { stringValue: `hello ${marker}` } }] },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(otlp.status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (
+            await edge.json<{ rows: { body: string }[] }>(
+              'GET',
+              `${base}/logs?start=${now - 60_000}&end=${now + 60_000}&query=${marker}`,
+            )
+          ).rows.map((r) => r.body),
+        { timeout: 20_000, interval: 500 },
+      )
+      .toEqual([`hello ${marker}`]);
+  });
+
+  it('bootstrapping again is idempotent: same account, organization, cluster and token', async () => {
+    const files = {
+      accountFile: join(dataDir, 'edge', 'local-account.json'),
+      tokenFile: join(dataDir, 'portal', 'install-token'),
+    };
+    const before = [readFileSync(files.accountFile, 'utf8'), readFileSync(files.tokenFile, 'utf8')];
+    expect(statSync(files.tokenFile).mode & 0o777).toBe(0o600);
+    expect(statSync(files.accountFile).mode & 0o777).toBe(0o600);
+    await bootstrapLocalEdge({ edgeUrl: `http://127.0.0.1:${ports.edge}`, ...files });
+    expect([readFileSync(files.accountFile, 'utf8'), readFileSync(files.tokenFile, 'utf8')]).toEqual(before);
+  });
+
+  it('runs the local command the UI shows for a new cluster: only the in-cluster side, connected to that edge', async () => {
+    const account = JSON.parse(readFileSync(join(dataDir, 'edge', 'local-account.json'), 'utf8')) as {
+      email: string;
+      password: string;
+      orgId: string;
+    };
+    const edge = new EdgeClient(`http://127.0.0.1:${ports.edge}`);
+    await edge.signIn(account.email, account.password);
+    const made = await edge.json<{ id: string; commands: { local: string } }>(
+      'POST',
+      `/api/orgs/${account.orgId}/clusters`,
+      { name: 'second' },
+    );
+    const words = made.commands.local.split(' ');
+    expect(words.slice(0, 2)).toEqual(['understory', 'up']);
+    const remoteDir = mkdtempSync(join(tmpdir(), 'understory-up-remote-'));
+    const flags: string[] = [];
+    for (const name of ['vm', 'vmagent', 'admin', 'collector', 'ingester', 'watcher'])
+      flags.push(`--${name}-port`, String(await freePort()));
+    const remote = spawn(process.execPath, [BIN, ...words.slice(1), '--data-dir', remoteDir, ...flags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const out = await waitForOutput(remote, /ready: press Ctrl-C/, 120_000);
+      expect(out).not.toMatch(/^edge\s/m);
+      expect(out).toContain(`portal: connected to http://127.0.0.1:${ports.edge}`);
+      const second = await edge.json<{ status: string }>(
+        'GET',
+        `/api/orgs/${account.orgId}/clusters/${made.id}`,
+      );
+      expect(second.status).toBe('connected');
+      // The token was taken off the command line into a 0600 file for the child processes.
+      expect(statSync(join(remoteDir, 'portal', 'install-token')).mode & 0o777).toBe(0o600);
+    } finally {
+      remote.kill('SIGINT');
+      await new Promise((r) => (remote.exitCode === null ? remote.once('exit', r) : r(null)));
+    }
+  }, 150_000);
+
   it('refuses a second `up` on the same data directory', async () => {
     const second = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,7 +259,7 @@ describe('understory up', () => {
       name: string;
       pid: number;
     }[];
-    expect(state.map((s) => s.name)).toEqual(['victoria-metrics', 'incloud', 'vmagent', 'edge']);
+    expect(state.map((s) => s.name)).toEqual(['edge', 'victoria-metrics', 'incloud', 'vmagent']);
     for (const s of state) expect(groupAlive(s.pid)).toBe(true);
     up.kill('SIGINT');
     const code = await new Promise<number | null>((r) => up.once('exit', r));

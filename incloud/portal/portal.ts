@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
@@ -13,7 +14,13 @@ export interface PortalOptions {
   /** The edge's base URL; the tunnel is `<edgeUrl>/api/v1/tunnel/connect`. */
   edgeUrl: string;
   /** The cluster's install token (`ust_cit_...`), sent as a bearer token on the WebSocket upgrade. */
-  installToken: string;
+  installToken?: string;
+  /**
+   * Or a file holding it, read again before every connection attempt: a rotated token (a Kubernetes Secret
+   * mount updated in place, `understory up` re-bootstrapping) is picked up without a restart, and a file that
+   * does not exist yet is waited for.
+   */
+  installTokenFile?: string;
   /** Stable per replica; default: $HOSTNAME (the pod name in a cluster) or the host name and pid. */
   replicaId?: string;
   clusterId?: string | null;
@@ -48,10 +55,12 @@ export class Portal implements Component {
       { clickhouse: opts.clickhouse, victoriaMetricsUrl: opts.victoriaMetricsUrl },
       limits,
     );
+    if (!opts.installToken && !opts.installTokenFile)
+      throw new Error('cannot create the portal: give it the install token or a file holding it');
     this.metrics = new PortalMetrics(opts.registry);
     this.tunnel = new TunnelClient({
       edgeUrl: opts.edgeUrl,
-      installToken: opts.installToken,
+      installToken: opts.installTokenFile ? tokenFileReader(opts.installTokenFile) : opts.installToken!,
       replicaId: opts.replicaId ?? process.env.HOSTNAME ?? `${hostname()}-${process.pid}`,
       clusterId: opts.clusterId ?? null,
       capabilities: this.router.kinds,
@@ -79,4 +88,20 @@ export class Portal implements Component {
       };
     return { ok: false, detail: `tunnel ${t.state}${t.lastError ? `: ${t.lastError}` : ''}` };
   }
+}
+
+/** Reads the token file each time; throws a readable reason while it is missing or empty. */
+export function tokenFileReader(path: string): () => string {
+  return () => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${code}`);
+    }
+    const token = text.trim();
+    if (!token) throw new Error(`${path} is empty`);
+    return token;
+  };
 }

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_CHUNK_BYTES, PROTOCOL_VERSION } from '../../lib/tunnel/index.ts';
 import { defaultLimits } from './limits.ts';
 import { PortalMetrics } from './metrics.ts';
+import { tokenFileReader } from './portal.ts';
 import { jsonAnswer, type QueryContext, type QueryError } from './query.ts';
 import { QueryRouter } from './queryRouter.ts';
 import { EdgeRequestError, FakeEdge } from './testing/fakeEdge.ts';
@@ -249,6 +253,38 @@ describe('tunnel client against a real WebSocket server playing the edge', () =>
     await expect.poll(() => edge.upgrades.length, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
     expect(client.lastError).toContain('401');
     expect(edge.hellos).toEqual([]);
+  });
+
+  it('reads a token file before every dial: waits for it, and retries at once when a refused token is replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portal-token-'));
+    const file = join(dir, 'install-token');
+    const edge = new FakeEdge(TOKEN);
+    await edge.start();
+    const client = new TunnelClient({
+      edgeUrl: edge.url,
+      installToken: tokenFileReader(file),
+      tokenRetryMs: 50,
+      replicaId: 'r',
+      capabilities: [],
+      serve: async () => jsonAnswer({}),
+      limits: defaultLimits(),
+      // A refusal waits maxMs (60 s) unless the token changed: the test would time out without the prompt retry.
+      backoff: { initialMs: 50, maxMs: 60_000, stableMs: 1000 },
+    });
+    cleanups.push(async () => {
+      await client.stop();
+      await edge.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    client.start();
+    await waitForState(client, 'waiting');
+    expect(client.lastError).toBe(`no install token yet: ${file} does not exist`);
+    writeFileSync(file, 'ust_cit_old-token\n');
+    await expect.poll(() => edge.upgrades.length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => client.lastError, { timeout: 5000 }).toContain('401');
+    writeFileSync(file, `${TOKEN}\n`);
+    await edge.waitForHellos(1);
+    expect(edge.upgrades.at(-1)?.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 });
 

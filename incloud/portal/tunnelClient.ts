@@ -26,7 +26,13 @@ export type ServeFn = (kind: string, params: unknown, ctx: QueryContext) => Prom
 export interface TunnelClientOptions {
   /** The edge's base URL (http, https, ws or wss); the tunnel is at `<edgeUrl>/api/v1/tunnel/connect`. */
   edgeUrl: string;
-  installToken: string;
+  /**
+   * The cluster's install token, or a function read before every dial (e.g. a file that a Kubernetes Secret
+   * mount or `understory up` rewrites when the token is rotated); it throws when no token is available yet.
+   */
+  installToken: string | (() => string);
+  /** Delay between attempts while `installToken` has no token yet (default 1 s). */
+  tokenRetryMs?: number;
   /** Stable per process (e.g. the pod name). */
   replicaId: string;
   clusterId?: string | null;
@@ -77,11 +83,14 @@ export class TunnelClient extends EventEmitter {
   /** Set when this side ends the connection, so the reason is not reported as the edge closing it. */
   private ownCloseReason: string | undefined;
   private readonly log = logger('portal-tunnel');
+  /** The token of the latest attempt: a refusal is retried soon only if the token has changed since. */
+  private usedToken = '';
 
   constructor(private readonly opts: TunnelClientOptions) {
     super();
     this.url = tunnelUrl(opts.edgeUrl);
-    if (!opts.installToken) throw new Error('cannot start the portal tunnel: no install token');
+    if (typeof opts.installToken === 'string' && !opts.installToken)
+      throw new Error('cannot start the portal tunnel: no install token');
     this.backoff = new Backoff(opts.backoff ?? DEFAULT_BACKOFF, opts.random);
     this.metrics = opts.metrics ?? new PortalMetrics();
   }
@@ -126,9 +135,20 @@ export class TunnelClient extends EventEmitter {
 
   private connect(): void {
     if (this.state === 'stopped') return;
+    let token: string;
+    try {
+      token = typeof this.opts.installToken === 'string' ? this.opts.installToken : this.opts.installToken();
+    } catch (err) {
+      // Not an error of the edge: wait for the token to appear, at a short fixed interval (a local file read).
+      this.lastError = `no install token yet: ${(err as Error).message}`;
+      this.setState('waiting', this.lastError);
+      this.retryTimer = setTimeout(() => this.connect(), this.opts.tokenRetryMs ?? 1000);
+      return;
+    }
+    this.usedToken = token;
     this.setState('connecting', this.url);
     const ws = new WebSocket(this.url, {
-      headers: { authorization: `Bearer ${this.opts.installToken}` },
+      headers: { authorization: `Bearer ${token}` },
       handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
       // The edge sends control messages only; a request bigger than the protocol allows is refused here.
       maxPayload: MAX_CHUNK_BYTES + 1024,
@@ -178,11 +198,45 @@ export class TunnelClient extends EventEmitter {
     this.backoff.connectionLasted(wasOpen ? Date.now() - this.openedAt : 0);
     this.openedAt = 0;
     // Refusals that need an operator are retried at the longest delay rather than hammering the edge.
-    const refused = code === CLOSE_CODES.unsupportedVersion || code === CLOSE_CODES.unauthorized;
-    const delay = refused || /\b40[13]\b/.test(this.lastError) ? this.maxDelay() : this.backoff.next();
+    const refused =
+      code === CLOSE_CODES.unsupportedVersion ||
+      code === CLOSE_CODES.unauthorized ||
+      /\b40[13]\b/.test(this.lastError);
+    const delay = refused ? this.maxDelay() : this.backoff.next();
     this.log.warn({ error: this.lastError, retryInMs: delay }, 'tunnel down; reconnecting');
     this.setState('waiting', this.lastError);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryAfter(delay, refused);
+  }
+
+  /**
+   * Dials again after `delay`. While waiting out a refusal, a token source that is a function (a file) is read
+   * every `tokenRetryMs`: a rotated token written there is used at once instead of after the long delay.
+   */
+  private retryAfter(delay: number, watchToken: boolean): void {
+    const due = Date.now() + delay;
+    const poll = this.opts.tokenRetryMs ?? 1000;
+    const tick = () => {
+      if (this.state === 'stopped') return;
+      if (Date.now() >= due || (watchToken && this.tokenChanged())) {
+        this.connect();
+        return;
+      }
+      this.retryTimer = setTimeout(tick, Math.min(poll, due - Date.now()));
+    };
+    this.retryTimer = setTimeout(
+      tick,
+      watchToken && typeof this.opts.installToken !== 'string' ? Math.min(poll, delay) : delay,
+    );
+  }
+
+  /** Whether the token source now gives another token than the one the last attempt used. */
+  private tokenChanged(): boolean {
+    if (typeof this.opts.installToken === 'string') return false;
+    try {
+      return this.opts.installToken() !== this.usedToken;
+    } catch {
+      return false;
+    }
   }
 
   private maxDelay(): number {
