@@ -102,10 +102,10 @@ export function Waterfall({
     <div className="wf card">
       <div className="wf-head" aria-hidden="true">
         <div className="wf-name-col">
-          <span>Service &amp; operation</span>
+          <span>Spans</span>
           <span className="wf-head-actions">
             <button type="button" className="link-btn" tabIndex={-1} onClick={() => setCollapsed(new Set())}>
-              Expand all
+              Expand
             </button>
             <button
               type="button"
@@ -124,7 +124,7 @@ export function Waterfall({
         <div className="wf-axis">
           {ticks.map((t) => (
             <span key={t} className="wf-tick" style={{ left: `${(t / total) * 100}%` }}>
-              {formatDuration(t * 1e6)}
+              {t === 0 ? '0' : formatDuration(t * 1e6)}
             </span>
           ))}
         </div>
