@@ -343,8 +343,16 @@ export async function startOpensslServer(
   return { port, pid: child.pid!, dir: '', stop: () => killAndWait(child) };
 }
 
-/** nginx with a generated config on a free port returning `body` for every request; for benchmarks. */
-export async function startNginx(body: string, workers = 1): Promise<RunningServer> {
+/**
+ * nginx with a generated config on a free port returning `body` for every request (benchmarks); with
+ * `http2` it speaks cleartext HTTP/2 with prior knowledge (`curl --http2-prior-knowledge`, h2load) and
+ * answers `/missing` with 404.
+ */
+export async function startNginx(
+  body: string,
+  workers = 1,
+  opts: { http2?: boolean } = {},
+): Promise<RunningServer> {
   const port = await freePort();
   const dir = tempDir('nginx');
   const { writeFileSync } = await import('node:fs');
@@ -364,8 +372,9 @@ http {
   scgi_temp_path ${dir}/scgi;
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${opts.http2 ? ' http2' : ''};
     location / { default_type text/plain; return 200 '${body}'; }
+    location = /missing { return 404; }
   }
 }
 `,

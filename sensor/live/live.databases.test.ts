@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveCalls, runClient } from '../testing/liveCalls.ts';
+import { type RunningServer, startMariadb, startPostgres, startRedis } from '../testing/servers.ts';
+
+/**
+ * Real database servers and their real command-line clients, observed through the eBPF capture and the
+ * live source (capture restricted to this test's children). Each call must be seen twice: by the client
+ * process (role client, its pid) and by the server process that answered (role server, a pid forked from
+ * the server), with the method, resource and status the test caused. Needs root: fails without it.
+ */
+const live = new LiveCalls();
+let pg: RunningServer;
+let maria: RunningServer;
+let redis: RunningServer;
+
+beforeAll(async () => {
+  await live.start();
+  [pg, maria, redis] = await Promise.all([startPostgres(), startMariadb(), startRedis()]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([pg?.stop(), maria?.stop(), redis?.stop()]);
+  await live.stop();
+});
+
+/** Both views of the same calls: client ones of `clientPid`, server ones from the server's process tree. */
+function bothSides(protocol: string, clientPid: number, serverPid: number, keys: string[]) {
+  const client = live.seen(protocol, (c) => c.pid === clientPid && c.role === 'client');
+  const server = live.seen(protocol, (c) => c.role === 'server' && live.descends(c.pid, serverPid));
+  const wanted = (role: string) => keys.map((k) => `${role} ${k}`);
+  return { client, server, wanted };
+}
+
+async function expectBothSides(protocol: string, clientPid: number, serverPid: number, keys: string[]) {
+  await live.waitFor(`${protocol} calls of pid ${clientPid}`, () => {
+    const { client, server, wanted } = bothSides(protocol, clientPid, serverPid, keys);
+    return (
+      wanted('client').every((k) => client.includes(k)) && wanted('server').every((k) => server.includes(k))
+    );
+  });
+  const { client, server, wanted } = bothSides(protocol, clientPid, serverPid, keys);
+  expect(client).toEqual(expect.arrayContaining(wanted('client')));
+  expect(server).toEqual(expect.arrayContaining(wanted('server')));
+}
+
+describe('live: databases through the eBPF source', () => {
+  it('PostgreSQL (psql): statements, SQLSTATE of an error', async () => {
+    const psql = await runClient(
+      'psql',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pg.port),
+        '-U',
+        'postgres',
+        '-v',
+        'ON_ERROR_STOP=0',
+        '-c',
+        'CREATE TABLE items (id int PRIMARY KEY, name text)',
+        '-c',
+        "INSERT INTO items VALUES (1, 'one'), (2, 'two')",
+        '-c',
+        'SELECT name FROM items WHERE id = 2',
+        '-c',
+        'SELECT * FROM no_such_table',
+      ],
+      { allowFailure: true },
+    );
+    expect(psql.stdout).toContain('two');
+    await expectBothSides('postgres', psql.pid, pg.pid, [
+      'CREATE CREATE TABLE items (id int PRIMARY KEY, name text) 00000',
+      "INSERT INSERT INTO items VALUES (1, 'one'), (2, 'two') 00000",
+      'SELECT SELECT name FROM items WHERE id = 2 00000',
+      'SELECT SELECT * FROM no_such_table 42P01',
+    ]);
+  });
+
+  it('MariaDB (mariadb client): queries and an error code', async () => {
+    const run = await runClient(
+      'mariadb',
+      [
+        '-h',
+        '127.0.0.1',
+        '-P',
+        String(maria.port),
+        '-u',
+        'root',
+        '--skip-ssl',
+        '-e',
+        'CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, name TEXT); ' +
+          "INSERT INTO shop.items VALUES (7, 'seven'); SELECT name FROM shop.items WHERE id = 7; " +
+          'SELECT * FROM shop.nothing',
+      ],
+      { allowFailure: true },
+    );
+    expect(run.stdout).toContain('seven');
+    await expectBothSides('mysql', run.pid, maria.pid, [
+      "INSERT INSERT INTO shop.items VALUES (7, 'seven') 0",
+      'SELECT SELECT name FROM shop.items WHERE id = 7 0',
+      'SELECT SELECT * FROM shop.nothing 1146',
+    ]);
+  });
+
+  it('Redis (redis-cli): commands, replies and an error', async () => {
+    const cli = (...args: string[]) => runClient('redis-cli', ['-p', String(redis.port), ...args]);
+    const set = await cli('SET', 'greeting', 'hello');
+    const get = await cli('GET', 'greeting');
+    expect(get.stdout).toContain('hello');
+    const wrong = await cli('LPUSH', 'greeting', 'x');
+    await expectBothSides('redis', set.pid, redis.pid, ['SET greeting OK']);
+    await expectBothSides('redis', get.pid, redis.pid, ['GET greeting OK']);
+    await expectBothSides('redis', wrong.pid, redis.pid, ['LPUSH greeting WRONGTYPE']);
+  });
+});
