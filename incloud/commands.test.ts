@@ -24,6 +24,8 @@ describe('understory migrate', () => {
         '0003_otel_traces_trace_id_ts',
         '0004_otel_traces_trace_id_ts_mv',
         '0005_k8s_events',
+        '0020_alert_history',
+        '0021_monitor_config',
       ],
     });
     const second = await run(process.execPath, [
@@ -37,7 +39,7 @@ describe('understory migrate', () => {
     expect(JSON.parse(second.stdout)).toEqual({
       backend: 'chdb',
       applied: [],
-      alreadyApplied: 5,
+      alreadyApplied: 7,
       retentionChanged: ['otel_logs'],
     });
   });

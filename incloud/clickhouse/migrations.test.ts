@@ -31,7 +31,9 @@ describe('ClickHouse migrations on chdb (the full schema)', () => {
       "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name != 'schema_migrations' ORDER BY name",
     );
     expect(tables.map((t) => t.name)).toEqual([
+      'alert_history',
       'k8s_events',
+      'monitor_config',
       'otel_logs',
       'otel_traces',
       'otel_traces_trace_id_ts',

@@ -1,4 +1,5 @@
 import type { ClickhouseStore } from '../clickhouse/store.ts';
+import { monitorHandlers } from '../monitors/handlers.ts';
 import { ClickhouseReader } from './clickhouseReader.ts';
 import { eventsListHandler } from './events.ts';
 import type { PortalLimits } from './limits.ts';
@@ -25,6 +26,11 @@ export function createQueryRouter(backends: QueryBackends, limits: PortalLimits)
     handlers['traces.get'] = traceGetHandler(reader);
     handlers['traces.span'] = spanGetHandler(reader);
     handlers['events.list'] = eventsListHandler(reader, limits.maxRangeMs);
+    const { victoriaMetricsUrl, clickhouse: store } = backends;
+    Object.assign(
+      handlers,
+      monitorHandlers({ store, reader, victoriaMetricsUrl, maxRangeMs: limits.maxRangeMs }),
+    );
   }
   if (backends.victoriaMetricsUrl) {
     const vm = new VictoriaMetricsClient(backends.victoriaMetricsUrl);

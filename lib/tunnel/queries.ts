@@ -7,6 +7,7 @@
  * own configuration (incloud/portal/limits.ts).
  */
 import { z } from 'zod';
+import { MONITOR_QUERY_PARAMS } from './monitors.ts';
 
 const epochMs = z.number().int().min(0).max(4_102_444_800_000); // up to 2100-01-01
 const name = z.string().min(1).max(256);
@@ -114,6 +115,7 @@ export const QUERY_PARAMS = {
   'services.list': servicesParams,
   'services.resources': serviceResourcesParams,
   'services.map': servicesParams,
+  ...MONITOR_QUERY_PARAMS,
 } as const;
 
 export type QueryKind = keyof typeof QUERY_PARAMS;

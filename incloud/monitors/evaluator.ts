@@ -1,0 +1,301 @@
+import type { Registry } from 'prom-client';
+import type { Component, HealthStatus } from '../../lib/component.ts';
+import { logger } from '../../lib/log.ts';
+import type { MonitorSpec } from '../../lib/tunnel/monitors.ts';
+import type { ClickhouseStore } from '../clickhouse/store.ts';
+import { ClickhouseReader } from '../portal/clickhouseReader.ts';
+import { defaultLimits, type PortalLimits } from '../portal/limits.ts';
+import { historyRow, type Notified, readCurrent } from './alertHistory.ts';
+import { AlertReceiver, type PostableAlert } from './alertReceiver.ts';
+import { AlertTracker, fingerprint, type Transition } from './alertTracker.ts';
+import { type MonitorConfig, MonitorConfigStore } from './configStore.ts';
+import { MonitorMetrics } from './metrics.ts';
+import { DEFAULT_NOTIFIER, isSilenced, Notifier, type NotifierOptions } from './notifier.ts';
+import { notificationAlert, renderMessage } from './payloads.ts';
+import { compare, compileCondition } from './sqlCondition.ts';
+import { MONITOR_LABEL, reloadVmalert, renderRules, vmalertAlerts, writeRulesFile } from './vmalertRules.ts';
+
+export interface MonitorEvaluatorOptions {
+  /** Config, SQL monitor data and alert history. Taken, not owned (shared with the other components). */
+  store: ClickhouseStore;
+  /** vmalert evaluates the PromQL monitors; without it they are stored but not evaluated (health says so). */
+  vmalert?: { url: string; rulesFile: string };
+  /** The Alertmanager-compatible receiver vmalert's -notifier.url points at. */
+  receiver?: { host: string; port: number };
+  /** How often definitions are re-read from ClickHouse (changes by the portal take effect within this). */
+  syncIntervalMs?: number;
+  /** How often due SQL monitors are looked for. */
+  tickMs?: number;
+  notifier?: Partial<NotifierOptions>;
+  limits?: PortalLimits['clickhouse'];
+  registry?: Registry;
+}
+
+/**
+ * The in-cluster monitors evaluator. PromQL monitors: renders vmalert's rules file from the definitions, reloads
+ * vmalert, and takes its alerts on an Alertmanager-compatible receiver (firing/resolved) plus its alert list
+ * (pending). SQL monitors: runs each compiled, bounded, read-only query on its own interval and applies `for`.
+ * Both feed one AlertTracker; each transition is written to ClickHouse `alert_history` and, when it is a firing
+ * or a firing->resolved one and no silence matches, notified once through the Notifier. Everything runs on the
+ * event loop of this process; at most one evaluation per monitor runs at a time.
+ */
+export class MonitorEvaluator implements Component {
+  readonly name = 'monitors';
+  readonly tracker = new AlertTracker();
+  readonly metrics: MonitorMetrics;
+  readonly config: MonitorConfigStore;
+  private readonly reader: ClickhouseReader;
+  private readonly notifier: Notifier;
+  private readonly receiver: AlertReceiver | undefined;
+  private readonly log = logger('monitors');
+  private current: MonitorConfig = { monitors: [], targets: [], silences: [] };
+  /** Specs of monitors seen, kept after deletion so their last transitions still render. */
+  private readonly known = new Map<string, MonitorSpec>();
+  private readonly nextDue = new Map<string, number>();
+  private readonly running = new Set<string>();
+  private readonly evaluations = new Set<Promise<void>>();
+  /** PromQL instances: when vmalert's last report said the alert ends unless it is reported again. */
+  private readonly promEndsAt = new Map<string, number>();
+  private rules: string | undefined;
+  private rulesDirty = true;
+  private lastError: string | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private history: Promise<void> = Promise.resolve();
+  private syncing: Promise<void> | undefined;
+  private started = false;
+  private stopping = false;
+
+  constructor(private readonly opts: MonitorEvaluatorOptions) {
+    this.metrics = new MonitorMetrics(opts.registry);
+    this.config = new MonitorConfigStore(opts.store);
+    this.reader = new ClickhouseReader(opts.store, opts.limits ?? defaultLimits().clickhouse);
+    this.notifier = new Notifier({ ...DEFAULT_NOTIFIER, ...opts.notifier, metrics: this.metrics });
+    if (opts.receiver)
+      this.receiver = new AlertReceiver(
+        opts.receiver.host,
+        opts.receiver.port,
+        (alerts, at) => this.onVmalertAlerts(alerts, at),
+        () => this.metrics.alertsInvalid.inc(),
+      );
+  }
+
+  /** The receiver's port (after start), for vmalert's -notifier.url. */
+  get receiverPort(): number {
+    return this.receiver?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.restoreState();
+    await this.sync();
+    await this.receiver?.listen();
+    this.timers.push(
+      setInterval(() => {
+        if (this.syncing || this.stopping) return;
+        this.syncing = this.sync().finally(() => {
+          this.syncing = undefined;
+        });
+      }, this.syncMs()),
+    );
+    this.timers.push(setInterval(() => this.tick(), this.opts.tickMs ?? 500));
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.syncing;
+    await Promise.allSettled([...this.evaluations]);
+    await this.receiver?.close();
+    await this.notifier.shutdown();
+    await this.history;
+  }
+
+  async health(): Promise<HealthStatus> {
+    const n = this.current.monitors.length;
+    const vm = this.opts.vmalert ? '' : '; no vmalert: PromQL monitors are not evaluated';
+    if (this.lastError) return { ok: false, detail: `${n} monitors; ${this.lastError}${vm}` };
+    return { ok: this.started, detail: `${n} monitors, ${this.tracker.list().length} active alerts${vm}` };
+  }
+
+  /** Re-reads definitions; rewrites and reloads vmalert's rules when PromQL monitors changed. */
+  async sync(): Promise<void> {
+    try {
+      const next = await this.config.load();
+      const at = Date.now();
+      const enabled = new Set(next.monitors.filter((m) => m.enabled).map((m) => m.id));
+      for (const m of this.current.monitors)
+        if (!enabled.has(m.id)) this.apply(this.tracker.forget(m.id, at));
+      for (const m of next.monitors) this.known.set(m.id, m);
+      this.current = next;
+      const rules = renderRules(next.monitors);
+      if (rules !== this.rules) this.rulesDirty = true;
+      this.rules = rules;
+      if (this.opts.vmalert) {
+        if (this.rulesDirty) await this.reloadRules(rules);
+        await this.reconcileVmalert(at);
+      }
+      this.lastError = undefined;
+    } catch (err) {
+      if (this.stopping) return;
+      this.lastError = `cannot sync monitors: ${(err as Error).message}`;
+      this.log.warn({ err }, 'cannot sync monitors');
+    }
+  }
+
+  private async reloadRules(rules: string): Promise<void> {
+    const vm = this.opts.vmalert!;
+    try {
+      await writeRulesFile(vm.rulesFile, rules);
+      await reloadVmalert(vm.url);
+      this.rulesDirty = false;
+      this.metrics.ruleReloads.inc({ result: 'ok' });
+    } catch (err) {
+      // Before vmalert runs (start-up order) the file is written and the reload fails: retried next sync.
+      this.metrics.ruleReloads.inc({ result: 'error' });
+      throw err;
+    }
+  }
+
+  /** Pending alerts from vmalert's list; pending ones it no longer lists and stale firing ones end. */
+  private async reconcileVmalert(at: number): Promise<void> {
+    const listed = new Set<string>();
+    for (const a of await vmalertAlerts(this.opts.vmalert!.url)) {
+      const id = a.labels[MONITOR_LABEL];
+      if (!id || !this.known.has(id)) continue;
+      const labels = stripVmalertLabels(a.labels);
+      listed.add(fingerprint(id, labels));
+      if (a.state === 'pending')
+        this.apply(this.tracker.reported(id, labels, 'pending', Number(a.value), at, Date.parse(a.activeAt)));
+    }
+    for (const alert of this.tracker.list()) {
+      const m = this.known.get(alert.monitorId);
+      if (m?.condition.type !== 'promql') continue;
+      const ends = this.promEndsAt.get(alert.fingerprint);
+      const stale = alert.state === 'firing' && ends !== undefined && at > ends + 2 * this.syncMs();
+      const gone = alert.state === 'pending' && !listed.has(alert.fingerprint);
+      if (stale || gone)
+        this.apply(this.tracker.reported(alert.monitorId, alert.labels, 'resolved', alert.value, at, 0));
+    }
+  }
+
+  private syncMs(): number {
+    return this.opts.syncIntervalMs ?? 5000;
+  }
+
+  /** vmalert's pushes: endsAt in the future means firing, in the past resolved (Alertmanager's rule). */
+  private onVmalertAlerts(alerts: PostableAlert[], receivedAt: number): void {
+    for (const a of alerts) {
+      const id = a.labels[MONITOR_LABEL];
+      if (!id || !this.known.has(id)) {
+        this.metrics.alertsReceived.inc({ state: 'unknown_monitor' });
+        continue;
+      }
+      const labels = stripVmalertLabels(a.labels);
+      const endsAt = a.endsAt ? Date.parse(a.endsAt) : Number.POSITIVE_INFINITY;
+      const state = endsAt <= receivedAt ? 'resolved' : 'firing';
+      this.metrics.alertsReceived.inc({ state });
+      const value = Number(a.annotations.value);
+      const startsAt = a.startsAt ? Date.parse(a.startsAt) : receivedAt;
+      if (state === 'firing') this.promEndsAt.set(fingerprint(id, labels), endsAt);
+      else this.promEndsAt.delete(fingerprint(id, labels));
+      this.apply(this.tracker.reported(id, labels, state, value, receivedAt, startsAt));
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const m of this.current.monitors) {
+      if (!m.enabled || m.condition.type !== 'sql' || this.running.has(m.id)) continue;
+      if ((this.nextDue.get(m.id) ?? 0) > now) continue;
+      this.nextDue.set(m.id, now + m.intervalSeconds * 1000);
+      this.running.add(m.id);
+      const p = this.evaluateSql(m, now).finally(() => {
+        this.running.delete(m.id);
+        this.evaluations.delete(p);
+      });
+      this.evaluations.add(p);
+    }
+  }
+
+  /** One evaluation of a SQL monitor at `at`; errors are counted and logged, the next interval tries again. */
+  async evaluateSql(m: MonitorSpec, at: number): Promise<void> {
+    if (m.condition.type !== 'sql') return;
+    const c = m.condition;
+    try {
+      const { sql, params } = compileCondition(c, at);
+      let rows = await this.reader.select<{ g: string; v: number }>(sql, params, {
+        timeoutMs: Math.min(m.intervalSeconds * 1000, 30_000),
+      });
+      // No rows at all is a value of 0 when not grouped (so `count < 1` can fire on silence).
+      if (rows.length === 0 && c.groupBy === undefined) rows = [{ g: '', v: 0 }];
+      const seen = new Set<string>();
+      const out: Transition[] = [];
+      for (const row of rows) {
+        const value = Number(row.v);
+        if (!compare(value, c.op, c.threshold)) continue;
+        const labels = { ...m.labels, severity: m.severity, [MONITOR_LABEL]: m.id };
+        if (c.groupBy !== undefined) Object.assign(labels, { [c.groupBy]: String(row.g) });
+        seen.add(fingerprint(m.id, labels));
+        out.push(...this.tracker.active(m.id, labels, value, at, m.forSeconds * 1000));
+      }
+      out.push(...this.tracker.sweep(m.id, seen, at));
+      this.apply(out);
+      this.metrics.evaluations.inc({ type: 'sql', outcome: 'ok' });
+    } catch (err) {
+      this.metrics.evaluations.inc({ type: 'sql', outcome: 'error' });
+      this.log.warn({ monitor: m.id, err: (err as Error).message }, 'cannot evaluate SQL monitor');
+    }
+  }
+
+  /** Records and notifies transitions, in order. History inserts are chained so rows keep their order. */
+  private apply(transitions: Transition[]): void {
+    for (const t of transitions) {
+      const m = this.known.get(t.monitorId);
+      if (!m) continue;
+      this.metrics.transitions.inc({ to: t.to });
+      const message = renderMessage(m, t);
+      const notify = t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing');
+      let notified: Notified = 'none';
+      if (notify && isSilenced(this.current.silences, t.labels, t.at)) {
+        notified = 'silenced';
+        this.metrics.notifications.inc({ outcome: 'silenced' });
+      } else if (notify) {
+        for (const targetId of m.targets) {
+          const target = this.current.targets.find((x) => x.id === targetId);
+          if (!target) continue;
+          this.notifier.enqueue(m, target, notificationAlert(m, t));
+          notified = 'sent';
+        }
+      }
+      const row = historyRow({ transition: t, monitorName: m.name, severity: m.severity, message, notified });
+      this.history = this.history
+        .then(() => this.opts.store.insert('alert_history', [row]))
+        .catch((err) => this.log.error({ err }, 'cannot record alert transition'));
+    }
+    const list = this.tracker.list();
+    this.metrics.activeAlerts.set({ state: 'pending' }, list.filter((a) => a.state === 'pending').length);
+    this.metrics.activeAlerts.set({ state: 'firing' }, list.filter((a) => a.state === 'firing').length);
+  }
+
+  /** Picks up pending/firing instances from history, so a restart neither forgets nor re-notifies them. */
+  private async restoreState(): Promise<void> {
+    const grace = Date.now() + 4 * this.syncMs();
+    for (const a of await readCurrent(this.reader)) {
+      this.tracker.restore(a.fingerprint, a);
+      this.promEndsAt.set(a.fingerprint, grace);
+    }
+  }
+
+  /** Resolves once every recorded transition so far is in ClickHouse (tests, shutdown). */
+  async flushHistory(): Promise<void> {
+    await this.history;
+  }
+}
+
+/** vmalert adds alertname/alertgroup; the identity and the user's view are the rule's own labels. */
+function stripVmalertLabels(labels: Record<string, string>): Record<string, string> {
+  const { alertname: _n, alertgroup: _g, ...rest } = labels;
+  return rest;
+}
