@@ -33,8 +33,10 @@ function run(cmd, args, opts = {}) {
 function sourcesHash() {
   const h = createHash('sha256');
   const files = [
-    join(bpfDir, 'capture.bpf.c'),
-    join(bpfDir, 'capture.h'),
+    ...readdirSync(bpfDir)
+      .filter((f) => /\.(bpf\.c|bpf\.h)$/.test(f) || f === 'capture.h')
+      .sort()
+      .map((f) => join(bpfDir, f)),
     join(nativeDir, 'binding.gyp'),
     ...readdirSync(join(nativeDir, 'src'))
       .sort()

@@ -65,7 +65,13 @@ enum capture_stat {
   CAPTURE_STAT_TLS_CIPHERTEXT = 4,  /* socket events skipped because TLS plaintext covers them */
   CAPTURE_STAT_TLS_UNATTRIBUTED = 5,/* TLS plaintext without a known socket */
   CAPTURE_STAT_WAKEUPS = 6,         /* forced wake-ups of user space (backlog over threshold) */
+  CAPTURE_STAT_UNWOKEN_BYTES = 7,   /* internal: bytes this CPU wrote since it last woke user space */
   CAPTURE_STAT__COUNT = 8,
+};
+
+/* The per-CPU counters: one value of the `stats` per-CPU array (one lookup per event updates them all). */
+struct capture_counters {
+  __u64 v[CAPTURE_STAT__COUNT];
 };
 
 /* pid/cgroup marks. CHILDREN: not this process (the sensor itself), but the processes it forks. */
@@ -123,11 +129,12 @@ struct capture_proc_event {
 struct capture_config {
   __u32 data_cap;      /* bytes captured per data event (<= CAPTURE_MAX_DATA) */
   __u32 msg_start_cap; /* bytes captured at the start of a message (<= CAPTURE_MAX_DATA) */
-  __u64 wake_bytes;    /* wake user space when this much is waiting in the ring */
+  __u64 wake_bytes;    /* wake user space when one CPU has written this much since its last wake-up */
   __u8 pid_include_only;    /* capture only pids marked INCLUDE */
   __u8 cgroup_include_only; /* capture only cgroups marked INCLUDE */
   __u8 cgroup_filters;      /* any cgroup filter set (else the cgroup lookup is skipped) */
-  __u8 reserved[5];
+  __u8 reserved;
+  __u32 filter_gen;         /* bumped on every filter change: threads cache their verdict per generation */
 };
 
 #endif

@@ -288,14 +288,15 @@ Napi::Value CaptureSession::Stats(const Napi::CallbackInfo& info) {
                                                    "tlsCiphertextSkipped", "tlsUnattributed", "wakeups", ""};
   if (loaded_) {
     int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> values(ncpu > 0 ? ncpu : 1);
+    std::vector<capture_counters> values(ncpu > 0 ? ncpu : 1);
+    uint32_t zero = 0;
+    bool ok = bpf_map__lookup_elem(skel_->maps.stats, &zero, sizeof(zero), values.data(),
+                                   values.size() * sizeof(capture_counters), 0) == 0;
     for (uint32_t i = 0; i < CAPTURE_STAT__COUNT; i++) {
       if (names[i][0] == 0) continue;
       uint64_t sum = 0;
-      if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof(i), values.data(), values.size() * sizeof(uint64_t),
-                               0) == 0) {
-        for (uint64_t v : values) sum += v;
-      }
+      if (ok)
+        for (const capture_counters& v : values) sum += v.v[i];
       out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
     }
   }
@@ -337,10 +338,17 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   memset(&c, 0, sizeof(c));
   c.data_cap = static_cast<uint32_t>(OptU64(o, "dataCap", 256));
   c.msg_start_cap = static_cast<uint32_t>(OptU64(o, "msgStartCap", 1024));
-  c.wake_bytes = OptU64(o, "wakeBytes", 256u << 10);
+  // The kernel counts unwoken bytes per CPU (no shared counter to bounce between CPUs): split the
+  // threshold so all CPUs together still wake the reader before `wakeBytes` wait in the ring.
+  int ncpu = libbpf_num_possible_cpus();
+  c.wake_bytes = OptU64(o, "wakeBytes", 256u << 10) / static_cast<uint64_t>(ncpu > 0 ? ncpu : 1);
+  if (c.wake_bytes == 0) c.wake_bytes = 1;
   c.pid_include_only = OptU64(o, "pidIncludeOnly", 0) ? 1 : 0;
   c.cgroup_include_only = OptU64(o, "cgroupIncludeOnly", 0) ? 1 : 0;
   c.cgroup_filters = OptU64(o, "cgroupFilters", 0) ? 1 : 0;
+  // Threads cache their filter verdict per generation: a new configuration may change verdicts.
+  c.filter_gen = ++filter_gen_;
+  configured_ = true;
   uint32_t zero = 0;
   int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
   if (err) ThrowBpf(env, "update", err, "the capture configuration");
@@ -359,6 +367,7 @@ Napi::Value CaptureSession::SetFilter(const Napi::CallbackInfo& info) {
     uint32_t pid = info[1].As<Napi::Number>().Uint32Value();
     err = mode == 0 ? bpf_map__delete_elem(skel_->maps.pid_filter, &pid, sizeof(pid), 0)
                     : bpf_map__update_elem(skel_->maps.pid_filter, &pid, sizeof(pid), &mark, 1, BPF_ANY);
+    if (!err && (mode == CAPTURE_FILTER_INCLUDE || mode == CAPTURE_FILTER_CHILDREN)) err = SetPidBit(pid);
   } else {
     bool lossless = true;
     uint64_t id = info[1].IsBigInt() ? info[1].As<Napi::BigInt>().Uint64Value(&lossless)
@@ -367,5 +376,31 @@ Napi::Value CaptureSession::SetFilter(const Napi::CallbackInfo& info) {
                     : bpf_map__update_elem(skel_->maps.cgroup_filter, &id, sizeof(id), &mark, 1, BPF_ANY);
   }
   if (err && !(mode == 0 && err == -ENOENT)) ThrowBpf(env, "update", err, "the " + kind + " filter");
+  BumpFilterGeneration(env);
   return env.Undefined();
+}
+
+// Include-only mode's fast reject: sets bit (pid & 0xffff) of the kernel's pid bitmap. Bits are never
+// cleared (pids may share one); a set bit only sends the hook on to the full filter check.
+int CaptureSession::SetPidBit(uint32_t pid) {
+  uint32_t zero = 0;
+  std::vector<uint64_t> words(1024);
+  size_t size = words.size() * sizeof(uint64_t);
+  int err = bpf_map__lookup_elem(skel_->maps.pid_bits, &zero, sizeof(zero), words.data(), size, 0);
+  if (err) return err;
+  uint32_t bit = pid & 0xffff;
+  words[bit >> 6] |= uint64_t{1} << (bit & 63);
+  return bpf_map__update_elem(skel_->maps.pid_bits, &zero, sizeof(zero), words.data(), size, BPF_ANY);
+}
+
+// Makes every thread decide again whether it is captured (they cache the verdict per generation).
+void CaptureSession::BumpFilterGeneration(Napi::Env env) {
+  if (!configured_) return;  // the first setConfig sets a new generation anyway
+  uint32_t zero = 0;
+  capture_config c;
+  int err = bpf_map__lookup_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), 0);
+  if (err) ThrowBpf(env, "read", err, "the capture configuration");
+  c.filter_gen = ++filter_gen_;
+  err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
+  if (err) ThrowBpf(env, "update", err, "the capture configuration");
 }

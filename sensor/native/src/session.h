@@ -34,6 +34,8 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   Napi::Value SetFilter(const Napi::CallbackInfo& info);
 
   void StopReader();
+  void BumpFilterGeneration(Napi::Env env);
+  int SetPidBit(uint32_t pid);
   void Destroy();
 
   // Runs on the reader thread only.
@@ -46,6 +48,10 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   uint32_t batch_bytes_;
   int poll_ms_;
   uint32_t max_in_flight_;
+
+  // The configuration last written to the kernel; SetFilter bumps its filter_gen (JavaScript thread).
+  uint32_t filter_gen_ = 0;
+  bool configured_ = false;
 
   capture_bpf* skel_ = nullptr;
   bool loaded_ = false;
