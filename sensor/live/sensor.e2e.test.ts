@@ -1,0 +1,238 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
+import type { OtlpCollector } from '../../incloud/collector/collector.ts';
+import { openTestStore, RecordingSink, startCollector } from '../../incloud/collector/collectorTestKit.ts';
+import { MetricsIngester } from '../../incloud/ingester/ingester.ts';
+import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
+import { type RunningServer, startPostgres, startRedis } from '../testing/servers.ts';
+
+/**
+ * Issue 5 end to end: a workload (a Node HTTP server and its client in one process, psql and redis-cli
+ * children of it) runs while the real `understory sensor` process captures it; the RED series arrive in a
+ * private VictoriaMetrics through the real metrics-ingester (checked with PromQL) and the spans reach the
+ * real OTLP collector, read back from chdb's otel_traces. Needs root (the sensor loads eBPF).
+ */
+const repo = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'understory-sensor-e2e-'));
+const vm = new VictoriaMetricsProcess();
+let ingester: MetricsIngester;
+let store: ChdbStore;
+let closeStore: () => Promise<void>;
+let collector: OtlpCollector;
+let pg: RunningServer;
+let redis: RunningServer;
+let workload: ChildProcess;
+let sensor: ChildProcess;
+let sensorErr = '';
+let adminUrl = '';
+
+/** The workload: waits for "go" on stdin, makes its calls, prints "done". */
+const WORKLOAD = (pgPort: number, redisPort: number) => `
+  const http = require('node:http');
+  const { execFileSync } = require('node:child_process');
+  const server = http.createServer((req, res) => {
+    const fail = req.url.startsWith('/api/fail');
+    res.writeHead(fail ? 500 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ url: req.url, pad: 'x'.repeat(900) }));
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const get = (port, path) => new Promise((resolve, reject) =>
+    http.get({ port, host: '127.0.0.1', path, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+  server.listen(0, '127.0.0.1', () => {
+    console.log('READY');
+    process.stdin.once('data', async () => {
+      const port = server.address().port;
+      for (let i = 0; i < 20; i++) await get(port, '/api/items/' + (1000 + i));
+      for (let i = 0; i < 2; i++) await get(port, '/api/fail?attempt=' + i);
+      const psql = ['-h', '127.0.0.1', '-p', '${pgPort}', '-U', 'postgres', '-c', 'SELECT 1', '-c', 'SELECT 2'];
+      for (let i = 0; i < 3; i++) execFileSync('psql', psql);
+      execFileSync('redis-cli', ['-p', '${redisPort}', 'SET', 'e2e:key', 'v']);
+      execFileSync('redis-cli', ['-p', '${redisPort}', 'GET', 'e2e:key']);
+      console.log('done');
+      agent.destroy();
+      server.close();
+    });
+  });`;
+
+function lines(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  wanted: RegExp,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const m = wanted.exec(buf);
+      if (m) {
+        child[stream]!.off('data', onData);
+        resolve(m[1] ?? m[0]);
+      }
+    };
+    child[stream]!.on('data', onData);
+    setTimeout(
+      () => reject(new Error(`${wanted} not seen in ${timeoutMs} ms: ${buf.slice(-3000)}`)),
+      timeoutMs,
+    ).unref();
+  });
+}
+
+beforeAll(async () => {
+  let opened: { store: ChdbStore; close: () => Promise<void> };
+  [opened, pg, redis] = await Promise.all([openTestStore(), startPostgres(), startRedis(), vm.start()]);
+  ({ store, close: closeStore } = opened);
+  collector = await startCollector({ store, metrics: new RecordingSink() });
+  ingester = new MetricsIngester({
+    host: '127.0.0.1',
+    port: 0,
+    vmUrl: vm.url,
+    queueDir: join(tmp, 'queue'),
+    reportIntervalMs: 1000,
+    registry: new Registry(),
+  });
+  await ingester.start();
+  workload = spawn(process.execPath, ['-e', WORKLOAD(pg.port, redis.port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  await lines(workload, 'stdout', /READY/, 20_000);
+  sensor = spawn(
+    process.execPath,
+    [
+      'bin/understory.mjs',
+      'sensor',
+      '--pid',
+      String(workload.pid),
+      '--remote-write-url',
+      `http://127.0.0.1:${ingester.port}/api/v1/write`,
+      '--metrics-interval-ms',
+      '1000',
+      '--admin-port',
+      '0',
+      '--stats-interval',
+      '0',
+      '--no-logs',
+    ],
+    {
+      cwd: repo,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Set through the environment, as the Helm chart does.
+      env: {
+        ...process.env,
+        UNDERSTORY_OTLP_URL: `http://127.0.0.1:${collector.port}`,
+        UNDERSTORY_TRACE_BASELINE_RATE: '1',
+        UNDERSTORY_TRACE_RATE: '1000',
+        UNDERSTORY_NODE_NAME: 'e2e-node',
+        UNDERSTORY_RESOURCE_INTERVAL: '1',
+        UNDERSTORY_NO_TLS: 'true',
+      },
+    },
+  );
+  sensor.stderr!.on('data', (b: Buffer) => {
+    sensorErr = (sensorErr + b.toString()).slice(-20_000);
+  });
+  adminUrl = await lines(sensor, 'stderr', /\/healthz and \/metrics on (http:\/\/\S+)/, 60_000);
+}, 150_000);
+
+afterAll(async () => {
+  workload?.kill();
+  if (sensor && sensor.exitCode === null) {
+    sensor.kill('SIGTERM');
+    await new Promise((r) => sensor.once('exit', r));
+  }
+  await ingester?.shutdown();
+  await collector?.shutdown();
+  await closeStore?.();
+  await Promise.all([pg?.stop(), redis?.stop(), vm.close()]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last !== undefined) return last as T;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}; sensor stderr:\n${sensorErr.slice(-4000)}`);
+}
+
+/** The value of an instant PromQL query returning one series, once it equals `want`. */
+async function promql(expr: string, want: number): Promise<number> {
+  return until(`${expr} == ${want}`, async () => {
+    await vm.flush();
+    const r = await vm.query(expr);
+    const v = r.length === 1 ? Number(r[0]!.value[1]) : Number.NaN;
+    return v === want ? v : undefined;
+  });
+}
+
+describe('understory sensor end to end', () => {
+  it('serves /healthz and its counters while capturing', async () => {
+    const health = await fetch(`${adminUrl}/healthz`);
+    expect(health.status, await health.clone().text()).toBe(200);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    expect(metrics).toContain('understory_sensor_capture_events_total');
+    expect(metrics).toContain('sensor_live_connections');
+  });
+
+  it('RED series of the workload reach VictoriaMetrics; spans reach ClickHouse', async () => {
+    workload.stdin!.write('go\n');
+    await lines(workload, 'stdout', /done/, 60_000);
+    await promql(
+      'sum(http_server_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
+      20,
+    );
+    await promql(
+      'sum(http_client_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
+      20,
+    );
+    await promql('sum(http_server_request_duration_seconds_count{resource="/api/fail",error="true"})', 2);
+    await promql('sum(db_client_operation_duration_seconds_count{protocol="postgres",method="SELECT"})', 6);
+    await promql('sum(db_client_operation_duration_seconds_count{protocol="redis",method="SET"})', 1);
+    await promql(
+      'sum(db_client_operation_duration_seconds_count{protocol="redis",method="GET",status="OK"})',
+      1,
+    );
+    // Node resource metrics from the same process (UNDERSTORY_RESOURCE_INTERVAL=1).
+    await until('node_memory_MemTotal_bytes', async () => {
+      await vm.flush();
+      const r = await vm.query('node_memory_MemTotal_bytes');
+      return r.length > 0 ? r : undefined;
+    });
+
+    const rows = await until('spans in otel_traces', async () => {
+      const r = await store.query<Record<string, unknown>>(
+        "SELECT SpanName, SpanKind, StatusCode, SpanAttributes, ResourceAttributes FROM otel_traces WHERE ResourceAttributes['host.name'] = 'e2e-node'",
+      );
+      const names = new Set(r.map((x) => `${x.SpanName} ${x.SpanKind} ${x.StatusCode}`));
+      return names.has('GET /api/items/{id} SPAN_KIND_SERVER STATUS_CODE_UNSET') &&
+        names.has('GET /api/fail SPAN_KIND_SERVER STATUS_CODE_ERROR') &&
+        names.has('GET /api/items/{id} SPAN_KIND_CLIENT STATUS_CODE_UNSET')
+        ? r
+        : undefined;
+    });
+    const failed = rows.find((r) => r.SpanName === 'GET /api/fail' && r.SpanKind === 'SPAN_KIND_SERVER')!;
+    expect(failed.SpanAttributes).toMatchObject({
+      'http.response.status_code': '500',
+      'url.path': '/api/fail',
+    });
+    const kinds = new Set(
+      rows.map((r) => (r.SpanAttributes as Record<string, string>)['understory.protocol']),
+    );
+    expect([...kinds]).toEqual(expect.arrayContaining(['http', 'postgres', 'redis']));
+  });
+
+  it('stops on SIGTERM with its counters', async () => {
+    sensor.kill('SIGTERM');
+    const code = await new Promise((r) => sensor.once('exit', r));
+    expect(code, sensorErr.slice(-3000)).toBe(0);
+    expect(sensorErr).toMatch(/sensor: events=\d+ drops=0 .* calls=\d+ .*http=\d+/);
+  });
+});
