@@ -13,13 +13,24 @@ import { MonitorMetrics } from './metrics.ts';
 import { DEFAULT_NOTIFIER, isSilenced, Notifier, type NotifierOptions } from './notifier.ts';
 import { notificationAlert, renderMessage } from './payloads.ts';
 import { compare, compileCondition } from './sqlCondition.ts';
-import { MONITOR_LABEL, reloadVmalert, renderRules, vmalertAlerts, writeRulesFile } from './vmalertRules.ts';
+import {
+  checkExpr,
+  MONITOR_LABEL,
+  reloadVmalert,
+  renderRules,
+  ruleExpr,
+  vmalertAlerts,
+  writeRulesFile,
+} from './vmalertRules.ts';
 
 export interface MonitorEvaluatorOptions {
   /** Config, SQL monitor data and alert history. Taken, not owned (shared with the other components). */
   store: ClickhouseStore;
-  /** vmalert evaluates the PromQL monitors; without it they are stored but not evaluated (health says so). */
-  vmalert?: { url: string; rulesFile: string };
+  /**
+   * vmalert evaluates the PromQL monitors; without it they are stored but not evaluated (health says so).
+   * `datasourceUrl` (vmalert's VictoriaMetrics) checks each expression before it enters the rules file.
+   */
+  vmalert?: { url: string; rulesFile: string; datasourceUrl?: string };
   /** The Alertmanager-compatible receiver vmalert's -notifier.url points at. */
   receiver?: { host: string; port: number };
   /** How often definitions are re-read from ClickHouse (changes by the portal take effect within this). */
@@ -56,6 +67,7 @@ export class MonitorEvaluator implements Component {
   private readonly evaluations = new Set<Promise<void>>();
   /** PromQL instances: when vmalert's last report said the alert ends unless it is reported again. */
   private readonly promEndsAt = new Map<string, number>();
+  private readonly checked = new Map<string, { expr: string; error: string | undefined }>();
   private rules: string | undefined;
   private rulesDirty = true;
   private lastError: string | undefined;
@@ -114,7 +126,10 @@ export class MonitorEvaluator implements Component {
 
   async health(): Promise<HealthStatus> {
     const n = this.current.monitors.length;
-    const vm = this.opts.vmalert ? '' : '; no vmalert: PromQL monitors are not evaluated';
+    const invalid = this.invalidMonitors.map((i) => i.id);
+    const vm =
+      (this.opts.vmalert ? '' : '; no vmalert: PromQL monitors are not evaluated') +
+      (invalid.length > 0 ? `; PromQL refused by VictoriaMetrics: ${invalid.join(', ')}` : '');
     if (this.lastError) return { ok: false, detail: `${n} monitors; ${this.lastError}${vm}` };
     return { ok: this.started, detail: `${n} monitors, ${this.tracker.list().length} active alerts${vm}` };
   }
@@ -129,7 +144,7 @@ export class MonitorEvaluator implements Component {
         if (!enabled.has(m.id)) this.apply(this.tracker.forget(m.id, at));
       for (const m of next.monitors) this.known.set(m.id, m);
       this.current = next;
-      const rules = renderRules(next.monitors);
+      const rules = renderRules(await this.validPromql(next.monitors));
       if (rules !== this.rules) this.rulesDirty = true;
       this.rules = rules;
       if (this.opts.vmalert) {
@@ -142,6 +157,36 @@ export class MonitorEvaluator implements Component {
       this.lastError = `cannot sync monitors: ${(err as Error).message}`;
       this.log.warn({ err }, 'cannot sync monitors');
     }
+  }
+
+  /** Monitors whose PromQL VictoriaMetrics refuses are left out of the rules file (and reported in health). */
+  private async validPromql(monitors: MonitorSpec[]): Promise<MonitorSpec[]> {
+    const vmUrl = this.opts.vmalert?.datasourceUrl;
+    if (!vmUrl) return monitors;
+    const out: MonitorSpec[] = [];
+    for (const m of monitors) {
+      if (m.condition.type !== 'promql' || !m.enabled) {
+        out.push(m);
+        continue;
+      }
+      const expr = ruleExpr(m.condition);
+      let verdict = this.checked.get(m.id);
+      if (verdict?.expr !== expr) {
+        verdict = { expr, error: await checkExpr(vmUrl, expr) };
+        this.checked.set(m.id, verdict);
+        if (verdict.error) this.log.warn({ monitor: m.id, error: verdict.error }, 'PromQL monitor left out');
+      }
+      if (!verdict.error) out.push(m);
+    }
+    return out;
+  }
+
+  /** Monitors left out of vmalert's rules because their expression does not parse. */
+  get invalidMonitors(): { id: string; error: string }[] {
+    const live = new Set(this.current.monitors.map((m) => m.id));
+    return [...this.checked]
+      .filter(([id, v]) => v.error && live.has(id))
+      .map(([id, v]) => ({ id, error: v.error! }));
   }
 
   private async reloadRules(rules: string): Promise<void> {

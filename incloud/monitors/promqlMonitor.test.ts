@@ -52,6 +52,15 @@ describe('PromQL monitor through vmalert', () => {
     const url = await hook.start();
     const { evaluator } = stack;
     await evaluator.config.put('target', target('hook', { name: 'test hook', type: 'webhook', url }));
+    // A monitor VictoriaMetrics cannot parse (stored behind the portal's back) must not block the others.
+    await evaluator.config.put(
+      'monitor',
+      monitor('broken', {
+        name: 'Broken',
+        condition: { type: 'promql', query: 'sum(', op: '>', threshold: 1 },
+        intervalSeconds: 1,
+      }),
+    );
     await evaluator.config.put(
       'monitor',
       monitor('queue-depth', {
@@ -124,5 +133,9 @@ describe('PromQL monitor through vmalert', () => {
     ]);
     expect((await readCurrent(reader)).filter((a) => a.monitorId === 'queue-depth')).toEqual([]);
     expect(stack.vmalert.stderr).not.toMatch(/error/i);
+    expect(evaluator.invalidMonitors).toEqual([
+      { id: 'broken', error: expect.stringMatching(/unexpected token/) },
+    ]);
+    expect((await evaluator.health()).detail).toMatch(/PromQL refused by VictoriaMetrics: broken/);
   });
 });

@@ -23,7 +23,7 @@ export function renderRules(monitors: readonly MonitorSpec[]): string {
         rules: [
           {
             alert: m.id,
-            expr: `(${c.query}) ${c.op} ${c.threshold}`,
+            expr: ruleExpr(c),
             for: `${m.forSeconds}s`,
             labels: { ...m.labels, severity: m.severity, [MONITOR_LABEL]: m.id },
             annotations: { value: '{{ $value }}' },
@@ -32,6 +32,35 @@ export function renderRules(monitors: readonly MonitorSpec[]): string {
       };
     });
   return `${JSON.stringify({ groups }, null, 2)}\n`;
+}
+
+export function ruleExpr(c: { query: string; op: string; threshold: number }): string {
+  return `(${c.query}) ${c.op} ${c.threshold}`;
+}
+
+/**
+ * Asks VictoriaMetrics (the same MetricsQL parser vmalert uses) whether `expr` parses: one bad expression
+ * would make vmalert refuse the whole rules file and stop every monitor from being updated. Resolves to the
+ * error text, or undefined when the expression is fine; throws when VictoriaMetrics cannot be asked.
+ */
+export async function checkExpr(
+  vmUrl: string,
+  expr: string,
+  timeoutMs = 10_000,
+): Promise<string | undefined> {
+  const url = new URL('/api/v1/query', vmUrl);
+  url.searchParams.set('query', expr);
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (res.status === 400 || res.status === 422) {
+    try {
+      return (JSON.parse(text) as { error?: string }).error ?? `HTTP ${res.status}`;
+    } catch {
+      return `HTTP ${res.status}`;
+    }
+  }
+  if (!res.ok) throw new Error(`cannot check PromQL with VictoriaMetrics: HTTP ${res.status}`);
+  return undefined;
 }
 
 /** Replaces the file atomically (write + rename), so vmalert never reads half a file. */

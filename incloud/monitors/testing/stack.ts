@@ -52,7 +52,7 @@ export async function startWithVmalert(store: ChdbStore, dir: string, vmUrl: str
   await vmalert.start();
   const evaluator = new MonitorEvaluator({
     store,
-    vmalert: { url: vmalert.url, rulesFile },
+    vmalert: { url: vmalert.url, rulesFile, datasourceUrl: vmUrl },
     receiver: { host: '127.0.0.1', port: receiverPort },
     ...FAST,
   });
