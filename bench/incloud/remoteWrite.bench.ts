@@ -85,9 +85,17 @@ try {
 
   // The ingester in its own process.
   const script = fileURLToPath(new URL('./ingesterProcess.ts', import.meta.url));
-  const ing = spawn(process.execPath, ['--import', 'tsx', script, vm.url, join(dir, 'queue'), '1000'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the ingester there (open it in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const ing = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', script, vm.url, join(dir, 'queue'), '1000'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   children.push(ing);
   const port = await new Promise<number>((resolve, reject) => {
     ing.stdout!.on('data', (b: Buffer) => {
@@ -127,6 +135,9 @@ try {
   });
 } finally {
   for (const c of children) c.kill('SIGTERM');
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(0)))),
+  );
   await vm.close();
   rmSync(dir, { recursive: true, force: true });
 }

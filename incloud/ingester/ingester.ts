@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { compress } from 'snappyjs';
+import { compressSync } from 'snappy';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
 import { DiskQueue, type QueueItem } from './diskQueue.ts';
@@ -11,7 +11,7 @@ import {
   RemoteWriteHttpError,
   RemoteWriteInputError,
 } from './remoteWrite.ts';
-import { encodeSeriesWire, parseRemoteWrite } from './remoteWriteWire.ts';
+import { encodeSeriesWire, RemoteWriteParser } from './remoteWriteWire.ts';
 import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
 
 export interface IngesterOptions {
@@ -48,6 +48,8 @@ export class MetricsIngester implements Component {
   private server: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly agg: SeriesAggregator;
+  /** Reused by every request: parse and fold run synchronously, one request at a time (see `handle`). */
+  private readonly parser = new RemoteWriteParser();
   private queue: DiskQueue | undefined;
   private sending: Promise<void> | undefined;
   private stopping = false;
@@ -202,7 +204,7 @@ export class MetricsIngester implements Component {
     this.m.active.set(this.agg.size);
     for (let i = 0; i < series.length; i += this.o.maxSeriesPerBody) {
       const chunk = series.slice(i, i + this.o.maxSeriesPerBody);
-      const dropped = this.queue!.push(compress(encodeSeriesWire(chunk, now)), chunk.length);
+      const dropped = this.queue!.push(compressSync(encodeSeriesWire(chunk, now)), chunk.length);
       this.countDropped(dropped, 'queue_full');
     }
     this.updateQueueGauges();
@@ -290,7 +292,8 @@ export class MetricsIngester implements Component {
         throw new HttpError(415, `cannot read content encoding "${encoding}": use snappy`);
       const body = await readBody(req, this.o.maxBodyBytes);
       // The whole request is parsed (validated) before any of it is folded in: bad input changes nothing.
-      this.agg.observeParsed(parseRemoteWrite(body, this.o.maxDecodedBytes));
+      // No await between the two: the parser's result is only valid until its next parse.
+      this.agg.observeParsed(this.parser.parse(body, this.o.maxDecodedBytes, this.agg.knownSeries));
     } catch (err) {
       status = err instanceof HttpError ? err.status : err instanceof RemoteWriteInputError ? 400 : 500;
       message = (err as Error).message;

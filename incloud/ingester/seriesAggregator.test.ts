@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRemoteWrite, type RemoteSeries } from './remoteWrite.ts';
-import { parseRemoteWrite } from './remoteWriteWire.ts';
+import { parseRemoteWrite, RemoteWriteParser } from './remoteWriteWire.ts';
 import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
 
 const s = (labels: Record<string, string>, value: number): RemoteSeries => ({
@@ -111,7 +111,7 @@ describe('SeriesAggregator', () => {
     agg.observeParsed(parseRemoteWrite(encodeRemoteWrite([s(labels, 3)]), 1 << 20));
     agg.add([s({ ...labels, instance: 'b' }, 4)]);
     // Unsorted labels on the wire (the spec forbids it; be lenient): decoded the slow way, same series.
-    const { compress } = require('snappyjs') as typeof import('snappyjs');
+    const { compressSync: compress } = require('snappy') as typeof import('snappy');
     const protobuf = require('protobufjs') as typeof import('protobufjs');
     const w = protobuf.Writer.create();
     w.uint32(0x0a).fork();
@@ -127,5 +127,63 @@ describe('SeriesAggregator', () => {
     agg.observeParsed(parseRemoteWrite(compress(w.finish()), 1 << 20));
     expect(values(agg)).toEqual({ [k({ __name__: 'w_total', workload: 'cart', zone: 'é' })]: 12 });
     expect(agg.counts.labelsDropped).toBe(2);
+  });
+
+  describe('the wire fast path (series remembered as sent)', () => {
+    const parser = new RemoteWriteParser();
+    const wire = (agg: SeriesAggregator, series: RemoteSeries[]) =>
+      agg.observeParsed(parser.parse(encodeRemoteWrite(series), 1 << 20, agg.knownSeries));
+
+    it('folds repeated reports like the object path, resets included', () => {
+      const fast = make();
+      const slow = make();
+      const req = { __name__: 'rq_total', workload: 'cart' };
+      const rounds = [
+        [s({ ...req, instance: 'a' }, 10), s({ ...req, instance: 'b' }, 5)],
+        [s({ ...req, instance: 'a' }, 12), s({ ...req, instance: 'b' }, 2)], // b restarted
+        [s({ ...req, instance: 'a' }, 20), s({ ...req, instance: 'b' }, 3)],
+      ];
+      for (const r of rounds) {
+        wire(fast, r);
+        slow.add(r);
+      }
+      expect(fast.knownSeries.size).toBe(2);
+      expect(values(fast)).toEqual(values(slow));
+      expect(values(fast)).toEqual({ [k(req)]: 20 + 5 + 3 });
+    });
+
+    it('forgets aged series and senders, so a returning series and a reused sender id fold correctly', () => {
+      const agg = make({ maxIdleIntervals: 1 });
+      const c = { __name__: 'c_total' };
+      wire(agg, [s({ ...c, instance: 'a' }, 5), s({ ...c, instance: 'b' }, 7)]);
+      agg.flush();
+      wire(agg, [s({ ...c, instance: 'a' }, 6)]);
+      agg.flush(); // b idle: retired (its 7 kept), its sender id released and its remembered entry purged
+      expect(agg.knownSeries.size).toBe(1);
+      wire(agg, [s({ ...c, instance: 'z' }, 100), s({ ...c, instance: 'a' }, 8)]); // z may reuse b's id
+      wire(agg, [s({ ...c, instance: 'z' }, 101), s({ ...c, instance: 'b' }, 1)]); // b is back, restarted
+      expect(values(agg)).toEqual({ [k(c)]: 8 + 7 + 101 + 1 });
+      agg.flush();
+      agg.flush();
+      agg.flush(); // everything idle: the series is gone
+      expect(agg.size).toBe(0);
+      expect(agg.knownSeries.size).toBe(0);
+      wire(agg, [s({ ...c, instance: 'a' }, 2)]);
+      expect(values(agg)).toEqual({ [k(c)]: 2 }); // a new series: removed ones keep no state
+    });
+
+    it('sends series past a limit to the overflow series until the budget frees', () => {
+      const agg = make({ maxSeriesPerMetric: 1, maxIdleIntervals: 1 });
+      const a = { __name__: 'p_total', path: '/a' };
+      const b = { __name__: 'p_total', path: '/b' };
+      wire(agg, [s(a, 1), s(b, 10)]);
+      wire(agg, [s(a, 2), s(b, 11)]);
+      expect(values(agg)).toEqual({ [k(a)]: 2, [k({ ...b, path: '__overflow__' })]: 11 });
+      expect(agg.counts.limitedByMetric).toBe(1); // counted once: the second report took the fast path
+      agg.flush();
+      agg.flush(); // a and the overflow series age out
+      wire(agg, [s(b, 12)]);
+      expect(values(agg)).toEqual({ [k(b)]: 12 });
+    });
   });
 });

@@ -1,5 +1,7 @@
+import { BytesTable, HASH_SEED, hashLabel, hashLabels } from './bytesTable.ts';
 import type { RemoteSeries } from './remoteWrite.ts';
 import { bytesEqual, compareBytes, labelBytes, type ParsedWrite } from './remoteWriteWire.ts';
+import { SenderIds } from './senderIds.ts';
 
 /**
  * The ingester's state: series reported by all sensors, aggregated, limited and aged.
@@ -25,6 +27,8 @@ export interface AggregatorConfig {
   keepOnOverflow: string[];
   dropLabels: { metric?: string; labels: string[] }[];
   maxIdleIntervals: number;
+  /** Series as sent (sender labels included) remembered for the fast path; past this they take the slow one. */
+  maxRememberedSeries: number;
 }
 
 export const DEFAULT_AGGREGATOR_CONFIG: AggregatorConfig = {
@@ -36,6 +40,7 @@ export const DEFAULT_AGGREGATOR_CONFIG: AggregatorConfig = {
   keepOnOverflow: ['__name__', 'le', 'quantile', 'namespace', 'workload'],
   dropLabels: [],
   maxIdleIntervals: 5,
+  maxRememberedSeries: 500_000,
 };
 
 interface Source {
@@ -44,18 +49,28 @@ interface Source {
   /** Counters: sum of increases seen from this source (its contribution). */
   acc: number;
   seenTick: number;
+  /** Removed from its series by aging: a remembered reference to it must be looked up again. */
+  aged: boolean;
+}
+
+/** Where a series as sent folds in: its output series, its sender, and that sender's state there. */
+interface Remembered {
+  series: OutputSeries;
+  sender: number;
+  source: Source;
 }
 
 interface OutputSeries {
-  /** Identity as bytes (the key string in latin1) and its FNV-1a hash, for the wire path's lookup. */
-  keyBytes: Buffer;
+  /** Identity: the series' Label messages (source and dropped labels removed) as latin1 text, and its hash. */
+  key: string;
   hash: number;
   labels: Record<string, string>;
   /** Labels as sorted [name, value, name, value, ...] for the wire encoder. */
   pairs: string[];
   counter: boolean;
   overflow: boolean;
-  sources: Map<string, Source>;
+  /** Per sender id (`SenderIds`). */
+  sources: Map<number, Source>;
   /** Counters: contributions of sources that aged out. */
   retired: number;
 }
@@ -80,9 +95,20 @@ export interface FlushedSeries {
 
 export class SeriesAggregator {
   private readonly series = new Map<string, OutputSeries>();
-  /** The same series by hash of their identity bytes: the wire path finds a series without building its key. */
-  private readonly byHash = new Map<number, OutputSeries[]>();
+  /** The same series by their identity bytes: the wire path finds a series without building its key. */
+  private readonly byBytes = new BytesTable<OutputSeries>();
+  private readonly senders = new SenderIds();
+  /**
+   * The fast path: a series' label bytes exactly as sent (sender labels included, `ParsedWrite.labelRanges`)
+   * -> the output series and sender it folds into. A hit costs one latin1 copy and one Map lookup, both
+   * native; a miss takes the label-by-label path below and is remembered. Entries whose series was removed
+   * or whose sender id was released are purged at the flush that did it.
+   */
+  private readonly remembered = new Map<string, Remembered>();
+  private removedSinceFlush = false;
+  /** Scratch for the wire path: [start, end) ranges of the identity and of the sender labels. */
   private readonly runs: number[] = [];
+  private readonly senderRuns: number[] = [];
   private readonly perMetric = new Map<string, number>();
   private readonly perWorkload = new Map<string, number>();
   private readonly dropRules: { metric: RegExp | undefined; labels: Set<string> }[];
@@ -111,6 +137,11 @@ export class SeriesAggregator {
     return this.series.size;
   }
 
+  /** The series (as sent) the fast path knows: give it to `RemoteWriteParser.parse()` to skip their labels. */
+  get knownSeries(): ReadonlyMap<string, unknown> {
+    return this.remembered;
+  }
+
   /** Folds series in (the in-process path, e.g. the collector's OTLP metrics). */
   add(input: readonly RemoteSeries[]): void {
     for (const s of input) {
@@ -123,45 +154,64 @@ export class SeriesAggregator {
   private addLabels(all: Record<string, string>, value: number, samples: number): void {
     const name = all.__name__ ?? '';
     const labels: Record<string, string> = {};
-    let key = '';
-    let source = '';
+    const keyParts: string[] = [];
+    const senderParts: string[] = [];
     for (const k of Object.keys(all).sort()) {
       const v = all[k]!;
-      if (this.sourceLabels.has(k)) source += labelBytes(k, v);
+      if (this.sourceLabels.has(k)) senderParts.push(labelBytes(k, v));
       else if (this.dropRules.length > 0 && this.dropped(name, k)) this.counts.labelsDropped++;
       else {
         labels[k] = v;
-        key += labelBytes(k, v);
+        keyParts.push(labelBytes(k, v));
       }
     }
-    this.fold(key, () => labels, name, source, value, samples);
+    this.counts.samples += samples;
+    let sender = this.senders.ofText(senderParts);
+    const key = keyParts.join('');
+    let series = this.series.get(key);
+    if (!series) [series, sender] = this.create(key, hashLabels(keyParts).hash, labels, name, sender);
+    this.update(series, sender, value);
   }
 
   /**
    * Folds a parsed remote-write request in: the hot path. A series' identity is the bytes of its Label
-   * messages (minus source and dropped labels) taken straight from the body as latin1 text, so no label is
-   * decoded as UTF-8 unless the series is new. Remote write requires labels sorted by name; a series with
-   * unsorted labels is decoded and folded the slow way (same result).
+   * messages (minus sender and dropped labels) read in place from the body, so no label is decoded unless
+   * the series is new. Remote write requires labels sorted by name; a series with unsorted labels is
+   * decoded and folded the slow way (same result).
    */
   observeParsed(p: ParsedWrite): void {
     const raw = p.raw;
     const o = p.offsets;
+    const runs = this.runs;
+    const senderRuns = this.senderRuns;
+    const hasDropRules = this.dropRules.length > 0;
     let at = 0;
     for (let s = 0; s < p.series; s++) {
-      const n = p.labelCounts[s]!;
+      const first = at;
+      at += p.labelCounts[s]! * 6;
       const value = p.values[s]!;
       const samples = p.samples[s]!;
-      const first = at;
-      at += n * 6;
-      let source = '';
-      const runs = this.runs;
+      const rawKey = p.keys[s];
+      if (rawKey !== undefined) {
+        const hit = this.remembered.get(rawKey);
+        if (hit !== undefined) {
+          this.counts.samples += samples;
+          if (hit.source.aged) hit.source = this.update(hit.series, hit.sender, value);
+          else this.updateSource(hit.series, hit.source, value);
+          continue;
+        }
+        if (first === at)
+          throw new Error('cannot fold a series parsed as known: parse and fold must not interleave');
+      }
       runs.length = 0;
+      senderRuns.length = 0;
       let runEnd = -1;
       let sorted = true;
-      let name = '';
-      let needName = this.dropRules.length > 0;
-      let hash = FNV_OFFSET;
+      let name: string | undefined;
+      let hash = HASH_SEED;
       let length = 0;
+      let senderHash = HASH_SEED;
+      let senderLength = 0;
       for (let i = first; i < at; i += 6) {
         const ls = o[i]!;
         const le = o[i + 1]!;
@@ -169,21 +219,22 @@ export class SeriesAggregator {
         const ne = o[i + 3]!;
         if (i > first && compareBytes(raw, o[i - 4]!, o[i - 3]!, ns, ne) > 0) sorted = false;
         if (this.isSourceLabel(raw, ns, ne)) {
-          source += raw.toString('latin1', ls, le);
+          senderRuns.push(ls, le);
+          senderHash = hashLabel(senderHash, raw, ls, le);
+          senderLength += le - ls;
           continue;
         }
-        if (needName) {
-          name = this.metricName(raw, o, first, at);
-          needName = false;
-        }
-        if (this.dropRules.length > 0 && this.dropped(name, raw.toString('utf8', ns, ne))) {
-          this.counts.labelsDropped++;
-          continue;
+        if (hasDropRules) {
+          name ??= metricName(raw, o, first, at);
+          if (this.dropped(name, raw.toString('utf8', ns, ne))) {
+            this.counts.labelsDropped++;
+            continue;
+          }
         }
         if (ls === runEnd) runs[runs.length - 1] = le;
         else runs.push(ls, le);
         runEnd = le;
-        hash = fnv(hash, raw, ls, le);
+        hash = hashLabel(hash, raw, ls, le);
         length += le - ls;
       }
       if (!sorted) {
@@ -194,31 +245,25 @@ export class SeriesAggregator {
         this.addLabels(all, value, samples);
         continue;
       }
-      const known = this.findByBytes(hash, length, raw, runs);
-      if (known) {
-        this.counts.samples += samples;
-        this.update(known, source, value);
-        continue;
+      this.counts.samples += samples;
+      let sender = this.senders.ofRuns(senderHash, senderLength, raw, senderRuns);
+      let series = this.byBytes.find(hash, length, raw, runs);
+      if (!series) {
+        let key = '';
+        for (let r = 0; r < runs.length; r += 2) key += raw.toString('latin1', runs[r], runs[r + 1]);
+        const labels: Record<string, string> = {};
+        for (let i = first; i < at; i += 6) {
+          const k = raw.toString('utf8', o[i + 2]!, o[i + 3]!);
+          if (this.sourceLabels.has(k)) continue;
+          if (hasDropRules && this.dropped(metricName(raw, o, first, at), k)) continue;
+          labels[k] = raw.toString('utf8', o[i + 4]!, o[i + 5]!);
+        }
+        [series, sender] = this.create(key, hash, labels, labels.__name__ ?? '', sender);
       }
-      let key = '';
-      for (let r = 0; r < runs.length; r += 2) key += raw.toString('latin1', runs[r], runs[r + 1]);
-      this.fold(
-        key,
-        () => {
-          const labels: Record<string, string> = {};
-          for (let i = first; i < at; i += 6) {
-            const k = raw.toString('utf8', o[i + 2]!, o[i + 3]!);
-            if (this.sourceLabels.has(k)) continue;
-            if (this.dropRules.length > 0 && this.dropped(this.metricName(raw, o, first, at), k)) continue;
-            labels[k] = raw.toString('utf8', o[i + 4]!, o[i + 5]!);
-          }
-          return labels;
-        },
-        undefined,
-        source,
-        value,
-        samples,
-      );
+      const source = this.update(series, sender, value);
+      if (rawKey !== undefined && this.remembered.size < this.cfg.maxRememberedSeries) {
+        this.remembered.set(rawKey, { series, sender, source });
+      }
     }
   }
 
@@ -227,63 +272,22 @@ export class SeriesAggregator {
     return false;
   }
 
-  private metricName(raw: Buffer, o: readonly number[], first: number, end: number): string {
-    for (let i = first; i < end; i += 6) {
-      if (o[i + 3]! - o[i + 2]! === 8 && raw.toString('latin1', o[i + 2]!, o[i + 3]!) === '__name__') {
-        return raw.toString('utf8', o[i + 4]!, o[i + 5]!);
-      }
-    }
-    return '';
-  }
-
-  /** Adds one sample of one output series (created on first sight, subject to the limits). */
-  private fold(
-    key: string,
-    labelsOf: () => Record<string, string>,
-    knownName: string | undefined,
-    source: string,
-    value: number,
-    samples: number,
-  ): void {
-    this.counts.samples += samples;
-    let series = this.series.get(key);
-    if (!series) {
-      const labels = labelsOf();
-      [series, source] = this.create(key, labels, knownName ?? labels.__name__ ?? '', source);
-    }
-    this.update(series, source, value);
-  }
-
-  private update(series: OutputSeries, source: string, value: number): void {
-    const src = series.sources.get(source);
+  /** Folds one value of `sender` into `series`; returns that sender's state in the series. */
+  private update(series: OutputSeries, sender: number, value: number): Source {
+    const src = series.sources.get(sender);
     if (!src) {
-      series.sources.set(source, { last: value, acc: value, seenTick: this.tick });
-      return;
+      const created = { last: value, acc: value, seenTick: this.tick, aged: false };
+      series.sources.set(sender, created);
+      return created;
     }
+    this.updateSource(series, src, value);
+    return src;
+  }
+
+  private updateSource(series: OutputSeries, src: Source, value: number): void {
     if (series.counter) src.acc += value >= src.last ? value - src.last : value; // below last: a reset
     src.last = value;
     src.seenTick = this.tick;
-  }
-
-  /** The series whose identity bytes equal the concatenated `runs` of `raw`, if any. */
-  private findByBytes(
-    hash: number,
-    length: number,
-    raw: Buffer,
-    runs: readonly number[],
-  ): OutputSeries | undefined {
-    const candidates = this.byHash.get(hash);
-    if (!candidates) return undefined;
-    next: for (const c of candidates) {
-      const k = c.keyBytes;
-      if (k.length !== length) continue;
-      let j = 0;
-      for (let r = 0; r < runs.length; r += 2) {
-        for (let i = runs[r]!; i < runs[r + 1]!; i++) if (raw[i] !== k[j++]) continue next;
-      }
-      return c;
-    }
-    return undefined;
   }
 
   private dropped(name: string, label: string): boolean {
@@ -296,10 +300,11 @@ export class SeriesAggregator {
   /** A new output series, or the overflow series it folds into when a limit is reached. */
   private create(
     key: string,
+    hash: number,
     labels: Record<string, string>,
     name: string,
-    source: string,
-  ): [OutputSeries, string] {
+    sender: number,
+  ): [OutputSeries, number] {
     const workload = labels[this.cfg.workloadLabel];
     const metricFull = (this.perMetric.get(name) ?? 0) >= this.cfg.maxSeriesPerMetric;
     const workloadFull =
@@ -308,36 +313,45 @@ export class SeriesAggregator {
     if (overflow) {
       if (metricFull) this.counts.limitedByMetric++;
       else this.counts.limitedByWorkload++;
-      // Several original series feed one overflow series: each stays a separate source so counters add up.
-      source = `${source}|${key}`;
+      // Several original series feed one overflow series: each stays a separate sender so counters add up.
+      sender = this.senders.composite(sender, key);
       labels = this.overflowLabels(labels);
-      key = seriesKey(labels);
+      const parts = sortedLabelBytes(labels);
+      key = parts.join('');
+      hash = hashLabels(parts).hash;
       const existing = this.series.get(key);
-      if (existing) return [existing, source];
+      if (existing) return [existing, sender];
     }
-    const pairs = Object.keys(labels)
-      .sort()
-      .flatMap((k) => [k, labels[k]!]);
-    const keyBytes = Buffer.from(key, 'latin1');
+    return [this.insert(key, hash, labels, name, overflow), sender];
+  }
+
+  private insert(
+    key: string,
+    hash: number,
+    labels: Record<string, string>,
+    name: string,
+    overflow: boolean,
+  ): OutputSeries {
     const series: OutputSeries = {
-      keyBytes,
-      hash: fnv(FNV_OFFSET, keyBytes, 0, keyBytes.length),
+      key,
+      hash,
       labels,
-      pairs,
+      pairs: Object.keys(labels)
+        .sort()
+        .flatMap((k) => [k, labels[k]!]),
       counter: COUNTER_SUFFIX.test(name),
       overflow,
       sources: new Map(),
       retired: 0,
     };
     this.series.set(key, series);
-    const same = this.byHash.get(series.hash);
-    if (same) same.push(series);
-    else this.byHash.set(series.hash, [series]);
+    this.byBytes.add(hash, Buffer.from(key, 'latin1'), series);
     if (!overflow) {
       this.perMetric.set(name, (this.perMetric.get(name) ?? 0) + 1);
+      const workload = labels[this.cfg.workloadLabel];
       if (workload !== undefined) this.perWorkload.set(workload, (this.perWorkload.get(workload) ?? 0) + 1);
     }
-    return [series, source];
+    return series;
   }
 
   private overflowLabels(labels: Record<string, string>): Record<string, string> {
@@ -353,27 +367,40 @@ export class SeriesAggregator {
    */
   flush(): FlushedSeries[] {
     const out: FlushedSeries[] = [];
+    const liveSenders = new Set<number>();
     for (const [key, s] of this.series) {
       let value = s.retired;
       for (const src of s.sources.values()) value += s.counter ? src.acc : src.last;
       out.push({ labels: s.labels, pairs: s.pairs, value });
       for (const [id, src] of s.sources) {
-        if (this.tick - src.seenTick < this.cfg.maxIdleIntervals) continue;
+        if (this.tick - src.seenTick < this.cfg.maxIdleIntervals) {
+          liveSenders.add(id);
+          continue;
+        }
         if (s.counter) s.retired += src.acc;
+        src.aged = true;
         s.sources.delete(id);
         this.counts.agedSources++;
       }
       if (s.sources.size === 0) this.remove(key, s);
     }
+    const released = this.senders.retain(liveSenders);
+    if (released > 0 || this.removedSinceFlush) {
+      for (const [k, r] of this.remembered) {
+        if (this.series.get(r.series.key) !== r.series || (r.sender !== 0 && !liveSenders.has(r.sender))) {
+          this.remembered.delete(k);
+        }
+      }
+    }
+    this.removedSinceFlush = false;
     this.tick++;
     return out;
   }
 
   private remove(key: string, s: OutputSeries): void {
     this.series.delete(key);
-    const same = this.byHash.get(s.hash)?.filter((x) => x !== s) ?? [];
-    if (same.length > 0) this.byHash.set(s.hash, same);
-    else this.byHash.delete(s.hash);
+    this.byBytes.delete(s.hash, s);
+    this.removedSinceFlush = true;
     this.counts.agedSeries++;
     if (s.overflow) return;
     const name = s.labels.__name__ ?? '';
@@ -383,12 +410,13 @@ export class SeriesAggregator {
   }
 }
 
-const FNV_OFFSET = 0x811c9dc5;
-
-/** 32-bit FNV-1a over `buf[start, end)`, continuing from `h`. */
-function fnv(h: number, buf: Uint8Array, start: number, end: number): number {
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193) >>> 0;
-  return h;
+function metricName(raw: Buffer, o: Int32Array, first: number, end: number): string {
+  for (let i = first; i < end; i += 6) {
+    if (o[i + 3]! - o[i + 2]! === 8 && raw.toString('latin1', o[i + 2]!, o[i + 3]!) === '__name__') {
+      return raw.toString('utf8', o[i + 4]!, o[i + 5]!);
+    }
+  }
+  return '';
 }
 
 function decrement(m: Map<string, number>, k: string): void {
@@ -397,9 +425,13 @@ function decrement(m: Map<string, number>, k: string): void {
   else m.set(k, n);
 }
 
+function sortedLabelBytes(labels: Record<string, string>): string[] {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => labelBytes(k, labels[k]!));
+}
+
 /** Canonical identity of a label set: its sorted Label messages' bytes (what `observeParsed` reads off the wire). */
 export function seriesKey(labels: Record<string, string>): string {
-  let key = '';
-  for (const k of Object.keys(labels).sort()) key += labelBytes(k, labels[k]!);
-  return key;
+  return sortedLabelBytes(labels).join('');
 }
