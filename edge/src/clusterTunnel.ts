@@ -2,7 +2,6 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   CLOSE_CODES,
   decodeMessage,
-  encodeControl,
   PING_TEXT,
   PONG_TEXT,
   PROTOCOL_VERSION,
@@ -14,22 +13,20 @@ import { recordClusterConnection } from './clusters/connectionStatus.ts';
 import { TUNNEL_LIMITS } from './tunnel/limits.ts';
 import { callerBody, PendingQuery } from './tunnel/pendingQuery.ts';
 import {
+  helloDeadlines,
+  helloPending,
+  type PortalSocket,
+  pickSocket,
+  readySockets,
+  type SocketState,
+  socketState,
+} from './tunnel/portalSockets.ts';
+import {
   CLUSTER_ID_HEADER,
   TOKEN_HASH_HEADER,
   type TunnelQuery,
   tunnelErrorResponse,
 } from './tunnel/protocol.ts';
-
-/** What each portal socket carries through hibernation (`serializeAttachment`). */
-type SocketState = {
-  clusterId: string;
-  /** SHA-256 of the install token this socket was opened with. */
-  tokenHash: string;
-  connectedAt: number;
-  /** Set by the portal's hello; a socket without one is not used for queries. */
-  replicaId: string | null;
-  capabilities: string[];
-};
 
 /**
  * One Durable Object per cluster (addressed with `idFromName(clusterId)`). It holds the WebSockets of the
@@ -44,6 +41,8 @@ type SocketState = {
  */
 export class ClusterTunnel extends DurableObject<Env> {
   private readonly pending = new Map<string, PendingQuery>();
+  /** Called when a socket says hello: queries waiting for a portal that has just connected. */
+  private readonly helloWaiters = new Set<() => void>();
   private lastSeenWrittenAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -54,12 +53,12 @@ export class ClusterTunnel extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === '/health') return Response.json({ ok: true });
-    if (url.pathname === '/connect') return this.acceptPortal(request);
+    if (url.pathname === '/connect') return await this.acceptPortal(request);
     if (url.pathname === '/query' && request.method === 'POST') return this.query(request);
     return new Response('not found', { status: 404 });
   }
 
-  private acceptPortal(request: Request): Response {
+  private async acceptPortal(request: Request): Promise<Response> {
     const clusterId = request.headers.get(CLUSTER_ID_HEADER);
     const tokenHash = request.headers.get(TOKEN_HASH_HEADER);
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !clusterId || !tokenHash)
@@ -74,63 +73,55 @@ export class ClusterTunnel extends DurableObject<Env> {
       capabilities: [],
     };
     server.serializeAttachment(state);
+    // An alarm survives hibernation: a socket that never says hello is closed even if nothing else happens.
+    const due = state.connectedAt + TUNNEL_LIMITS.helloTimeoutMs;
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Closes sockets past their time to say hello (4408) and waits for the next one due. */
+  override async alarm(): Promise<void> {
+    const { overdue, next } = helloDeadlines(this.ctx);
+    for (const ws of overdue)
+      this.closeSocket(ws, CLOSE_CODES.helloTimeout, `no hello within ${TUNNEL_LIMITS.helloTimeoutMs} ms`);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   private async query(request: Request): Promise<Response> {
     // Read the whole forwarded body before answering (workerd requires it of a Durable Object).
     const query = (await request.json()) as TunnelQuery;
-    // A rotated install token (or a deleted cluster's) ends the portals that still use it.
-    for (const { ws, state } of this.readySockets()) {
-      if (state.tokenHash !== query.installTokenHash)
-        this.closeSocket(ws, CLOSE_CODES.unauthorized, 'the install token was rotated');
-    }
-    const sockets = this.readySockets().filter(({ state }) => state.capabilities.includes(query.kind));
-    if (sockets.length === 0) {
-      const connected = this.readySockets().length > 0;
-      return connected
-        ? tunnelErrorResponse(
-            501,
-            'not_implemented',
-            `the cluster's portal does not serve ${query.kind} queries`,
-          )
-        : tunnelErrorResponse(
-            503,
-            'cluster_not_connected',
-            'cannot reach the cluster: its portal is not connected',
-          );
-    }
+    this.closeRotated(query.installTokenHash);
     if (this.pending.size >= TUNNEL_LIMITS.maxInFlight)
       return tunnelErrorResponse(
         429,
         'overloaded',
         `cannot accept more than ${TUNNEL_LIMITS.maxInFlight} queries in flight`,
       );
-    // Any open replica will do; spreading at random keeps one replica from taking everything.
-    const { ws } = sockets[Math.floor(Math.random() * sockets.length)]!;
-    const id = crypto.randomUUID();
-    const pending = new PendingQuery(id, ws, query.timeoutMs + TUNNEL_LIMITS.deadlineGraceMs, (q) =>
-      this.pending.delete(q.id),
+    let target = pickSocket(this.ctx, query.kind);
+    if (!target && helloPending(this.ctx)) {
+      // A portal has just (re)connected (a restart, a replica taking over): its hello is a moment away.
+      await this.waitForHello(query.kind);
+      this.closeRotated(query.installTokenHash);
+      target = pickSocket(this.ctx, query.kind);
+    }
+    if (!target) return this.noPortal(query.kind);
+    const pending = new PendingQuery(
+      {
+        type: 'request',
+        id: crypto.randomUUID(),
+        kind: query.kind,
+        params: query.params,
+        timeoutMs: query.timeoutMs,
+      },
+      query.timeoutMs + TUNNEL_LIMITS.deadlineGraceMs,
+      (q) => this.pending.delete(q.id),
     );
-    this.pending.set(id, pending);
+    this.pending.set(pending.id, pending);
     request.signal?.addEventListener('abort', () =>
       pending.cancel(new TunnelRequestError('cancelled', 'the caller went away')),
     );
-    try {
-      ws.send(
-        encodeControl({
-          type: 'request',
-          id,
-          kind: query.kind,
-          params: query.params,
-          timeoutMs: query.timeoutMs,
-        }),
-      );
-    } catch (err) {
-      pending.fail(
-        new TunnelRequestError('unavailable', `cannot send the query to the portal: ${String(err)}`),
-      );
-    }
+    this.send(pending, target);
     try {
       const head = await pending.assembler.head;
       return new Response(callerBody(pending), {
@@ -143,12 +134,67 @@ export class ClusterTunnel extends DurableObject<Env> {
     }
   }
 
-  /** Sockets that said hello and are open. */
-  private readySockets(): { ws: WebSocket; state: SocketState }[] {
-    return this.ctx.getWebSockets().flatMap((ws) => {
-      const state = ws.deserializeAttachment() as SocketState | null;
-      return state?.replicaId && ws.readyState === WebSocket.OPEN ? [{ ws, state }] : [];
+  private noPortal(kind: string): Response {
+    return readySockets(this.ctx).length > 0
+      ? tunnelErrorResponse(501, 'not_implemented', `the cluster's portal does not serve ${kind} queries`)
+      : tunnelErrorResponse(
+          503,
+          'cluster_not_connected',
+          'cannot reach the cluster: its portal is not connected',
+        );
+  }
+
+  /** A rotated install token (or a deleted cluster's) ends the portals that still use it. */
+  private closeRotated(currentHash: string): void {
+    for (const { ws, state } of readySockets(this.ctx)) {
+      if (state.tokenHash !== currentHash)
+        this.closeSocket(ws, CLOSE_CODES.unauthorized, 'the install token was rotated');
+    }
+  }
+
+  /** Resolves when a socket serving `kind` said hello, or after TUNNEL_LIMITS.helloWaitMs. */
+  private waitForHello(kind: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.helloWaiters.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (pickSocket(this.ctx, kind)) done();
+      };
+      const timer = setTimeout(done, TUNNEL_LIMITS.helloWaitMs);
+      this.helloWaiters.add(check);
     });
+  }
+
+  private send(pending: PendingQuery, target: PortalSocket): void {
+    try {
+      pending.dispatch(target.ws);
+    } catch (err) {
+      void this.redispatch(pending, `cannot send the query to the portal: ${String(err)}`);
+    }
+  }
+
+  /**
+   * The socket a query was sent on went away. If no part of the answer has arrived, the query (read-only) is
+   * sent to another replica, or to a portal that is reconnecting right now; else it fails with 503.
+   */
+  private async redispatch(pending: PendingQuery, why: string): Promise<void> {
+    const gone = pending.socket;
+    const fail = () =>
+      pending.fail(new TunnelRequestError('unavailable', `cannot complete the query: ${why}`));
+    if (pending.assembler.finished) return;
+    if (pending.answerStarted || pending.dispatches >= TUNNEL_LIMITS.maxDispatches) return fail();
+    pending.socket = undefined; // late messages of the old socket are dropped from now on
+    let target = pickSocket(this.ctx, pending.request.kind, gone);
+    if (!target && helloPending(this.ctx)) {
+      await this.waitForHello(pending.request.kind);
+      if (pending.assembler.finished) return;
+      target = pickSocket(this.ctx, pending.request.kind, gone);
+    }
+    if (!target) return fail();
+    this.send(pending, target);
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
@@ -160,7 +206,7 @@ export class ClusterTunnel extends DurableObject<Env> {
       this.closeSocket(ws, CLOSE_CODES.badMessage, reason.slice(0, 100));
       return;
     }
-    const state = ws.deserializeAttachment() as SocketState;
+    const state = socketState(ws) as SocketState;
     switch (msg.type) {
       case 'hello':
         return this.hello(ws, state, msg);
@@ -199,11 +245,12 @@ export class ClusterTunnel extends DurableObject<Env> {
       return;
     }
     // A replica that reconnects before its old socket timed out: the old one is stale.
-    for (const other of this.readySockets()) {
+    for (const other of readySockets(this.ctx)) {
       if (other.ws !== ws && other.state.replicaId === msg.replicaId)
         this.closeSocket(other.ws, CLOSE_CODES.replaced, 'replaced by a newer connection of this replica');
     }
     ws.serializeAttachment({ ...state, replicaId: msg.replicaId, capabilities: msg.capabilities });
+    for (const check of [...this.helloWaiters]) check();
     await recordClusterConnection(this.env.DB, state.clusterId, 'connected');
     this.lastSeenWrittenAt = Date.now();
   }
@@ -228,8 +275,7 @@ export class ClusterTunnel extends DurableObject<Env> {
 
   private failInFlight(ws: WebSocket, why: string): void {
     for (const pending of [...this.pending.values()]) {
-      if (pending.socket === ws)
-        pending.fail(new TunnelRequestError('unavailable', `cannot complete the query: ${why}`));
+      if (pending.socket === ws) void this.redispatch(pending, why);
     }
   }
 
@@ -248,9 +294,9 @@ export class ClusterTunnel extends DurableObject<Env> {
 
   private async socketGone(ws: WebSocket, why: string): Promise<void> {
     this.failInFlight(ws, why);
-    const state = ws.deserializeAttachment() as SocketState | null;
+    const state = socketState(ws);
     if (!state) return;
-    const others = this.readySockets().filter((s) => s.ws !== ws);
+    const others = readySockets(this.ctx).filter((s) => s.ws !== ws);
     if (others.length === 0) await recordClusterConnection(this.env.DB, state.clusterId, 'disconnected');
   }
 }

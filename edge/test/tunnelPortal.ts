@@ -10,6 +10,7 @@ import {
   encodeControl,
   PROTOCOL_VERSION,
   QUERY_KINDS,
+  READY_PING_TEXT,
   type RequestMessage,
   splitIntoChunks,
   TUNNEL_CONNECT_PATH,
@@ -28,6 +29,7 @@ export class TestPortal {
   readonly cancels: string[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
+  closeCode = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.addEventListener('message', (e) => {
@@ -36,29 +38,40 @@ export class TestPortal {
       if (msg.type === 'cancel') this.cancels.push(msg.id);
       for (const w of this.waiters.splice(0)) w();
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (e) => {
       this.closed = true;
+      this.closeCode = e.code;
     });
   }
 
   /** Connects, says hello and waits until the Durable Object has taken it (a pong after the hello). */
   static async connect(token: string, replicaId = 'replica-1', capabilities: string[] = QUERY_KINDS) {
+    const portal = await TestPortal.open(token);
+    await portal.hello(replicaId, capabilities);
+    return portal;
+  }
+
+  /** Connects without saying hello (a portal that has just dialled in). */
+  static async open(token: string): Promise<TestPortal> {
     const res = await connectTunnel(token);
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
     ws.accept();
-    const portal = new TestPortal(ws);
+    return new TestPortal(ws);
+  }
+
+  /** Says hello and waits for the pong that follows it (the Durable Object has taken the hello). */
+  async hello(replicaId: string, capabilities: string[] = QUERY_KINDS): Promise<void> {
     let ponged = false;
-    ws.addEventListener('message', (e) => {
+    this.ws.addEventListener('message', (e) => {
       if (e.data === '{"type":"pong"}') ponged = true;
     });
-    ws.send(
+    this.ws.send(
       encodeControl({ type: 'hello', version: PROTOCOL_VERSION, clusterId: null, replicaId, capabilities }),
     );
-    // Not byte-equal to PING_TEXT, so the Durable Object itself answers it, after handling the hello.
-    ws.send('{ "type": "ping" }');
-    await portal.until(() => ponged);
-    return portal;
+    // READY_PING_TEXT is not byte-equal to PING_TEXT, so the Durable Object itself answers it, after the hello.
+    this.ws.send(READY_PING_TEXT);
+    await this.until(() => ponged, 'pong after hello');
   }
 
   async until(done: () => boolean, what = 'condition'): Promise<void> {

@@ -43,7 +43,10 @@ afterAll(async () => {
 describe('portal component', () => {
   it('advertises every query kind it can serve and reports healthy while the tunnel is open', async () => {
     expect([...(edge.hellos[0]?.capabilities ?? [])].sort()).toEqual([...QUERY_KINDS].sort());
-    expect(await portal.health()).toMatchObject({ ok: true, detail: expect.stringContaining('tunnel open') });
+    // Healthy once the edge has acknowledged the hello (the pong to READY_PING_TEXT), a moment after it.
+    await expect
+      .poll(() => portal.health(), { timeout: 5000 })
+      .toMatchObject({ ok: true, detail: expect.stringContaining('tunnel open') });
   });
 
   it('answers a PromQL query through the tunnel exactly as VictoriaMetrics answers it', async () => {

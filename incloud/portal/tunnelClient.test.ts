@@ -255,6 +255,35 @@ describe('tunnel client against a real WebSocket server playing the edge', () =>
     expect(edge.hellos).toEqual([]);
   });
 
+  it('is open only once the edge acknowledged the hello; an edge that never does is dropped', async () => {
+    const edge = new FakeEdge(TOKEN);
+    edge.answerPings = false;
+    await edge.start();
+    const client = new TunnelClient({
+      edgeUrl: edge.url,
+      installToken: TOKEN,
+      replicaId: 'r',
+      capabilities: [],
+      serve: async () => jsonAnswer({}),
+      limits: defaultLimits(),
+      handshakeTimeoutMs: 300,
+      backoff: { initialMs: 50, maxMs: 400, stableMs: 60_000 },
+    });
+    const states: string[] = [];
+    client.on('state', (s: string) => states.push(s));
+    cleanups.push(async () => {
+      await client.stop();
+      await edge.stop();
+    });
+    client.start();
+    await edge.waitForHellos(1);
+    await waitForState(client, 'waiting');
+    expect(client.lastError).toBe('the edge did not acknowledge the hello within 300 ms');
+    expect(states).not.toContain('open');
+    edge.answerPings = true;
+    await waitForState(client, 'open');
+  });
+
   it('reads a token file before every dial: waits for it, and retries at once when a refused token is replaced', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portal-token-'));
     const file = join(dir, 'install-token');

@@ -10,6 +10,7 @@ import {
   PING_TEXT,
   PONG_TEXT,
   PROTOCOL_VERSION,
+  READY_PING_TEXT,
   type RequestMessage,
   splitIntoChunks,
   type TunnelErrorCode,
@@ -48,6 +49,7 @@ export interface TunnelClientOptions {
   random?: () => number;
 }
 
+/** `connecting` lasts until the edge acknowledged the hello (READY_PING_TEXT answered): only `open` is usable. */
 export type TunnelState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
 
 interface InFlight {
@@ -79,6 +81,7 @@ export class TunnelClient extends EventEmitter {
   private readonly metrics: PortalMetrics;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
   private lastMessageAt = 0;
   /** Set when this side ends the connection, so the reason is not reported as the edge closing it. */
   private ownCloseReason: string | undefined;
@@ -109,6 +112,7 @@ export class TunnelClient extends EventEmitter {
     this.setState('stopped', 'shut down');
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
+    clearTimeout(this.ackTimer);
     // Requests still running get an `unavailable` answer while the socket is open, then the socket closes.
     const pending = [...this.inFlight.values()];
     for (const r of pending)
@@ -170,12 +174,22 @@ export class TunnelClient extends EventEmitter {
           software: 'understory-portal',
         }),
       );
+      // The edge answers this ping only after it has taken the hello: then, and not before, queries can come.
+      ws.send(READY_PING_TEXT);
+      const ackWithin = this.opts.handshakeTimeoutMs ?? 10_000;
+      this.ackTimer = setTimeout(() => {
+        this.ownCloseReason = `the edge did not acknowledge the hello within ${ackWithin} ms`;
+        ws.terminate();
+      }, ackWithin);
       this.startPings(ws);
-      this.setState('open', this.url);
-      this.log.info({ url: this.url }, 'tunnel open');
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.lastMessageAt = Date.now();
+      if (this.state === 'connecting' && this.ws === ws) {
+        clearTimeout(this.ackTimer);
+        this.setState('open', this.url);
+        this.log.info({ url: this.url }, 'tunnel open');
+      }
       this.onMessage(ws, isBinary ? data : data.toString('utf8'));
     });
     ws.on('error', (err) => {
@@ -187,6 +201,7 @@ export class TunnelClient extends EventEmitter {
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws && this.state !== 'stopped') return;
     clearInterval(this.pingTimer);
+    clearTimeout(this.ackTimer);
     this.metrics.connected.set(0);
     const wasOpen = this.openedAt > 0;
     if (!wasOpen) this.metrics.connects.inc({ result: 'failed' });

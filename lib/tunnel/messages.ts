@@ -141,6 +141,12 @@ export const pingMessage = z.strictObject({ type: z.literal('ping') });
 export const pongMessage = z.strictObject({ type: z.literal('pong') });
 export const PING_TEXT = '{"type":"ping"}';
 export const PONG_TEXT = '{"type":"pong"}';
+/**
+ * The portal sends this ping right after its hello. It is a valid ping but NOT byte-equal to PING_TEXT, so the
+ * Durable Object answers it itself, after it has taken the hello (messages of one socket are handled in order):
+ * the pong tells the portal that the edge will route queries to it. Until then the portal is not "open".
+ */
+export const READY_PING_TEXT = '{"type": "ping"}';
 
 /** Every text message of the protocol. */
 export const controlMessage = z.discriminatedUnion('type', [

@@ -8,4 +8,13 @@ export const TUNNEL_LIMITS = {
   maxInFlight: 256,
   /** How often at most a live connection refreshes `last_seen_at` in D1. */
   lastSeenEveryMs: 60_000,
+  /** A portal socket that has not said hello by then is closed (4408): it would hold a slot and never serve. */
+  helloTimeoutMs: 10_000,
+  /**
+   * How long a query waits for a portal that has connected but not yet said hello (a portal that just
+   * (re)connected, a replica taking over), instead of answering 503 at once. Without such a socket: no wait.
+   */
+  helloWaitMs: 3_000,
+  /** Times a query that got no answer head is sent again to another replica when its socket goes away. */
+  maxDispatches: 3,
 } as const;

@@ -7,6 +7,7 @@ import {
   type ChunkMessage,
   type EndMessage,
   encodeControl,
+  type RequestMessage,
   ResponseAssembler,
   type ResponseMessage,
   TunnelRequestError,
@@ -27,19 +28,38 @@ export class PendingQuery {
   private readonly early = new Map<number, ChunkMessage>();
   private earlyBytes = 0;
   private earlyEnd: EndMessage | undefined;
+  /** The portal socket the request was last sent on; answers from any other socket are ignored. */
+  socket: WebSocket | undefined;
+  /** How many times the request was sent (again to another replica when a socket went away unanswered). */
+  dispatches = 0;
 
   constructor(
-    readonly id: string,
-    readonly socket: WebSocket,
+    readonly request: RequestMessage,
     deadlineMs: number,
     private readonly onDone: (q: PendingQuery) => void,
   ) {
-    this.assembler = new ResponseAssembler(id);
+    this.assembler = new ResponseAssembler(request.id);
     this.timer = setTimeout(() => {
       this.cancel(
         new TunnelRequestError('timeout', `cannot answer in time: no complete answer in ${deadlineMs} ms`),
       );
     }, deadlineMs);
+  }
+
+  get id(): string {
+    return this.request.id;
+  }
+
+  /** Whether any part of the answer arrived: then it cannot be asked of another replica any more. */
+  get answerStarted(): boolean {
+    return this.gotHead || this.early.size > 0 || this.earlyEnd !== undefined;
+  }
+
+  /** Sends the request on `ws` (throws if the socket cannot take it). Only read queries: safe to resend. */
+  dispatch(ws: WebSocket): void {
+    this.socket = ws;
+    this.dispatches++;
+    ws.send(encodeControl(this.request));
   }
 
   /** Called from the socket's message handler; `msg` (a chunk's data) is copied, not kept. */
@@ -90,7 +110,7 @@ export class PendingQuery {
   cancel(error: TunnelRequestError): void {
     if (this.assembler.finished) return;
     try {
-      this.socket.send(encodeControl({ type: 'cancel', id: this.id }));
+      this.socket?.send(encodeControl({ type: 'cancel', id: this.id }));
     } catch {
       // The socket is closing; its close handler fails the request anyway.
     }

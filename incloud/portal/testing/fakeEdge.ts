@@ -38,6 +38,8 @@ export class FakeEdge {
   private nextId = 1;
   private helloWaiters: (() => void)[] = [];
   port = 0;
+  /** False plays an edge that takes the socket but never acknowledges the hello. */
+  answerPings = true;
 
   constructor(private readonly token: string) {}
 
@@ -82,7 +84,7 @@ export class FakeEdge {
         return;
       }
       if (msg.type === 'ping') {
-        ws.send('{"type":"pong"}');
+        if (this.answerPings) ws.send('{"type":"pong"}');
         return;
       }
       if (msg.type === 'pong' || msg.type === 'request' || msg.type === 'cancel') return;

@@ -1,0 +1,122 @@
+/**
+ * The tunnel when portals come and go: hello timeout, a query arriving while a portal is between connecting and
+ * its hello, a replica taking over while queries are in flight. Inside workerd, the test playing the portals.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '../../lib/tunnel/index.ts';
+import type { SocketState } from '../src/tunnel/portalSockets.ts';
+import { call, callJson, unique } from './client.ts';
+import { createOrgWorld, type OrgWorld } from './fixtures.ts';
+import { newCluster, TestPortal } from './tunnelPortal.ts';
+
+let a: OrgWorld;
+
+beforeAll(async () => {
+  a = await createOrgWorld();
+}, 60_000);
+
+const promQuery = (clusterId: string) =>
+  `/api/orgs/${a.orgId}/clusters/${clusterId}/prometheus/api/v1/query?query=up`;
+const stubOf = (clusterId: string) => env.CLUSTER_TUNNEL.get(env.CLUSTER_TUNNEL.idFromName(clusterId));
+
+describe('hello timeout', () => {
+  it('closes a socket that never says hello with 4408 (alarm), and keeps one that did', async () => {
+    const cluster = await newCluster(a, unique('h').toLowerCase());
+    const silent = await TestPortal.open(cluster.installToken);
+    const polite = await TestPortal.connect(cluster.installToken, 'polite');
+    const stub = stubOf(cluster.id);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    // Not yet due: the alarm leaves it open and waits for it.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(silent.closed).toBe(false);
+    // Make the silent socket look older than the hello timeout instead of waiting 10 s.
+    await runInDurableObject(stub, (_instance, state) => {
+      for (const ws of state.getWebSockets()) {
+        const s = ws.deserializeAttachment() as SocketState;
+        if (!s.replicaId) ws.serializeAttachment({ ...s, connectedAt: s.connectedAt - 60_000 });
+      }
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await silent.until(() => silent.closed, 'close of the silent socket');
+    expect(silent.closeCode).toBe(CLOSE_CODES.helloTimeout);
+    expect(polite.closed).toBe(false);
+    const pending = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [req] = await polite.nextRequests(1);
+    polite.answer(req!.id, '{"ok":true}');
+    expect((await pending).status).toBe(200);
+    polite.close();
+  });
+});
+
+describe('portal replacement', () => {
+  it('holds a query that arrives between a portal connecting and its hello, instead of 503', async () => {
+    const cluster = await newCluster(a, unique('r').toLowerCase());
+    const portal = await TestPortal.open(cluster.installToken);
+    const pending = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+    await new Promise((r) => setTimeout(r, 200));
+    await portal.hello('late');
+    const [req] = await portal.nextRequests(1);
+    portal.answer(req!.id, '{"held":true}');
+    const res = await pending;
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ held: true });
+    portal.close();
+  });
+
+  it('sends an unanswered query again to the replica that takes over when its socket goes away', async () => {
+    const cluster = await newCluster(a, unique('r').toLowerCase());
+    const old = await TestPortal.connect(cluster.installToken, 'pod-a');
+    const pending = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [lost] = await old.nextRequests(1);
+    const next = await TestPortal.connect(cluster.installToken, 'pod-b');
+    old.close(1001);
+    const [again] = await next.nextRequests(1);
+    expect(again).toMatchObject({ id: lost!.id, kind: 'prom', params: lost!.params });
+    next.answer(again!.id, '{"from":"pod-b"}');
+    expect((await pending).body).toEqual({ from: 'pod-b' });
+    next.close();
+  });
+
+  it('a reconnecting replica (same id) takes over its in-flight queries: 4409 for the old socket, no 503', async () => {
+    const cluster = await newCluster(a, unique('r').toLowerCase());
+    const old = await TestPortal.connect(cluster.installToken, 'pod-a');
+    const calls = Array.from({ length: 5 }, () =>
+      callJson('GET', promQuery(cluster.id), { as: a.members.viewer }),
+    );
+    await old.nextRequests(5);
+    const fresh = await TestPortal.connect(cluster.installToken, 'pod-a');
+    await old.until(() => old.closed, 'close of the replaced socket');
+    expect(old.closeCode).toBe(CLOSE_CODES.replaced);
+    const moved = await fresh.nextRequests(5);
+    for (const r of moved) fresh.answer(r.id, `{"id":"${r.id}"}`);
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    // Right after the replacement, new queries go to the new socket too.
+    for (let i = 0; i < 10; i++) {
+      const res = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+      const [req] = await fresh.nextRequests(1);
+      fresh.answer(req!.id, `{"n":${i}}`);
+      expect((await res).status).toBe(200);
+    }
+    fresh.close();
+  });
+
+  it('does not resend a query whose answer had started: the body fails, the other replica gets nothing', async () => {
+    const cluster = await newCluster(a, unique('r').toLowerCase());
+    const one = await TestPortal.connect(cluster.installToken, 'pod-a');
+    const pending = call('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [req] = await one.nextRequests(1);
+    const two = await TestPortal.connect(cluster.installToken, 'pod-b');
+    one.ws.send(JSON.stringify({ type: 'head', id: req!.id, status: 200, contentType: 'application/json' }));
+    const res = await pending;
+    expect(res.status).toBe(200);
+    one.close(1001);
+    await expect(res.text()).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(two.requests).toHaveLength(0);
+    two.close();
+  });
+});
