@@ -1,0 +1,372 @@
+/**
+ * Cost of the WHOLE sensor (eBPF capture + live source + protocol parsing + RED aggregation + trace sampling
+ * + remote-write and OTLP export) to the applications it observes, in one run with and without it:
+ * (a) a Node.js HTTP service answering ~1 KB of JSON, (b) nginx answering 2 bytes. Each is driven on loopback
+ * by wrk at saturation and by hey at two fixed rates (25 % and 50 % of the saturated rate without the
+ * sensor). The sensor is the real `understory sensor` process capturing the service's pids, exporting to a
+ * local sink that answers every POST (the ingester and collector are measured by their own benchmarks).
+ *
+ * Reported (bench/results.tsv, no-sensor figure as baseline): throughput (the loss is 1 - ratio), p50/p99
+ * latency, sensor CPU (its process plus the in-kernel program time from bpf_stats) per 10k req/s, sensor
+ * RSS, and API calls parsed per request (a check that the sensor really parsed the traffic).
+ * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length)
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
+import { record } from '../harness.ts';
+
+const execFileP = promisify(execFile);
+const repo = join(import.meta.dirname, '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const RATE_FRACTIONS = [0.25, 0.5];
+const TICK = 100; // USER_HZ
+
+interface Load {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** run_time_ns summed over the eBPF programs whose fds `pid` holds (needs kernel.bpf_stats_enabled=1). */
+function bpfNs(pid: number): number {
+  const seen = new Set<string>();
+  let ns = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
+    const t = /^run_time_ns:\s+(\d+)/m.exec(info)?.[1];
+    if (!id || t === undefined || seen.has(id)) continue;
+    seen.add(id);
+    ns += Number(t);
+  }
+  return ns;
+}
+
+async function wrk(url: string): Promise<Load> {
+  const { stdout } = await execFileP('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '--latency', url], {
+    timeout: (SECONDS + 30) * 1000,
+  });
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+    if (!m) throw new Error(`cannot read wrk ${label}: ${stdout}`);
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
+    p50Ms: ms('50%'),
+    p99Ms: ms('99%'),
+  };
+}
+
+async function hey(url: string, rate: number): Promise<Load> {
+  const workers = 10;
+  const { stdout } = await execFileP(
+    'hey',
+    ['-z', `${SECONDS}s`, '-c', String(workers), '-q', String(rate / workers), url],
+    {
+      timeout: (SECONDS + 30) * 1000,
+      maxBuffer: 1 << 24,
+    },
+  );
+  const sec = (p: string) => Number(new RegExp(`${p}% in ([\\d.]+) secs`).exec(stdout)?.[1]) * 1000;
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+    requests: Number(/\[200\]\s+(\d+) responses/.exec(stdout)?.[1]),
+    p50Ms: sec('50'),
+    p99Ms: sec('99'),
+  };
+}
+
+/** Remote write and OTLP both land here: every POST is read and answered 200, as a healthy peer would. */
+async function startSink(): Promise<{ url: string; bodies: () => number; close: () => Promise<void> }> {
+  let bodies = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      bodies++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, bodies: () => bodies, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+interface Sensor {
+  child: ChildProcess;
+  admin: string;
+}
+
+async function startSensor(pids: number[], sink: string): Promise<Sensor> {
+  const args = [
+    'bin/understory.mjs',
+    'sensor',
+    '--pid',
+    pids.join(','),
+    '--remote-write-url',
+    `${sink}/api/v1/write`,
+    '--otlp-url',
+    sink,
+    '--metrics-interval-ms',
+    '5000',
+    '--admin-port',
+    '0',
+    '--stats-interval',
+    '0',
+    '--no-logs',
+  ];
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    log = (log + b.toString()).slice(-20_000);
+  });
+  const admin = await waitFor(
+    'understory sensor',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`sensor exited ${child.exitCode}: ${log}`);
+      const m = /\/healthz and \/metrics on (http:\/\/\S+)/.exec(log);
+      if (!m) throw new Error('not yet');
+      return m[1]!;
+    },
+    90_000,
+    () => log,
+  );
+  return { child, admin };
+}
+
+async function callsParsed(admin: string): Promise<number> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^sensor_tracker_calls_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+async function stopSensor(s: Sensor): Promise<void> {
+  const done = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await done;
+}
+
+interface Measured {
+  load: Load;
+  /** The sensor process's own CPU (user + system), in cores. */
+  processCores?: number;
+  /** eBPF program time net of the idle background, in cores (charged to the observed processes). */
+  bpfCores?: number;
+  rss?: number;
+  callsPerRequest?: number;
+}
+
+/**
+ * Program time per second with the service idle: the hooks run for every process on the machine (other
+ * work shares it), so this background is subtracted from the in-kernel cost. Also lets the new sensor
+ * settle (first export, lazy module loads) before anything is measured.
+ */
+async function bpfBackgroundNsPerS(sensor: Sensor): Promise<number> {
+  const a = bpfNs(sensor.child.pid!);
+  await new Promise((r) => setTimeout(r, 2000));
+  return (bpfNs(sensor.child.pid!) - a) / 2;
+}
+
+async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPerS = 0): Promise<Measured> {
+  const pid = sensor?.child.pid;
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const bpf0 = pid ? bpfNs(pid) : 0;
+  const calls0 = sensor ? await callsParsed(sensor.admin) : 0;
+  const t0 = process.hrtime.bigint();
+  const load = await run();
+  if (!sensor || !pid) return { load };
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const bpf = Math.max(0, bpfNs(pid) - bpf0 - backgroundNsPerS * elapsed);
+  const processCores = (cpuSeconds(pid) - cpu0) / elapsed;
+  // Let the last batch drain before counting calls (the reader wakes every 15 ms).
+  await new Promise((r) => setTimeout(r, 500));
+  const calls = (await callsParsed(sensor.admin)) - calls0;
+  return {
+    load,
+    processCores,
+    bpfCores: bpf / 1e9 / elapsed,
+    rss: rssMb(pid),
+    callsPerRequest: calls / load.requests,
+  };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function avg(ms: Measured[]): Measured {
+  const l = (k: keyof Load) => mean(ms.map((m) => m.load[k]));
+  const o = (f: (m: Measured) => number | undefined) =>
+    f(ms[0]!) === undefined ? undefined : mean(ms.map((m) => f(m)!));
+  return {
+    load: { rps: l('rps'), p50Ms: l('p50Ms'), p99Ms: l('p99Ms'), requests: l('requests') },
+    processCores: o((m) => m.processCores),
+    bpfCores: o((m) => m.bpfCores),
+    rss: o((m) => m.rss),
+    callsPerRequest: o((m) => m.callsPerRequest),
+  };
+}
+
+async function scenario(name: string, url: string, pids: number[], sink: string): Promise<void> {
+  const labels = ['saturated', ...RATE_FRACTIONS.map((f) => `rate_${Math.round(f * 100)}pct`)];
+  const base: Measured[][] = labels.map(() => []);
+  const withSensor: Measured[][] = labels.map(() => []);
+  let rates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Without and with alternate, so drift in the machine's load hits both alike.
+    base[0]!.push(await measure(() => wrk(url)));
+    if (rates.length === 0)
+      rates = RATE_FRACTIONS.map((f) => Math.max(100, Math.round((base[0]![0]!.load.rps * f) / 100) * 100));
+    for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(() => hey(url, rate)));
+    const sensor = await startSensor(pids, sink);
+    try {
+      const bg = await bpfBackgroundNsPerS(sensor);
+      withSensor[0]!.push(await measure(() => wrk(url), sensor, bg));
+      for (const [i, rate] of rates.entries())
+        withSensor[i + 1]!.push(await measure(() => hey(url, rate), sensor, bg));
+    } finally {
+      await stopSensor(sensor);
+    }
+  }
+  const b = `sensor-full/${name}`;
+  for (const [i, label] of labels.entries()) {
+    const w = avg(withSensor[i]!);
+    const o = avg(base[i]!);
+    const how =
+      i === 0
+        ? `wrk -t1 -c32 ${SECONDS}s, saturation`
+        : `hey -c10 at ${rates[i - 1]} req/s (${label.replace('rate_', '').replace('pct', ' %')} of saturation) ${SECONDS}s`;
+    const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor with remote write + OTLP to a local sink`;
+    record({
+      benchmark: b,
+      metric: `throughput_${label}`,
+      value: w.load.rps,
+      unit: 'req/s',
+      baseline: o.load.rps,
+      notes,
+    });
+    record({
+      benchmark: b,
+      metric: `latency_p50_${label}`,
+      value: w.load.p50Ms,
+      unit: 'ms',
+      baseline: o.load.p50Ms,
+      notes,
+    });
+    record({
+      benchmark: b,
+      metric: `latency_p99_${label}`,
+      value: w.load.p99Ms,
+      unit: 'ms',
+      baseline: o.load.p99Ms,
+      notes,
+    });
+    const per10k = (cores: number) => cores / (w.load.rps / 10_000);
+    record({
+      benchmark: b,
+      metric: `sensor_cores_per_10k_rps_${label}`,
+      value: per10k(w.processCores! + w.bpfCores!),
+      unit: 'cores',
+      notes: `${notes}; sensor process CPU + in-kernel eBPF program time net of the idle background, per 10k req/s`,
+    });
+    record({
+      benchmark: b,
+      metric: `sensor_process_cores_per_10k_rps_${label}`,
+      value: per10k(w.processCores!),
+      unit: 'cores',
+      notes: `${notes}; user-space part: capture reader, parsing, aggregation, export`,
+    });
+    record({
+      benchmark: b,
+      metric: `calls_per_request_${label}`,
+      value: w.callsPerRequest!,
+      unit: 'calls',
+      notes: `${notes}; API calls the sensor stitched per request served (server side only: the load generator is not captured)`,
+    });
+  }
+  record({
+    benchmark: b,
+    metric: 'sensor_rss',
+    value: Math.max(...withSensor.flat().map((m) => m.rss!)),
+    unit: 'MiB',
+    notes: 'largest VmRSS of the understory sensor process during the runs (16 MiB ring)',
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('cannot run the sensor benchmark: it needs root (eBPF)');
+  await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
+  const sink = await startSink();
+  const body = JSON.stringify({
+    items: Array.from({ length: 16 }, (_, i) => ({
+      id: i,
+      name: `item-${i}`,
+      price: 10 + i,
+      tags: ['a', 'b'],
+    })),
+  });
+  try {
+    const node = await startNodeHttp(body.slice(0, 1000));
+    try {
+      await scenario(
+        'node-http-1kb-json',
+        `http://127.0.0.1:${node.port}/api/items/42`,
+        [node.pid],
+        sink.url,
+      );
+    } finally {
+      await node.stop();
+    }
+    const nginx = await startNginx('ok');
+    try {
+      await scenario(
+        'nginx-tiny',
+        `http://127.0.0.1:${nginx.port}/`,
+        [nginx.pid, ...children(nginx.pid)],
+        sink.url,
+      );
+    } finally {
+      await nginx.stop();
+    }
+    process.stdout.write(`sink received ${sink.bodies()} export bodies\n`);
+  } finally {
+    await sink.close();
+  }
+}
+
+await main();
