@@ -7,10 +7,13 @@
  * Reported (bench/results.tsv, with the no-sensor figure as baseline): throughput, latency, application
  * CPU per request, in-kernel cost per request (bpf_stats run_time_ns / requests, all capture programs),
  * sensor user-space CPU per request and per 10k requests/s, sensor RSS.
- * Run: npm run bench capture   (as root; ~4 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length)
+ * Run: npm run bench capture   (as root; ~4 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
+ * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also measures that commit's build of
+ * the sensor in the same run and records this build's costs against it as `*_vs_reference`)
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
@@ -109,9 +112,10 @@ function bpfRunTime(pid: number): { ns: number; runs: number } {
 }
 
 /** The sensor (sensorProcess.ts) capturing only `pids` (and their future children), once it is capturing. */
-async function startSensor(pids: number[]): Promise<ChildProcess> {
+async function startSensor(pids: number[], addon?: string): Promise<ChildProcess> {
   const args = ['--import', 'tsx', join(import.meta.dirname, 'sensorProcess.ts'), ...pids.map(String)];
-  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = addon ? { ...process.env, SENSOR_ADDON: addon } : process.env;
+  const child = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
     log += b.toString();
@@ -126,6 +130,65 @@ async function startSensor(pids: number[]): Promise<ChildProcess> {
     () => log,
   );
   return child;
+}
+
+type ProgramTimes = Map<string, { ns: number; runs: number }>;
+
+/** Per-program run time and count so far, from the sensor (it prints them on SIGUSR2). */
+function programTimes(child: ChildProcess): Promise<ProgramTimes> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('cannot read program stats: no answer')), 10_000);
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const line = buf.split('\n').find((l) => l.startsWith('programs '));
+      if (!line || !buf.includes('\n', buf.indexOf(line))) return;
+      child.stderr!.off('data', onData);
+      clearTimeout(timer);
+      const list = JSON.parse(line.slice('programs '.length)) as {
+        name: string;
+        runCount: number;
+        runTimeNs: number;
+      }[];
+      resolve(new Map(list.map((p) => [p.name, { ns: p.runTimeNs, runs: p.runCount }])));
+    };
+    child.stderr!.on('data', onData);
+    child.kill('SIGUSR2');
+  });
+}
+
+/** "exit_writev 812 ns/req (1.00 runs)" for every program that ran, costliest first. */
+function breakdown(a: ProgramTimes, b: ProgramTimes, requests: number): string {
+  return [...b]
+    .map(([name, t]) => ({
+      name,
+      ns: t.ns - (a.get(name)?.ns ?? 0),
+      runs: t.runs - (a.get(name)?.runs ?? 0),
+    }))
+    .filter((p) => p.runs > 0)
+    .sort((x, y) => y.ns - x.ns)
+    .map((p) => `${p.name} ${Math.round(p.ns / requests)} ns/req (${(p.runs / requests).toFixed(2)} runs)`)
+    .join(', ');
+}
+
+/**
+ * BENCH_REFERENCE=<git ref>: builds that commit's eBPF program and addon in a temporary directory, so
+ * the same run measures it next to this checkout's build. Returns the addon path.
+ */
+function buildReference(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'understory-capture-ref-'));
+  const tar = join(dir, 'src.tar');
+  execFileSync(
+    'git',
+    ['archive', '--output', tar, ref, 'sensor/bpf', 'sensor/native', 'scripts/build-native.mjs'],
+    {
+      cwd: repo,
+    },
+  );
+  execFileSync('tar', ['-xf', tar, '-C', dir]);
+  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(dir, 'scripts/build-native.mjs')], { cwd: dir, stdio: 'inherit' });
+  return join(dir, 'sensor/native/build/Release/understory_capture.node');
 }
 
 /** Stops the sensor; returns the counters it prints on SIGTERM. */
@@ -194,37 +257,94 @@ function avg(ms: Measured[]): Measured {
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
-async function scenario(name: string, url: string, appPids: number[], rateFraction = 0.5): Promise<void> {
-  // Runs without and with the sensor alternate, so drift in the machine's load hits both alike.
-  const runs = {
-    base: [] as Measured[],
-    baseFixed: [] as Measured[],
-    with: [] as Measured[],
-    withFixed: [] as Measured[],
-  };
-  let rate = 0;
-  let background = 0;
-  let sensorStats = '';
-  for (let round = 0; round < ROUNDS; round++) {
-    runs.base.push(await measure(() => wrk(url), appPids));
-    rate ||= Math.max(100, Math.round((runs.base[0]!.load.rps * rateFraction) / 100) * 100);
-    runs.baseFixed.push(await measure(() => hey(url, rate), appPids));
-    const sensor = await startSensor(appPids);
-    try {
-      background += (await bpfBackground(sensor.pid!)) / ROUNDS;
-      runs.with.push(await measure(() => wrk(url), appPids, sensor.pid));
-      runs.withFixed.push(await measure(() => hey(url, rate), appPids, sensor.pid));
-    } finally {
-      sensorStats = await stopSensor(sensor);
-    }
+/** A build of the sensor to measure: this checkout's, or a reference commit's (BENCH_REFERENCE). */
+interface SensorBuild {
+  label: string;
+  addon?: string;
+}
+
+interface BuildRuns {
+  with: Measured[];
+  withFixed: Measured[];
+  background: number;
+  programs: string;
+  sensorStats: string;
+}
+
+/** One round with one sensor build: background, then wrk and hey while it captures. */
+async function measureBuild(
+  build: SensorBuild,
+  runs: BuildRuns,
+  url: string,
+  appPids: number[],
+  rate: number,
+) {
+  const sensor = await startSensor(appPids, build.addon);
+  try {
+    runs.background += (await bpfBackground(sensor.pid!)) / ROUNDS;
+    const before = await programTimes(sensor);
+    const sat = await measure(() => wrk(url), appPids, sensor.pid);
+    runs.with.push(sat);
+    runs.programs = breakdown(before, await programTimes(sensor), sat.load.requests);
+    runs.withFixed.push(await measure(() => hey(url, rate), appPids, sensor.pid));
+  } finally {
+    runs.sensorStats = await stopSensor(sensor);
   }
-  const base = avg(runs.base);
-  const baseFixed = avg(runs.baseFixed);
-  const withSensor = avg(runs.with);
-  const withFixed = avg(runs.withFixed);
-  const b = `sensor-capture/${name}`;
+}
+
+async function scenario(name: string, url: string, appPids: number[], builds: SensorBuild[]): Promise<void> {
+  // Runs without the sensor and with each build alternate, so drift in the machine's load hits all alike.
+  const base: Measured[] = [];
+  const baseFixed: Measured[] = [];
+  const perBuild = builds.map(
+    (): BuildRuns => ({ with: [], withFixed: [], background: 0, programs: '', sensorStats: '' }),
+  );
+  let rate = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    base.push(await measure(() => wrk(url), appPids));
+    rate ||= Math.max(100, Math.round((base[0]!.load.rps * 0.5) / 100) * 100);
+    baseFixed.push(await measure(() => hey(url, rate), appPids));
+    for (const [i, build] of builds.entries()) await measureBuild(build, perBuild[i]!, url, appPids, rate);
+  }
   const sat = `wrk -t1 -c32 ${SECONDS}s on loopback, saturation, mean of ${ROUNDS} alternating rounds`;
   const fixed = `hey -c10 at ${rate} req/s for ${SECONDS}s, mean of ${ROUNDS} alternating rounds`;
+  const figures = builds.map((build, i) =>
+    report(
+      `sensor-capture/${name}${i === 0 ? '' : `@${build.label}`}`,
+      perBuild[i]!,
+      avg(base),
+      avg(baseFixed),
+      sat,
+      fixed,
+    ),
+  );
+  // This build against the reference build, measured in the same run.
+  for (const [i, ref] of figures.entries()) {
+    if (i === 0) continue;
+    for (const [metric, value] of Object.entries(figures[0]!)) {
+      record({
+        benchmark: `sensor-capture/${name}`,
+        metric: `${metric}_vs_reference`,
+        value,
+        unit: metric.startsWith('bpf_ns') ? 'ns' : metric.startsWith('sensor_cores') ? 'cores' : 'us',
+        baseline: ref[metric],
+        notes: `baseline = the same metric with the sensor built from ${builds[i]!.label}, same run`,
+      });
+    }
+  }
+}
+
+/** Records one build's figures against the runs without the sensor; returns its per-request costs. */
+function report(
+  b: string,
+  runs: BuildRuns,
+  base: Measured,
+  baseFixed: Measured,
+  sat: string,
+  fixed: string,
+): Record<string, number> {
+  const withSensor = avg(runs.with);
+  const withFixed = avg(runs.withFixed);
   const pair = (metric: string, w: number, bl: number, unit: string, notes: string) =>
     record({ benchmark: b, metric, value: w, unit, baseline: bl, notes });
   pair('throughput_saturated', withSensor.load.rps, base.load.rps, 'req/s', sat);
@@ -241,19 +361,23 @@ async function scenario(name: string, url: string, appPids: number[], rateFracti
     'us',
     `${fixed}; service process CPU incl. the in-kernel hook time of its syscalls`,
   );
+  const out: Record<string, number> = {};
   for (const [label, m, notes] of [
     ['saturated', withSensor, sat],
     ['fixed_rate', withFixed, fixed],
   ] as const) {
     const reqs = m.load.requests;
-    const netNs = Math.max(0, m.bpf!.ns - background * SECONDS);
+    const netNs = Math.max(0, m.bpf!.ns - runs.background * SECONDS);
+    const perProgram = label === 'saturated' ? `; last round per program: ${runs.programs}` : '';
+    out[`bpf_ns_per_request_${label}`] = netNs / reqs;
     record({
       benchmark: b,
       metric: `bpf_ns_per_request_${label}`,
       value: netNs / reqs,
       unit: 'ns',
-      notes: `${notes}; bpf_stats run_time_ns of all capture programs minus the idle background (${Math.round(background / 1000)} us/s), per request; raw ${Math.round(m.bpf!.ns / reqs)} ns`,
+      notes: `${notes}; bpf_stats run_time_ns of all capture programs minus the idle background (${Math.round(runs.background / 1000)} us/s), per request; raw ${Math.round(m.bpf!.ns / reqs)} ns${perProgram}`,
     });
+    out[`sensor_user_cpu_per_request_${label}`] = usPer(m.sensorCpu!, reqs);
     record({
       benchmark: b,
       metric: `sensor_user_cpu_per_request_${label}`,
@@ -261,11 +385,12 @@ async function scenario(name: string, url: string, appPids: number[], rateFracti
       unit: 'us',
       notes,
     });
-    const cores = (m.sensorCpu! + netNs / 1e9) / SECONDS;
+    const cores = (m.sensorCpu! + netNs / 1e9) / SECONDS / (m.load.rps / 10_000);
+    out[`sensor_cores_per_10k_rps_${label}`] = cores;
     record({
       benchmark: b,
       metric: `sensor_cores_per_10k_rps_${label}`,
-      value: cores / (m.load.rps / 10_000),
+      value: cores,
       unit: 'cores',
       notes: `${notes}; (sensor process CPU + net in-kernel program time) / duration, per 10k req/s`,
     });
@@ -277,12 +402,18 @@ async function scenario(name: string, url: string, appPids: number[], rateFracti
     unit: 'MiB',
     notes: 'VmRSS of the sensor process (SensorCapture alone, 16 MiB ring) after the runs',
   });
-  process.stdout.write(`${b} sensor counters, last round: ${sensorStats}\n`);
+  process.stdout.write(`${b} per program (saturated, last round): ${runs.programs}\n`);
+  process.stdout.write(`${b} sensor counters, last round: ${runs.sensorStats}\n`);
+  return out;
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('cannot run the capture benchmark: it needs root (eBPF)');
   await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
+  const builds: SensorBuild[] = [{ label: 'this checkout' }];
+  const ref = process.env.BENCH_REFERENCE;
+  if (ref) builds.push({ label: ref, addon: buildReference(ref) });
+  const only = process.env.BENCH_SCENARIOS?.split(',');
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
       id: i,
@@ -291,17 +422,22 @@ async function main(): Promise<void> {
       tags: ['a', 'b'],
     })),
   });
-  const node = await startNodeHttp(body.slice(0, 1000));
-  try {
-    await scenario('node-http-1kb-json', `http://127.0.0.1:${node.port}/api/items`, [node.pid]);
-  } finally {
-    await node.stop();
+  if (!only || only.includes('node')) {
+    const node = await startNodeHttp(body.slice(0, 1000));
+    try {
+      await scenario('node-http-1kb-json', `http://127.0.0.1:${node.port}/api/items`, [node.pid], builds);
+    } finally {
+      await node.stop();
+    }
   }
-  const nginx = await startNginx('ok');
-  try {
-    await scenario('nginx-tiny', `http://127.0.0.1:${nginx.port}/`, [nginx.pid, ...children(nginx.pid)]);
-  } finally {
-    await nginx.stop();
+  if (!only || only.includes('nginx')) {
+    const nginx = await startNginx('ok');
+    try {
+      const pids = [nginx.pid, ...children(nginx.pid)];
+      await scenario('nginx-tiny', `http://127.0.0.1:${nginx.port}/`, pids, builds);
+    } finally {
+      await nginx.stop();
+    }
   }
 }
 
