@@ -3,6 +3,7 @@ import { type ReactNode, useState } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
 import { DataPage } from './DataPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
+import { LogsPage } from './pages/logs/LogsPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
@@ -21,6 +22,7 @@ export interface PageProps {
  */
 const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
   traces: TracesPage,
+  logs: LogsPage,
 };
 
 const NAV: { section: string; items: { page: string; label: string }[] }[] = [
