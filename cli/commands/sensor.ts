@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Registry } from 'prom-client';
@@ -34,6 +35,8 @@ interface SensorOptions {
   remoteWriteUrl?: string;
   otlpUrl?: string;
   nodeName?: string;
+  watcherUrl?: string;
+  watcherTokenFile?: string;
   metricsIntervalMs?: number;
   traceRate?: number;
   traceBaselineRate?: number;
@@ -127,6 +130,14 @@ export function register(program: Command): void {
       'collector OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); no spans or logs without it',
     ),
     new Option('--node-name <name>', 'node name on spans and the `sensor` label (default: host name)'),
+    new Option(
+      '--watcher-url <url>',
+      'k8s-watcher sensor API (e.g. http://understory-k8s-watcher:9470): names workloads and peers; plain-host names without it',
+    ),
+    new Option(
+      '--watcher-token-file <file>',
+      'file holding the bearer token for the k8s-watcher (read at start)',
+    ),
     new Option('--metrics-interval-ms <ms>', 'RED snapshot interval (>= 1000)').argParser(nonNegativeInt),
     new Option('--trace-rate <n>', 'spans per second at most (token bucket)').argParser(positiveNumber),
     new Option('--trace-baseline-rate <r>', 'share of normal calls kept as spans (0..1)').argParser(Number),
@@ -326,6 +337,12 @@ function build(
     pipeline,
     decodeAs: opts.decodeAs,
     maxConnections: opts.maxConnections,
+    identity: opts.watcherUrl
+      ? {
+          watcherUrl: opts.watcherUrl,
+          watcherToken: opts.watcherTokenFile ? readToken(opts.watcherTokenFile) : undefined,
+        }
+      : undefined,
     podLogs: opts.logs
       ? {
           root: opts.podLogsDir,
@@ -344,6 +361,14 @@ function build(
       for (const c of calls) write(`${callLine(c)}\n`);
     },
   });
+}
+
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read the k8s-watcher token from ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** One API call as a JSON line: `understory replay`'s fields plus the observed pid. */

@@ -8,6 +8,7 @@ import { type CaptureOptions, type CaptureStats, SensorCapture } from '../captur
 import { type CaptureEvent, type EventBatch, monotonicToEpochNs } from '../capture/events.ts';
 import { registerCaptureMetrics } from '../capture/metrics.ts';
 import { RemoteWriteExporter } from '../pipeline/exporters/remoteWriteExporter.ts';
+import type { IdentityOptions } from '../pipeline/identityResolver.ts';
 import { ContainerLogs } from '../pipeline/logs/containerLogs.ts';
 import { type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
 import { nodeSamples, toFlatSeries } from '../pipeline/resources/procMetrics.ts';
@@ -30,6 +31,8 @@ import { LiveSource } from './liveSource.ts';
 export interface LiveSensorOptions {
   capture: Omit<CaptureOptions, 'onBatch' | 'log'>;
   pipeline: PipelineConfig;
+  /** Workload and peer naming: the k8s-watcher to ask (none: plain-host names). */
+  identity?: IdentityOptions;
   /** Called with every batch before parsing (the --debug event printer). */
   onEvents?: (batch: Iterable<CaptureEvent>) => void;
   /** Called with the API calls of every batch (the --debug-calls printer, tests). */
@@ -63,6 +66,7 @@ export class LiveSensor implements Component {
     this.pipeline = new SensorPipeline({
       ...pipe,
       node: pipe.node ?? hostname(),
+      identity: o.identity,
       toEpochNs: (ns) => ns + offset,
       registry: o.registry,
     });
