@@ -4,10 +4,15 @@
  * install token, and promtool as the Prometheus client. promtool against the edge's per-cluster Prometheus URL
  * (basic auth, API token as password) must print exactly what it prints against VictoriaMetrics directly.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../cli/up/plan.ts';
+import { freePort } from '../../lib/net.ts';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
 import { Portal } from './portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from './testing/edgeStack.ts';
@@ -217,3 +222,106 @@ describe('portal restart', () => {
     expect(await again.json()).toMatchObject({ status: 'success' });
   });
 });
+
+// After the restart test: these replace the portal again.
+describe('a large answer and a portal process killed mid-query', () => {
+  const auth = () => ({ authorization: `Bearer ${readToken}` });
+
+  it('streams a multi-chunk series answer complete: the same series as VictoriaMetrics', async () => {
+    // 4000 series with 300-character label values: ~1.5 MB of JSON, six or more 256 KiB tunnel chunks.
+    const pad = 'x'.repeat(300);
+    const lines = Array.from({ length: 4000 }, (_, i) =>
+      JSON.stringify({
+        metric: { __name__: 'big_series', idx: String(i), pad },
+        values: [1],
+        timestamps: [(nowS - 120) * 1000],
+      }),
+    );
+    expect((await fetch(`${vm.url}/api/v1/import`, { method: 'POST', body: lines.join('\n') })).status).toBe(
+      204,
+    );
+    await vm.flush();
+    const args = `match[]=big_series&start=${nowS - 600}&end=${nowS}`;
+    const direct = await (await fetch(`${vm.url}/api/v1/series?${args}`)).text();
+    const res = await fetch(`${stack.prometheusUrl}/api/v1/series?${args}`, { headers: auth() });
+    expect(res.status).toBe(200);
+    const viaEdge = await res.text();
+    expect(viaEdge.length).toBeGreaterThan(1_200_000);
+    const series = (body: string) =>
+      (JSON.parse(body) as { data: { idx: string }[] }).data.map((s) => s.idx).sort();
+    expect(series(viaEdge)).toHaveLength(4000);
+    expect(series(viaEdge)).toEqual(series(direct));
+    expect(viaEdge.length).toBe(direct.length);
+  });
+
+  it('answers a clean 503 when the portal process is killed mid-query, and serves again once it is back', async () => {
+    await portal?.shutdown();
+    portal = undefined;
+    // A VictoriaMetrics that takes the request and never answers: the query is surely inside the portal.
+    let held = 0;
+    const blackHole = createServer(() => {
+      held++;
+    });
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    const holeUrl = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+    const child = await spawnPortal(holeUrl);
+    try {
+      // Healthy means the edge acknowledged the hello: queries are routed to it from now on.
+      await expect.poll(() => portalReady(child.adminPort), { timeout: 20_000 }).toBe(true);
+      const started = Date.now();
+      const pending = fetch(`${stack.prometheusUrl}/api/v1/query?query=up`, { headers: auth() });
+      await expect.poll(() => held, { timeout: 10_000 }).toBe(1);
+      child.process.kill('SIGKILL');
+      const res = await pending;
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'error', errorType: 'unavailable' });
+      // Clean and prompt: the Durable Object saw the socket close, not its 32 s deadline.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      child.process.kill('SIGKILL');
+      blackHole.closeAllConnections();
+      blackHole.close();
+    }
+    const again = await spawnPortal(vm.url);
+    try {
+      await expect.poll(() => portalReady(again.adminPort), { timeout: 20_000 }).toBe(true);
+      const res = await fetch(`${stack.prometheusUrl}/api/v1/query?query=up`, { headers: auth() });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'success' });
+    } finally {
+      again.process.kill('SIGTERM');
+      await new Promise((r) => (again.process.exitCode === null ? again.process.once('exit', r) : r(0)));
+    }
+  }, 90_000);
+});
+
+/** `understory portal` as its own process (the shape it has in a cluster), answering from `vmUrl`. */
+async function spawnPortal(vmUrl: string) {
+  const adminPort = await freePort();
+  const process_ = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'understory.mjs'),
+      'portal',
+      '--edge-url',
+      edge,
+      '--vm-url',
+      vmUrl,
+      '--replica-id',
+      'e2e-process',
+      '--admin-port',
+      String(adminPort),
+    ],
+    { env: { ...process.env, UNDERSTORY_INSTALL_TOKEN: stack.installToken }, stdio: 'ignore' },
+  );
+  return { process: process_, adminPort };
+}
+
+async function portalReady(adminPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/healthz`);
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
