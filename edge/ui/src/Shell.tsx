@@ -5,7 +5,9 @@ import { DataPage } from './DataPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
 import { LogsPage } from './pages/logs/LogsPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
+import { ServiceMapPage } from './pages/map/ServiceMapPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
+import { ServicesPage } from './pages/services/ServicesPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
 import { TracesPage } from './pages/traces/TracesPage.tsx';
 import { linkClick, navigate, useSearch, withSharedParams } from './router.ts';
@@ -21,6 +23,8 @@ export interface PageProps {
  * here but in the Observe navigation shows its placeholder.
  */
 const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
+  services: ServicesPage,
+  map: ServiceMapPage,
   traces: TracesPage,
   logs: LogsPage,
 };

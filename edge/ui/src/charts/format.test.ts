@@ -37,6 +37,9 @@ describe('number formats', () => {
     [0.75, '750 ms'],
     [1.5, '1.5 s'],
     [600, '10 min'],
+    [0.99995, '1 s'],
+    [0.0009999, '1 ms'],
+    [119.99, '2 min'],
   ])('formatDuration(%s) = %s', (v, want) => expect(formatDuration(v)).toBe(want));
 
   it('formats bytes in binary units and values by unit', () => {

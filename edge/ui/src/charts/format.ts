@@ -47,9 +47,10 @@ export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return DASH;
   const a = Math.abs(seconds);
   if (a === 0) return '0';
-  if (a < 1e-3) return `${trim((seconds * 1e6).toPrecision(3))} µs`;
-  if (a < 1) return `${trim((seconds * 1e3).toPrecision(3))} ms`;
-  if (a < 120) return `${trim(seconds.toPrecision(3))} s`;
+  // Thresholds just under each unit, so 0.99995 s reads "1 s", not "1.00e+3 ms".
+  if (a < 0.0009995) return `${trim((seconds * 1e6).toPrecision(3))} µs`;
+  if (a < 0.9995) return `${trim((seconds * 1e3).toPrecision(3))} ms`;
+  if (a < 119.95) return `${trim(seconds.toPrecision(3))} s`;
   return `${trim((seconds / 60).toPrecision(3))} min`;
 }
 

@@ -1,0 +1,236 @@
+/**
+ * End to end for the Services, Service map, Metrics and Events pages with every real piece: `wrangler dev`
+ * (the edge worker, local D1, the cluster's Durable Object) serving the built UI (edge/public), the real Portal
+ * dialing the edge with the cluster's install token, a private VictoriaMetrics fed an hour of RED histograms by
+ * Prometheus remote write, chdb with the project's migrations holding spans sent through the real OTLP
+ * collector by the OpenTelemetry JS SDK, and Kubernetes events rows. Debian's headless Chromium
+ * (playwright-core) drives the UI. Screenshots: test-artifacts/ui/data/*.png.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest';
+import { REPO_ROOT } from '../../cli/up/plan.ts';
+import type { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
+import type { OtlpCollector } from '../../incloud/collector/collector.ts';
+import { openTestStore, RecordingSink, startCollector } from '../../incloud/collector/collectorTestKit.ts';
+import { Portal } from '../../incloud/portal/portal.ts';
+import { type EdgeStack, startEdgeStack, waitConnected } from '../../incloud/portal/testing/edgeStack.ts';
+import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
+import { eventRows, writeRedSeries } from './testing/dataFixture.ts';
+
+const shots = join(REPO_ROOT, 'test-artifacts/ui/data');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+const vm = new VictoriaMetricsProcess();
+let stack: EdgeStack | undefined;
+let store: ChdbStore;
+let closeStore: (() => Promise<void>) | undefined;
+let collector: OtlpCollector | undefined;
+let portal: Portal | undefined;
+let browser: Browser | undefined;
+const now = Date.now();
+
+/** checkout's sampled calls through the real collector: 6 slow ones (0.8-2.3 s), 3 failed, 4 quick. */
+async function sendCheckoutSpans(otlp: string): Promise<void> {
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'checkout', 'k8s.namespace.name': 'shop' }),
+    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${otlp}/v1/traces` }))],
+  });
+  const tracer = provider.getTracer('understory-e2e');
+  const span = (name: string, startMs: number, ms: number, failed: boolean) => {
+    const s = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: startMs });
+    if (failed) s.setStatus({ code: SpanStatusCode.ERROR, message: 'HTTP 500' });
+    s.end(startMs + ms);
+  };
+  for (let i = 0; i < 6; i++) span('GET /api/orders/{id}', now - (i + 2) * 240_000, 800 + i * 300, false);
+  for (let i = 0; i < 3; i++) span('GET /api/orders/{id}', now - (i + 1) * 300_000, 40 + i, true);
+  for (let i = 0; i < 4; i++) span('POST /api/cart', now - (i + 1) * 120_000, 20 + i, false);
+  await provider.forceFlush();
+  await provider.shutdown();
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(REPO_ROOT, 'edge/public/assets'))) {
+    throw new Error('cannot test the UI: edge/public is not built; run node scripts/build-ui.mjs');
+  }
+  mkdirSync(shots, { recursive: true });
+  const opened = await openTestStore();
+  store = opened.store;
+  closeStore = opened.close;
+  collector = await startCollector({ store, metrics: new RecordingSink() });
+  const [s, b] = await Promise.all([
+    startEdgeStack(),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS }),
+    vm.start().then(async () => {
+      await writeRedSeries(vm.url, now);
+      await vm.flush();
+    }),
+    store.insert('k8s_events', eventRows(now)),
+    sendCheckoutSpans(`http://127.0.0.1:${collector.port}`),
+  ]);
+  stack = s;
+  browser = b;
+  portal = new Portal({
+    edgeUrl: stack.url,
+    installToken: stack.installToken,
+    clickhouse: store,
+    victoriaMetricsUrl: vm.url,
+    replicaId: 'e2e-data',
+  });
+  await portal.start();
+  await waitConnected(stack);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await portal?.shutdown();
+  await stack?.stop();
+  await collector?.shutdown();
+  await closeStore?.();
+  await vm.close();
+}, 60_000);
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signIn(width: number): Promise<{ page: Page; errors: string[] }> {
+  const ctx = await browser!.newContext({ viewport: { width, height: 900 } });
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // On failure, what the page showed is the first thing to look at.
+  onTestFailed(async ({ task }) => {
+    await shot(page, `failed-${task.name.split(':')[0]}`).catch(() => undefined);
+  });
+  await page.goto(`${stack!.url}/signin`);
+  await page.getByLabel('Work email').fill('stack@example.com');
+  await page.getByLabel('Password').fill('a long enough password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/o/stack/**');
+  return { page, errors };
+}
+
+/** expect.poll with room for a loaded machine (the default is 1 s). */
+const poll = <T>(fn: () => Promise<T> | T, timeout = 20_000) => expect.poll(fn, { timeout });
+
+const row = (page: Page, attr: string, name: string) => page.locator(`tr[${attr}="${name}"]`);
+
+test('services: every workload with exact RED figures, filter, sort, and a service page with charts, resources, calls and peers', async () => {
+  const { page, errors } = await signIn(1366);
+  await page.goto(`${stack!.url}/o/stack/services`);
+  const checkout = row(page, 'data-service-row', 'checkout');
+  await checkout.waitFor({ timeout: 30_000 });
+  // checkout's figures come from constant rates and known buckets (testing/dataFixture.ts).
+  const cells = async () => (await checkout.locator('td').allTextContents()).map((t) => t.trim());
+  await poll(cells).toEqual(['checkoutshop', '1.5/s', '', '6.67%', '100 ms', '750 ms', '950 ms']);
+  expect(await page.locator('tbody tr').count()).toBe(5);
+  // Every service's trend is drawn (uPlot canvases).
+  await poll(() => page.locator('.spark-cell canvas').count()).toBe(5);
+  await shot(page, '01-services');
+
+  // Filter and sort live in the URL.
+  await page.getByLabel('Filter services').fill('pay');
+  await poll(() => page.locator('tbody tr').count()).toBe(1);
+  expect(new URL(page.url()).searchParams.get('q')).toBe('pay');
+  await page.getByLabel('Filter services').fill('');
+  await page.getByRole('button', { name: /^Errors/ }).click();
+  await poll(() => new URL(page.url()).searchParams.get('sort')).toBe('-errorRate');
+  await poll(() => page.locator('tbody tr').first().getAttribute('data-service-row')).toBe('checkout');
+  await page.getByRole('button', { name: /^Service/ }).click();
+  await poll(() => page.locator('tbody tr').first().getAttribute('data-service-row')).toBe('auth');
+
+  // The service page.
+  await checkout.getByRole('link', { name: 'checkout' }).click();
+  await page.waitForURL('**/o/stack/services/shop/checkout**');
+  await page.getByRole('heading', { name: 'checkout' }).waitFor();
+  await poll(() => page.locator('.tile-value').allTextContents()).toEqual([
+    '1.5/s',
+    '6.67%',
+    '100 ms',
+    '750 ms',
+    '950 ms',
+  ]);
+  // Three RED charts plus two by resource.
+  await poll(() => page.locator('.chart-card canvas').count()).toBe(5);
+  await poll(() => page.locator('tr[data-resource-row]').count()).toBe(2);
+  expect(await row(page, 'data-resource-row', 'GET /api/orders/{id}').textContent()).toContain('9.09%');
+  // Slowest calls are those at or over the p95 (750 ms), longest first; failing calls are the three errors.
+  const slowest = page.getByTestId('calls-slowest').locator('li');
+  await poll(() => slowest.count()).toBe(6);
+  expect(await slowest.first().textContent()).toContain('2.3 s');
+  await poll(() => page.getByTestId('calls-failing').locator('li').count()).toBe(3);
+  // Peers: frontend calls it; it calls payments and postgres.db (external).
+  for (const peer of ['frontend', 'payments', 'postgres.db'])
+    await row(page, 'data-peer-row', peer).waitFor();
+  expect(await row(page, 'data-peer-row', 'postgres.db').textContent()).toContain('external');
+  await shot(page, '02-service-checkout');
+
+  // A resource focuses the charts (URL), the whole service comes back.
+  await page.getByRole('button', { name: 'POST /api/cart' }).click();
+  await poll(() => new URL(page.url()).searchParams.get('resource')).toBe('/api/cart');
+  await page.getByRole('button', { name: 'Show the whole service' }).waitFor();
+  await page.getByRole('button', { name: 'Show the whole service' }).click();
+  await poll(() => new URL(page.url()).searchParams.get('resource')).toBeNull();
+
+  // Wide layout.
+  await page.setViewportSize({ width: 1920, height: 1000 });
+  await page.goto(`${stack!.url}/o/stack/services`);
+  await checkout.waitFor();
+  await poll(() => page.locator('.spark-cell canvas').count()).toBe(5);
+  await shot(page, '03-services-wide');
+  expect(errors).toEqual([]);
+  await page.context().close();
+}, 120_000);
+
+test('service map: workloads and external peers laid out, calls with their RED, a node opens its service', async () => {
+  const { page, errors } = await signIn(1366);
+  await page.goto(`${stack!.url}/o/stack/map`);
+  const nodes = page.locator('g[data-node]');
+  await poll(() => nodes.count(), 30_000).toBe(8);
+  expect(await page.locator('g[data-edge]').count()).toBe(7);
+  // checkout -> postgres.db: 2 + 0.2 calls/s, 0.2 failed.
+  const db = row(page, 'data-call-row', 'checkout->postgres.db');
+  expect((await db.locator('td').allTextContents()).slice(0, 4)).toEqual([
+    'checkout',
+    'postgres.db',
+    'postgres',
+    '2.2/s',
+  ]);
+  expect(await db.textContent()).toContain('9.09%');
+  // dagre puts callers left of callees.
+  const x = async (id: string) => (await page.locator(`g[data-node="${id}"]`).boundingBox())!.x;
+  expect(await x('frontend')).toBeLessThan(await x('checkout'));
+  expect(await x('checkout')).toBeLessThan(await x('payments'));
+  await shot(page, '04-service-map');
+  // Hovering a node fades what is not connected to it.
+  await page.locator('g[data-node="checkout"] a').hover();
+  await poll(() => page.locator('g[data-node="redis.cache"]').getAttribute('class')).toContain('map-dim');
+  await shot(page, '05-service-map-focus');
+  // External peers can be hidden (URL); a node is a link to its service.
+  await page.getByLabel('Show external peers').uncheck();
+  await poll(() => nodes.count()).toBe(5);
+  expect(new URL(page.url()).searchParams.get('external')).toBe('hide');
+  await page.locator('g[data-node="payments"] a').click();
+  await page.waitForURL('**/o/stack/services/shop/payments**');
+  await page.getByRole('heading', { name: 'payments' }).waitFor();
+  await page.setViewportSize({ width: 1920, height: 1000 });
+  await page.goto(`${stack!.url}/o/stack/map`);
+  await poll(() => nodes.count(), 30_000).toBe(8);
+  await shot(page, '06-service-map-wide');
+  expect(errors).toEqual([]);
+  await page.context().close();
+}, 120_000);

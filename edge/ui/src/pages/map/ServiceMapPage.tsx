@@ -1,0 +1,314 @@
+/**
+ * The service map: workloads as nodes (with their RED), calls as edges (with the calls' RED), laid out by
+ * dagre (mapLayout.ts) and drawn as SVG. A workload opens its service page (links: keyboard and ctrl-click
+ * work); hovering or focusing a node fades everything not connected to it. The calls table below lists the
+ * same edges for screen readers and exact reading. Namespace and external peers filter in the URL.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { formatDuration, formatPercent, formatRate } from '../../charts/format.ts';
+import { clusterData } from '../../clusterApi.ts';
+import { type DataContext, DataError, DataPage } from '../../DataPage.tsx';
+import { linkClick, setSearchParams, useSearch, withSharedParams } from '../../router.ts';
+import type { PageProps } from '../../Shell.tsx';
+import { useTimeRange } from '../../timeRange.ts';
+import { EmptyState, Spinner } from '../../ui.tsx';
+import { useLoad } from '../../useLoad.ts';
+import { ERROR_BAD, ERROR_WARN, ErrorRateCell, LatencyCell, RateCell } from '../services/redCells.tsx';
+import { servicePath } from '../services/ServicesPage.tsx';
+import { edgePath, layoutToFit, type MapNode, NODE_H, NODE_W } from './mapLayout.ts';
+
+export function ServiceMapPage({ org }: PageProps) {
+  return <DataPage org={org}>{(ctx) => <ServiceMap ctx={ctx} />}</DataPage>;
+}
+
+/** The element's content width, following resizes (0 until it is in the page). */
+function useWidth(el: HTMLElement | null): number {
+  const [width, setWidth] = useState(0);
+  const last = useRef(0);
+  useEffect(() => {
+    if (!el) return;
+    const measure = () => {
+      // Round to 40 px so the layout is not recomputed for every pixel of a window drag.
+      const w = Math.round(el.clientWidth / 40) * 40;
+      if (w !== last.current) {
+        last.current = w;
+        setWidth(w);
+      }
+    };
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [el]);
+  return width;
+}
+
+function tone(errorRate: number | null): 'ok' | 'warn' | 'bad' {
+  if (errorRate === null || errorRate < ERROR_WARN) return 'ok';
+  return errorRate >= ERROR_BAD ? 'bad' : 'warn';
+}
+
+function ServiceMap({ ctx }: { ctx: DataContext }) {
+  const { ref, range, org } = ctx;
+  const search = useSearch();
+  const params = new URLSearchParams(search);
+  const ns = params.get('ns') ?? '';
+  const hideExternal = params.get('external') === 'hide';
+  const { setRange } = useTimeRange();
+  const [focus, setFocus] = useState<string | null>(null);
+  const [cardEl, setCardEl] = useState<HTMLDivElement | null>(null);
+  const width = useWidth(cardEl);
+  const { data, error, loading, reload } = useLoad(
+    () => clusterData.serviceMap(ref, range),
+    `${ref.clusterId}|${range.key}`,
+  );
+  const namespaces = useMemo(
+    () => [...new Set((data?.nodes ?? []).filter((n) => !n.external).map((n) => n.namespace))].sort(),
+    [data],
+  );
+  const graph = useMemo(() => {
+    if (!data) return null;
+    let edges = data.edges.filter((e) => !ns || e.source.namespace === ns);
+    const byId = new Map<string, MapNode>(data.nodes.map((n) => [n.workload, n]));
+    if (hideExternal) edges = edges.filter((e) => !byId.get(e.target)?.external);
+    const used = new Set(edges.flatMap((e) => [e.source.workload, e.target]));
+    const nodes = data.nodes.filter(
+      (n) => used.has(n.workload) || (!n.external && (!ns || n.namespace === ns)),
+    );
+    return { layout: layoutToFit(nodes, edges, width - 24), edges };
+  }, [data, ns, hideExternal, width]);
+
+  if (error && !data) return <DataError error={error} onRetry={reload} />;
+  if (loading && !data) return <Spinner label="Loading the service map" />;
+  if (!graph || graph.layout.nodes.length === 0) {
+    return (
+      <EmptyState
+        icon="⬡"
+        title="No calls seen in this time range"
+        action={
+          range.from !== 'now-24h' ? (
+            <button type="button" className="btn btn-secondary" onClick={() => setRange('now-24h', 'now')}>
+              Look at the last 24 hours
+            </button>
+          ) : null
+        }
+      >
+        <p>
+          The map draws every workload the sensor saw answering or making calls, and the calls between them,
+          to databases, queues and outside hosts.
+        </p>
+        <p className="muted">Send some traffic to your workloads; the map fills in within a minute.</p>
+      </EmptyState>
+    );
+  }
+  const { layout } = graph;
+  const connected = (id: string) =>
+    focus === null ||
+    id === focus ||
+    layout.edges.some(
+      (e) => (e.source === focus && e.target === id) || (e.target === focus && e.source === id),
+    );
+  const href = (n: MapNode) => withSharedParams(servicePath(org.slug, n.namespace, n.workload), search);
+
+  return (
+    <>
+      <div className="filters">
+        <label className="field field-inline">
+          <span className="sr-only">Namespace</span>
+          <select
+            aria-label="Namespace"
+            value={ns}
+            onChange={(e) => setSearchParams({ ns: e.target.value || null })}
+          >
+            <option value="">All namespaces</option>
+            {namespaces.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={!hideExternal}
+            onChange={(e) => setSearchParams({ external: e.target.checked ? null : 'hide' })}
+          />
+          Show external peers
+        </label>
+        <div className="map-legend" aria-hidden="true">
+          <span className="legend-line legend-ok" /> healthy
+          <span className="legend-line legend-warn" /> ≥ 1% errors
+          <span className="legend-line legend-bad" /> ≥ 5% errors
+          <span className="legend-node-ext" /> external
+        </div>
+      </div>
+      <DataError error={error} onRetry={reload} />
+      <div className="card map-card" ref={setCardEl}>
+        <svg
+          className="service-map"
+          viewBox={`0 0 ${layout.width} ${layout.height}`}
+          // Shrinks to fit down to 85% (text stays readable), then the card scrolls.
+          style={{ width: '100%', maxWidth: layout.width, minWidth: layout.width * 0.85 }}
+          aria-labelledby="map-title"
+        >
+          <title id="map-title">Service map</title>
+          <defs>
+            {(['ok', 'warn', 'bad'] as const).map((t) => (
+              <marker
+                key={t}
+                id={`arrow-${t}`}
+                viewBox="0 0 10 10"
+                refX="9"
+                refY="5"
+                markerUnits="userSpaceOnUse"
+                markerWidth="9"
+                markerHeight="9"
+                orient="auto-start-reverse"
+              >
+                <path d="M0,0 L10,5 L0,10 z" className={`arrow arrow-${t}`} />
+              </marker>
+            ))}
+          </defs>
+          {layout.edges.map((e) => {
+            const t = tone(e.edge.errorRate);
+            const lit = focus === null || e.source === focus || e.target === focus;
+            const width = 1.25 + Math.min(4, Math.log10(1 + (e.edge.requestRate ?? 0)) * 2.5);
+            return (
+              <g key={e.id} className={lit ? 'map-edge' : 'map-edge map-dim'} data-edge={e.id}>
+                <path
+                  d={edgePath(e.points)}
+                  className={`edge-line edge-${t}`}
+                  strokeWidth={width}
+                  markerEnd={`url(#arrow-${t})`}
+                />
+                <g transform={`translate(${e.label.x}, ${e.label.y})`} className="edge-label">
+                  <rect x={-84} y={-11} width={168} height={22} rx={11} />
+                  <text textAnchor="middle" dy="4">
+                    {formatRate(e.edge.requestRate)} · p95 {formatDuration(e.edge.p95)}
+                    {(e.edge.errorRate ?? 0) > 0 ? ` · ${formatPercent(e.edge.errorRate)}` : ''}
+                  </text>
+                </g>
+              </g>
+            );
+          })}
+          {layout.nodes.map(({ id, x, y, node }) => {
+            const t = tone(node.errorRate);
+            const body = (
+              <>
+                <rect
+                  x={-NODE_W / 2}
+                  y={-NODE_H / 2}
+                  width={NODE_W}
+                  height={NODE_H}
+                  rx={10}
+                  className={node.external ? 'node-box node-external' : 'node-box'}
+                />
+                {!node.external ? (
+                  <rect
+                    x={-NODE_W / 2}
+                    y={-NODE_H / 2}
+                    width={5}
+                    height={NODE_H}
+                    rx={2}
+                    className={`node-bar node-${t}`}
+                  />
+                ) : null}
+                <text x={-NODE_W / 2 + 16} y={-8} className="node-name">
+                  {id.length > 24 ? `${id.slice(0, 23)}…` : id}
+                </text>
+                <text x={-NODE_W / 2 + 16} y={14} className="node-figures">
+                  {node.external
+                    ? 'external'
+                    : node.requestRate === null
+                      ? `${node.namespace} · client only`
+                      : `${formatRate(node.requestRate)} · ${formatPercent(node.errorRate)} · p95 ${formatDuration(node.p95)}`}
+                </text>
+              </>
+            );
+            const label = node.external
+              ? `${id}, external`
+              : `${id}: ${formatRate(node.requestRate)}, ${formatPercent(node.errorRate)} errors, p95 ${formatDuration(node.p95)}`;
+            return (
+              <g
+                key={id}
+                transform={`translate(${x}, ${y})`}
+                className={connected(id) ? 'map-node' : 'map-node map-dim'}
+                data-node={id}
+              >
+                {node.external ? (
+                  <g>
+                    <title>{label}</title>
+                    {body}
+                  </g>
+                ) : (
+                  <a
+                    href={href(node)}
+                    onClick={linkClick}
+                    aria-label={label}
+                    onMouseEnter={() => setFocus(id)}
+                    onMouseLeave={() => setFocus(null)}
+                    onFocus={() => setFocus(id)}
+                    onBlur={() => setFocus(null)}
+                  >
+                    {body}
+                  </a>
+                )}
+              </g>
+            );
+          })}
+        </svg>
+      </div>
+      <section className="section" aria-labelledby="calls-h">
+        <h2 id="calls-h">Calls</h2>
+        <div className="card table-card">
+          <table className="table data-table" aria-label="Calls">
+            <thead>
+              <tr>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Protocol</th>
+                <th scope="col" className="num">
+                  Calls
+                </th>
+                <th scope="col" className="num">
+                  Errors
+                </th>
+                <th scope="col" className="num">
+                  p50
+                </th>
+                <th scope="col" className="num">
+                  p95
+                </th>
+                <th scope="col" className="num">
+                  p99
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...graph.edges]
+                .sort((a, b) => (b.requestRate ?? 0) - (a.requestRate ?? 0))
+                .map((e) => (
+                  <tr
+                    key={`${e.source.workload}->${e.target}|${e.protocol}`}
+                    data-call-row={`${e.source.workload}->${e.target}`}
+                  >
+                    <td>{e.source.workload}</td>
+                    <td>{e.target}</td>
+                    <td>
+                      <span className="proto-chip">{e.protocol}</span>
+                    </td>
+                    <RateCell value={e.requestRate} />
+                    <ErrorRateCell value={e.errorRate} />
+                    <LatencyCell value={e.p50} />
+                    <LatencyCell value={e.p95} />
+                    <LatencyCell value={e.p99} />
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </>
+  );
+}
