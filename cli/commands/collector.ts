@@ -11,6 +11,7 @@ import {
   retentionOf,
   type StoreFlags,
 } from '../../incloud/commandOptions.ts';
+import { BearerCheck, readIngestToken } from '../../incloud/ingester/bearerAuth.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
@@ -25,6 +26,7 @@ interface Options extends StoreFlags, RetentionFlags {
   migrate: boolean;
   adminHost: string;
   adminPort: number;
+  tokenFile?: string;
 }
 
 export function register(program: Command): void {
@@ -52,11 +54,26 @@ export function register(program: Command): void {
     )
     .option('--max-in-flight <n>', 'ClickHouse writes at once', parsePositiveInt, 4)
     .option('--max-queued <n>', 'requests waiting for a write slot before 429', parsePositiveInt, 64)
+    .option(
+      '--token-file <file>',
+      'file holding the cluster ingest token senders must send as "Authorization: Bearer <token>" (or env ' +
+        'UNDERSTORY_INGEST_TOKEN); required unless --host is a loopback address',
+    )
     .option('--no-migrate', 'do not apply the ClickHouse migrations at start')
     .option('--admin-host <host>', 'address of /healthz and /metrics', '127.0.0.1')
     .option('--admin-port <port>', 'port of /healthz and /metrics (0: any free port)', parsePort, 9465);
   addStoreOptions(cmd, defaultDataDir());
   addRetentionOptions(cmd).action(async (opts: Options) => {
+    // One token per cluster: the collector checks it and sends it on to the metrics-ingester.
+    let token: string | undefined;
+    try {
+      token = readIngestToken(opts.tokenFile);
+      BearerCheck.forListener('OTLP', opts.host, token);
+    } catch (err) {
+      process.stderr.write(`cannot start the collector: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const store = openStore(opts);
     if (opts.migrate) await migrate(store, { retention: retentionOf(opts) });
     let collector: OtlpCollector | undefined;
@@ -70,7 +87,8 @@ export function register(program: Command): void {
       host: opts.host,
       port: opts.port,
       store,
-      metrics: new RemoteWriteSink(opts.ingesterUrl),
+      metrics: new RemoteWriteSink(opts.ingesterUrl, 10_000, token),
+      token,
       maxBodyBytes: opts.maxBodyBytes,
       maxInFlight: opts.maxInFlight,
       maxQueued: opts.maxQueued,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { collectDropRule, parseList, parsePositiveInt } from '../../incloud/commandOptions.ts';
+import { readIngestToken } from '../../incloud/ingester/bearerAuth.ts';
 import { MetricsIngester } from '../../incloud/ingester/ingester.ts';
 import { DEFAULT_AGGREGATOR_CONFIG } from '../../incloud/ingester/seriesAggregator.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
@@ -23,6 +24,7 @@ interface Options {
   dropLabel: { metric?: string; labels: string[] }[];
   adminHost: string;
   adminPort: number;
+  tokenFile?: string;
 }
 
 const d = DEFAULT_AGGREGATOR_CONFIG;
@@ -83,6 +85,11 @@ export function register(program: Command): void {
       collectDropRule,
       [],
     )
+    .option(
+      '--token-file <file>',
+      'file holding the cluster ingest token senders must send as "Authorization: Bearer <token>" (or env ' +
+        'UNDERSTORY_INGEST_TOKEN); required unless --host is a loopback address',
+    )
     .option('--admin-host <host>', 'address of /healthz and /metrics', '127.0.0.1')
     .option('--admin-port <port>', 'port of /healthz and /metrics (0: any free port)', parsePort, 9466)
     .action(async (opts: Options) => {
@@ -93,29 +100,45 @@ export function register(program: Command): void {
         opts.adminPort,
         'ingester',
       );
-      ingester = new MetricsIngester({
-        host: opts.host,
-        port: opts.port,
-        vmUrl: opts.vmUrl,
-        queueDir: join(opts.dataDir, 'ingester-queue'),
-        maxQueueBytes: opts.maxQueueBytes,
-        reportIntervalMs: opts.reportInterval * 1000,
-        aggregation: {
-          sourceLabels: opts.sourceLabels,
-          workloadLabel: opts.workloadLabel,
-          maxSeriesPerMetric: opts.maxSeriesPerMetric,
-          maxSeriesPerWorkload: opts.maxSeriesPerWorkload,
-          maxIdleIntervals: opts.maxIdleIntervals,
-          overflowValue: opts.overflowValue,
-          dropLabels: opts.dropLabel,
-        },
-        registry: admin.registry,
-      });
-      await ingester.start();
+      try {
+        ingester = newIngester(opts, readIngestToken(opts.tokenFile), admin.registry);
+      } catch (err) {
+        process.stderr.write(`cannot start the ingester: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const started = ingester;
+      await started.start();
       await admin.listen();
       await onShutdownSignal(async () => {
         await admin.close();
-        await ingester.shutdown();
+        await started.shutdown();
       });
     });
+}
+
+function newIngester(
+  opts: Options,
+  token: string | undefined,
+  registry: AdminServer['registry'],
+): MetricsIngester {
+  return new MetricsIngester({
+    token,
+    host: opts.host,
+    port: opts.port,
+    vmUrl: opts.vmUrl,
+    queueDir: join(opts.dataDir, 'ingester-queue'),
+    maxQueueBytes: opts.maxQueueBytes,
+    reportIntervalMs: opts.reportInterval * 1000,
+    aggregation: {
+      sourceLabels: opts.sourceLabels,
+      workloadLabel: opts.workloadLabel,
+      maxSeriesPerMetric: opts.maxSeriesPerMetric,
+      maxSeriesPerWorkload: opts.maxSeriesPerWorkload,
+      maxIdleIntervals: opts.maxIdleIntervals,
+      overflowValue: opts.overflowValue,
+      dropLabels: opts.dropLabel,
+    },
+    registry,
+  });
 }

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
 import type { ClickhouseStore } from '../clickhouse/store.ts';
+import { BearerCheck, UNAUTHORIZED } from '../ingester/bearerAuth.ts';
 import type { MetricsSink } from './metricsSink.ts';
 import { DeltaAccumulator, metricSeries } from './otlpMetrics.ts';
 import { logRows, spanRows } from './otlpRows.ts';
@@ -33,6 +34,8 @@ export interface CollectorOptions {
   maxQueued?: number;
   /** Seconds a client is told to wait after 429/503. */
   retryAfterSeconds?: number;
+  /** The cluster's ingest token senders must present; required unless `host` is a loopback address. */
+  token?: string;
   registry?: Registry;
 }
 
@@ -73,7 +76,8 @@ export class OtlpCollector implements Component {
   private readonly recent = new RecentRequests();
   private readonly deltas = new DeltaAccumulator();
   private readonly log = logger('collector');
-  private readonly o: Required<Omit<CollectorOptions, 'registry'>>;
+  private readonly o: Required<Omit<CollectorOptions, 'registry' | 'token'>>;
+  private readonly auth: BearerCheck;
   private readonly m;
   private readonly registry: Registry;
 
@@ -86,6 +90,7 @@ export class OtlpCollector implements Component {
       retryAfterSeconds: 1,
       ...opts,
     };
+    this.auth = BearerCheck.forListener('OTLP', opts.host, opts.token);
     this.registry = opts.registry ?? new Registry();
     const registers = [this.registry];
     this.m = {
@@ -170,6 +175,7 @@ export class OtlpCollector implements Component {
     try {
       if (!signal) throw new HttpError(404, `cannot route ${path}: use /v1/traces, /v1/logs or /v1/metrics`);
       if (req.method !== 'POST') throw new HttpError(405, `cannot ${req.method} ${path}: use POST`);
+      if (!this.auth.allows(req.headers.authorization)) throw new HttpError(401, UNAUTHORIZED);
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/json' && type !== 'application/x-protobuf') {
         throw new HttpError(
@@ -192,7 +198,7 @@ export class OtlpCollector implements Component {
       const status = err instanceof HttpError ? err.status : err instanceof OtlpInputError ? 400 : 503;
       if (status === 503) this.log.warn({ signal, err: (err as Error).message }, 'cannot store OTLP request');
       this.reply(res, signal ?? 'none', status, encodeStatus(json, status, (err as Error).message), json);
-      if (status === 413) req.resume();
+      if (status === 413 || status === 401) req.resume();
     }
   }
 
@@ -204,6 +210,7 @@ export class OtlpCollector implements Component {
     };
     if (status === 429 || status === 503) headers['retry-after'] = this.o.retryAfterSeconds;
     if (status === 413) headers.connection = 'close';
+    if (status === 401) headers['www-authenticate'] = 'Bearer';
     res.writeHead(status, headers).end(body);
   }
 

@@ -11,10 +11,12 @@ export class RemoteWriteSink implements MetricsSink {
   constructor(
     private readonly url: string,
     private readonly timeoutMs = 10_000,
+    /** The cluster's ingest token, sent as a bearer token. */
+    private readonly token?: string,
   ) {}
 
   async write(series: readonly RemoteSeries[]): Promise<void> {
     if (series.length === 0) return;
-    await postRemoteWrite(this.url, encodeRemoteWrite(series), this.timeoutMs);
+    await postRemoteWrite(this.url, encodeRemoteWrite(series), this.timeoutMs, this.token);
   }
 }

@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { compressSync } from 'snappy';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
+import { BearerCheck, UNAUTHORIZED } from './bearerAuth.ts';
 import { DiskQueue, type QueueItem } from './diskQueue.ts';
 import {
   postRemoteWrite,
@@ -29,6 +30,8 @@ export interface IngesterOptions {
   maxBodyBytes?: number;
   maxDecodedBytes?: number;
   aggregation?: Partial<AggregatorConfig>;
+  /** The cluster's ingest token senders must present; required unless `host` is a loopback address. */
+  token?: string;
   registry?: Registry;
 }
 
@@ -57,7 +60,8 @@ export class MetricsIngester implements Component {
   private wake: (() => void) | undefined;
   private lastSendError = '';
   private readonly log = logger('ingester');
-  private readonly o: Required<Omit<IngesterOptions, 'registry' | 'aggregation'>>;
+  private readonly o: Required<Omit<IngesterOptions, 'registry' | 'aggregation' | 'token'>>;
+  private readonly auth: BearerCheck;
   private readonly m;
 
   constructor(opts: IngesterOptions) {
@@ -69,6 +73,7 @@ export class MetricsIngester implements Component {
       maxDecodedBytes: 64 << 20,
       ...opts,
     };
+    this.auth = BearerCheck.forListener('remote write', opts.host, opts.token);
     this.agg = new SeriesAggregator({ ...DEFAULT_AGGREGATOR_CONFIG, ...opts.aggregation });
     const registers = [opts.registry ?? new Registry()];
     const counts = this.agg.counts;
@@ -287,6 +292,7 @@ export class MetricsIngester implements Component {
     try {
       if (path !== '/api/v1/write') throw new HttpError(404, `cannot route ${path}: use /api/v1/write`);
       if (req.method !== 'POST') throw new HttpError(405, `cannot ${req.method} ${path}: use POST`);
+      if (!this.auth.allows(req.headers.authorization)) throw new HttpError(401, UNAUTHORIZED);
       const encoding = req.headers['content-encoding'] ?? '';
       if (encoding !== 'snappy')
         throw new HttpError(415, `cannot read content encoding "${encoding}": use snappy`);
@@ -299,8 +305,10 @@ export class MetricsIngester implements Component {
       message = (err as Error).message;
     }
     this.m.requests.inc({ status });
-    if (status === 413) req.resume();
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(message ? `${message}\n` : undefined);
+    if (status === 413 || status === 401) req.resume();
+    const headers: Record<string, string> = { 'content-type': 'text/plain' };
+    if (status === 401) headers['www-authenticate'] = 'Bearer';
+    res.writeHead(status, headers).end(message ? `${message}\n` : undefined);
   }
 }
 

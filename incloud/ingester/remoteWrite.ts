@@ -74,11 +74,19 @@ export const REMOTE_WRITE_HEADERS = {
   'x-prometheus-remote-write-version': '0.1.0',
 } as const;
 
-/** POSTs one encoded body; throws with the status and the start of the answer on anything but 2xx. */
-export async function postRemoteWrite(url: string, body: Buffer, timeoutMs = 10_000): Promise<void> {
+/**
+ * POSTs one encoded body (with `Authorization: Bearer <token>` when a token is given); throws with the status
+ * and the start of the answer on anything but 2xx.
+ */
+export async function postRemoteWrite(
+  url: string,
+  body: Buffer,
+  timeoutMs = 10_000,
+  token?: string,
+): Promise<void> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: REMOTE_WRITE_HEADERS,
+    headers: token ? { ...REMOTE_WRITE_HEADERS, authorization: `Bearer ${token}` } : REMOTE_WRITE_HEADERS,
     body,
     signal: AbortSignal.timeout(timeoutMs),
   });

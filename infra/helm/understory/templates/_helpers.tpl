@@ -200,6 +200,20 @@ VictoriaMetrics base URLs: writes go to <writeBase>/api/v1/write (ingester, vmag
 {{- end }}
 {{- end }}
 
+{{/* Ingest token Secret (sensors -> metrics-ingester and OpenTelemetry Collector). */}}
+{{- define "understory.ingestToken.secretName" -}}
+{{- default (include "understory.componentName" (dict "root" . "component" "ingest-token")) .Values.ingestToken.existingSecret }}
+{{- end }}
+
+{{- define "understory.ingestToken.secretKey" -}}
+{{- if .Values.ingestToken.existingSecret }}{{ .Values.ingestToken.existingSecretKey }}{{ else }}token{{ end }}
+{{- end }}
+
+{{/* Whether anything in the chart checks the ingest token. */}}
+{{- define "understory.ingestToken.used" -}}
+{{- if or .Values.ingester.enabled (and .Values.otelCollector.enabled .Values.ingestToken.otelCollector) }}true{{ end }}
+{{- end }}
+
 {{/* Sensor API token Secret (shared by the k8s-watcher and the sensors). */}}
 {{- define "understory.sensorApiToken.secretName" -}}
 {{- default (include "understory.componentName" (dict "root" . "component" "sensor-api-token")) .Values.k8sWatcher.sensorApiToken.existingSecret }}
