@@ -125,6 +125,20 @@ async function sendTraces(): Promise<{ traceId: string; failedSpanId: string }> 
   pay.addEvent('card declined by issuer', { issuer: 'testbank' }, t0 + 70);
   pay.setStatus({ code: SpanStatusCode.ERROR, message: 'card declined' });
   pay.end(t0 + 74);
+  // A log line written inside the orders server span: the logs carry its trace and span ids.
+  const ordersLogs = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'orders', 'k8s.pod.name': 'orders-5f4b-k9' }),
+    processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${otlp}/v1/logs` }) })],
+  });
+  ordersLogs.getLogger('orders').emit({
+    severityText: 'ERROR',
+    severityNumber: SeverityNumber.ERROR,
+    body: 'charging cart c-42 failed: card declined',
+    timestamp: t0 + 78,
+    context: trace.setSpan(context.active(), server),
+  });
+  await ordersLogs.forceFlush();
+  await ordersLogs.shutdown();
   charge.end(t0 + 76);
   server.setStatus({ code: SpanStatusCode.ERROR, message: 'HTTP 500: payment declined' });
   server.end(t0 + 81);
@@ -326,6 +340,7 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   expect(new URL(page.url()).searchParams.get('span')).toBe(failedSpanId);
   const tree = page.getByRole('tree', { name: 'Spans of the trace' });
   await expect.poll(() => tree.getByRole('treeitem').count(), { timeout: 20_000 }).toBe(6);
+  await expect.poll(() => rowCount('otel_logs')).toBe(1);
   const detail = page.locator('.span-detail');
   await detail.getByRole('heading', { name: 'POST /api/orders' }).waitFor();
   // The headers and bodies as the sensor redacted them, and the status message.
@@ -337,6 +352,15 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   expect(body).toContain('"card": "[REDACTED]"');
   expect(await detail.locator('.sd-bodytext').nth(1).textContent()).toContain('card_declined');
   await shot(page, '03-trace-span-detail');
+  // The span's logs, and back from the log line to its trace and span.
+  await detail.getByRole('link', { name: 'Logs of this span' }).click();
+  await page.waitForURL('**/o/stack/logs?**');
+  const spanLogs = page.getByRole('list', { name: 'Matching lines, newest first' });
+  await expect.poll(() => spanLogs.getByRole('listitem').count(), { timeout: 20_000 }).toBe(1);
+  await spanLogs.getByRole('button', { name: /card declined/ }).click();
+  await spanLogs.getByRole('link', { name: 'Open trace' }).click();
+  await page.waitForURL(`**/o/stack/traces/${traceId}?**`);
+  expect(new URL(page.url()).searchParams.get('span')).toBe(failedSpanId);
 
   // Nesting: levels follow the parents (root 1, client call 2, orders server 3, its two children 4, payments 5).
   const levels = await tree
@@ -364,6 +388,9 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   await wide.page.goto(`${stack!.url}/o/stack/traces/${traceId}?span=${failedSpanId}`);
   await wide.page.locator('.span-detail').getByRole('heading', { name: 'POST /api/orders' }).waitFor();
   await shot(wide.page, '04-trace-wide');
+  // A search that matches nothing says what to do.
+  await page.goto(`${stack!.url}/o/stack/traces?service=nothing-here`);
+  await page.getByRole('heading', { name: 'No matching spans' }).waitFor({ timeout: 20_000 });
   // An unknown trace says so.
   await page.goto(`${stack!.url}/o/stack/traces/${'0'.repeat(32)}`);
   await expect
@@ -374,13 +401,15 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
 });
 
 test('logs: query with suggestions, histogram and zoom, context of a hit, filters, live tail', async () => {
+  // The traces test left one line (inside the checkout trace, ten minutes earlier than anything here).
+  const earlier = await rowCount('otel_logs');
   await sendLogs(logFixture());
-  await expect.poll(() => rowCount('otel_logs'), { timeout: 15_000 }).toBe(80);
+  await expect.poll(() => rowCount('otel_logs'), { timeout: 15_000 }).toBe(earlier + 80);
   const { page, errors } = await signIn(1366);
   await page.goto(`${stack!.url}/o/stack/logs`);
   const list = page.getByRole('list', { name: 'Matching lines, newest first' });
-  await expect.poll(() => list.getByRole('listitem').count(), { timeout: 20_000 }).toBe(80);
-  expect(await page.locator('.logs-count').textContent()).toContain('80 matching lines');
+  await expect.poll(() => list.getByRole('listitem').count(), { timeout: 20_000 }).toBe(earlier + 80);
+  expect(await page.locator('.logs-count').textContent()).toContain(`${earlier + 80} matching lines`);
   // The histogram is drawn (uPlot canvas) with the counts of the whole range.
   const hist = page.getByRole('figure', { name: 'Matching lines over time' });
   await hist.locator('canvas').waitFor();
@@ -411,6 +440,10 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await expect.poll(() => list.getByRole('listitem').count()).toBe(16);
   expect(await page.locator('.logs-count').textContent()).toContain('16 matching lines');
   expect(await list.locator('mark').first().textContent()).toBe('connection refused');
+  // A bad query is answered with the parser's message, next to the box.
+  await box.fill('colour:red');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('unknown field');
   // Without the severity term the WARN retries match too: terms are ANDed.
   await box.fill('"connection refused"');
   await page.keyboard.press('Enter');
@@ -468,7 +501,7 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await page.getByRole('button', { name: 'Pause' }).click();
   const paused = `paused marker ${randomUUID()}`;
   await sendLogs([{ service: 'payments', severity: 'INFO', body: paused, atMs: Date.now() }]);
-  await expect.poll(() => rowCount('otel_logs')).toBe(83);
+  await expect.poll(() => rowCount('otel_logs')).toBe(earlier + 83);
   await page.waitForTimeout(4500); // two poll intervals: a running tail would have shown it
   expect(await live.textContent()).not.toContain(paused);
   await page.getByRole('button', { name: 'Resume' }).click();

@@ -4,6 +4,7 @@
  * Loaded on demand (`traces/{traceId}/spans/{spanId}`): the waterfall only carries the summary.
  */
 import { type ReactNode, useEffect, useRef } from 'react';
+import { linkClick, withSharedParams } from '../../router.ts';
 import { ErrorNote, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { formatDuration, formatTimestamp, nsToMs, serviceColor } from './format.ts';
@@ -13,12 +14,14 @@ import type { SpanNode } from './traceTree.ts';
 
 export function SpanDetail({
   orgId,
+  orgSlug,
   clusterId,
   node,
   traceDurationMs,
   onClose,
 }: {
   orgId: string;
+  orgSlug: string;
   clusterId: string;
   node: SpanNode<TraceSpan>;
   traceDurationMs: number;
@@ -89,6 +92,16 @@ export function SpanDetail({
             <dd>{formatTimestamp(nsToMs(span.timestamp))}</dd>
           </div>
         </dl>
+        <div className="sd-links">
+          <a
+            href={withSharedParams(
+              `/o/${orgSlug}/logs?q=${encodeURIComponent(`trace_id:${span.traceId} span_id:${span.spanId}`)}`,
+            )}
+            onClick={linkClick}
+          >
+            Logs of this span
+          </a>
+        </div>
         <div className="sd-minibar" aria-hidden="true">
           <span
             style={{

@@ -66,24 +66,36 @@ export function TraceView({
                 <div className="muted">{formatTimestamp(tree.startMs)}</div>
               </div>
             </div>
-            <dl className="ts-stats">
-              <div>
-                <dt>Duration</dt>
-                <dd>{formatDuration(tree.durationMs * 1e6)}</dd>
-              </div>
-              <div>
-                <dt>Spans</dt>
-                <dd>{tree.byId.size}</dd>
-              </div>
-              <div>
-                <dt>Services</dt>
-                <dd>{tree.services.length}</dd>
-              </div>
-              <div>
-                <dt>Errors</dt>
-                <dd className={tree.errorCount > 0 ? 'text-danger' : undefined}>{tree.errorCount}</dd>
-              </div>
-            </dl>
+            <div className="ts-side">
+              <dl className="ts-stats">
+                <div>
+                  <dt>Duration</dt>
+                  <dd>{formatDuration(tree.durationMs * 1e6)}</dd>
+                </div>
+                <div>
+                  <dt>Spans</dt>
+                  <dd>{tree.byId.size}</dd>
+                </div>
+                <div>
+                  <dt>Services</dt>
+                  <dd>{tree.services.length}</dd>
+                </div>
+                <div>
+                  <dt>Errors</dt>
+                  <dd className={tree.errorCount > 0 ? 'text-danger' : undefined}>{tree.errorCount}</dd>
+                </div>
+              </dl>
+              <a
+                className="btn btn-secondary btn-sm"
+                href={withSharedParams(
+                  `/o/${orgSlug}/logs?q=${encodeURIComponent(`trace_id:${traceId.toLowerCase()}`)}`,
+                  search,
+                )}
+                onClick={linkClick}
+              >
+                Logs of this trace
+              </a>
+            </div>
             <ul className="ts-legend" aria-label="Services">
               {tree.services.map((s) => (
                 <li key={s}>
@@ -98,6 +110,7 @@ export function TraceView({
             {selectedNode ? (
               <SpanDetail
                 orgId={orgId}
+                orgSlug={orgSlug}
                 clusterId={clusterId}
                 node={selectedNode}
                 traceDurationMs={tree.durationMs}
