@@ -29,7 +29,23 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /api/orgs/{orgId}/clusters': { name: 'matrix-cluster' },
   'PUT /api/orgs/{orgId}/sso': { issuer: 'https://idp.example.org', clientId: 'x', enabled: true },
   'POST /api/orgs/{orgId}/sso/domains': { domain: 'matrix.example.org' },
+  // Monitors (routes/monitors.ts): forwarded to the cluster's portal.
+  ...monitorBodies(),
 };
+
+function monitorBodies(): Record<string, unknown> {
+  const base = 'POST /api/orgs/{orgId}/clusters/{clusterId}';
+  const monitor = { name: 'm', condition: { type: 'promql', query: 'up', op: '<', threshold: 1 } };
+  const target = { name: 't', type: 'webhook', url: 'https://hooks.example.org/x' };
+  return {
+    [`${base}/monitors`]: monitor,
+    'PUT /api/orgs/{orgId}/clusters/{clusterId}/monitors/{monitorId}': monitor,
+    [`${base}/monitor-templates/{templateId}`]: { params: {} },
+    [`${base}/notification-targets`]: target,
+    'PUT /api/orgs/{orgId}/clusters/{clusterId}/notification-targets/{targetId}': target,
+    [`${base}/silences`]: { matchers: { severity: 'info' }, startsAt: 1, endsAt: 2 },
+  };
+}
 
 /** Every route of the app (hono path syntax), known when the tests are collected so each gets its own test. */
 const appRoutes: Op[] = [
@@ -81,6 +97,10 @@ function fill(path: string, org: OrgWorld, resources: OrgWorld = org): string {
     spanId: 'b7ad6b7169203331',
     namespace: 'default',
     workload: 'web',
+    monitorId: 'mon_matrix',
+    templateId: 'pod-restarts',
+    targetId: 'tgt_matrix',
+    silenceId: 'sil_matrix',
   };
   return path.replaceAll(/\{(\w+)\}/g, (_, name: string) => {
     const v = values[name];
