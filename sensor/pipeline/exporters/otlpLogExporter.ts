@@ -6,6 +6,10 @@ import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
 /**
  * OTLP/HTTP protobuf export of log records (container logs) to the collector: POST <url>/v1/logs, batches of
  * at most `maxRecordsPerBatch`, the same bounded queue, retries and drop counters as the span exporter.
+ *
+ * `export` answers when the collector acknowledged the records (HTTP 2xx) or they were given up, so the
+ * log tailer can persist its offsets only past acknowledged lines. `unacked` counts records not settled yet;
+ * the tailer stops reading while it is high (backpressure instead of dropping from a full queue).
  */
 const root = protobuf.loadSync(
   fileURLToPath(new URL('../../../incloud/collector/otlp.proto', import.meta.url)),
@@ -22,6 +26,20 @@ export interface LogRecordOut {
   attributes: Record<string, string>;
 }
 
+/** How a batch of records ended: `sent` = acknowledged; the others never reached the store. */
+export type LogOutcome = 'sent' | 'rejected' | 'queue_full' | 'shutdown';
+
+/** One `export` call waiting for every body its records went into. */
+interface Waiter {
+  parts: number;
+  outcome: LogOutcome;
+  resolve: (o: LogOutcome) => void;
+}
+
+interface LogBody extends Body {
+  waiters: Waiter[];
+}
+
 export interface OtlpLogExporterOptions {
   url: string;
   maxRecordsPerBatch?: number;
@@ -36,6 +54,9 @@ export class OtlpLogExporter {
   private readonly endpoint: string;
   private readonly sender: BatchSender;
   private pending: LogRecordOut[] = [];
+  private pendingWaiters: Waiter[] = [];
+  /** Records handed to `export` whose body has not been acknowledged or given up yet. */
+  unacked = 0;
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
   private readonly m;
@@ -73,8 +94,14 @@ export class OtlpLogExporter {
       initialBackoffMs: o.initialBackoffMs ?? 250,
       maxBackoffMs: o.maxBackoffMs ?? 10_000,
       send: (b) => this.post(b),
-      onSent: (b) => this.m.sent.inc(b.items),
-      onDropped: (b, reason) => this.m.dropped.inc({ reason }, b.items),
+      onSent: (b) => {
+        this.m.sent.inc(b.items);
+        this.settle(b as LogBody, 'sent');
+      },
+      onDropped: (b, reason) => {
+        this.m.dropped.inc({ reason }, b.items);
+        this.settle(b as LogBody, reason);
+      },
       onError: () => this.m.errors.inc(),
     });
   }
@@ -83,18 +110,49 @@ export class OtlpLogExporter {
     this.sender.start();
   }
 
-  export(records: readonly LogRecordOut[]): void {
+  /**
+   * Queues records; resolves with the worst outcome of the bodies they went into (a call may span two).
+   * Every part is counted synchronously here, before any body can settle, so the count is final.
+   */
+  export(records: readonly LogRecordOut[]): Promise<LogOutcome> {
+    if (records.length === 0) return Promise.resolve('sent');
+    let resolve!: (o: LogOutcome) => void;
+    const done = new Promise<LogOutcome>((r) => {
+      resolve = r;
+    });
+    const waiter: Waiter = { parts: 0, outcome: 'sent', resolve };
+    this.unacked += records.length;
     for (const r of records) {
+      if (this.pendingWaiters.at(-1) !== waiter) {
+        this.pendingWaiters.push(waiter);
+        waiter.parts++;
+      }
       this.pending.push(r);
       if (this.pending.length >= this.maxBatch) this.flush();
     }
+    return done;
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
+    const waiters = this.pendingWaiters;
     this.pending = [];
-    this.sender.push({ bytes: encodeLogs(batch), items: batch.length });
+    this.pendingWaiters = [];
+    const body: LogBody = { bytes: encodeLogs(batch), items: batch.length, waiters };
+    this.sender.push(body);
+  }
+
+  private settle(body: LogBody, outcome: LogOutcome): void {
+    this.unacked -= body.items;
+    for (const w of body.waiters) {
+      if (outcome !== 'sent' && w.outcome === 'sent') w.outcome = outcome;
+      if (--w.parts === 0) w.resolve(w.outcome);
+    }
+  }
+
+  get queued(): number {
+    return this.sender.queued;
   }
 
   drain(timeoutMs: number): Promise<boolean> {

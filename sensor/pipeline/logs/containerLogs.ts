@@ -3,7 +3,7 @@ import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
 import { type LogRecordOut, OtlpLogExporter } from '../exporters/otlpLogExporter.ts';
 import { CriAssembler, SEVERITY_NUMBER, severityOf } from './criLog.ts';
-import { FileTailer } from './fileTailer.ts';
+import { FileTailer, type LineChunk, type LinesReceipt } from './fileTailer.ts';
 import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
 
 /**
@@ -11,7 +11,10 @@ import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
  * joins partial lines, reads the severity the message states, and exports records with the pod's identity as
  * resource attributes (`k8s.namespace.name`, `k8s.pod.name`, `k8s.pod.uid`, `k8s.container.name`,
  * `k8s.container.restart_count`; `service.name` = the container name until the k8s-watcher names workloads).
- * Offsets persist in `stateFile`. Polls every `pollIntervalMs`; one poll at a time.
+ * Offsets persist in `stateFile`, and only past lines the collector acknowledged (see FileTailer): a crash
+ * or kill repeats at most the lines of the batch in flight, and loses none. While more than
+ * `maxUnackedRecords` records wait for the collector, polls read nothing (backpressure: the files are the
+ * buffer, nothing is dropped from a full queue). Polls every `pollIntervalMs`; one poll at a time.
  */
 export interface ContainerLogsOptions {
   root: string;
@@ -20,6 +23,10 @@ export interface ContainerLogsOptions {
   pollIntervalMs?: number;
   /** Files first seen at start-up: read from the start (false: only new lines). New files later: from the start. */
   fromStart?: boolean;
+  /** Reading pauses while this many records wait for the collector's acknowledgement (default 20000). */
+  maxUnackedRecords?: number;
+  /** Passed to the exporter (tests use small batches). */
+  maxRecordsPerBatch?: number;
   registry?: Registry;
 }
 
@@ -30,15 +37,23 @@ export class ContainerLogs implements Component {
   private readonly files = new Map<string, { meta: PodLogFile; cri: CriAssembler }>();
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
+  private readonly batch: number;
+  /** Polls skipped because the collector had not acknowledged enough yet. */
+  paused = 0;
   private readonly log = logger('container-logs');
 
   constructor(private readonly o: ContainerLogsOptions) {
-    this.exporter = new OtlpLogExporter({ url: o.otlpUrl, registry: o.registry });
+    this.batch = o.maxRecordsPerBatch ?? 1000;
+    this.exporter = new OtlpLogExporter({
+      url: o.otlpUrl,
+      registry: o.registry,
+      maxRecordsPerBatch: o.maxRecordsPerBatch,
+    });
     this.tailer = new FileTailer({
       stateFile: o.stateFile,
       fromStart: o.fromStart ?? false,
       files: () => this.currentFiles(),
-      onLines: (path, lines) => this.onLines(path, lines),
+      onLines: (path, lines, chunk) => this.onLines(path, lines, chunk),
     });
   }
 
@@ -52,6 +67,11 @@ export class ContainerLogs implements Component {
 
   /** One pass now (also run by the timer). Errors are logged and reported by health(), never thrown. */
   async poll(): Promise<void> {
+    if (this.exporter.unacked >= (this.o.maxUnackedRecords ?? 20_000)) {
+      this.paused++;
+      this.exporter.flush();
+      return;
+    }
     try {
       await this.tailer.poll();
       this.lastError = '';
@@ -72,6 +92,8 @@ export class ContainerLogs implements Component {
     this.timer = undefined;
     await this.poll();
     await this.exporter.shutdown();
+    // The exporter settled every body (sent or dropped): commit what was acknowledged, then close.
+    await this.tailer.settle();
     this.tailer.close();
   }
 
@@ -93,9 +115,13 @@ export class ContainerLogs implements Component {
     return now.map((f) => f.path);
   }
 
-  private onLines(path: string, lines: string[]): void {
+  /**
+   * One receipt per `maxRecordsPerBatch` records, each committing up to the end of its last line (or the
+   * start of a message still waiting for its `F` line), so a kill repeats at most the bodies in flight.
+   */
+  private onLines(path: string, lines: string[], chunk: LineChunk): LinesReceipt[] | undefined {
     const f = this.files.get(path);
-    if (!f) return;
+    if (!f) return undefined;
     const m = f.meta;
     const resource = {
       'service.name': m.container,
@@ -105,9 +131,21 @@ export class ContainerLogs implements Component {
       'k8s.container.name': m.container,
       'k8s.container.restart_count': String(m.restartCount),
     };
-    const out: LogRecordOut[] = [];
-    for (const line of lines) {
-      const r = f.cri.push(line);
+    const receipts: LinesReceipt[] = [];
+    let out: LogRecordOut[] = [];
+    const ship = (upTo: number) => {
+      const delivered = this.exporter
+        .export(out)
+        // A body the collector refused for good (4xx) will never be accepted: committing it is right.
+        .then((outcome) => outcome === 'sent' || outcome === 'rejected');
+      const held = f.cri.heldFrom();
+      receipts.push({ delivered, commitOffset: held === undefined ? upTo : Math.min(held, upTo) });
+      out = [];
+    };
+    for (let i = 0; i < lines.length; i++) {
+      // Before line i is pushed: a message it completes must not be committed without its first parts.
+      if (out.length >= this.batch) ship(chunk.starts[i]!);
+      const r = f.cri.push(lines[i]!, undefined, chunk.starts[i]);
       if (!r) continue;
       const sev = severityOf(r.message);
       out.push({
@@ -123,6 +161,7 @@ export class ContainerLogs implements Component {
         },
       });
     }
-    this.exporter.export(out);
+    ship(chunk.end);
+    return receipts;
   }
 }

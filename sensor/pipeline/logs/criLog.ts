@@ -47,14 +47,31 @@ export function parseCriLine(
 }
 
 export class CriAssembler {
-  private readonly partial = new Map<string, { first: bigint; parts: string[]; chars: number }>();
+  private readonly partial = new Map<
+    string,
+    { first: bigint; parts: string[]; chars: number; fromOffset: number }
+  >();
   /** Lines that were not CRI (counted; kept as plain stdout records with the read time). */
   invalid = 0;
 
   constructor(private readonly maxRecordChars = 64 * 1024) {}
 
-  /** Feeds one line; returns a complete record when the line ends one. */
-  push(line: string, nowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n): CriRecord | undefined {
+  /**
+   * The file offset of the oldest `P` line still waiting for its `F` (as passed to `push`), or undefined:
+   * offsets must not be committed past it, or a restart would lose the start of that message.
+   */
+  heldFrom(): number | undefined {
+    let min: number | undefined;
+    for (const p of this.partial.values()) if (min === undefined || p.fromOffset < min) min = p.fromOffset;
+    return min;
+  }
+
+  /** Feeds one line (`offset`: where it starts in its file); returns a complete record when it ends one. */
+  push(
+    line: string,
+    nowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
+    offset = 0,
+  ): CriRecord | undefined {
     const p = parseCriLine(line);
     if (!p) {
       this.invalid++;
@@ -66,7 +83,12 @@ export class CriAssembler {
         if (pending.chars < this.maxRecordChars) pending.parts.push(p.message);
         pending.chars += p.message.length;
       } else
-        this.partial.set(p.stream, { first: p.timeUnixNano, parts: [p.message], chars: p.message.length });
+        this.partial.set(p.stream, {
+          first: p.timeUnixNano,
+          parts: [p.message],
+          chars: p.message.length,
+          fromOffset: offset,
+        });
       return undefined;
     }
     if (!pending)

@@ -2,6 +2,7 @@ import {
   appendFileSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   renameSync,
   rmSync,
   truncateSync,
@@ -15,6 +16,7 @@ import { FileTailer } from './fileTailer.ts';
 const root = mkdtempSync(join(tmpdir(), 'understory-tailer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let seq = 0;
+const tick = () => new Promise((r) => setImmediate(r));
 
 function setup(opts: { fromStart?: boolean; maxReadBytes?: number; maxLineBytes?: number } = {}) {
   const dir = join(root, String(seq++));
@@ -141,5 +143,64 @@ describe('FileTailer', () => {
           fromStart: true,
         }),
     ).toThrow(/cannot read log offsets/);
+  });
+
+  it('commits offsets only past delivered lines, in read order; a failed delivery stops the commits', async () => {
+    const dir = join(root, String(seq++));
+    mkdirSync(dir);
+    const log = join(dir, '0.log');
+    const stateFile = join(dir, 'offsets.json');
+    const settle: ((ok: boolean) => void)[] = [];
+    const got: string[][] = [];
+    const make = () =>
+      new FileTailer({
+        files: () => [log],
+        stateFile,
+        fromStart: true,
+        onLines: (_p, lines, chunk) => {
+          got.push(lines);
+          // one receipt per line; the second one commits only up to its own start
+          return lines.map((_, i) => ({
+            delivered: new Promise<boolean>((r) => settle.push(r)),
+            commitOffset: i === 1 ? chunk.starts[1] : (chunk.starts[i + 1] ?? chunk.end),
+          }));
+        },
+      });
+    const saved = () => {
+      const t = make();
+      t.close();
+      // a fresh tailer on the same state file reads from the committed offset
+      return readFileSync(stateFile, 'utf8');
+    };
+    writeFileSync(log, 'aa\nbb\ncc\n');
+    const t = make();
+    await t.poll();
+    expect(got).toEqual([['aa', 'bb', 'cc']]);
+    const offset = () => (JSON.parse(saved()) as Record<string, { offset: number }>)[log]?.offset;
+    expect(offset()).toBe(0);
+    settle[1]!(true); // the second is acknowledged first: nothing moves while the first waits
+    await tick();
+    expect(offset()).toBe(0);
+    settle[0]!(true);
+    await tick();
+    expect(offset()).toBe(3); // 'aa\n'; the second receipt's own offset is 3 as well
+    settle[2]!(false);
+    await t.settle();
+    appendFileSync(log, 'dd\n');
+    await t.poll();
+    settle[3]?.(true);
+    await t.settle();
+    expect(offset()).toBe(3); // blocked after the failure: a restart reads 'bb', 'cc', 'dd' again
+    t.close();
+    got.length = 0;
+    const again = new FileTailer({
+      files: () => [log],
+      stateFile,
+      fromStart: true,
+      onLines: (_p, l) => void got.push(l),
+    });
+    await again.poll();
+    again.close();
+    expect(got).toEqual([['bb', 'cc', 'dd']]);
   });
 });

@@ -2,12 +2,14 @@ import {
   closeSync,
   fstatSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * Follows log files by polling: reads what was appended since the last poll, line by line, and remembers
@@ -17,17 +19,50 @@ import {
  *   the new file at the path is opened at offset 0. Truncation (copytruncate): size < offset -> offset 0.
  * - A last line without its newline is not delivered until the newline arrives (offsets only ever point
  *   just past a newline), so a restart neither skips nor splits it.
- * - Offsets are saved after `onLines` resolved for the lines they cover: a crash between the two delivers
- *   those lines again (at least once); nothing is skipped.
+ * - Reading and committing are separate: the read position moves on at once, but the saved offset of a
+ *   path moves only when `onLines`'s receipt says the lines were delivered (the collector acknowledged
+ *   them), in read order. A receipt that says "not delivered" stops the commits of that path for the
+ *   rest of the run, so a restart reads those lines again: at least once, nothing skipped. The receipt may
+ *   commit less than the chunk (`commitOffset`): a CRI message whose `P` parts are read but whose `F` part
+ *   is not has to be read again after a restart.
+ * - A file rotated while the sensor was down is looked for by its saved (dev, inode) among the files of
+ *   the same directory (kubelet's `0.log.<timestamp>`, logrotate's `.1`) and read to its end first.
  * - Bounds: at most `maxReadBytes` per file per poll; a line longer than `maxLineBytes` is cut (and the rest
  *   of it skipped).
  *
  * One poll at a time (`poll` awaits the previous one); runs on the event loop with small synchronous reads.
  */
+/** Where the lines of one `onLines` call sit in their file. */
+export interface LineChunk {
+  dev: number;
+  ino: number;
+  /** Byte offset of each line's start. */
+  starts: number[];
+  /** Byte offset just past the last line's newline. */
+  end: number;
+}
+
+/** What became of delivered lines; without a receipt the chunk counts as delivered at once. */
+export interface LinesReceipt {
+  /** Resolves true once the lines are safe (acknowledged), false if they were given up. */
+  delivered: Promise<boolean>;
+  /** Commit only up to here (default `chunk.end`), e.g. the start of a message not complete yet. */
+  commitOffset?: number;
+}
+
 export interface FileTailerOptions {
   /** The paths to follow now (called every poll: new pods appear, old ones go). */
   files: () => string[];
-  onLines: (path: string, lines: string[]) => Promise<void> | void;
+  /** Called on the event loop; `lines` and `chunk` belong to the callee afterwards. */
+  /**
+   * Several receipts (in line order, each with its `commitOffset`) let a large chunk commit batch by batch.
+   */
+  onLines: (
+    path: string,
+    lines: string[],
+    chunk: LineChunk,
+    // biome-ignore lint/suspicious/noConfusingVoidType: a callback that only collects lines returns nothing
+  ) => LinesReceipt | readonly LinesReceipt[] | void;
   stateFile: string;
   /**
    * Files present at the first poll and never seen before: read from the start (true) or only what is
@@ -50,18 +85,46 @@ interface Followed {
   skipping: boolean;
 }
 
+interface Position {
+  dev: number;
+  ino: number;
+  offset: number;
+}
+
 interface SavedState {
-  [path: string]: { dev: number; ino: number; offset: number };
+  [path: string]: Position;
+}
+
+/** A commit waiting for its receipt; `forget` drops the path's saved state (the file left the list). */
+interface PendingCommit {
+  position?: Position;
+  forget?: boolean;
+  state: 'waiting' | 'ok' | 'failed';
 }
 
 export class FileTailer {
   private readonly followed = new Map<string, Followed>();
+  /** Committed positions: what the state file holds. */
   private saved: SavedState = {};
+  private readonly commits = new Map<string, PendingCommit[]>();
+  /** Paths whose commits stopped after a failed delivery. */
+  private readonly blocked = new Set<string>();
+  private readonly outstanding = new Set<Promise<unknown>>();
+  private dirty = false;
   private running: Promise<void> = Promise.resolve();
   private firstPollDone = false;
   private readonly maxRead: number;
   private readonly maxLine: number;
-  readonly counts = { lines: 0, rotations: 0, truncations: 0, cutLines: 0, errors: 0 };
+  readonly counts = {
+    lines: 0,
+    rotations: 0,
+    truncations: 0,
+    cutLines: 0,
+    errors: 0,
+    /** Lines read again from a file that was rotated while the sensor was down. */
+    recoveredRotations: 0,
+    failedDeliveries: 0,
+  };
 
   constructor(private readonly o: FileTailerOptions) {
     this.maxRead = o.maxReadBytes ?? 256 * 1024;
@@ -80,9 +143,16 @@ export class FileTailer {
     return this.running;
   }
 
+  /** Waits for the receipts handed out so far and saves what they committed. */
+  async settle(): Promise<void> {
+    while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+    this.save();
+  }
+
   close(): void {
     for (const f of this.followed.values()) closeSync(f.fd);
     this.followed.clear();
+    this.save();
   }
 
   private async pollOnce(): Promise<void> {
@@ -92,7 +162,7 @@ export class FileTailer {
       await this.drainAll(path, f); // gone from the list: read what is left, then forget it
       closeSync(f.fd);
       this.followed.delete(path);
-      delete this.saved[path];
+      this.enqueue(path, { forget: true, state: 'ok' });
     }
     for (const path of paths) {
       try {
@@ -113,10 +183,13 @@ export class FileTailer {
       const st = fstatSync(fd);
       const s = this.saved[path];
       const known = s && s.dev === st.dev && s.ino === st.ino && s.offset <= st.size;
+      if (s && !known && !this.firstPollDone) await this.recoverRotated(path, s);
       const fromStart = this.o.fromStart || this.firstPollDone || this.saved[path] !== undefined;
       const offset = known ? s.offset : fromStart ? 0 : st.size;
       f = { fd, dev: st.dev, ino: st.ino, offset, carry: Buffer.alloc(0), skipping: false };
       this.followed.set(path, f);
+      // Remember where a new file starts, so lines appended before a crash are not skipped after it.
+      if (!known) this.enqueue(path, { position: { dev: st.dev, ino: st.ino, offset }, state: 'ok' });
     }
     await this.drain(path, f);
     let now: { dev: number; ino: number; size: number };
@@ -130,7 +203,8 @@ export class FileTailer {
       await this.drainAll(path, f);
       closeSync(f.fd);
       this.followed.delete(path);
-      this.saved[path] = { dev: now.dev, ino: now.ino, offset: 0 };
+      // Committed in order: only after the old file's last lines were.
+      this.enqueue(path, { position: { dev: now.dev, ino: now.ino, offset: 0 }, state: 'ok' });
       await this.follow(path);
     } else if (now.size < f.offset + f.carry.length) {
       this.counts.truncations++;
@@ -148,27 +222,132 @@ export class FileTailer {
     if (n === 0) return 0;
     const data = f.carry.length > 0 ? Buffer.concat([f.carry, buf.subarray(0, n)]) : buf.subarray(0, n);
     const lines: string[] = [];
+    const starts: number[] = [];
     let start = 0;
     for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
-      if (!f.skipping) lines.push(data.toString('utf8', start, Math.min(nl, start + this.maxLine)));
+      if (!f.skipping) {
+        lines.push(data.toString('utf8', start, Math.min(nl, start + this.maxLine)));
+        starts.push(f.offset + start);
+      }
       f.skipping = false;
       start = nl + 1;
     }
     let rest = data.subarray(start);
     if (rest.length > this.maxLine) {
       // An over-long line: deliver its first part now, skip the rest up to its newline.
-      if (!f.skipping) lines.push(rest.toString('utf8', 0, this.maxLine));
+      if (!f.skipping) {
+        lines.push(rest.toString('utf8', 0, this.maxLine));
+        starts.push(f.offset + start);
+      }
       this.counts.cutLines++;
       f.skipping = true;
       start += rest.length;
       rest = Buffer.alloc(0);
     }
-    if (lines.length > 0) await this.o.onLines(path, lines);
+    const end = f.offset + start;
+    const answer =
+      lines.length > 0 ? this.o.onLines(path, lines, { dev: f.dev, ino: f.ino, starts, end }) : undefined;
     this.counts.lines += lines.length;
-    f.offset += start;
+    f.offset = end;
     f.carry = Buffer.from(rest);
-    this.saved[path] = { dev: f.dev, ino: f.ino, offset: f.offset };
+    if (start > 0) {
+      const receipts: readonly LinesReceipt[] = !answer ? [] : Array.isArray(answer) ? answer : [answer];
+      if (receipts.length === 0)
+        this.enqueue(path, { position: { dev: f.dev, ino: f.ino, offset: end }, state: 'ok' });
+      for (const receipt of receipts) {
+        const position = { dev: f.dev, ino: f.ino, offset: receipt.commitOffset ?? end };
+        const commit: PendingCommit = { position, state: 'waiting' };
+        this.enqueue(path, commit);
+        const p = receipt.delivered.then(
+          (ok) => this.resolve(path, commit, ok),
+          () => this.resolve(path, commit, false),
+        );
+        this.outstanding.add(p);
+        void p.finally(() => this.outstanding.delete(p));
+      }
+    }
     return n;
+  }
+
+  private enqueue(path: string, commit: PendingCommit): void {
+    if (this.blocked.has(path)) return; // nothing more is committed for it in this run
+    let q = this.commits.get(path);
+    if (!q) {
+      q = [];
+      this.commits.set(path, q);
+    }
+    q.push(commit);
+    this.advance(path);
+  }
+
+  private resolve(path: string, commit: PendingCommit, ok: boolean): void {
+    commit.state = ok ? 'ok' : 'failed';
+    if (!ok) this.counts.failedDeliveries++;
+    this.advance(path);
+    this.save();
+  }
+
+  /** Applies the path's settled commits in read order, up to the first one still waiting. */
+  private advance(path: string): void {
+    const q = this.commits.get(path);
+    if (!q) return;
+    while (q.length > 0 && !this.blocked.has(path)) {
+      const head = q[0]!;
+      if (head.state === 'waiting') break;
+      if (head.state === 'failed') {
+        this.blocked.add(path);
+        q.length = 0;
+        break;
+      }
+      q.shift();
+      if (head.forget) delete this.saved[path];
+      else if (head.position) this.saved[path] = head.position;
+      this.dirty = true;
+    }
+    if (q.length === 0) this.commits.delete(path);
+  }
+
+  /**
+   * The file at `path` is not the one the saved offset belongs to: it was rotated while we were down.
+   * Kubelet and logrotate keep the rotated file beside it for a while; finish it from the saved offset.
+   */
+  private async recoverRotated(path: string, s: Position): Promise<void> {
+    const dir = dirname(path);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const candidate = join(dir, name);
+      if (candidate === path) continue;
+      let st: { dev: number; ino: number; size: number; isFile(): boolean };
+      try {
+        st = statSync(candidate);
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || st.dev !== s.dev || st.ino !== s.ino || st.size < s.offset) continue;
+      // Compressed rotations (`.gz`) have a new inode, so an inode match is the plain text file.
+      const fd = openSync(candidate, 'r');
+      try {
+        const f: Followed = {
+          fd,
+          dev: s.dev,
+          ino: s.ino,
+          offset: s.offset,
+          carry: Buffer.alloc(0),
+          skipping: false,
+        };
+        const before = this.counts.lines;
+        await this.drainAll(path, f);
+        this.counts.recoveredRotations += this.counts.lines - before;
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
   }
 
   /** Reads a file that is being left (rotated or removed) to its end. */
@@ -176,8 +355,10 @@ export class FileTailer {
     while ((await this.drain(path, f)) > 0);
   }
 
-  /** Atomic: written to a temporary file, then renamed over the state file. */
+  /** Atomic: written to a temporary file, then renamed over the state file. Only when commits moved. */
   private save(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
     const tmp = `${this.o.stateFile}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.saved));
     renameSync(tmp, this.o.stateFile);
