@@ -215,6 +215,8 @@ export function register(program: Command): void {
   ];
   for (const [flag, help] of booleanOptions)
     cmd.addOption(new Option(flag, `${help} [env: ${envName(flag)}]`));
+  // Bad options exit with 2 like every other configuration error (commander's default is 1); help exits 0.
+  cmd.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   cmd.addHelpText(
     'after',
     '\nPrecedence: flag > environment variable > --config file > default. Exit status 2: bad options or\n' +

@@ -76,6 +76,39 @@ describe('live: databases through the eBPF source', () => {
     ]);
   });
 
+  it('PostgreSQL: a result larger than the capture cap does not shift later replies', async () => {
+    // psql sends each -c on its own; the 20 KB reply is copied only in part (msgStartCap 1024), so its
+    // CommandComplete is lost: the source restarts the stream and the next queries keep their own status.
+    const gaps = live.source.stats.gaps;
+    const psql = await runClient(
+      'psql',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pg.port),
+        '-U',
+        'postgres',
+        '-c',
+        "SELECT repeat('x', 20000) AS big",
+        '-c',
+        'SELECT 42 AS answer',
+        '-c',
+        'SELECT * FROM still_missing',
+      ],
+      { allowFailure: true },
+    );
+    expect(psql.stdout).toContain('42');
+    await expectBothSides('postgres', psql.pid, pg.pid, [
+      'SELECT SELECT 42 AS answer 00000',
+      'SELECT SELECT * FROM still_missing 42P01',
+    ]);
+    const big = live.calls.filter((c) => c.pid === psql.pid && c.resource.includes('repeat'));
+    // Reported or not, the big query never carries another query's status.
+    for (const c of big) expect(c.status).toBe('00000');
+    expect(live.source.stats.gaps).toBeGreaterThan(gaps);
+  });
+
   it('MariaDB (mariadb client): queries and an error code', async () => {
     const run = await runClient(
       'mariadb',
