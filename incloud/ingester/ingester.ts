@@ -1,5 +1,7 @@
+import { renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { compressSync } from 'snappy';
 import type { Component, HealthStatus } from '../../lib/component.ts';
@@ -14,6 +16,7 @@ import {
 } from './remoteWrite.ts';
 import { encodeSeriesWire, RemoteWriteParser } from './remoteWriteWire.ts';
 import { type AggregatorConfig, DEFAULT_AGGREGATOR_CONFIG, SeriesAggregator } from './seriesAggregator.ts';
+import { readTotals, writeTotals } from './totalsFile.ts';
 
 export interface IngesterOptions {
   host: string;
@@ -21,7 +24,10 @@ export interface IngesterOptions {
   port: number;
   /** VictoriaMetrics base URL; the ingester writes `${vmUrl}/api/v1/write`. */
   vmUrl: string;
-  /** Where flushed-but-unsent bodies wait while VictoriaMetrics is down. */
+  /**
+   * Where flushed-but-unsent bodies wait while VictoriaMetrics is down; the counters' totals are kept there
+   * too (`totals.json`), so counters continue across a restart.
+   */
   queueDir: string;
   maxQueueBytes?: number;
   reportIntervalMs?: number;
@@ -111,6 +117,11 @@ export class MetricsIngester implements Component {
         registers,
       }),
       flushes: new Counter({ name: 'ingester_flushes_total', help: 'Report intervals flushed', registers }),
+      totalsErrors: new Counter({
+        name: 'ingester_totals_save_errors_total',
+        help: 'Flushes whose counter totals could not be saved to disk',
+        registers,
+      }),
       queueBytes: new Gauge({
         name: 'ingester_queue_bytes',
         help: 'Bytes waiting on disk for VictoriaMetrics',
@@ -152,6 +163,7 @@ export class MetricsIngester implements Component {
     if (this.server) return;
     this.stopping = false;
     this.queue = new DiskQueue(this.o.queueDir, this.o.maxQueueBytes);
+    this.restoreTotals();
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -202,9 +214,37 @@ export class MetricsIngester implements Component {
     this.agg.add(series);
   }
 
+  private get totalsFile(): string {
+    return join(this.o.queueDir, 'totals.json');
+  }
+
+  /** Loads the counters' totals of the previous run; a damaged file is set aside (counted in the log) and ignored. */
+  private restoreTotals(): void {
+    const file = this.totalsFile;
+    try {
+      const saved = readTotals(file);
+      if (!saved) return;
+      const n = this.agg.restoreTotals(saved);
+      this.log.info({ series: n }, 'restored counter totals of the previous run');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot restore counter totals; starting from zero');
+      try {
+        renameSync(file, `${file}.damaged`);
+      } catch {
+        // already gone: nothing to set aside
+      }
+    }
+  }
+
   /** Ends a report interval now (also called by the timer). Returns the number of series flushed. */
   flush(now = Date.now()): number {
     const series = this.agg.flush();
+    try {
+      writeTotals(this.totalsFile, this.agg.saveTotals());
+    } catch (err) {
+      this.m.totalsErrors.inc();
+      this.log.warn({ err: (err as Error).message }, 'cannot save counter totals');
+    }
     this.m.flushes.inc();
     this.m.active.set(this.agg.size);
     for (let i = 0; i < series.length; i += this.o.maxSeriesPerBody) {

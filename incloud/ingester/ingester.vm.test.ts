@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -184,6 +184,60 @@ describe('metrics-ingester with vmagent and VictoriaMetrics', () => {
     } finally {
       await vm.start();
       await ing.shutdown();
+    }
+  });
+
+  it('keeps counter totals across an ingester restart: PromQL increase() sees no reset', async () => {
+    const queueDir = join(tmp, 'totals-queue');
+    const c = (instance: string, v: number) => ({
+      labels: { __name__: 'restart_total', workload: 'w', instance },
+      samples: [{ value: v, timestampMs: 1 }],
+    });
+    // Report times in the past (VictoriaMetrics answers recent instants late); the shutdown's own flush is
+    // stamped now, after all of them, and stays out of the PromQL windows below.
+    const t0 = Date.now() - 120_000;
+    let ing = await startIngester({ queueDir });
+    await post(ing, [c('a', 10), c('b', 5)]);
+    ing.flush(t0); // 15
+    await post(ing, [c('a', 12), c('b', 1)]); // sensor b restarted: its counter is back near 0
+    ing.flush(t0 + 15_000); // 12 + 5 + 1 = 18
+    await ing.shutdown(5_000); // flushes once more (18, stamped now) and saves the totals
+    expect(ing.queued).toBe(0);
+    ing = await startIngester({ queueDir });
+    try {
+      await post(ing, [c('a', 13), c('b', 2)]);
+      ing.flush(t0 + 30_000); // 18 + 1 + 1 = 20 (without the saved totals: 13 + 2 = 15, a reset)
+      await post(ing, [c('a', 20), c('b', 2)]);
+      ing.flush(t0 + 45_000); // 27
+      await drained(ing);
+      const [exported] = await until('five samples', async () => {
+        await vm.flush();
+        const e = await vm.export('restart_total');
+        return e[0]?.values.length === 5 ? e : undefined;
+      });
+      expect(exported?.values).toEqual([15, 18, 20, 27, 18]); // by time; the last is the shutdown's flush
+      const end = (t0 + 45_000) / 1000;
+      // Over the two reports after the restart, with the last one before it as the base: 27 - 18.
+      const [inc] = await vm.query('increase(restart_total[20s])', end);
+      expect(Number(inc?.value[1])).toBe(9);
+      const [resets] = await vm.query('resets(restart_total[50s])', end);
+      expect(Number(resets?.value[1])).toBe(0);
+    } finally {
+      await ing.shutdown();
+    }
+  });
+
+  it('starts from zero, without failing, when the saved totals are damaged', async () => {
+    const queueDir = join(tmp, 'damaged-totals');
+    mkdirSync(queueDir, { recursive: true });
+    writeFileSync(join(queueDir, 'totals.json'), '{"version":1,"series":[{"key":');
+    const ing = await startIngester({ queueDir });
+    try {
+      expect(existsSync(join(queueDir, 'totals.json.damaged'))).toBe(true);
+      expect(ing.flush(at(1))).toBe(0);
+      expect(existsSync(join(queueDir, 'totals.json'))).toBe(true); // a good file again
+    } finally {
+      await ing.shutdown(0);
     }
   });
 

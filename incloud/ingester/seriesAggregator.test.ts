@@ -186,4 +186,29 @@ describe('SeriesAggregator', () => {
       expect(values(agg)).toEqual({ [k(b)]: 12 });
     });
   });
+
+  it('saves counter totals and restores them so the next reports continue them (gauges are not kept)', () => {
+    const before = make({ maxSeriesPerMetric: 1 });
+    const c = { __name__: 'saved_total', workload: 'w' };
+    before.add([s({ ...c, instance: 'a' }, 10), s({ ...c, instance: 'b' }, 5), s({ __name__: 'g' }, 3)]);
+    before.add([s({ ...c, instance: 'b' }, 1)]); // b reset: 10 + 5 + 1
+    before.add([s({ ...c, path: '/p' }, 4)]); // past the limit: the overflow series
+    const saved = JSON.parse(JSON.stringify(before.saveTotals()));
+    expect(saved.series.map((x: { labels: Record<string, string> }) => x.labels.__name__)).toEqual([
+      'saved_total',
+      'saved_total',
+    ]);
+    const after = make({ maxSeriesPerMetric: 1 });
+    expect(after.restoreTotals(saved)).toBe(2);
+    after.add([s({ ...c, instance: 'a' }, 11), s({ ...c, instance: 'b' }, 3)]);
+    expect(values(after)).toEqual({
+      [k(c)]: 16 + 1 + 2,
+      [k({ ...c, path: '__overflow__' })]: 4,
+    });
+    expect(() => make().restoreTotals({ version: 2 } as never)).toThrow(/unknown format version/);
+    const bad = { version: 1, series: [{ ...saved.series[0], retired: 'x' }] };
+    const fresh = make();
+    expect(() => fresh.restoreTotals(bad)).toThrow(/malformed/);
+    expect(fresh.size).toBe(0);
+  });
 });

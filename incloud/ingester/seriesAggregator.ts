@@ -1,7 +1,7 @@
 import { BytesTable, HASH_SEED, hashLabel, hashLabels } from './bytesTable.ts';
 import type { RemoteSeries } from './remoteWrite.ts';
 import { bytesEqual, compareBytes, labelBytes, type ParsedWrite } from './remoteWriteWire.ts';
-import { SenderIds } from './senderIds.ts';
+import { SenderIds, splitLabelMessages } from './senderIds.ts';
 
 /**
  * The ingester's state: series reported by all sensors, aggregated, limited and aged.
@@ -397,6 +397,48 @@ export class SeriesAggregator {
     return out;
   }
 
+  /** The counters' totals now (see `SavedTotals`). */
+  saveTotals(): SavedTotals {
+    const series: SavedTotals['series'] = [];
+    for (const s of this.series.values()) {
+      if (!s.counter) continue;
+      const sources: [string, number, number][] = [];
+      for (const [id, src] of s.sources) sources.push([this.senders.textOf(id), src.last, src.acc]);
+      series.push({ key: s.key, labels: s.labels, overflow: s.overflow, retired: s.retired, sources });
+    }
+    return { version: 1, series };
+  }
+
+  /**
+   * Restores saved totals into an empty aggregator (at start): each sender continues from its saved last
+   * value, so the next report adds only its increase and no counter goes back. Restored senders age like
+   * any other. Throws on a malformed entry before changing anything.
+   */
+  restoreTotals(saved: SavedTotals): number {
+    if (saved.version !== 1 || !Array.isArray(saved.series)) {
+      throw new Error(`cannot restore totals: unknown format version ${String(saved.version)}`);
+    }
+    const checked = saved.series.map((e) => {
+      const parts = typeof e.key === 'string' ? splitLabelMessages(e.key) : undefined;
+      const numbers = [e.retired, ...e.sources.flatMap(([, last, acc]) => [last, acc])];
+      if (!parts || !e.labels || numbers.some((n) => typeof n !== 'number' || !Number.isFinite(n))) {
+        throw new Error('cannot restore totals: a malformed series entry');
+      }
+      return { e, hash: hashLabels(parts).hash };
+    });
+    let restored = 0;
+    for (const { e, hash } of checked) {
+      if (this.series.has(e.key)) continue;
+      const s = this.insert(e.key, hash, e.labels, e.labels.__name__ ?? '', e.overflow === true);
+      s.retired = e.retired;
+      for (const [text, last, acc] of e.sources) {
+        s.sources.set(this.senders.ofStoredText(text), { last, acc, seenTick: this.tick, aged: false });
+      }
+      restored++;
+    }
+    return restored;
+  }
+
   private remove(key: string, s: OutputSeries): void {
     this.series.delete(key);
     this.byBytes.delete(s.hash, s);
@@ -408,6 +450,22 @@ export class SeriesAggregator {
     const workload = s.labels[this.cfg.workloadLabel];
     if (workload !== undefined) decrement(this.perWorkload, workload);
   }
+}
+
+/**
+ * The counters' totals as saved across an ingester restart: per counter series its identity, labels, what
+ * retired senders contributed, and per live sender its text, last raw value and contribution. Gauges are not
+ * kept (the next report rebuilds them). Keys and sender texts are latin1 text of Label message bytes.
+ */
+export interface SavedTotals {
+  version: 1;
+  series: {
+    key: string;
+    labels: Record<string, string>;
+    overflow: boolean;
+    retired: number;
+    sources: [sender: string, last: number, acc: number][];
+  }[];
 }
 
 function metricName(raw: Buffer, o: Int32Array, first: number, end: number): string {
