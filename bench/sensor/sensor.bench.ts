@@ -170,11 +170,15 @@ async function startSensor(pids: number[], sink: string): Promise<Sensor> {
   return { child, admin };
 }
 
-async function callsParsed(admin: string): Promise<number> {
+/** API calls stitched and ring-buffer drops so far, from the sensor's /metrics. */
+async function counters(admin: string): Promise<{ calls: number; drops: number }> {
   const text = await (await fetch(`${admin}/metrics`)).text();
-  let n = 0;
-  for (const m of text.matchAll(/^sensor_tracker_calls_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
-  return n;
+  let calls = 0;
+  for (const m of text.matchAll(/^sensor_tracker_calls_total\{[^}]*\} (\d+)/gm)) calls += Number(m[1]);
+  const drops = Number(
+    /^understory_sensor_capture_drops_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN,
+  );
+  return { calls, drops };
 }
 
 async function stopSensor(s: Sensor): Promise<void> {
@@ -191,6 +195,8 @@ interface Measured {
   bpfCores?: number;
   rss?: number;
   callsPerRequest?: number;
+  /** Ring-buffer drops per request (the JavaScript side fell behind). */
+  dropsPerRequest?: number;
 }
 
 /**
@@ -208,7 +214,7 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const pid = sensor?.child.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const bpf0 = pid ? bpfNs(pid) : 0;
-  const calls0 = sensor ? await callsParsed(sensor.admin) : 0;
+  const c0 = sensor ? await counters(sensor.admin) : { calls: 0, drops: 0 };
   const t0 = process.hrtime.bigint();
   const load = await run();
   if (!sensor || !pid) return { load };
@@ -217,13 +223,14 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const processCores = (cpuSeconds(pid) - cpu0) / elapsed;
   // Let the last batch drain before counting calls (the reader wakes every 15 ms).
   await new Promise((r) => setTimeout(r, 500));
-  const calls = (await callsParsed(sensor.admin)) - calls0;
+  const c1 = await counters(sensor.admin);
   return {
     load,
     processCores,
     bpfCores: bpf / 1e9 / elapsed,
     rss: rssMb(pid),
-    callsPerRequest: calls / load.requests,
+    callsPerRequest: (c1.calls - c0.calls) / load.requests,
+    dropsPerRequest: (c1.drops - c0.drops) / load.requests,
   };
 }
 
@@ -239,6 +246,7 @@ function avg(ms: Measured[]): Measured {
     bpfCores: o((m) => m.bpfCores),
     rss: o((m) => m.rss),
     callsPerRequest: o((m) => m.callsPerRequest),
+    dropsPerRequest: o((m) => m.dropsPerRequest),
   };
 }
 
@@ -317,6 +325,13 @@ async function scenario(name: string, url: string, pids: number[], sink: string)
       value: w.callsPerRequest!,
       unit: 'calls',
       notes: `${notes}; API calls the sensor stitched per request served (server side only: the load generator is not captured)`,
+    });
+    record({
+      benchmark: b,
+      metric: `drops_per_request_${label}`,
+      value: w.dropsPerRequest!,
+      unit: 'events',
+      notes: `${notes}; capture records lost because the ring was full, per request`,
     });
   }
   record({
