@@ -206,7 +206,7 @@ describe('SeriesAggregator', () => {
       [k({ ...c, path: '__overflow__' })]: 4,
     });
     expect(() => make().restoreTotals({ version: 2 } as never)).toThrow(/unknown format version/);
-    const bad = { version: 1, series: [{ ...saved.series[0], retired: 'x' }] };
+    const bad = { version: 1, series: [{ ...saved.series[0], retired: 'x' }] } as never;
     const fresh = make();
     expect(() => fresh.restoreTotals(bad)).toThrow(/malformed/);
     expect(fresh.size).toBe(0);
