@@ -307,6 +307,18 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   const table = page.locator('table.trace-table');
   await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(30);
   await shot(page, '01-traces-search');
+  // The scatter names the span under the pointer and opens its trace on a click.
+  const over = page.getByRole('figure', { name: 'Span durations over time' }).locator('.u-over');
+  const ob = (await over.boundingBox())!;
+  await page.mouse.move(ob.x + ob.width - 2, ob.y + ob.height / 2);
+  await expect
+    .poll(() => page.locator('.scatter-caption').textContent())
+    .toContain('click to open its trace');
+  await page.mouse.click(ob.x + ob.width - 2, ob.y + ob.height / 2);
+  await page.waitForURL(/\/o\/stack\/traces\/[0-9a-f]{32}\?/);
+  await page.getByRole('tree', { name: 'Spans of the trace' }).waitFor();
+  await page.goBack();
+  await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(30);
 
   // Filters go into the URL and narrow the list: failed spans only.
   await page.getByLabel('Status').selectOption('error');
@@ -361,6 +373,7 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   await spanLogs.getByRole('link', { name: 'Open trace' }).click();
   await page.waitForURL(`**/o/stack/traces/${traceId}?**`);
   expect(new URL(page.url()).searchParams.get('span')).toBe(failedSpanId);
+  await expect.poll(() => tree.getByRole('treeitem').count(), { timeout: 20_000 }).toBe(6);
 
   // Nesting: levels follow the parents (root 1, client call 2, orders server 3, its two children 4, payments 5).
   const levels = await tree

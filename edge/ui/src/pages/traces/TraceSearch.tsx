@@ -8,8 +8,10 @@ import type { ClusterRef } from '../../clusterApi.ts';
 import { DataError } from '../../DataPage.tsx';
 import { linkClick, navigate, setSearchParams, useSearch, withSharedParams } from '../../router.ts';
 import type { TimeRange } from '../../timeRange.ts';
+import { useTimeRange } from '../../timeRange.ts';
 import { EmptyState, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
+import { DurationScatter } from './DurationScatter.tsx';
 import { formatDuration, formatTimestamp, nsToMs, serviceColor } from './format.ts';
 import { rememberSearchUrl } from './searchState.ts';
 import {
@@ -44,6 +46,7 @@ export function TraceSearch({
   orgSlug: string;
 }) {
   const search = useSearch();
+  const { setAbsolute } = useTimeRange();
   const applied = readFilters(search);
   const params = new URLSearchParams(search);
   const sortParam = params.get('sort') ?? '-time';
@@ -112,6 +115,14 @@ export function TraceSearch({
       {spans.length > 0 ? (
         <>
           <SearchStats spans={spans} limited={spans.length >= SEARCH_LIMIT} loading={loading} />
+          <DurationScatter
+            spans={spans}
+            range={range}
+            onOpen={(s) =>
+              navigate(withSharedParams(`/o/${orgSlug}/traces/${s.traceId}?span=${s.spanId}`, search))
+            }
+            onSelectRange={setAbsolute}
+          />
           <div className="card table-card">
             <table className="table trace-table">
               <thead>
