@@ -9,6 +9,11 @@ import {
 import { INCLOUD_DEFAULTS, InCloudProcess } from '../../incloud/inCloudProcess.ts';
 import { DEFAULT_AGGREGATOR_CONFIG } from '../../incloud/ingester/seriesAggregator.ts';
 import {
+  addEmbeddedMonitorOptions,
+  type EmbeddedMonitorFlags,
+  embeddedMonitors,
+} from '../../incloud/monitors/embedded.ts';
+import {
   addEmbeddedPortalOptions,
   type EmbeddedPortalFlags,
   embeddedPortal,
@@ -16,7 +21,7 @@ import {
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
 
-interface Options extends RetentionFlags, EmbeddedPortalFlags {
+interface Options extends RetentionFlags, EmbeddedPortalFlags, EmbeddedMonitorFlags {
   dataDir: string;
   adminHost: string;
   adminPort: number;
@@ -111,6 +116,7 @@ export function register(program: Command): void {
       [],
     );
   addEmbeddedPortalOptions(cmd);
+  addEmbeddedMonitorOptions(cmd, parsePort);
   addRetentionOptions(cmd).action(async (opts: Options) => {
     const proc = new InCloudProcess({
       dataDir: opts.dataDir,
@@ -135,6 +141,9 @@ export function register(program: Command): void {
     // The portal shares this process's embedded ClickHouse (see incloud/portal/embedded.ts).
     const portal = embeddedPortal(opts, proc, opts.vmUrl);
     if (portal) proc.components.push(portal);
+    // The monitors evaluator, likewise on the shared ClickHouse (incloud/monitors/embedded.ts).
+    const monitors = embeddedMonitors(opts, proc, opts.vmUrl);
+    if (monitors) proc.components.push(monitors);
     await proc.start();
     await onShutdownSignal(() => proc.shutdown());
   });

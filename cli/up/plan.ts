@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { monitorsPlan } from '../../incloud/monitors/upPlan.ts';
 import { vmagentArgs } from '../../incloud/vmagent/vmagentConfig.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
@@ -63,6 +64,8 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
     ],
   });
   const edge: ProcessSpec[] = o.remoteEdgeUrl ? [] : [localEdgeSpec(o, wrangler, edgeState)];
+  // Monitors: the evaluator runs inside incloud (flags below), vmalert after it (incloud/monitors/upPlan.ts).
+  const monitors = monitorsPlan({ dataDir, vmUrl, adminPort: o.adminPort });
   return [
     ...edge,
     {
@@ -98,6 +101,7 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
         portalEdgeUrl,
         '--install-token-file',
         o.installTokenFile,
+        ...monitors.incloudArgs,
       ],
       healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
       url: `http://127.0.0.1:${o.adminPort}/healthz`,
@@ -110,6 +114,7 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       healthUrl: `http://127.0.0.1:${o.vmagentPort}/health`,
       url: `http://127.0.0.1:${o.vmagentPort}/targets`,
     },
+    monitors.vmalert,
   ];
 }
 

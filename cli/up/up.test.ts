@@ -259,7 +259,7 @@ describe('understory up', () => {
       name: string;
       pid: number;
     }[];
-    expect(state.map((s) => s.name)).toEqual(['edge', 'victoria-metrics', 'incloud', 'vmagent']);
+    expect(state.map((s) => s.name)).toEqual(['edge', 'victoria-metrics', 'incloud', 'vmagent', 'vmalert']);
     for (const s of state) expect(groupAlive(s.pid)).toBe(true);
     up.kill('SIGINT');
     const code = await new Promise<number | null>((r) => up.once('exit', r));

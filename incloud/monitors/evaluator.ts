@@ -71,6 +71,7 @@ export class MonitorEvaluator implements Component {
   private rules: string | undefined;
   private rulesDirty = true;
   private lastError: string | undefined;
+  private vmalertError: string | undefined;
   private timers: NodeJS.Timeout[] = [];
   private history: Promise<void> = Promise.resolve();
   private syncing: Promise<void> | undefined;
@@ -129,33 +130,45 @@ export class MonitorEvaluator implements Component {
     const invalid = this.invalidMonitors.map((i) => i.id);
     const vm =
       (this.opts.vmalert ? '' : '; no vmalert: PromQL monitors are not evaluated') +
-      (invalid.length > 0 ? `; PromQL refused by VictoriaMetrics: ${invalid.join(', ')}` : '');
+      (invalid.length > 0 ? `; PromQL refused by VictoriaMetrics: ${invalid.join(', ')}` : '') +
+      (this.vmalertError ? `; ${this.vmalertError}` : '');
     if (this.lastError) return { ok: false, detail: `${n} monitors; ${this.lastError}${vm}` };
     return { ok: this.started, detail: `${n} monitors, ${this.tracker.list().length} active alerts${vm}` };
   }
 
-  /** Re-reads definitions; rewrites and reloads vmalert's rules when PromQL monitors changed. */
+  /**
+   * Re-reads definitions; rewrites and reloads vmalert's rules when PromQL monitors changed. A ClickHouse
+   * failure makes the component unhealthy; a vmalert or VictoriaMetrics failure is only reported (and retried
+   * next sync): SQL monitors keep running, and `up` starts vmalert after this process is healthy.
+   */
   async sync(): Promise<void> {
+    let next: MonitorConfig;
     try {
-      const next = await this.config.load();
-      const at = Date.now();
-      const enabled = new Set(next.monitors.filter((m) => m.enabled).map((m) => m.id));
-      for (const m of this.current.monitors)
-        if (!enabled.has(m.id)) this.apply(this.tracker.forget(m.id, at));
-      for (const m of next.monitors) this.known.set(m.id, m);
-      this.current = next;
-      const rules = renderRules(await this.validPromql(next.monitors));
-      if (rules !== this.rules) this.rulesDirty = true;
-      this.rules = rules;
-      if (this.opts.vmalert) {
-        if (this.rulesDirty) await this.reloadRules(rules);
-        await this.reconcileVmalert(at);
-      }
+      next = await this.config.load();
       this.lastError = undefined;
     } catch (err) {
       if (this.stopping) return;
-      this.lastError = `cannot sync monitors: ${(err as Error).message}`;
-      this.log.warn({ err }, 'cannot sync monitors');
+      this.lastError = `cannot load monitors: ${(err as Error).message}`;
+      this.log.warn({ err }, 'cannot load monitors');
+      return;
+    }
+    const at = Date.now();
+    const enabled = new Set(next.monitors.filter((m) => m.enabled).map((m) => m.id));
+    for (const m of this.current.monitors) if (!enabled.has(m.id)) this.apply(this.tracker.forget(m.id, at));
+    for (const m of next.monitors) this.known.set(m.id, m);
+    this.current = next;
+    if (!this.opts.vmalert) return;
+    try {
+      const rules = renderRules(await this.validPromql(next.monitors));
+      if (rules !== this.rules) this.rulesDirty = true;
+      this.rules = rules;
+      if (this.rulesDirty) await this.reloadRules(rules);
+      await this.reconcileVmalert(at);
+      this.vmalertError = undefined;
+    } catch (err) {
+      if (this.stopping) return;
+      this.vmalertError = `cannot update vmalert: ${(err as Error).message}`;
+      this.log.warn({ err: (err as Error).message }, 'cannot update vmalert');
     }
   }
 

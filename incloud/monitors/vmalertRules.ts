@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { MonitorSpec } from '../../lib/tunnel/monitors.ts';
 
 /** The label that ties a vmalert alert back to its monitor. */
@@ -65,6 +66,7 @@ export async function checkExpr(
 
 /** Replaces the file atomically (write + rename), so vmalert never reads half a file. */
 export async function writeRulesFile(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, content, { mode: 0o644 });
   await rename(tmp, path);
