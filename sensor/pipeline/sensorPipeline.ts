@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
@@ -8,6 +9,7 @@ import type { Identify } from './identity.ts';
 import { type IdentityOptions, IdentityResolver } from './identityResolver.ts';
 import { RedAggregator, type RedAggregatorConfig } from './redAggregator.ts';
 import { type RedactionConfig, Redactor } from './redaction.ts';
+import { ResourceSampler, type ResourceSamplerOptions } from './resources/resourceSampler.ts';
 import { ResourceTemplater, type ResourceTemplaterConfig } from './resourceTemplater.ts';
 import { SpanBuilder } from './spanBuilder.ts';
 import { TraceSampler, type TraceSamplerConfig } from './traceSampler.ts';
@@ -39,6 +41,11 @@ export interface SensorPipelineOptions {
   sampling?: Partial<TraceSamplerConfig>;
   remoteWrite?: Partial<Omit<RemoteWriteExporterOptions, 'url' | 'source' | 'registry'>>;
   otlp?: Partial<Omit<OtlpExporterOptions, 'url' | 'registry'>>;
+  /**
+   * Node and container resource metrics through remote write every `intervalMs` (off when absent), with
+   * the workload labels of the k8s-watcher when `identity.watcherUrl` is set.
+   */
+  resources?: { intervalMs: number } & Partial<Omit<ResourceSamplerOptions, 'host' | 'metadata'>>;
   registry?: Registry;
 }
 
@@ -53,6 +60,9 @@ export class SensorPipeline implements Component {
   readonly identity: IdentityResolver | undefined;
   readonly remoteWrite: RemoteWriteExporter | undefined;
   readonly otlp: OtlpExporter | undefined;
+  /** Resource metrics (`resources` option): the sampler and its own remote-write sender. */
+  readonly resources: ResourceSampler | undefined;
+  readonly resourceExport: RemoteWriteExporter | undefined;
   private started = false;
   private readonly log = logger('sensor-pipeline');
   private readonly m;
@@ -83,6 +93,22 @@ export class SensorPipeline implements Component {
         registry,
       });
     if (o.otlpUrl) this.otlp = new OtlpExporter({ ...o.otlp, url: o.otlpUrl, registry });
+    if (o.resources && o.remoteWriteUrl) {
+      const { intervalMs, ...sampler } = o.resources;
+      const resources = new ResourceSampler({
+        ...sampler,
+        host: o.node ?? hostname(),
+        metadata: this.identity?.client,
+      });
+      this.resources = resources;
+      // No registry: the RED exporter already owns the sensor_remote_write_* self-metric names.
+      this.resourceExport = new RemoteWriteExporter({
+        ...o.remoteWrite,
+        url: o.remoteWriteUrl,
+        intervalMs,
+        source: () => resources.series(labels),
+      });
+    }
     const agg = this.aggregator;
     const sampler = this.sampler;
     const templater = this.templater;
@@ -149,6 +175,7 @@ export class SensorPipeline implements Component {
     this.remoteWrite?.start();
     this.otlp?.start();
     await this.identity?.start();
+    this.resourceExport?.start();
   }
 
   /** Caller keeps ownership of `calls`; nothing here holds on to the array. */
@@ -180,6 +207,7 @@ export class SensorPipeline implements Component {
     await Promise.all([
       this.remoteWrite?.shutdown(graceMs),
       this.otlp?.shutdown(graceMs),
+      this.resourceExport?.shutdown(graceMs),
       this.identity?.stop(),
     ]);
   }
