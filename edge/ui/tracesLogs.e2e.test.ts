@@ -499,6 +499,15 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
 
   // Live tail: a line written now appears without reloading; paused, new lines wait until resumed.
   await page.goto(`${stack!.url}/o/stack/logs?q=${encodeURIComponent('service:payments')}`);
+  // Only payments lines are shown, yet the suggestions know checkout: a sample of the range feeds them.
+  await box.click();
+  await page.keyboard.press('End');
+  await page.keyboard.type(' -service:');
+  await expect
+    .poll(() => options.allTextContents(), { timeout: 20_000 })
+    .toEqual(expect.arrayContaining([expect.stringContaining('checkout')]));
+  await page.keyboard.press('Escape');
+  await box.fill('service:payments');
   await page.getByRole('button', { name: 'Live tail' }).click();
   const live = page.getByRole('list', { name: 'Live lines, newest first' });
   await live.getByRole('listitem').first().waitFor({ timeout: 20_000 });

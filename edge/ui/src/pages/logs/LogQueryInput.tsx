@@ -10,12 +10,14 @@ export function LogQueryInput({
   value,
   onChange,
   onSubmit,
+  onFocus,
   known,
   busy,
 }: {
   value: string;
   onChange: (v: string) => void;
   onSubmit: (v: string) => void;
+  onFocus?: () => void;
   known: KnownValues;
   busy: boolean;
 }) {
@@ -79,6 +81,7 @@ export function LogQueryInput({
             setOpen(true);
           }}
           onSelect={(e) => setCaret(e.currentTarget.selectionStart ?? value.length)}
+          onFocus={onFocus}
           onBlur={() => setTimeout(() => setOpen(false), 120)}
           onKeyDown={(e) => {
             if (e.key === 'ArrowDown') {

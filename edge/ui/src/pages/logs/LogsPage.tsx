@@ -21,6 +21,8 @@ import './logs.css';
 /** Lines shown per search; the histogram counts all of them. */
 export const PAGE_LINES = 200;
 const BUCKETS = 90;
+/** Lines read once per cluster and range to learn field values for the suggestions. */
+const SAMPLE_LINES = 1000;
 
 /** Field values seen per cluster, for suggestions (kept while the page is open). */
 const knownByCluster = new Map<string, KnownValues>();
@@ -51,6 +53,23 @@ function LogsExplorer({ ctx, orgSlug }: { ctx: DataContext; orgSlug: string }) {
   const known = knownByCluster.get(ref.clusterId) ?? new Map();
   knownByCluster.set(ref.clusterId, known);
   if (data) learnValues(known, data.rows);
+  // The first time the box is used for a cluster and range, a sample of the newest lines of the whole range
+  // (not only of the current query) feeds the suggestions. The portal has no "values of a field" query.
+  const [sampledFor, setSampledFor] = useState<string | null>(null);
+  const [, setLearned] = useState(0);
+  const sample = () => {
+    const key = `${ref.clusterId}|${range.key}`;
+    if (sampledFor === key) return;
+    setSampledFor(key);
+    searchLogs(ref, { start: range.start, end: range.end, query: '', limit: SAMPLE_LINES, buckets: 1 })
+      .then((a) => {
+        learnValues(known, a.rows);
+        setLearned((n) => n + 1);
+      })
+      .catch(() => {
+        // Suggestions are a help only: the search itself reports errors.
+      });
+  };
   if (tail.lines.length > 0) learnValues(known, tail.lines.slice(0, 50));
 
   const run = (q: string) => setSearchParams({ q: q.trim() || null });
@@ -76,6 +95,7 @@ function LogsExplorer({ ctx, orgSlug }: { ctx: DataContext; orgSlug: string }) {
         value={draft}
         onChange={setDraft}
         onSubmit={run}
+        onFocus={sample}
         known={known}
         busy={loading && !tailing}
       />
