@@ -80,9 +80,28 @@ describe('RED metrics end to end through the ingester into VictoriaMetrics', () 
     });
     exporter.start();
     const cart = { workload: 'cart', namespace: 'shop', peer: '10.0.0.9' };
-    const feed = (calls: ApiCall[]) => {
-      for (const c of calls) agg.observe(c, cart, templater.template(cart.workload, c.protocol, c.resource));
+    const feed = (calls: ApiCall[], who = cart) => {
+      for (const c of calls) agg.observe(c, who, templater.template(who.workload, c.protocol, c.resource));
     };
+    // Failures whose status is no HTTP 5xx: the portal must count them through the error label.
+    const billing = { workload: 'billing', namespace: 'shop', peer: 'checkout' };
+    const failures = () =>
+      feed(
+        [
+          call('grpc', 'server', '/billing.Billing/Charge', 5, {
+            method: 'Charge',
+            status: '14',
+            error: true,
+          }),
+          call('postgres', 'client', 'INSERT INTO charges VALUES (1)', 2, {
+            method: 'INSERT',
+            status: '23505',
+            error: true,
+          }),
+          call('redis', 'client', 'GET k', 1, { method: 'GET', status: 'WRONGTYPE', error: true }),
+        ],
+        billing,
+      );
     try {
       // Interval 1: 3 fast GETs on two user ids (one template), one 2 s 500, a client-side query.
       feed([
@@ -95,12 +114,15 @@ describe('RED metrics end to end through the ingester into VictoriaMetrics', () 
           status: '',
         }),
       ]);
+      failures();
       exporter.flush();
       expect(await exporter.drain(20_000)).toBe(true);
       const t1 = Math.floor(Date.now() / 1000) * 1000 - 20_000;
       expect(ingester.flush(t1)).toBeGreaterThan(0);
       // Interval 2: 6 more fast GETs, so rate() over the two flushes sees 6 requests.
       feed(Array.from({ length: 6 }, (_, i) => call('http', 'server', `/users/${10 + i}`, 3)));
+      failures();
+      failures();
       exporter.flush();
       expect(await exporter.drain(20_000)).toBe(true);
       const t2 = t1 + 10_000;
@@ -134,7 +156,7 @@ describe('RED metrics end to end through the ingester into VictoriaMetrics', () 
         '2.5': '10',
         '+Inf': '10',
       });
-      const db = await vm.query('db_client_operation_duration_seconds_count', at);
+      const db = await vm.query('db_client_operation_duration_seconds_count{workload="cart"}', at);
       expect(db.map((r) => [r.metric.resource, r.metric.method, r.value[1]])).toEqual([
         ['SELECT * FROM users WHERE id = ? AND name = ?', 'SELECT', '1'],
       ]);
@@ -147,6 +169,22 @@ describe('RED metrics end to end through the ingester into VictoriaMetrics', () 
       });
       const rate = await vm.query(q.requests, at);
       expect(rate.map((r) => [r.metric.resource, Number(r.value[1])])).toEqual([['/users/{id}', 0.6]]);
+      // The portal's error-rate queries see gRPC, SQLSTATE and Redis failures (2 of each in 10 s).
+      const errs = async (side: 'server' | 'client') =>
+        (
+          await vm.query(
+            redQueries({ side, by: ['workload', 'protocol'], where: { workload: 'billing' }, windowS: 15 })
+              .errors,
+            at,
+          )
+        )
+          .map((r) => [r.metric.protocol, Number(r.value[1])])
+          .sort();
+      expect(await errs('server')).toEqual([['grpc', 0.2]]);
+      expect(await errs('client')).toEqual([
+        ['postgres', 0.2],
+        ['redis', 0.2],
+      ]);
       const sent = await registry.getSingleMetricAsString('sensor_remote_write_samples_sent_total');
       expect(sent).toMatch(/sensor_remote_write_samples_sent_total [1-9]\d*/);
     } finally {
