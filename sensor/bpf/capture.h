@@ -18,6 +18,8 @@
 #define CAPTURE_MAX_DATA 4096
 /* iovec entries looked at per readv/writev/recvmsg/sendmsg (the rest is counted in `len`, not copied). */
 #define CAPTURE_MAX_IOV 8
+/* Messages reported per recvmmsg/sendmmsg call (the rest are not seen). */
+#define CAPTURE_MAX_MMSG 4
 
 enum capture_kind {
   CAPTURE_KIND_DATA = 1,
@@ -54,6 +56,8 @@ enum capture_syscall {
   CAPTURE_SYS_SENDMSG = 8,
   CAPTURE_SYS_SSL_READ = 9,
   CAPTURE_SYS_SSL_WRITE = 10,
+  CAPTURE_SYS_RECVMMSG = 11, /* one event per message */
+  CAPTURE_SYS_SENDMMSG = 12,
 };
 
 /* Indexes of the per-CPU counters in the `stats` map. */

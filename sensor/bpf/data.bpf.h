@@ -1,7 +1,7 @@
 /*
- * Socket data: read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg. One hook per call, at
- * syscall exit: it knows how many bytes moved, and the arguments are still in the registers saved at
- * entry. Calls that moved nothing (EAGAIN reads of an event loop) stop at the first instruction.
+ * Socket data: read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg. One
+ * hook per call, at syscall exit: it knows how many bytes moved, and the arguments are still in the
+ * registers saved at entry. Calls that moved nothing (EAGAIN reads of an event loop) stop at the first instruction.
  */
 #pragma once
 
@@ -94,57 +94,96 @@ static __always_inline void read_args(__u8 sys, struct sys_args *a) {
   a->addr = (sys == CAPTURE_SYS_RECVFROM || sys == CAPTURE_SYS_SENDTO) ? PT_REGS_PARM5_SYSCALL(regs) : 0;
 }
 
-static __always_inline int data_exit(__u8 sys, long ret) {
-  if (ret <= 0) return 0;
-  struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  __u32 pid = id >> 32;
-  struct thread_state *ts = traced_thread(pid, cfg);
-  if (!ts) return 0;
-  struct sys_args args;
-  read_args(sys, &args);
-  struct conn_info *c = lookup_conn(pid, args.fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start);
-  if (!c) return 0;
-  __u8 dir = (sys % 2 == 0) ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
+/* One data event: `len` bytes moved through `buf` (iov == 0) or an iovec array; `peer` is the call's
+ * sockaddr (unconnected UDP). */
+static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __s32 fd, __u64 len, __u64 buf,
+                                     __u64 iov, __u32 iovcnt, __u64 peer, struct capture_config *cfg) {
+  struct scratch *s = get_scratch();
+  if (!s) return;
+  fill_header(&s->ev.h, CAPTURE_KIND_DATA, fd);
+  s->ev.t = c->t;
+  s->ev.len = (__u32)len;
+  s->ev.direction = dir;
+  s->ev.syscall = sys;
+  __u32 cap = cap_for(c, dir, cfg, &s->ev.h.flags);
+  __u32 got = iov ? copy_iov(s, iov, iovcnt, len, cap) : copy_buf(s, buf, len, cap);
+  if (c->t.protocol == IPPROTO_UDP) peer_from_sockaddr(peer, &s->ev.t);
+  emit_data(s, got, cfg);
+}
 
+/* The connection of a data call this thread just made, or NULL when there is nothing to report. */
+static __always_inline struct conn_info *data_conn(struct sys_args *args, __u8 dir, struct thread_state *ts,
+                                                   struct capture_config *cfg, __u64 id) {
+  __u32 pid = id >> 32;
+  struct conn_info *c = lookup_conn(pid, args->fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start);
+  if (!c) return 0;
   /* Ciphertext under an SSL call in flight: remember the socket, skip the bytes (plaintext follows). */
   if (ts->tls_active) {
-    ts->tls.fd = args.fd;
+    ts->tls.fd = args->fd;
     c->is_tls = 1;
     c->ssl = ts->tls.ssl;
     count(CAPTURE_STAT_TLS_CIPHERTEXT, 1);
     return 0;
   }
-  if (dir == CAPTURE_DIR_EGRESS && ts->has_pending) flush_pending_tls(id, pid, args.fd, c, cfg, ts);
+  if (dir == CAPTURE_DIR_EGRESS && ts->has_pending) flush_pending_tls(id, pid, args->fd, c, cfg, ts);
   if (c->is_tls) {
     count(CAPTURE_STAT_TLS_CIPHERTEXT, 1);
     return 0;
   }
-  if (dir == CAPTURE_DIR_INGRESS) ts->last_read_fd = args.fd;
+  if (dir == CAPTURE_DIR_INGRESS) ts->last_read_fd = args->fd;
+  return c;
+}
 
-  struct scratch *s = get_scratch();
-  if (!s) return 0;
-  fill_header(&s->ev.h, CAPTURE_KIND_DATA, args.fd);
-  s->ev.t = c->t;
-  s->ev.len = (__u32)ret;
-  s->ev.direction = dir;
-  s->ev.syscall = sys;
-  __u32 cap = cap_for(c, dir, cfg, &s->ev.h.flags);
-  __u32 got = 0;
+static __always_inline int data_exit(__u8 sys, long ret) {
+  if (ret <= 0) return 0;
+  struct capture_config *cfg = get_config();
+  if (!cfg) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  struct thread_state *ts = traced_thread(id >> 32, cfg);
+  if (!ts) return 0;
+  struct sys_args args;
+  read_args(sys, &args);
+  __u8 dir = (sys % 2 == 0) ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
+  struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
+  if (!c) return 0;
+  __u64 buf = args.buf, iov = 0, peer = args.addr;
+  __u32 iovcnt = 0;
   if (sys == CAPTURE_SYS_READV || sys == CAPTURE_SYS_WRITEV) {
-    got = copy_iov(s, args.buf, args.count, ret, cap);
+    iov = args.buf;
+    iovcnt = args.count;
   } else if (sys == CAPTURE_SYS_RECVMSG || sys == CAPTURE_SYS_SENDMSG) {
     struct user_msghdr msg = {};
-    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)args.buf) == 0) {
-      got = copy_iov(s, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen, ret, cap);
-      if (c->t.protocol == IPPROTO_UDP) peer_from_sockaddr((__u64)msg.msg_name, &s->ev.t);
-    }
-  } else {
-    got = copy_buf(s, args.buf, ret, cap);
-    if (c->t.protocol == IPPROTO_UDP) peer_from_sockaddr(args.addr, &s->ev.t);
+    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)args.buf)) return 0;
+    iov = (__u64)msg.msg_iov;
+    iovcnt = (__u32)msg.msg_iovlen;
+    peer = (__u64)msg.msg_name;
   }
-  emit_data(s, got, cfg);
+  emit_one(c, sys, dir, args.fd, ret, buf, iov, iovcnt, peer, cfg);
+  return 0;
+}
+
+/* sendmmsg/recvmmsg: `ret` messages moved (glibc's resolver sends its A and AAAA queries this way); each
+ * of the first CAPTURE_MAX_MMSG is reported as its own event with its own length. */
+static __always_inline int mmsg_exit(__u8 sys, long ret) {
+  if (ret <= 0) return 0;
+  struct capture_config *cfg = get_config();
+  if (!cfg) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  struct thread_state *ts = traced_thread(id >> 32, cfg);
+  if (!ts) return 0;
+  struct sys_args args;
+  read_args(sys, &args);
+  __u8 dir = sys == CAPTURE_SYS_SENDMMSG ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
+  struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
+  if (!c) return 0;
+  for (int i = 0; i < CAPTURE_MAX_MMSG; i++) {
+    if (i >= ret) break;
+    struct mmsghdr m = {};
+    if (bpf_probe_read_user(&m, sizeof(m), (void *)(args.buf + i * sizeof(struct mmsghdr)))) break;
+    if (m.msg_len == 0) continue;
+    emit_one(c, sys, dir, args.fd, m.msg_len, 0, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen,
+             (__u64)m.msg_hdr.msg_name, cfg);
+  }
   return 0;
 }
 
@@ -164,3 +203,7 @@ SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(CAPTURE_SYS_RECVMSG, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(CAPTURE_SYS_SENDMSG, ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return mmsg_exit(CAPTURE_SYS_RECVMMSG, ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return mmsg_exit(CAPTURE_SYS_SENDMMSG, ctx->ret); }

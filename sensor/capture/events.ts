@@ -22,7 +22,9 @@ export type SyscallName =
   | 'recvmsg'
   | 'sendmsg'
   | 'SSL_read'
-  | 'SSL_write';
+  | 'SSL_write'
+  | 'recvmmsg'
+  | 'sendmmsg';
 
 /** A connection seen from the observed process: `local` is its end, `remote` the peer. */
 export interface Tuple {
@@ -109,6 +111,8 @@ const SYSCALLS: SyscallName[] = [
   'sendmsg',
   'SSL_read',
   'SSL_write',
+  'recvmmsg',
+  'sendmmsg',
 ];
 const ROLES: Role[] = ['unknown', 'client', 'server'];
 const KIND_EXEC = 5;
