@@ -139,10 +139,7 @@ describe('collector: official OTLP examples and bad input', () => {
   it('forwards metrics.json to the ingester as Prometheus series (delta -> cumulative)', async () => {
     const res = await post('/v1/metrics', example('metrics.json'));
     expect(res.status).toBe(200);
-    // The exponential histogram is not converted: a partial success names it.
-    expect(await res.json()).toEqual({
-      partialSuccess: { rejectedDataPoints: 1, errorMessage: 'exponential histograms are not supported' },
-    });
+    expect(await res.json()).toEqual({}); // every point accepted, the exponential histogram included
     const flat = Object.fromEntries(
       sink.series.map((s) => [JSON.stringify(s.labels), [s.samples[0]?.value, s.samples[0]?.timestampMs]]),
     );
@@ -172,6 +169,32 @@ describe('collector: official OTLP examples and bad input', () => {
         job: 'my.service',
         my_histogram_attr: 'some value',
       })]: [2, t],
+      // scale 0, zeroCount 1, positive offset 1 counts [0, 2]: two values in (4, 8] -> le 8.
+      ...Object.fromEntries(
+        [
+          ['0', 1],
+          ['8', 3],
+          ['+Inf', 3],
+        ].map(([le, n]) => [
+          JSON.stringify({
+            __name__: 'my_exponential_histogram_bucket',
+            job: 'my.service',
+            my_exponential_histogram_attr: 'some value',
+            le,
+          }),
+          [n, t],
+        ]),
+      ),
+      [JSON.stringify({
+        __name__: 'my_exponential_histogram_sum',
+        job: 'my.service',
+        my_exponential_histogram_attr: 'some value',
+      })]: [10, t],
+      [JSON.stringify({
+        __name__: 'my_exponential_histogram_count',
+        job: 'my.service',
+        my_exponential_histogram_attr: 'some value',
+      })]: [3, t],
     });
   });
 

@@ -1,4 +1,5 @@
 import type { RemoteSeries } from '../ingester/remoteWrite.ts';
+import { cumulativeBuckets, ExpHistogramTotals, readExpBuckets } from './otlpExpHistogram.ts';
 import { OtlpInputError } from './otlpSchema.ts';
 import { asArray, asNanos, asObject, asString, asUint, attributesToMap } from './otlpValues.ts';
 
@@ -8,8 +9,8 @@ import { asArray, asNanos, asObject, asString, asUint, attributesToMap } from '.
  * `_total`, histograms become `_bucket{le}`/`_sum`/`_count`, summaries `{quantile}`/`_sum`/`_count`,
  * `service.name` -> `job`, `service.instance.id` -> `instance`.
  * Delta sums and histograms are turned into cumulative series by `DeltaAccumulator` (the ingester and
- * PromQL's rate() work on cumulative counters). Exponential histograms are not converted: they are counted as
- * rejected points and the answer is a partial success.
+ * PromQL's rate() work on cumulative counters). Exponential histograms become classic `_bucket{le}` histograms
+ * on a fixed grid of boundaries (`otlpExpHistogram.ts`).
  */
 export interface ConvertedMetrics {
   series: RemoteSeries[];
@@ -27,12 +28,14 @@ const DELTA = 1;
  */
 export class DeltaAccumulator {
   private readonly totals = new Map<string, number>();
+  /** Delta exponential histograms, merged bucket by bucket. */
+  readonly expHistograms = new ExpHistogramTotals();
   evicted = 0;
 
   constructor(private readonly maxSeries = 200_000) {}
 
   add(labels: Record<string, string>, delta: number): number {
-    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const key = seriesKeyOf('', labels);
     const total = (this.totals.get(key) ?? 0) + delta;
     this.totals.delete(key);
     this.totals.set(key, total);
@@ -42,6 +45,10 @@ export class DeltaAccumulator {
     }
     return total;
   }
+}
+
+function seriesKeyOf(name: string, labels: Record<string, string>): string {
+  return JSON.stringify([name, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))]);
 }
 
 export function sanitizeName(name: string): string {
@@ -80,10 +87,6 @@ function pointValue(p: Record<string, unknown>): number {
 
 export function metricSeries(req: Record<string, unknown>, deltas: DeltaAccumulator): ConvertedMetrics {
   const out: ConvertedMetrics = { series: [], points: 0, rejected: 0, rejectReason: '' };
-  const reject = (n: number, why: string) => {
-    out.rejected += n;
-    out.rejectReason ||= why;
-  };
   let delta = false;
   const push = (labels: Record<string, string>, value: number, timestampMs: number) =>
     out.series.push({ labels, samples: [{ value: delta ? deltas.add(labels, value) : value, timestampMs }] });
@@ -149,9 +152,21 @@ export function metricSeries(req: Record<string, unknown>, deltas: DeltaAccumula
             push({ __name__: `${name}_count`, ...labels }, num(p.count ?? 0, 'count'), t);
           }
         } else if (m.exponentialHistogram !== undefined) {
-          const n = asArray(asObject(m.exponentialHistogram, 'metric').dataPoints, 'dataPoints').length;
-          out.points += n;
-          reject(n, 'exponential histograms are not supported');
+          const data = asObject(m.exponentialHistogram, 'metric.exponentialHistogram');
+          const points = asArray(data.dataPoints, 'dataPoints').map((p) => asObject(p, 'dataPoint'));
+          out.points += points.length;
+          const isDelta = asUint(data.aggregationTemporality, 'aggregationTemporality') === DELTA;
+          delta = false; // merged as buckets below, not per `le` series
+          for (const p of points) {
+            const labels = labelsOf(base, p.attributes);
+            const t = ms(p);
+            const read = readExpBuckets(p, num);
+            const b = isDelta ? deltas.expHistograms.add(seriesKeyOf(name, labels), read) : read;
+            for (const [le, count] of cumulativeBuckets(b))
+              push({ __name__: `${name}_bucket`, ...labels, le }, count, t);
+            if (b.sum !== undefined) push({ __name__: `${name}_sum`, ...labels }, b.sum, t);
+            push({ __name__: `${name}_count`, ...labels }, b.count, t);
+          }
         }
       }
     }
