@@ -154,7 +154,9 @@ export class MonitorEvaluator implements Component {
     }
     const at = Date.now();
     const enabled = new Set(next.monitors.filter((m) => m.enabled).map((m) => m.id));
-    for (const m of this.current.monitors) if (!enabled.has(m.id)) this.apply(this.tracker.forget(m.id, at));
+    // Alerts of monitors that are gone or disabled resolve (also ones restored from history at start-up).
+    const active = new Set(this.tracker.list().map((a) => a.monitorId));
+    for (const id of active) if (!enabled.has(id)) this.apply(this.tracker.forget(id, at));
     for (const m of next.monitors) this.known.set(m.id, m);
     this.current = next;
     if (!this.opts.vmalert) return;
@@ -310,9 +312,21 @@ export class MonitorEvaluator implements Component {
   /** Records and notifies transitions, in order. History inserts are chained so rows keep their order. */
   private apply(transitions: Transition[]): void {
     for (const t of transitions) {
-      const m = this.known.get(t.monitorId);
-      if (!m) continue;
       this.metrics.transitions.inc({ to: t.to });
+      const m = this.known.get(t.monitorId);
+      if (!m) {
+        // A monitor deleted while the evaluator was down: its restored alerts end in history, unnotified.
+        this.record(
+          historyRow({
+            transition: t,
+            monitorName: t.monitorId,
+            severity: '',
+            message: '',
+            notified: 'none',
+          }),
+        );
+        continue;
+      }
       const message = renderMessage(m, t);
       const notify = t.to === 'firing' || (t.to === 'resolved' && t.from === 'firing');
       let notified: Notified = 'none';
@@ -327,14 +341,20 @@ export class MonitorEvaluator implements Component {
           notified = 'sent';
         }
       }
-      const row = historyRow({ transition: t, monitorName: m.name, severity: m.severity, message, notified });
-      this.history = this.history
-        .then(() => this.opts.store.insert('alert_history', [row]))
-        .catch((err) => this.log.error({ err }, 'cannot record alert transition'));
+      this.record(
+        historyRow({ transition: t, monitorName: m.name, severity: m.severity, message, notified }),
+      );
     }
     const list = this.tracker.list();
     this.metrics.activeAlerts.set({ state: 'pending' }, list.filter((a) => a.state === 'pending').length);
     this.metrics.activeAlerts.set({ state: 'firing' }, list.filter((a) => a.state === 'firing').length);
+  }
+
+  /** History inserts are chained so rows keep their order; a failed insert is logged, not retried. */
+  private record(row: Record<string, unknown>): void {
+    this.history = this.history
+      .then(() => this.opts.store.insert('alert_history', [row]))
+      .catch((err) => this.log.error({ err }, 'cannot record alert transition'));
   }
 
   /** Picks up pending/firing instances from history, so a restart neither forgets nor re-notifies them. */
