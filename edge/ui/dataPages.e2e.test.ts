@@ -47,7 +47,9 @@ const now = Date.now();
 async function sendCheckoutSpans(otlp: string): Promise<void> {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'checkout', 'k8s.namespace.name': 'shop' }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${otlp}/v1/traces` }))],
+    spanProcessors: [
+      new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${otlp}/v1/traces`, timeoutMillis: 60_000 })),
+    ],
   });
   const tracer = provider.getTracer('understory-e2e');
   const span = (name: string, startMs: number, ms: number, failed: boolean) => {
@@ -78,8 +80,10 @@ beforeAll(async () => {
       await writeRedSeries(vm.url, now);
       await vm.flush();
     }),
-    store.insert('k8s_events', eventRows(now)),
-    sendCheckoutSpans(`http://127.0.0.1:${collector.port}`),
+    // One writer at a time into chdb: the events, then the spans through the collector.
+    store
+      .insert('k8s_events', eventRows(now))
+      .then(() => sendCheckoutSpans(`http://127.0.0.1:${collector!.port}`)),
   ]);
   stack = s;
   browser = b;
@@ -211,10 +215,15 @@ test('service map: workloads and external peers laid out, calls with their RED, 
     '2.2/s',
   ]);
   expect(await db.textContent()).toContain('9.09%');
-  // dagre puts callers left of callees.
-  const x = async (id: string) => (await page.locator(`g[data-node="${id}"]`).boundingBox())!.x;
-  expect(await x('frontend')).toBeLessThan(await x('checkout'));
-  expect(await x('checkout')).toBeLessThan(await x('payments'));
+  // dagre puts callers before callees: left of them, or above them when the chain is turned to fit the width.
+  const at = async (id: string) => (await page.locator(`g[data-node="${id}"]`).boundingBox())!;
+  const before = async (a: string, b: string) => {
+    const [p, q] = [await at(a), await at(b)];
+    return q.x > p.x + 1 || q.y > p.y + 1;
+  };
+  expect(await before('frontend', 'checkout')).toBe(true);
+  expect(await before('checkout', 'payments')).toBe(true);
+  expect(await before('payments', 'frontend')).toBe(false);
   await shot(page, '04-service-map');
   // Hovering a node fades what is not connected to it.
   await page.locator('g[data-node="checkout"] a').hover();
@@ -231,6 +240,80 @@ test('service map: workloads and external peers laid out, calls with their RED, 
   await page.goto(`${stack!.url}/o/stack/map`);
   await poll(() => nodes.count(), 30_000).toBe(8);
   await shot(page, '06-service-map-wide');
+  expect(errors).toEqual([]);
+  await page.context().close();
+}, 120_000);
+
+test('metrics: PromQL explorer runs on Ctrl+Enter, draws and tabulates the result, shows Prometheus errors', async () => {
+  const { page, errors } = await signIn(1366);
+  await page.goto(`${stack!.url}/o/stack/metrics`);
+  await page.getByRole('heading', { name: 'Start with an example' }).waitFor();
+  await shot(page, '07-metrics-start');
+  const box = page.getByLabel('PromQL');
+  await box.fill('sum by (workload) (rate(http_server_request_duration_seconds_count[5m]))');
+  await box.press('Control+Enter');
+  await poll(() => new URL(page.url()).searchParams.get('expr')).toContain('sum by (workload)');
+  const rows = page.locator('tr[data-result-row]');
+  // The HTTP servers of the fixture (auth serves gRPC, a different histogram).
+  await poll(() => rows.count()).toBe(4);
+  expect(await rows.filter({ hasText: '{workload="checkout"}' }).locator('td').nth(1).textContent()).toBe(
+    '1.5',
+  );
+  await poll(() => page.locator('.chart-card canvas').count()).toBe(1);
+  await page.getByLabel('Unit').selectOption('reqps');
+  await poll(() => rows.filter({ hasText: '{workload="checkout"}' }).locator('td').nth(1).textContent()).toBe(
+    '1.5/s',
+  );
+  await shot(page, '08-metrics-result');
+
+  // A broken query shows Prometheus' own message; the page keeps working.
+  await box.fill('sum(rate(http_server_request_duration_seconds_count[5m])');
+  await box.press('Control+Enter');
+  await poll(() => page.getByRole('alert').first().textContent()).toMatch(/parse|unexpected|expect/i);
+  await shot(page, '09-metrics-error');
+  // An example fills the query and its unit.
+  await page.goto(`${stack!.url}/o/stack/metrics`);
+  await page.getByRole('button', { name: /p95 latency per service/ }).click();
+  await poll(() => new URL(page.url()).searchParams.get('unit')).toBe('seconds');
+  // Every server histogram family: auth's gRPC too.
+  await poll(() => rows.count()).toBe(5);
+  expect(await rows.filter({ hasText: '{workload="checkout"}' }).locator('td').nth(1).textContent()).toBe(
+    '750 ms',
+  );
+
+  // The time-range picker with the keyboard: open, Escape closes and gives focus back.
+  const picker = page.getByRole('button', { name: /Time range/ });
+  await picker.focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog', { name: 'Choose a time range' }).waitFor();
+  await page.keyboard.press('Escape');
+  await poll(() => page.getByRole('dialog').count()).toBe(0);
+  expect(await picker.evaluate((el) => el === document.activeElement)).toBe(true);
+  expect(errors).toEqual([]);
+  await page.context().close();
+}, 120_000);
+
+test('events: Kubernetes events with type, text and reason filters in the URL', async () => {
+  const { page, errors } = await signIn(1366);
+  await page.goto(`${stack!.url}/o/stack/events`);
+  const rows = page.locator('tr[data-event-row]');
+  await poll(() => rows.count(), 30_000).toBe(8);
+  // Newest first.
+  expect(await rows.first().getAttribute('data-event-row')).toBe('Killing');
+  expect(await row(page, 'data-event-row', 'Unhealthy').textContent()).toContain('×7');
+  await poll(() => page.locator('.chart-card canvas').count()).toBe(1);
+  await shot(page, '10-events');
+  await page.getByLabel('Type').selectOption('Warning');
+  await poll(() => rows.count()).toBe(3);
+  expect(new URL(page.url()).searchParams.get('type')).toBe('Warning');
+  await page.getByLabel('Search events').fill('memory');
+  await poll(() => rows.count()).toBe(1);
+  expect(await rows.first().getAttribute('data-event-row')).toBe('FailedScheduling');
+  await shot(page, '11-events-filtered');
+  await page.getByRole('button', { name: 'Clear filters' }).first().click();
+  await poll(() => rows.count()).toBe(8);
+  await page.getByLabel('Reason').selectOption('BackOff');
+  await poll(() => rows.count()).toBe(1);
   expect(errors).toEqual([]);
   await page.context().close();
 }, 120_000);

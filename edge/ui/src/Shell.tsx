@@ -1,11 +1,12 @@
 /** Signed-in layout: sidebar (org switcher, navigation), top bar (page title, user, sign out), the page. */
 import { type ReactNode, useState } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
-import { DataPage } from './DataPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
+import { EventsPage } from './pages/events/EventsPage.tsx';
 import { LogsPage } from './pages/logs/LogsPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
 import { ServiceMapPage } from './pages/map/ServiceMapPage.tsx';
+import { MetricsPage } from './pages/metrics/MetricsPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { ServicesPage } from './pages/services/ServicesPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
@@ -19,14 +20,16 @@ export interface PageProps {
 }
 
 /**
- * The data pages (all framed by DataPage: cluster selector, time range, empty states). A page not listed
- * here but in the Observe navigation shows its placeholder.
+ * The data pages (each framed by DataPage: cluster selector, time range, empty states). Their links keep the
+ * shared query parameters (cluster, time range).
  */
 const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
   services: ServicesPage,
   map: ServiceMapPage,
   traces: TracesPage,
   logs: LogsPage,
+  metrics: MetricsPage,
+  events: EventsPage,
 };
 
 const NAV: { section: string; items: { page: string; label: string }[] }[] = [
@@ -150,8 +153,6 @@ export function Shell({
             <TokensPage org={org} />
           ) : DataPageBody ? (
             <DataPageBody org={org} rest={rest} />
-          ) : observe.has(page) ? (
-            <DataPage org={org}>{() => <PlaceholderPage page={page} />}</DataPage>
           ) : (
             <PlaceholderPage page={page} />
           )}

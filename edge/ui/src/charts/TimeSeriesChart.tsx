@@ -34,6 +34,8 @@ export interface TimeSeriesChartProps {
   emptyText?: string;
   /** Called with epoch ms when the user drags across the chart. */
   onSelectRange?: (start: number, end: number) => void;
+  /** Stack the series (bars of a histogram by kind): each drawn on top of the ones after it. */
+  stacked?: boolean;
   /** Show the legend (default: with more than one series). */
   legend?: boolean;
   /** Accessible name of the chart. */
@@ -46,6 +48,24 @@ const AXIS = {
   grid: { stroke: '#eef1f4', width: 1 },
   ticks: { stroke: '#e2e6eb', width: 1, size: 4 },
 };
+
+/**
+ * Cumulative columns for stacking: series i is drawn as the sum of series i..n-1, and uPlot paints in order,
+ * so each series shows as its own band above the ones after it. The tooltip still shows each series' value.
+ */
+function stack(series: ChartSeries[]): (number | null)[][] {
+  const out: (number | null)[][] = [];
+  let below: (number | null)[] = [];
+  for (let i = series.length - 1; i >= 0; i--) {
+    const values = series[i]!.values;
+    const sum = values.map((v, j) =>
+      v === null && (below[j] ?? null) === null ? null : (v ?? 0) + (below[j] ?? 0),
+    );
+    out.unshift(sum);
+    below = sum;
+  }
+  return out;
+}
 
 export function TimeSeriesChart(props: TimeSeriesChartProps) {
   const {
@@ -60,6 +80,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     emptyText = 'No data in this time range.',
     onSelectRange,
     title,
+    stacked = false,
   } = props;
   const el = useRef<HTMLDivElement>(null);
   const selectRef = useRef(onSelectRange);
@@ -82,7 +103,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       width: Math.max(120, host.clientWidth),
       height,
       ms: 1,
-      padding: [8, 8, 0, 0],
+      padding: [8, 20, 0, 0],
       scales: {
         x: { time: true, ...(fixed ? { range: [fixed[0]!, fixed[1]!] as uPlot.Range.MinMax } : {}) },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
@@ -112,7 +133,13 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
         drag: { x: Boolean(selectRef.current), y: false, setScale: false },
         points: { size: 7 },
       },
-      plugins: [tooltipPlugin(unit, span)],
+      plugins: [
+        tooltipPlugin(
+          unit,
+          span,
+          series.map((x) => x.values),
+        ),
+      ],
       hooks: {
         setSelect: [
           (u) => {
@@ -125,7 +152,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
         ],
       },
     };
-    const data: uPlot.AlignedData = [timestamps, ...series.map((s) => s.values)];
+    const data: uPlot.AlignedData = [timestamps, ...(stacked ? stack(series) : series.map((s) => s.values))];
     const plot = new uPlot(opts, data, host);
     const resize = new ResizeObserver(() => {
       const w = Math.max(120, host.clientWidth);
@@ -136,7 +163,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       resize.disconnect();
       plot.destroy();
     };
-  }, [timestamps, series, unit, kind, height, rangeStart, rangeEnd, hasData, showLegend]);
+  }, [timestamps, series, unit, kind, height, rangeStart, rangeEnd, hasData, showLegend, stacked]);
 
   const busy = loading && (hasData || !error);
   return (

@@ -8,6 +8,8 @@ export interface AlignedSeries {
   /** Epoch milliseconds. */
   timestamps: number[];
   series: { label: string; labels: PromLabels; values: (number | null)[] }[];
+  /** Series left out past MAX_SERIES. */
+  dropped: number;
 }
 
 /** At most this many series are drawn; the rest are dropped (and counted) so a careless query stays usable. */
@@ -27,7 +29,7 @@ export function alignMatrix(
   matrix: PromMatrix,
   stepMs: number,
   label: (labels: PromLabels) => string = seriesLabel,
-): AlignedSeries & { dropped: number } {
+): AlignedSeries {
   const step = Math.max(1, stepMs);
   const kept = matrix.slice(0, MAX_SERIES);
   // The grid comes from the samples themselves: Prometheus evaluates at start + k*step, VictoriaMetrics may

@@ -9,7 +9,8 @@ import { formatValue, type Unit } from './format.ts';
 
 const MAX_ROWS = 12;
 
-export function tooltipPlugin(unit: Unit, spanMs: number): uPlot.Plugin {
+/** `values`: each series' own values (the drawn data may be stacked), indexed like the timestamps. */
+export function tooltipPlugin(unit: Unit, spanMs: number, values?: (number | null)[][]): uPlot.Plugin {
   let tip: HTMLDivElement;
   const hide = () => {
     tip.style.display = 'none';
@@ -31,7 +32,7 @@ export function tooltipPlugin(unit: Unit, spanMs: number): uPlot.Plugin {
         const rows: { label: string; color: string; value: number }[] = [];
         for (let i = 1; i < u.series.length; i++) {
           const s = u.series[i]!;
-          const v = u.data[i]?.[idx];
+          const v = values ? values[i - 1]?.[idx] : u.data[i]?.[idx];
           if (!s.show || v === null || v === undefined) continue;
           rows.push({ label: String(s.label ?? ''), color: String(s.stroke ?? '#888'), value: v });
         }
