@@ -82,6 +82,24 @@ describe('LiveSource', () => {
     expect(src.tracker.stats.connections).toBe(0);
   });
 
+  it('an accept on a reused fd starts a new stream even when the close was lost', () => {
+    const { src, calls, feed } = source();
+    const first = tuple(8080, 51000);
+    const second = tuple(8080, 51001);
+    feed(
+      conn('accept', 11, 6, first),
+      data(11, 6, first, 'ingress', 'GET /first HTTP/1.1\r\n\r\n', { role: 'server' }),
+    );
+    // The close of the first connection and its response were lost (ring overflow).
+    feed(
+      conn('accept', 11, 6, second),
+      data(11, 6, second, 'ingress', 'GET /second HTTP/1.1\r\n\r\n', { role: 'server' }),
+      data(11, 6, second, 'egress', response(1), { role: 'server' }),
+    );
+    expect(calls.map((c) => `${c.resource} ${c.client?.port}`)).toEqual(['/second 51001']);
+    expect(src.connections).toBe(1);
+  });
+
   it('fills truncated HTTP bodies so the next keep-alive response still parses', () => {
     const { src, feed, keys } = source();
     const t = tuple(40000, 80);

@@ -60,6 +60,8 @@ export interface LiveSourceStats {
 
 interface LiveConn {
   key: string;
+  /** Numeric (pid, fd, channel) of a TCP stream, its key in the fast index. */
+  socket?: number;
   info: ConnectionInfo;
   pid: number;
   fd: number;
@@ -70,6 +72,8 @@ const FILL_CHUNK = 64 * 1024;
 /** Shared and never written: the tracker only reads `data` during onData. */
 const ZEROS = new Uint8Array(FILL_CHUNK);
 const EXPIRE_EVERY_NS = 1_000_000_000n;
+/** fds below this get a numeric fast-path key (Linux's default nr_open is 2^20). */
+const FD_LIMIT = 1 << 20;
 
 export class LiveSource {
   readonly tracker: ConnectionTracker;
@@ -90,6 +94,8 @@ export class LiveSource {
   };
   /** Every live connection by key, in opening order (the oldest is evicted first). */
   private readonly conns = new Map<string, LiveConn>();
+  /** TCP streams by numeric (pid, fd, channel): the per-event lookup that needs no tuple decoding. */
+  private readonly tcpBySocket = new Map<number, LiveConn>();
   /** pid -> fd -> connections of that socket (several for UDP peers or TLS plaintext beside ciphertext). */
   private readonly byPid = new Map<number, Map<number, Set<LiveConn>>>();
   private readonly fill: ReadonlySet<ProtocolName>;
@@ -135,12 +141,18 @@ export class LiveSource {
       case 'close':
         this.close(ev);
         return;
+      case 'connect':
+      case 'accept':
+        // A new connection on this fd: whatever was tracked under it belongs to an earlier one whose close
+        // was lost (ring overflow). Without this the fast path would carry it on under the old tuple.
+        this.closeFd(ev.pid, ev.fd);
+        return;
       case 'exit':
         this.exit(ev.pid);
         return;
       default:
-        // connect/accept carry the role and tuple that every data event repeats; exec/fork change nothing
-        // for existing sockets (a forked child's inherited connections are new streams under its own pid).
+        // exec/fork change nothing for existing sockets (a forked child's inherited connections are new
+        // streams under its own pid).
         return;
     }
   }
@@ -180,22 +192,33 @@ export class LiveSource {
     }
     const length = ev.length;
     if (length === 0) return;
-    const t = ev.tuple;
-    if (t.family === 0) {
-      this.stats.noTuple++;
-      return;
-    }
-    const tls = ev.tls;
-    const key = `${ev.pid} ${ev.fd} ${tls ? 's' : 'p'} ${t.transport} ${t.local.ip} ${t.local.port} ${t.remote.ip} ${t.remote.port}`;
-    let conn = this.conns.get(key);
     const ts = ev.tsNs;
-    if (conn === undefined) conn = this.open(key, ev, ts);
+    const tls = ev.tls;
+    // Fast path: a known TCP socket is found by (pid, fd, channel) without decoding the tuple, which costs
+    // more than the rest of this function. Slow path: new sockets and UDP (one stream per peer).
+    const fd = ev.fd;
+    const fast = fd < FD_LIMIT ? (ev.pid * FD_LIMIT + fd) * 2 + (tls ? 1 : 0) : -1;
+    let conn = fast >= 0 ? this.tcpBySocket.get(fast) : undefined;
+    if (conn === undefined) {
+      const t = ev.tuple;
+      if (t.family === 0) {
+        this.stats.noTuple++;
+        return;
+      }
+      const key = `${ev.pid} ${fd} ${tls ? 's' : 'p'} ${t.transport} ${t.local.ip} ${t.local.port} ${t.remote.ip} ${t.remote.port}`;
+      conn = this.conns.get(key) ?? this.open(key, ev, ts);
+      if (t.transport === 'tcp' && fast >= 0) {
+        conn.socket = fast;
+        this.tcpBySocket.set(fast, conn);
+      }
+    }
+    const key = conn.key;
     conn.lastNs = ts;
     const direction = ev.direction;
     const bytes = ev.data;
     this.tracker.onData(key, conn.info, direction, bytes, ts);
     const missing = length - bytes.length;
-    if (missing <= 0 || t.transport !== 'tcp') {
+    if (missing <= 0 || conn.info.transport !== 'tcp') {
       // A UDP datagram is parsed on its own: a truncated one simply yields what its prefix holds.
       if (missing > 0) this.countMissing(missing);
       return;
@@ -270,8 +293,11 @@ export class LiveSource {
 
   private close(ev: ConnectionEvent): void {
     this.stats.closes++;
-    const fds = this.byPid.get(ev.pid);
-    const set = fds?.get(ev.fd);
+    this.closeFd(ev.pid, ev.fd);
+  }
+
+  private closeFd(pid: number, fd: number): void {
+    const set = this.byPid.get(pid)?.get(fd);
     if (set === undefined) return;
     for (const conn of [...set]) this.forget(conn);
   }
@@ -287,6 +313,8 @@ export class LiveSource {
   private forget(conn: LiveConn): void {
     this.tracker.onClose(conn.key);
     this.conns.delete(conn.key);
+    if (conn.socket !== undefined && this.tcpBySocket.get(conn.socket) === conn)
+      this.tcpBySocket.delete(conn.socket);
     const fds = this.byPid.get(conn.pid);
     const set = fds?.get(conn.fd);
     if (set === undefined) return;
