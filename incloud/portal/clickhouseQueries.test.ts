@@ -152,6 +152,8 @@ describe('traces', () => {
     [{ status: 'error' }, (s) => ['STATUS_CODE_ERROR', 'Error'].includes(String(s.StatusCode))],
     [{ resource: '/api/orders/{id}' }, (s) => s.SpanName === 'GET /api/orders/{id}'],
     [{ resource: 'GET /health' }, (s) => s.SpanName === 'GET /health'],
+    [{ rootOnly: true }, (s) => !s.ParentSpanId],
+    [{ rootOnly: 'true', service: 'checkout' }, (s) => !s.ParentSpanId && s.ServiceName === 'checkout'],
     [
       { minDurationMs: 50, maxDurationMs: 60 },
       (s) => Number(s.Duration) >= 50e6 && Number(s.Duration) <= 60e6,

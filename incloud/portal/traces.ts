@@ -40,6 +40,7 @@ export function tracesSearchHandler(reader: ClickhouseReader, maxRangeMs: number
       conds.push('StatusCode IN {statuses:Array(String)}');
       params.statuses = STATUS_VALUES[p.status];
     }
+    if (p.rootOnly) conds.push("ParentSpanId = ''");
     if (p.minDurationMs !== undefined) {
       conds.push('Duration >= {minNs:UInt64}');
       params.minNs = Math.round(p.minDurationMs * 1e6);

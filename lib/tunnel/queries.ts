@@ -64,6 +64,8 @@ export const tracesSearchParams = z
     status: z.enum(TRACE_STATUSES).optional(),
     minDurationMs: z.number().min(0).max(86_400_000).optional(),
     maxDurationMs: z.number().min(0).max(86_400_000).optional(),
+    /** Only spans without a parent: the entry of each trace, so a list of traces. Text `true`/`false` too (query strings). */
+    rootOnly: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
     limit: limit(1000, 50),
   })
   .refine(checkRange, rangeMessage);
