@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPipelineConfig, pipelineOptions } from './pipelineConfig.ts';
+import { containerLogsOptions, loadPipelineConfig, pipelineOptions } from './pipelineConfig.ts';
 import { SensorPipeline } from './sensorPipeline.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'understory-pipeline-config-'));
@@ -68,5 +68,89 @@ describe('loadPipelineConfig', () => {
     expect(() => loadPipelineConfig(join(dir, 'missing.json'), {})).toThrow(
       /cannot load pipeline configuration from .*ENOENT/,
     );
+  });
+
+  it('configures identity, resources and logs; the watcher token comes from a file or the environment', async () => {
+    const token = file('token', 'secret-from-file\n');
+    const p = file(
+      'full.json',
+      JSON.stringify({
+        otlpUrl: 'http://collector:4318',
+        remoteWriteUrl: 'http://ingester:9091/api/v1/write',
+        identity: { readyTimeoutMs: 0, dns: { maxEntries: 100, minTtlS: 60 } },
+        resources: { intervalMs: 30000 },
+        logs: { stateFile: '/var/lib/understory/log-offsets.json' },
+      }),
+    );
+    const env = {
+      UNDERSTORY_K8S_WATCHER_URL: 'http://understory-k8s-watcher:9470',
+      UNDERSTORY_K8S_WATCHER_TOKEN_FILE: token,
+      UNDERSTORY_PROC_ROOT: '/host/proc',
+      UNDERSTORY_CGROUP_ROOT: '/host/sys/fs/cgroup',
+    };
+    const cfg = loadPipelineConfig(p, env);
+    expect(cfg.identity).toEqual({
+      readyTimeoutMs: 0,
+      dns: { maxEntries: 100, minTtlS: 60 },
+      watcherUrl: 'http://understory-k8s-watcher:9470',
+      watcherTokenFile: token,
+      processes: { procRoot: '/host/proc' },
+    });
+    expect(cfg.resources).toEqual({
+      intervalMs: 30000,
+      procRoot: '/host/proc',
+      cgroupRoot: '/host/sys/fs/cgroup',
+    });
+    const opts = pipelineOptions(cfg, {});
+    expect(opts.identity?.watcherToken).toBe('secret-from-file');
+    expect(JSON.stringify(cfg)).not.toContain('secret-from-file');
+    expect(containerLogsOptions(cfg)).toEqual({
+      root: '/var/log/pods',
+      stateFile: '/var/lib/understory/log-offsets.json',
+      otlpUrl: 'http://collector:4318',
+    });
+    const fromEnv = pipelineOptions(
+      loadPipelineConfig(undefined, { UNDERSTORY_K8S_WATCHER_URL: 'http://w:9470' }),
+      {
+        UNDERSTORY_K8S_WATCHER_TOKEN: 'tok',
+      },
+    );
+    expect(fromEnv.identity).toEqual({ watcherUrl: 'http://w:9470', watcherToken: 'tok' });
+    const pipeline = new SensorPipeline(opts);
+    expect(pipeline.identity?.client).toBeDefined();
+    expect(pipeline.resources).toBeDefined();
+  });
+
+  it.each([
+    [
+      { UNDERSTORY_K8S_WATCHER_URL: 'watcher:9470' },
+      /identity\.watcherUrl \(from UNDERSTORY_K8S_WATCHER_URL\)/,
+    ],
+    [
+      { UNDERSTORY_RESOURCES_INTERVAL_MS: '500' },
+      /resources\.intervalMs \(from UNDERSTORY_RESOURCES_INTERVAL_MS\)/,
+    ],
+    [{ UNDERSTORY_TRACE_RATE: '-1' }, /sampling\.ratePerSecond \(from UNDERSTORY_TRACE_RATE\)/],
+  ])('names the environment variable of a bad value: %o', (env, err) => {
+    expect(() => loadPipelineConfig(undefined, env)).toThrow(err);
+  });
+
+  it.each([
+    [
+      'dns.json',
+      '{"identity": {"dns": {"minTtlS": 10, "maxTtlS": 5}}}',
+      /identity\.dns: minTtlS must not exceed maxTtlS/,
+    ],
+    ['token.json', '{"identity": {"watcherToken": "x"}}', /Unrecognized key.*watcherToken/],
+    ['logs.json', '{"logs": {"root": "/var/log/pods"}}', /logs\.stateFile/],
+  ])('%s is refused with a clear error', (name, text, err) => {
+    expect(() => loadPipelineConfig(file(name, text), {})).toThrow(err);
+  });
+
+  it('reports an unreadable or empty token file', () => {
+    const cfg = loadPipelineConfig(undefined, { UNDERSTORY_K8S_WATCHER_TOKEN_FILE: join(dir, 'nope') });
+    expect(() => pipelineOptions(cfg, {})).toThrow(/cannot read the k8s-watcher token from .*nope: .*ENOENT/);
+    const empty = loadPipelineConfig(undefined, { UNDERSTORY_K8S_WATCHER_TOKEN_FILE: file('empty', '\n') });
+    expect(() => pipelineOptions(empty, {})).toThrow(/the file is empty/);
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { ContainerLogsOptions } from './logs/containerLogs.ts';
 import type { SensorPipelineOptions } from './sensorPipeline.ts';
 
 /**
@@ -7,14 +8,15 @@ import type { SensorPipelineOptions } from './sensorPipeline.ts';
  * with environment variables on top for what differs per node or deployment. Validated completely before
  * anything starts; every problem is reported at once with its path.
  *
- * Environment (strings; numbers parsed and validated like the file's):
- *   UNDERSTORY_REMOTE_WRITE_URL, UNDERSTORY_OTLP_URL, UNDERSTORY_NODE_NAME,
- *   UNDERSTORY_METRICS_INTERVAL_MS, UNDERSTORY_TRACE_RATE (spans/s), UNDERSTORY_TRACE_BASELINE_RATE (0..1),
- *   UNDERSTORY_SLOW_THRESHOLD_MS, UNDERSTORY_FORCE_TRACE_WORKLOADS (comma-separated).
+ * Environment (strings; numbers parsed and validated like the file's; see ENV_KEYS): URLs, node name,
+ * intervals, sampling, the k8s-watcher link (its token only from the environment or a file, never the
+ * configuration file), /proc and cgroup roots. A problem in a value from the environment names the variable.
  */
 const url = z.url({ protocol: /^https?$/ });
 const positive = z.number().positive();
 const count = z.number().int().positive();
+
+const path = z.string().min(1).max(4096);
 
 export const pipelineConfigSchema = z.strictObject({
   remoteWriteUrl: url.optional(),
@@ -104,7 +106,72 @@ export const pipelineConfigSchema = z.strictObject({
       timeoutMs: count.optional(),
     })
     .optional(),
+  identity: z
+    .strictObject({
+      watcherUrl: url.optional(),
+      /** File holding the k8s-watcher bearer token (a mounted secret). */
+      watcherTokenFile: path.optional(),
+      readyTimeoutMs: z.number().int().min(0).max(600_000).optional(),
+      watcherIdleTimeoutMs: z.number().int().min(1000).optional(),
+      watcherBackoffMaxMs: z.number().int().min(100).optional(),
+      processes: z
+        .strictObject({ procRoot: path.optional(), maxPids: count.optional(), refreshMs: count.optional() })
+        .optional(),
+      dns: z
+        .strictObject({
+          maxEntries: count.optional(),
+          minTtlS: z.number().min(0).optional(),
+          maxTtlS: z.number().min(0).optional(),
+          defaultTtlS: z.number().min(0).optional(),
+        })
+        .refine((d) => d.minTtlS === undefined || d.maxTtlS === undefined || d.minTtlS <= d.maxTtlS, {
+          message: 'minTtlS must not exceed maxTtlS',
+        })
+        .optional(),
+    })
+    .optional(),
+  resources: z
+    .strictObject({
+      /** Off when absent; needs remoteWriteUrl. */
+      intervalMs: z.number().int().min(1000),
+      procRoot: path.optional(),
+      cgroupRoot: path.optional(),
+      maxContainers: count.optional(),
+      maxPids: count.optional(),
+    })
+    .optional(),
+  logs: z
+    .strictObject({
+      /** kubelet's pod log directory. */
+      root: path.default('/var/log/pods'),
+      /** Where offsets persist (a hostPath that survives the sensor pod). */
+      stateFile: path,
+      fromStart: z.boolean().optional(),
+      pollIntervalMs: z.number().int().min(100).optional(),
+      maxUnackedRecords: count.optional(),
+    })
+    .optional(),
 });
+
+/** Environment variable -> configuration path, and how its text becomes a value. */
+const ENV_KEYS: [string, string[], 'string' | 'number' | 'list'][] = [
+  ['UNDERSTORY_REMOTE_WRITE_URL', ['remoteWriteUrl'], 'string'],
+  ['UNDERSTORY_OTLP_URL', ['otlpUrl'], 'string'],
+  ['UNDERSTORY_NODE_NAME', ['node'], 'string'],
+  ['UNDERSTORY_METRICS_INTERVAL_MS', ['remoteWrite', 'intervalMs'], 'number'],
+  ['UNDERSTORY_TRACE_RATE', ['sampling', 'ratePerSecond'], 'number'],
+  ['UNDERSTORY_TRACE_BASELINE_RATE', ['sampling', 'baselineRate'], 'number'],
+  ['UNDERSTORY_SLOW_THRESHOLD_MS', ['sampling', 'slowThresholdMs'], 'number'],
+  ['UNDERSTORY_FORCE_TRACE_WORKLOADS', ['sampling', 'forceWorkloads'], 'list'],
+  ['UNDERSTORY_K8S_WATCHER_URL', ['identity', 'watcherUrl'], 'string'],
+  ['UNDERSTORY_K8S_WATCHER_TOKEN_FILE', ['identity', 'watcherTokenFile'], 'string'],
+  ['UNDERSTORY_PROC_ROOT', ['identity', 'processes', 'procRoot'], 'string'],
+  ['UNDERSTORY_RESOURCES_INTERVAL_MS', ['resources', 'intervalMs'], 'number'],
+  ['UNDERSTORY_CGROUP_ROOT', ['resources', 'cgroupRoot'], 'string'],
+];
+
+/** Read by `pipelineOptions` (never stored in the configuration): the k8s-watcher bearer token. */
+export const WATCHER_TOKEN_ENV = 'UNDERSTORY_K8S_WATCHER_TOKEN';
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 
@@ -123,30 +190,40 @@ export function loadPipelineConfig(
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
       throw new Error(`cannot load pipeline configuration from ${file}: the file is not a JSON object`);
   }
-  const cfg = structuredClone(raw) as Record<string, Record<string, unknown> | unknown>;
-  const section = (name: string) => {
-    const s = cfg[name];
-    if (s === undefined) cfg[name] = {};
-    return (typeof cfg[name] === 'object' && cfg[name] !== null ? cfg[name] : {}) as Record<string, unknown>;
-  };
-  const num = (v: string) => (v.trim() === '' ? Number.NaN : Number(v));
-  if (env.UNDERSTORY_REMOTE_WRITE_URL) cfg.remoteWriteUrl = env.UNDERSTORY_REMOTE_WRITE_URL;
-  if (env.UNDERSTORY_OTLP_URL) cfg.otlpUrl = env.UNDERSTORY_OTLP_URL;
-  if (env.UNDERSTORY_NODE_NAME) cfg.node = env.UNDERSTORY_NODE_NAME;
-  if (env.UNDERSTORY_METRICS_INTERVAL_MS)
-    section('remoteWrite').intervalMs = num(env.UNDERSTORY_METRICS_INTERVAL_MS);
-  if (env.UNDERSTORY_TRACE_RATE) section('sampling').ratePerSecond = num(env.UNDERSTORY_TRACE_RATE);
-  if (env.UNDERSTORY_TRACE_BASELINE_RATE)
-    section('sampling').baselineRate = num(env.UNDERSTORY_TRACE_BASELINE_RATE);
-  if (env.UNDERSTORY_SLOW_THRESHOLD_MS)
-    section('sampling').slowThresholdMs = num(env.UNDERSTORY_SLOW_THRESHOLD_MS);
-  if (env.UNDERSTORY_FORCE_TRACE_WORKLOADS)
-    section('sampling').forceWorkloads = env.UNDERSTORY_FORCE_TRACE_WORKLOADS.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+  const cfg = structuredClone(raw) as Record<string, unknown>;
+  const fromEnv = new Map<string, string>();
+  for (const [name, keys, kind] of ENV_KEYS) {
+    const text = env[name];
+    if (!text) continue;
+    let at = cfg;
+    for (const k of keys.slice(0, -1)) {
+      if (typeof at[k] !== 'object' || at[k] === null) at[k] = {};
+      at = at[k] as Record<string, unknown>;
+    }
+    at[keys.at(-1)!] =
+      kind === 'number'
+        ? text.trim() === ''
+          ? Number.NaN
+          : Number(text)
+        : kind === 'list'
+          ? text
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : text;
+    fromEnv.set(keys.join('.'), name);
+  }
+  // The same /proc serves identity and resource metrics (a DaemonSet mounts the host's at one place).
+  const procRoot = env.UNDERSTORY_PROC_ROOT;
+  if (procRoot && typeof cfg.resources === 'object' && cfg.resources !== null)
+    (cfg.resources as Record<string, unknown>).procRoot ??= procRoot;
   const parsed = pipelineConfigSchema.safeParse(cfg);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => {
+      const at = i.path.join('.');
+      const name = fromEnv.get(at);
+      return `${at || '(root)'}${name ? ` (from ${name})` : ''}: ${i.message}`;
+    });
     throw new Error(
       `cannot load pipeline configuration${file ? ` from ${file}` : ''}: ${problems.join('; ')}`,
     );
@@ -154,8 +231,41 @@ export function loadPipelineConfig(
   return parsed.data;
 }
 
-/** The options `SensorPipeline` takes (it validates the rest: rules compile, buckets increase). */
-export function pipelineOptions(cfg: PipelineConfig): SensorPipelineOptions {
+/**
+ * The options `SensorPipeline` takes (it validates the rest: rules compile, buckets increase). Reads the
+ * k8s-watcher token from `identity.watcherTokenFile`, else from UNDERSTORY_K8S_WATCHER_TOKEN.
+ * `logs` is not a pipeline option: `containerLogsOptions` makes ContainerLogs's.
+ */
+export function pipelineOptions(
+  cfg: PipelineConfig,
+  env: Record<string, string | undefined> = process.env,
+): SensorPipelineOptions {
+  const { logs: _logs, identity, ...rest } = cfg;
   const sensorLabels = cfg.sensorLabels ?? (cfg.node ? { sensor: cfg.node } : {});
-  return { ...cfg, sensorLabels } as SensorPipelineOptions;
+  const out = { ...rest, sensorLabels } as SensorPipelineOptions;
+  if (identity) {
+    const { watcherTokenFile, ...id } = identity;
+    let watcherToken = env[WATCHER_TOKEN_ENV];
+    if (watcherTokenFile) {
+      try {
+        watcherToken = readFileSync(watcherTokenFile, 'utf8').trim();
+      } catch (err) {
+        throw new Error(
+          `cannot read the k8s-watcher token from ${watcherTokenFile}: ${(err as Error).message}`,
+        );
+      }
+      if (!watcherToken)
+        throw new Error(`cannot use the k8s-watcher token in ${watcherTokenFile}: the file is empty`);
+    }
+    out.identity = { ...id, ...(watcherToken ? { watcherToken } : {}) };
+  }
+  return out;
+}
+
+/** ContainerLogs's options from the `logs` section; undefined when logs are off (no section or no OTLP URL). */
+export function containerLogsOptions(
+  cfg: PipelineConfig,
+): Omit<ContainerLogsOptions, 'registry'> | undefined {
+  if (!cfg.logs || !cfg.otlpUrl) return undefined;
+  return { ...cfg.logs, otlpUrl: cfg.otlpUrl };
 }

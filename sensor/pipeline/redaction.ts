@@ -83,6 +83,7 @@ export class Redactor {
   private readonly keys: string[];
   private readonly valuePatterns: RegExp[];
   private readonly fallback: RegExp;
+  private readonly keyVerdicts = new Map<string, boolean>();
 
   constructor(cfg: Partial<RedactionConfig> = {}) {
     this.cfg = { ...DEFAULT_REDACTION_CONFIG, ...cfg };
@@ -111,9 +112,16 @@ export class Redactor {
   }
 
   isSensitiveKey(key: string): boolean {
+    // Bodies of one service repeat the same few keys: the verdict is memoised (bounded) because
+    // normalising and matching every key of every sampled body was most of a span's cost.
+    const known = this.keyVerdicts.get(key);
+    if (known !== undefined) return known;
     const k = normaliseKey(key);
-    for (const s of this.keys) if (k.includes(s)) return true;
-    return false;
+    let sensitive = false;
+    for (const s of this.keys) if (k.includes(s)) sensitive = true;
+    if (this.keyVerdicts.size >= 4096) this.keyVerdicts.clear();
+    if (key.length <= 128) this.keyVerdicts.set(key, sensitive);
+    return sensitive;
   }
 
   isSensitiveHeader(name: string): boolean {
@@ -184,11 +192,8 @@ export class Redactor {
     let i = 0;
     const n = s.length;
     while (i < n) {
-      const c = s[i];
-      if (c !== '"') {
-        i++;
-        continue;
-      }
+      i = s.indexOf('"', i); // jump to the next string: most characters are not
+      if (i < 0) break;
       const end = stringEnd(s, i);
       const key = end <= n ? s.slice(i + 1, end - 1) : '';
       let j = end;
