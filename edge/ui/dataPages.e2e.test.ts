@@ -190,6 +190,23 @@ test('services: every workload with exact RED figures, filter, sort, and a servi
   await page.getByRole('button', { name: 'Show the whole service' }).click();
   await poll(() => new URL(page.url()).searchParams.get('resource')).toBeNull();
 
+  // A custom absolute range without traffic (three days ago): the empty state says what to do and offers the
+  // last 24 hours, which brings the services back.
+  await page.goto(`${stack!.url}/o/stack/services`);
+  await checkout.waitFor();
+  const local = (ms: number) =>
+    new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await page.getByRole('button', { name: /Time range/ }).click();
+  await page.getByLabel('From', { exact: true }).fill(local(now - 3 * 86_400_000));
+  await page.getByLabel('To', { exact: true }).fill(local(now - 3 * 86_400_000 + 3_600_000));
+  await page.getByRole('button', { name: 'Apply range' }).click();
+  await page.getByRole('heading', { name: 'No traffic seen in this time range' }).waitFor();
+  expect(new URL(page.url()).searchParams.get('from')).toMatch(/^\d{13}$/);
+  await shot(page, '02b-services-no-traffic');
+  await page.getByRole('button', { name: 'Look at the last 24 hours' }).click();
+  await checkout.waitFor();
+  expect(new URL(page.url()).searchParams.get('from')).toBe('now-24h');
+
   // Wide layout.
   await page.setViewportSize({ width: 1920, height: 1000 });
   await page.goto(`${stack!.url}/o/stack/services`);

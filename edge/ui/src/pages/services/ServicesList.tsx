@@ -107,7 +107,11 @@ export function ServicesList({ ctx }: { ctx: DataContext }) {
   return (
     <>
       <div className="tiles">
-        <Tile label="Services" value={String(services.length)} hint={`${namespaces.length} namespaces`} />
+        <Tile
+          label="Services"
+          value={String(services.length)}
+          hint={namespaces.length === 1 ? 'in 1 namespace' : `in ${namespaces.length} namespaces`}
+        />
         <Tile label="Requests" value={formatRate(totals.req)} hint="across all services" />
         <Tile
           label="Failed requests"
