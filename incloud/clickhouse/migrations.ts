@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../../lib/log.ts';
+import { replicatedSql } from './replicated.ts';
 import { DEFAULT_RETENTION, type Retention, retentionParams } from './retention.ts';
 import type { ClickhouseStore } from './store.ts';
 
@@ -23,6 +24,11 @@ export interface MigrateOptions {
   retention?: Retention;
   /** Extra placeholder values (tests); merged over the retention ones. Integers only. */
   params?: Record<string, number>;
+  /**
+   * The store's database uses the `Replicated` engine (see replicated.ts, which also creates it): engines
+   * are rewritten to Replicated*MergeTree.
+   */
+  replicated?: boolean;
 }
 
 export interface MigrateResult {
@@ -56,6 +62,15 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
+/** Every migration as it would be executed (goldens and `migrate --print`): `[id, sql]` in order. */
+export function renderMigrations(opts: MigrateOptions = {}): [string, string][] {
+  const params = { ...retentionParams(opts.retention ?? DEFAULT_RETENTION), ...opts.params };
+  return loadMigrations(opts.dir ?? MIGRATIONS_DIR).map((m) => {
+    const sql = renderSql(m.template, params);
+    return [`${String(m.version).padStart(4, '0')}_${m.name}`, opts.replicated ? replicatedSql(sql) : sql];
+  });
+}
+
 /**
  * Substitutes `{{name}}` placeholders. Values are checked to be safe integers here, at the only place where
  * configuration meets SQL text, so no configuration value can inject SQL; an unknown placeholder is an error.
@@ -84,7 +99,11 @@ export async function migrate(store: ClickhouseStore, opts: MigrateOptions = {})
   const dir = opts.dir ?? MIGRATIONS_DIR;
   const params = { ...retentionParams(opts.retention ?? DEFAULT_RETENTION), ...opts.params };
   const migrations = loadMigrations(dir);
-  await store.exec(SCHEMA_MIGRATIONS);
+  const sqlOf = (template: string) => {
+    const sql = renderSql(template, params);
+    return opts.replicated ? replicatedSql(sql) : sql;
+  };
+  await store.exec(opts.replicated ? replicatedSql(SCHEMA_MIGRATIONS) : SCHEMA_MIGRATIONS);
   const done = new Map<number, { name: string; checksum: string }>();
   for (const r of await store.query<{ version: number; name: string; checksum: string }>(
     'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
@@ -105,7 +124,7 @@ export async function migrate(store: ClickhouseStore, opts: MigrateOptions = {})
       continue;
     }
     try {
-      await store.exec(renderSql(m.template, params));
+      await store.exec(sqlOf(m.template));
     } catch (err) {
       throw new Error(`cannot apply migration ${id}: ${(err as Error).message}`, { cause: err });
     }
