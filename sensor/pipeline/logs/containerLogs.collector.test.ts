@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChdbStore } from '../../../incloud/clickhouse/chdbStore.ts';
 import type { OtlpCollector } from '../../../incloud/collector/collector.ts';
 import { openTestStore, RecordingSink, startCollector } from '../../../incloud/collector/collectorTestKit.ts';
+import { EntryIndex } from '../../../incloud/k8s-watcher/client/entryIndex.ts';
 import { ContainerLogs } from './containerLogs.ts';
 import { listPodLogFiles, podLogFileOf } from './podLogs.ts';
 
@@ -110,6 +111,45 @@ describe('container logs end to end through the collector into ClickHouse', () =
       'k8s.pod.name': 'cart-7d9f',
       'k8s.pod.uid': 'uid-1',
       'k8s.container.name': 'app',
+    });
+  });
+
+  it('names service.name by the workload the k8s-watcher knows for the pod', async () => {
+    const c = join(root, 'shop_checkout-7d9f8b6c5-x4k2p_uid-42', 'envoy');
+    mkdirSync(c, { recursive: true });
+    writeFileSync(join(c, '0.log'), '2026-11-25T18:51:00.000000001Z stdout F proxy up\n');
+    const metadata = new EntryIndex();
+    metadata.put('pod/uid-42', {
+      type: 'pod',
+      uid: 'uid-42',
+      namespace: 'shop',
+      name: 'checkout-7d9f8b6c5-x4k2p',
+      node: 'node-a',
+      ips: ['10.244.0.17'],
+      terminated: false,
+      workload: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+      containers: [{ name: 'envoy' }],
+    });
+    const logs = new ContainerLogs({
+      root,
+      stateFile: join(dir, 'offsets-workload.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+      metadata,
+    });
+    await logs.start();
+    expect(await logs.drain(20_000)).toBe(true);
+    await logs.shutdown();
+    const rows = await store.query<{ ServiceName: string; ResourceAttributes: Record<string, string> }>(
+      "SELECT ServiceName, ResourceAttributes FROM otel_logs WHERE Body = 'proxy up'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.ServiceName).toBe('checkout');
+    expect(rows[0]!.ResourceAttributes).toMatchObject({
+      'k8s.deployment.name': 'checkout',
+      'k8s.node.name': 'node-a',
+      'k8s.container.name': 'envoy',
     });
   });
 });

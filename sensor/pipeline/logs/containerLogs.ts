@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
 import { type LogRecordOut, OtlpLogExporter } from '../exporters/otlpLogExporter.ts';
+import type { MetadataLookup } from '../identityResolver.ts';
 import { CriAssembler, SEVERITY_NUMBER, severityOf } from './criLog.ts';
 import { FileTailer, type LineChunk, type LinesReceipt } from './fileTailer.ts';
 import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
@@ -25,6 +26,12 @@ export interface ContainerLogsOptions {
   fromStart?: boolean;
   /** Reading pauses while this many records wait for the collector's acknowledgement (default 20000). */
   maxUnackedRecords?: number;
+  /**
+   * The k8s-watcher copy (`SensorPipeline.identity.client`): names `service.name` by the pod's workload and
+   * adds `k8s.<kind>.name` and `k8s.node.name`. Without it (or before the watcher knows the pod),
+   * `service.name` is the container name.
+   */
+  metadata?: Pick<MetadataLookup, 'get'>;
   /** Passed to the exporter (tests use small batches). */
   maxRecordsPerBatch?: number;
   registry?: Registry;
@@ -123,7 +130,7 @@ export class ContainerLogs implements Component {
     const f = this.files.get(path);
     if (!f) return undefined;
     const m = f.meta;
-    const resource = {
+    const resource: Record<string, string> = {
       'service.name': m.container,
       'k8s.namespace.name': m.namespace,
       'k8s.pod.name': m.pod,
@@ -131,6 +138,13 @@ export class ContainerLogs implements Component {
       'k8s.container.name': m.container,
       'k8s.container.restart_count': String(m.restartCount),
     };
+    const pod = this.o.metadata?.get(`pod/${m.podUid}`);
+    if (pod?.type === 'pod') {
+      resource['service.name'] = pod.workload.name;
+      const kind = WORKLOAD_ATTRIBUTE[pod.workload.kind];
+      if (kind) resource[kind] = pod.workload.name;
+      if (pod.node) resource['k8s.node.name'] = pod.node;
+    }
     const receipts: LinesReceipt[] = [];
     let out: LogRecordOut[] = [];
     const ship = (upTo: number) => {
@@ -165,3 +179,13 @@ export class ContainerLogs implements Component {
     return receipts;
   }
 }
+
+/** OpenTelemetry's k8s resource attribute per workload kind. */
+const WORKLOAD_ATTRIBUTE: Record<string, string> = {
+  Deployment: 'k8s.deployment.name',
+  ReplicaSet: 'k8s.replicaset.name',
+  StatefulSet: 'k8s.statefulset.name',
+  DaemonSet: 'k8s.daemonset.name',
+  Job: 'k8s.job.name',
+  CronJob: 'k8s.cronjob.name',
+};
