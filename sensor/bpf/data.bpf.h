@@ -1,7 +1,8 @@
 /*
- * Socket data: read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg. One
- * hook per call, at syscall exit: it knows how many bytes moved, and the arguments are still in the
- * registers saved at entry. Calls that moved nothing (EAGAIN reads of an event loop) stop at the first instruction.
+ * Socket data: read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg,
+ * sendfile. One hook per call, at syscall exit: it knows how many bytes moved, and the arguments are
+ * still in the registers saved at entry. Calls that moved nothing (EAGAIN reads of an event loop) stop
+ * at the first instruction. Direction: even syscall numbers write, odd ones read (sendfile writes).
  */
 #pragma once
 
@@ -106,7 +107,7 @@ static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __
   s->ev.direction = dir;
   s->ev.syscall = sys;
   __u32 cap = cap_for(c, dir, cfg, &s->ev.h.flags);
-  __u32 got = iov ? copy_iov(s, iov, iovcnt, len, cap) : copy_buf(s, buf, len, cap);
+  __u32 got = iov ? copy_iov(s, iov, iovcnt, len, cap) : buf ? copy_buf(s, buf, len, cap) : 0;
   if (c->t.protocol == IPPROTO_UDP) peer_from_sockaddr(peer, &s->ev.t);
   emit_data(s, got, cfg);
 }
@@ -187,6 +188,24 @@ static __always_inline int mmsg_exit(__u8 sys, long ret) {
   return 0;
 }
 
+/* sendfile: the bytes come from a file, not from user memory, so the event carries their count only
+ * (truncated, nothing captured). A parser still keeps its place in the stream: nginx sends static
+ * bodies this way after writing the headers with writev. */
+static __always_inline int sendfile_exit(long ret) {
+  if (ret <= 0) return 0;
+  struct capture_config *cfg = get_config();
+  if (!cfg) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  struct thread_state *ts = traced_thread(id >> 32, cfg);
+  if (!ts) return 0;
+  struct sys_args args = {.sys = CAPTURE_SYS_SENDFILE};
+  args.fd = (__s32)PT_REGS_PARM1_SYSCALL(syscall_regs()); /* out_fd */
+  struct conn_info *c = data_conn(&args, CAPTURE_DIR_EGRESS, ts, cfg, id);
+  if (!c) return 0;
+  emit_one(c, CAPTURE_SYS_SENDFILE, CAPTURE_DIR_EGRESS, args.fd, ret, 0, 0, 0, 0, cfg);
+  return 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(CAPTURE_SYS_READ, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_write")
@@ -207,3 +226,5 @@ SEC("tracepoint/syscalls/sys_exit_recvmmsg")
 int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return mmsg_exit(CAPTURE_SYS_RECVMMSG, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return mmsg_exit(CAPTURE_SYS_SENDMMSG, ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int exit_sendfile64(struct trace_event_raw_sys_exit *ctx) { return sendfile_exit(ctx->ret); }

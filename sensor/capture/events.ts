@@ -24,7 +24,8 @@ export type SyscallName =
   | 'SSL_read'
   | 'SSL_write'
   | 'recvmmsg'
-  | 'sendmmsg';
+  | 'sendmmsg'
+  | 'sendfile';
 
 /** A connection seen from the observed process: `local` is its end, `remote` the peer. */
 export interface Tuple {
@@ -113,6 +114,7 @@ const SYSCALLS: SyscallName[] = [
   'SSL_write',
   'recvmmsg',
   'sendmmsg',
+  'sendfile',
 ];
 const ROLES: Role[] = ['unknown', 'client', 'server'];
 const KIND_EXEC = 5;
