@@ -319,6 +319,14 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   await page.getByRole('tree', { name: 'Spans of the trace' }).waitFor();
   await page.goBack();
   await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(30);
+  // Traces only: the entry span of each trace (the checkout root and the 24 product calls).
+  await page.getByLabel(/Traces only/).check();
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect.poll(() => table.locator('tbody tr').count()).toBe(25);
+  expect(new URL(page.url()).searchParams.get('root')).toBe('1');
+  await page.getByLabel(/Traces only/).uncheck();
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect.poll(() => table.locator('tbody tr').count()).toBe(30);
 
   // Filters go into the URL and narrow the list: failed spans only.
   await page.getByLabel('Status').selectOption('error');

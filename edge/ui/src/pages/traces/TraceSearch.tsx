@@ -25,7 +25,7 @@ import {
 /** Matching spans read per search; the list says when there may be more. */
 export const SEARCH_LIMIT = 200;
 
-const FILTER_KEYS = ['service', 'resource', 'status', 'min', 'max'] as const;
+const FILTER_KEYS = ['service', 'resource', 'status', 'min', 'max', 'root'] as const;
 type Filters = Record<(typeof FILTER_KEYS)[number], string>;
 type SortKey = 'time' | 'service' | 'name' | 'duration';
 
@@ -65,6 +65,7 @@ export function TraceSearch({
           : undefined,
         minDurationMs: applied.min ? Number(applied.min) : undefined,
         maxDurationMs: applied.max ? Number(applied.max) : undefined,
+        rootOnly: applied.root === '1' ? true : undefined,
         limit: SEARCH_LIMIT,
       }),
     `${cluster.clusterId}|${range.key}|${filterKey}`,
@@ -114,7 +115,12 @@ export function TraceSearch({
       ) : null}
       {spans.length > 0 ? (
         <>
-          <SearchStats spans={spans} limited={spans.length >= SEARCH_LIMIT} loading={loading} />
+          <SearchStats
+            spans={spans}
+            limited={spans.length >= SEARCH_LIMIT}
+            loading={loading}
+            unit={applied.root === '1' ? 'traces' : 'spans'}
+          />
           <DurationScatter
             spans={spans}
             range={range}
@@ -256,10 +262,12 @@ function SearchStats({
   spans,
   limited,
   loading,
+  unit,
 }: {
   spans: SpanSummary[];
   limited: boolean;
   loading: boolean;
+  unit: string;
 }) {
   const durations = spans.map((s) => Number(s.durationNs)).sort((a, b) => a - b);
   const errors = spans.filter((s) => statusOf(s.status) === 'error').length;
@@ -267,7 +275,7 @@ function SearchStats({
     <div className="stat-strip" aria-live="polite">
       <div>
         <span className="stat-value">{spans.length}</span>
-        <span className="stat-label">{limited ? `newest spans (limit ${SEARCH_LIMIT})` : 'spans'}</span>
+        <span className="stat-label">{limited ? `newest ${unit} (limit ${SEARCH_LIMIT})` : unit}</span>
       </div>
       <div>
         <span className={`stat-value${errors > 0 ? ' text-danger' : ''}`}>{errors}</span>
@@ -347,6 +355,14 @@ function FilterForm({ applied, services }: { applied: Filters; services: string[
         <label className="field narrow">
           <span>Max ms</span>
           <input type="number" min="0" step="any" value={f.max} onChange={set('max')} inputMode="decimal" />
+        </label>
+        <label className="check-field">
+          <input
+            type="checkbox"
+            checked={f.root === '1'}
+            onChange={(e) => setF({ ...f, root: e.target.checked ? '1' : '' })}
+          />
+          Traces only <span className="muted">(entry spans)</span>
         </label>
         <button type="submit" className="btn btn-primary" disabled={durationError !== null}>
           Search

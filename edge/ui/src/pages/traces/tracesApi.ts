@@ -36,6 +36,8 @@ export interface TraceSearch {
   status?: TraceStatusFilter;
   minDurationMs?: number;
   maxDurationMs?: number;
+  /** Only spans without a parent: one row per trace. */
+  rootOnly?: boolean;
   limit?: number;
 }
 
