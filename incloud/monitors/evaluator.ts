@@ -223,7 +223,7 @@ export class MonitorEvaluator implements Component {
     const listed = new Set<string>();
     for (const a of await vmalertAlerts(this.opts.vmalert!.url)) {
       const id = a.labels[MONITOR_LABEL];
-      if (!id || !this.known.has(id)) continue;
+      if (!id || !this.isLivePromql(id)) continue;
       const labels = stripVmalertLabels(a.labels);
       listed.add(fingerprint(id, labels));
       if (a.state === 'pending')
@@ -240,6 +240,14 @@ export class MonitorEvaluator implements Component {
     }
   }
 
+  /**
+   * Whether vmalert's report about `id` still counts: a push evaluated before a monitor was deleted, disabled or
+   * changed to SQL may arrive after the sync that ended its alerts, and must not start them again.
+   */
+  private isLivePromql(id: string): boolean {
+    return this.current.monitors.some((m) => m.id === id && m.enabled && m.condition.type === 'promql');
+  }
+
   private syncMs(): number {
     return this.opts.syncIntervalMs ?? 5000;
   }
@@ -248,7 +256,7 @@ export class MonitorEvaluator implements Component {
   private onVmalertAlerts(alerts: PostableAlert[], receivedAt: number): void {
     for (const a of alerts) {
       const id = a.labels[MONITOR_LABEL];
-      if (!id || !this.known.has(id)) {
+      if (!id || !this.isLivePromql(id)) {
         this.metrics.alertsReceived.inc({ state: 'unknown_monitor' });
         continue;
       }

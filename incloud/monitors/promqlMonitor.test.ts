@@ -138,4 +138,42 @@ describe('PromQL monitor through vmalert', () => {
     ]);
     expect((await evaluator.health()).detail).toMatch(/PromQL refused by VictoriaMetrics: broken/);
   });
+
+  it('resolves a firing monitor that is deleted, once, and vmalert late pushes do not revive it', async () => {
+    const hook2 = new WebhookReceiver();
+    const url = await hook2.start();
+    try {
+      const { evaluator } = stack;
+      await evaluator.config.put('target', target('hook2', { name: 'second hook', type: 'webhook', url }));
+      await evaluator.config.put(
+        'monitor',
+        monitor('always', {
+          name: 'Always',
+          condition: { type: 'promql', query: 'vector(1)', op: '>', threshold: 0 },
+          intervalSeconds: 1,
+          targets: ['hook2'],
+        }),
+      );
+      await until('firing', () => hook2.accepted.length >= 1, 30_000);
+      await evaluator.config.delete('monitor', 'always');
+      await until('resolved', () => hook2.accepted.length >= 2, 30_000);
+      // A push vmalert evaluated before its reload, arriving late: it must not start the alert again.
+      const late = await fetch(`http://127.0.0.1:${evaluator.receiverPort}/api/v2/alerts`, {
+        method: 'POST',
+        body: JSON.stringify([
+          {
+            labels: { alertname: 'always', understory_monitor: 'always', severity: 'warning' },
+            annotations: { value: '1' },
+            startsAt: new Date().toISOString(),
+            endsAt: new Date(Date.now() + 60_000).toISOString(),
+          },
+        ]),
+      });
+      expect(late.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(hook2.accepted.map((n) => (n.body as WebhookPayload).status)).toEqual(['firing', 'resolved']);
+    } finally {
+      await hook2.close();
+    }
+  });
 });
