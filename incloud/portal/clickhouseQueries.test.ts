@@ -83,6 +83,18 @@ describe('logs.search', () => {
     expect(a.rows[0]).toMatchObject({ service: 'checkout', resource: { 'k8s.namespace.name': 'shop' } });
   });
 
+  it('returns the oldest rows first with order asc (the lines after a point)', async () => {
+    const newest = await logs('service:checkout', { limit: 1000 });
+    const a = await logs('service:checkout', { limit: 5, order: 'asc' });
+    expect(a.rows.map((r) => r.timestamp)).toEqual(
+      newest.rows
+        .slice(-5)
+        .reverse()
+        .map((r) => r.timestamp),
+    );
+    expect(a.total).toBe(newest.total);
+  });
+
   it('carries the OTLP example record with its attributes', async () => {
     const a = await logs('service:my.service');
     expect(a.rows[0]).toMatchObject({

@@ -48,6 +48,11 @@ export const logsSearchParams = z
     /** The logs query language (incloud/portal/logs/README in the portal's docs). */
     query: z.string().max(2000).default(''),
     limit: limit(1000, 100),
+    /**
+     * Which end of the range the `limit` rows come from: `desc` the newest first (a search), `asc` the oldest
+     * first (the lines after a point: log context, a live tail reading on from a cursor without gaps).
+     */
+    order: z.enum(['desc', 'asc']).default('desc'),
     /** Buckets of the count histogram over [start, end). */
     buckets: z.number().int().min(1).max(500).default(60),
   })

@@ -16,7 +16,10 @@ interface LogRow {
   ResourceAttributes: Record<string, string>;
 }
 
-/** `logs.search`: the newest matching rows plus a count histogram over the whole range. */
+/**
+ * `logs.search`: the newest (or, with `order: 'asc'`, the oldest) matching rows plus a count histogram over the
+ * whole range. The ORDER BY direction is one of two constants, never text from the request.
+ */
 export function logsSearchHandler(reader: ClickhouseReader, maxRangeMs: number) {
   return async (p: QueryParams<'logs.search'>, ctx: QueryContext): Promise<QueryAnswer> => {
     checkRange(p, maxRangeMs);
@@ -34,7 +37,7 @@ export function logsSearchHandler(reader: ClickhouseReader, maxRangeMs: number) 
   LogAttributes, ResourceAttributes
 FROM otel_logs
 WHERE ${filter.where}
-ORDER BY Timestamp DESC
+ORDER BY Timestamp ${p.order === 'asc' ? 'ASC' : 'DESC'}
 LIMIT {limit:UInt32}`,
         { ...filter.params, limit: p.limit },
         ctx,
