@@ -6,13 +6,13 @@
  * collector by the OpenTelemetry JS SDK, and Kubernetes events rows. Debian's headless Chromium
  * (playwright-core) drives the UI. Screenshots: test-artifacts/ui/data/*.png.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest';
 import { REPO_ROOT } from '../../cli/up/plan.ts';
 import type { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
@@ -21,18 +21,8 @@ import { openTestStore, RecordingSink, startCollector } from '../../incloud/coll
 import { Portal } from '../../incloud/portal/portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from '../../incloud/portal/testing/edgeStack.ts';
 import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
+import { launchChromium, screenshots } from './testing/browser.ts';
 import { eventRows, writeRedSeries } from './testing/dataFixture.ts';
-
-const shots = join(REPO_ROOT, 'test-artifacts/ui/data');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const vm = new VictoriaMetricsProcess();
 let stack: EdgeStack | undefined;
@@ -68,14 +58,13 @@ beforeAll(async () => {
   if (!existsSync(join(REPO_ROOT, 'edge/public/assets'))) {
     throw new Error('cannot test the UI: edge/public is not built; run node scripts/build-ui.mjs');
   }
-  mkdirSync(shots, { recursive: true });
   const opened = await openTestStore();
   store = opened.store;
   closeStore = opened.close;
   collector = await startCollector({ store, metrics: new RecordingSink() });
   const [s, b] = await Promise.all([
     startEdgeStack(),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS }),
+    launchChromium(),
     vm.start().then(async () => {
       await writeRedSeries(vm.url, now);
       await vm.flush();
@@ -107,9 +96,7 @@ afterAll(async () => {
   await vm.close();
 }, 60_000);
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = screenshots('ui/data');
 
 async function signIn(width: number): Promise<{ page: Page; errors: string[] }> {
   const ctx = await browser!.newContext({ viewport: { width, height: 900 } });

@@ -4,27 +4,18 @@
  * page go to test-artifacts/ui/.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../cli/up/plan.ts';
 import { freePort } from '../../lib/net.ts';
+import { launchChromium, screenshots } from './testing/browser.ts';
 
 const run = promisify(execFile);
 const wrangler = join(REPO_ROOT, 'node_modules/.bin/wrangler');
-const shots = join(REPO_ROOT, 'test-artifacts/ui');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let stateDir = '';
 let edge: ChildProcess | undefined;
@@ -50,7 +41,6 @@ beforeAll(async () => {
   if (!existsSync(join(REPO_ROOT, 'edge/public/assets'))) {
     throw new Error('cannot test the UI: edge/public is not built; run node scripts/build-ui.mjs');
   }
-  mkdirSync(shots, { recursive: true });
   stateDir = mkdtempSync(join(tmpdir(), 'understory-ui-'));
   const env = { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' };
   const config = join(REPO_ROOT, 'wrangler.toml');
@@ -85,10 +75,7 @@ beforeAll(async () => {
   );
   edge.stdout?.on('data', (d) => (edgeLog += d));
   edge.stderr?.on('data', (d) => (edgeLog += d));
-  const [, b] = await Promise.all([
-    waitForEdge(`${base}/api/health`, 90_000),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS }),
-  ]);
+  const [, b] = await Promise.all([waitForEdge(`${base}/api/health`, 90_000), launchChromium()]);
   browser = b;
 }, 120_000);
 
@@ -103,9 +90,7 @@ afterAll(async () => {
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = screenshots('ui');
 
 test('sign up, org, cluster with its Helm command and rotation, invite a member, create and revoke a token, sign out', async () => {
   const context = await browser!.newContext({ viewport: { width: 1366, height: 820 } });

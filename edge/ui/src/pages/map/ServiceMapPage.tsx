@@ -13,7 +13,7 @@ import type { PageProps } from '../../Shell.tsx';
 import { useTimeRange } from '../../timeRange.ts';
 import { EmptyState, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
-import { ERROR_BAD, ERROR_WARN, ErrorRateCell, LatencyCell, RateCell } from '../services/redCells.tsx';
+import { ERROR_BAD, ERROR_WARN, NamespaceSelect, RedCells, RedHeaders } from '../services/redCells.tsx';
 import { servicePath } from '../services/ServicesPage.tsx';
 import { edgePath, layoutToFit, type MapNode, NODE_H, NODE_W } from './mapLayout.ts';
 
@@ -113,21 +113,7 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
   return (
     <>
       <div className="filters">
-        <label className="field field-inline">
-          <span className="sr-only">Namespace</span>
-          <select
-            aria-label="Namespace"
-            value={ns}
-            onChange={(e) => setSearchParams({ ns: e.target.value || null })}
-          >
-            <option value="">All namespaces</option>
-            {namespaces.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
+        <NamespaceSelect value={ns} namespaces={namespaces} onChange={(v) => setSearchParams({ ns: v })} />
         <label className="check">
           <input
             type="checkbox"
@@ -268,21 +254,7 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
                 <th scope="col">From</th>
                 <th scope="col">To</th>
                 <th scope="col">Protocol</th>
-                <th scope="col" className="num">
-                  Calls
-                </th>
-                <th scope="col" className="num">
-                  Errors
-                </th>
-                <th scope="col" className="num">
-                  p50
-                </th>
-                <th scope="col" className="num">
-                  p95
-                </th>
-                <th scope="col" className="num">
-                  p99
-                </th>
+                <RedHeaders rate="Calls" />
               </tr>
             </thead>
             <tbody>
@@ -298,11 +270,7 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
                     <td>
                       <span className="proto-chip">{e.protocol}</span>
                     </td>
-                    <RateCell value={e.requestRate} />
-                    <ErrorRateCell value={e.errorRate} />
-                    <LatencyCell value={e.p50} />
-                    <LatencyCell value={e.p95} />
-                    <LatencyCell value={e.p99} />
+                    <RedCells f={e} />
                   </tr>
                 ))}
             </tbody>

@@ -8,7 +8,7 @@ import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, useSearch, withSharedParams } from '../../router.ts';
 import { Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
-import { ErrorRateCell, LatencyCell, RateCell } from './redCells.tsx';
+import { RedCells, RedHeaders } from './redCells.tsx';
 import { servicePath } from './ServicesPage.tsx';
 
 interface PeerRow {
@@ -71,21 +71,7 @@ export function ServicePeers({
                 <th scope="col">Direction</th>
                 <th scope="col">Peer</th>
                 <th scope="col">Protocol</th>
-                <th scope="col" className="num">
-                  Calls
-                </th>
-                <th scope="col" className="num">
-                  Errors
-                </th>
-                <th scope="col" className="num">
-                  p50
-                </th>
-                <th scope="col" className="num">
-                  p95
-                </th>
-                <th scope="col" className="num">
-                  p99
-                </th>
+                <RedHeaders rate="Calls" />
               </tr>
             </thead>
             <tbody>
@@ -113,11 +99,7 @@ export function ServicePeers({
                   <td>
                     <span className="proto-chip">{r.edge.protocol}</span>
                   </td>
-                  <RateCell value={r.edge.requestRate} />
-                  <ErrorRateCell value={r.edge.errorRate} />
-                  <LatencyCell value={r.edge.p50} />
-                  <LatencyCell value={r.edge.p95} />
-                  <LatencyCell value={r.edge.p99} />
+                  <RedCells f={r.edge} />
                 </tr>
               ))}
             </tbody>

@@ -9,15 +9,15 @@ import { TimeSeriesChart } from '../../charts/TimeSeriesChart.tsx';
 import { clusterData, type ServiceResource } from '../../clusterApi.ts';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { setSearchParams } from '../../router.ts';
-import { compareBy, SortHeader, useSort } from '../../sortableTable.tsx';
+import { compareBy, useSort } from '../../sortableTable.tsx';
 import { useTimeRange } from '../../timeRange.ts';
 import { EmptyState, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { usePromRange } from '../../usePromRange.ts';
-import { ErrorRateCell, LatencyCell, RateCell } from './redCells.tsx';
+import { ErrorRateCell, LatencyCell, RateCell, RED_KEYS, RedSortHeaders } from './redCells.tsx';
 import { rateWindowS, redRangeQueries } from './redPromQL.ts';
 
-const KEYS = ['resource', 'requestRate', 'errorRate', 'p50', 'p95', 'p99'] as const;
+const KEYS = ['resource', ...RED_KEYS] as const;
 type Key = (typeof KEYS)[number];
 const NO_VALUES: (number | null)[] = [];
 const NO_TIMES: number[] = [];
@@ -122,29 +122,7 @@ export function ServiceResources({
           <div className="card table-card">
             <table className="table data-table" aria-label="Resources">
               <thead>
-                <tr>
-                  <SortHeader k="resource" sort={sort} onSort={setSort}>
-                    Resource
-                  </SortHeader>
-                  <SortHeader k="requestRate" sort={sort} onSort={setSort} numeric>
-                    Requests
-                  </SortHeader>
-                  <th scope="col">
-                    <span className="sr-only">Request trend</span>
-                  </th>
-                  <SortHeader k="errorRate" sort={sort} onSort={setSort} numeric>
-                    Errors
-                  </SortHeader>
-                  <SortHeader k="p50" sort={sort} onSort={setSort} numeric>
-                    p50
-                  </SortHeader>
-                  <SortHeader k="p95" sort={sort} onSort={setSort} numeric>
-                    p95
-                  </SortHeader>
-                  <SortHeader k="p99" sort={sort} onSort={setSort} numeric>
-                    p99
-                  </SortHeader>
-                </tr>
+                <RedSortHeaders nameKey="resource" name="Resource" sort={sort} onSort={setSort} />
               </thead>
               <tbody>
                 {rows.map((r) => {

@@ -8,16 +8,25 @@ import { Sparkline } from '../../charts/Sparkline.tsx';
 import { clusterData } from '../../clusterApi.ts';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, navigate, setSearchParams, useSearch, withSharedParams } from '../../router.ts';
-import { compareBy, SortHeader, useSort } from '../../sortableTable.tsx';
+import { compareBy, useSort } from '../../sortableTable.tsx';
 import { useTimeRange } from '../../timeRange.ts';
 import { EmptyState, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { usePromRange } from '../../usePromRange.ts';
-import { ERROR_WARN, ErrorRateCell, LatencyCell, RateCell, Tile } from './redCells.tsx';
+import {
+  ERROR_WARN,
+  ErrorRateCell,
+  LatencyCell,
+  NamespaceSelect,
+  RateCell,
+  RED_KEYS,
+  RedSortHeaders,
+  Tile,
+} from './redCells.tsx';
 import { rateWindowS, redRangeQueries } from './redPromQL.ts';
 import { servicePath } from './ServicesPage.tsx';
 
-const KEYS = ['name', 'requestRate', 'errorRate', 'p50', 'p95', 'p99'] as const;
+const KEYS = ['name', ...RED_KEYS] as const;
 type Key = (typeof KEYS)[number];
 const SPARK_POINTS = 40;
 
@@ -136,21 +145,7 @@ export function ServicesList({ ctx }: { ctx: DataContext }) {
             onChange={(e) => setSearchParams({ q: e.target.value || null }, true)}
           />
         </label>
-        <label className="field field-inline">
-          <span className="sr-only">Namespace</span>
-          <select
-            aria-label="Namespace"
-            value={ns}
-            onChange={(e) => setSearchParams({ ns: e.target.value || null })}
-          >
-            <option value="">All namespaces</option>
-            {namespaces.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
+        <NamespaceSelect value={ns} namespaces={namespaces} onChange={(v) => setSearchParams({ ns: v })} />
         <span className="muted filters-count" aria-live="polite">
           {rows.length === services.length
             ? `${services.length} services`
@@ -178,29 +173,7 @@ export function ServicesList({ ctx }: { ctx: DataContext }) {
         <div className="card table-card">
           <table className="table data-table" aria-label="Services">
             <thead>
-              <tr>
-                <SortHeader k="name" sort={sort} onSort={setSort}>
-                  Service
-                </SortHeader>
-                <SortHeader k="requestRate" sort={sort} onSort={setSort} numeric>
-                  Requests
-                </SortHeader>
-                <th scope="col">
-                  <span className="sr-only">Request trend</span>
-                </th>
-                <SortHeader k="errorRate" sort={sort} onSort={setSort} numeric>
-                  Errors
-                </SortHeader>
-                <SortHeader k="p50" sort={sort} onSort={setSort} numeric>
-                  p50
-                </SortHeader>
-                <SortHeader k="p95" sort={sort} onSort={setSort} numeric>
-                  p95
-                </SortHeader>
-                <SortHeader k="p99" sort={sort} onSort={setSort} numeric>
-                  p99
-                </SortHeader>
-              </tr>
+              <RedSortHeaders nameKey="name" name="Service" sort={sort} onSort={setSort} />
             </thead>
             <tbody>
               {rows.map((s) => {
