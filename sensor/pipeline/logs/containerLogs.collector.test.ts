@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChdbStore } from '../../../incloud/clickhouse/chdbStore.ts';
 import type { OtlpCollector } from '../../../incloud/collector/collector.ts';
@@ -118,6 +119,7 @@ describe('container logs end to end through the collector into ClickHouse', () =
     const c = join(root, 'shop_checkout-7d9f8b6c5-x4k2p_uid-42', 'envoy');
     mkdirSync(c, { recursive: true });
     writeFileSync(join(c, '0.log'), '2026-11-25T18:51:00.000000001Z stdout F proxy up\n');
+    const registry = new Registry();
     const metadata = new EntryIndex();
     metadata.put('pod/uid-42', {
       type: 'pod',
@@ -137,6 +139,7 @@ describe('container logs end to end through the collector into ClickHouse', () =
       fromStart: true,
       pollIntervalMs: 3_600_000,
       metadata,
+      registry,
     });
     await logs.start();
     expect(await logs.drain(20_000)).toBe(true);
@@ -145,6 +148,13 @@ describe('container logs end to end through the collector into ClickHouse', () =
       "SELECT ServiceName, ResourceAttributes FROM otel_logs WHERE Body = 'proxy up'",
     );
     expect(rows).toHaveLength(1);
+    // every pod file under root was read from its start by this fresh instance
+    expect(await registry.getSingleMetricAsString('sensor_container_logs_lines_total')).toMatch(
+      /sensor_container_logs_lines_total [1-9]\d*/,
+    );
+    expect(await registry.getSingleMetricAsString('sensor_otlp_logs_sent_total')).toMatch(
+      /sensor_otlp_logs_sent_total [1-9]\d*/,
+    );
     expect(rows[0]!.ServiceName).toBe('checkout');
     expect(rows[0]!.ResourceAttributes).toMatchObject({
       'k8s.deployment.name': 'checkout',

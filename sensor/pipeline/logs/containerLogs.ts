@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
 import { type LogRecordOut, OtlpLogExporter } from '../exporters/otlpLogExporter.ts';
@@ -62,6 +62,7 @@ export class ContainerLogs implements Component {
       files: () => this.currentFiles(),
       onLines: (path, lines, chunk) => this.onLines(path, lines, chunk),
     });
+    if (o.registry) this.registerMetrics(o.registry);
   }
 
   async start(): Promise<void> {
@@ -109,6 +110,44 @@ export class ContainerLogs implements Component {
     return this.lastError
       ? { ok: false, detail: this.lastError }
       : { ok: true, detail: `${this.files.size} files` };
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const tailer = this.tailer;
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    const c = tailer.counts;
+    counter('sensor_container_logs_lines_total', 'Log lines read from pod log files', () => c.lines);
+    counter('sensor_container_logs_rotations_total', 'Rename rotations followed', () => c.rotations);
+    counter(
+      'sensor_container_logs_truncations_total',
+      'Truncated files read again from 0',
+      () => c.truncations,
+    );
+    counter('sensor_container_logs_cut_lines_total', 'Lines longer than 64 KiB, cut', () => c.cutLines);
+    counter(
+      'sensor_container_logs_recovered_lines_total',
+      'Lines read from files rotated while the sensor was down',
+      () => c.recoveredRotations,
+    );
+    counter(
+      'sensor_container_logs_failed_deliveries_total',
+      'Batches given up (shutdown, full queue): their file commits no further this run',
+      () => c.failedDeliveries,
+    );
+    counter(
+      'sensor_container_logs_paused_polls_total',
+      'Polls skipped while the collector lags',
+      () => this.paused,
+    );
   }
 
   private currentFiles(): string[] {
