@@ -104,12 +104,15 @@ describe('alligator (sensor DaemonSet)', () => {
       (pod.volumes ?? []).flatMap((v) => (v.hostPath ? [[v.name, v.hostPath.path]] : [])),
     );
     const mounted = pod.containers[0]!.volumeMounts!.filter((m) => hostPaths.has(m.name));
-    for (const m of mounted) expect(m.readOnly, m.mountPath).toBe(true);
+    // The one writable host directory: the sensor's own state (log offsets), created for it.
+    for (const m of mounted) expect(m.readOnly, m.mountPath).toBe(m.name === 'state' ? undefined : true);
+    expect(hostPaths.get('state')).toBe('/var/lib/understory-sensor');
     expect(mounted.map((m) => hostPaths.get(m.name)).sort()).toEqual([
       '/proc',
       '/sys/fs/cgroup',
       '/sys/kernel/btf',
       '/sys/kernel/tracing',
+      '/var/lib/understory-sensor',
       '/var/log/pods',
     ]);
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);

@@ -8,9 +8,19 @@ import { podSpecs } from './podSpecs.ts';
 // renamed flag fails here instead of crash-looping a pod. Flags the chart needs but the command does not have
 // yet are listed, with why, in PENDING (and in infra/README.md).
 const LAUNCHER = fileURLToPath(new URL('../../bin/understory.mjs', import.meta.url));
-const PENDING: Record<string, string[]> = {
-  // Replicated ClickHouse: Replicated database + Replicated*MergeTree engines (infra/README.md).
-  migrate: ['--replicated', '--cluster'],
+const PENDING: Record<string, string[]> = {};
+// Environment variables the chart sets that the command does not read yet, with why.
+const PENDING_ENV: Record<string, string[]> = {
+  // UNDERSTORY_INGEST_TOKEN_FILE: the sensor's exporters do not send the ingest token yet (sensor/pipeline).
+  // UNDERSTORY_CLUSTER_NAME, UNDERSTORY_HOST_PROC: not read by the sensor yet.
+  // UNDERSTORY_K8S_WATCHER_URL/_TOKEN_FILE: the sensor's --watcher-* flags are being renamed --k8s-watcher-*.
+  sensor: [
+    'UNDERSTORY_INGEST_TOKEN_FILE',
+    'UNDERSTORY_CLUSTER_NAME',
+    'UNDERSTORY_HOST_PROC',
+    'UNDERSTORY_K8S_WATCHER_URL',
+    'UNDERSTORY_K8S_WATCHER_TOKEN_FILE',
+  ],
 };
 
 let renders = new Map<string, Rendered>();
@@ -35,7 +45,16 @@ function chartInvocations(): Map<string, Set<string>> {
   return out;
 }
 
+const helps = new Map<string, Promise<{ code: number; text: string }>>();
+
+/** `understory <sub> --help`, run once per command for both tests. */
 function help(sub: string): Promise<{ code: number; text: string }> {
+  let h = helps.get(sub);
+  if (!h) helps.set(sub, (h = runHelp(sub)));
+  return h;
+}
+
+function runHelp(sub: string): Promise<{ code: number; text: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [LAUNCHER, sub, '--help'], { timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number(err.code ?? 1) : 0, text: stdout + stderr });
@@ -66,4 +85,32 @@ describe('the flags the chart passes exist in the CLI', () => {
     }
     expect(unknown).toEqual([]);
   });
+
+  it('every UNDERSTORY_* variable the chart gives an understory command is one that command reads', async () => {
+    const envs = new Map<string, Set<string>>();
+    for (const { manifests } of renders.values()) {
+      for (const { pod } of podSpecs(manifests)) {
+        for (const c of pod.containers) {
+          if (c.command?.[0] !== 'understory') continue;
+          const sub = c.args?.[0]!;
+          const names = envs.get(sub) ?? new Set<string>();
+          for (const e of (c as { env?: { name: string }[] }).env ?? []) {
+            if (e.name.startsWith('UNDERSTORY_')) names.add(e.name);
+          }
+          envs.set(sub, names);
+        }
+      }
+    }
+    expect(envs.get('sensor')?.has('UNDERSTORY_TRACE_BASELINE_RATE')).toBe(true); // from sensor.settings
+    const unknown: string[] = [];
+    await Promise.all([...envs.keys()].map(help));
+    for (const [sub, names] of envs) {
+      const h = await help(sub);
+      const known = new Set([...h.text.matchAll(/UNDERSTORY_[A-Z0-9_]+/g)].map((m) => m[0]));
+      for (const n of names) {
+        if (!known.has(n) && !PENDING_ENV[sub]?.includes(n)) unknown.push(`understory ${sub}: ${n}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  }, 120_000);
 });
