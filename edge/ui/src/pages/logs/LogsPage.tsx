@@ -249,7 +249,9 @@ function TailView({
     <>
       <DataError error={tail.error} />
       {tail.skipped ? (
-        <div className="alert alert-warn">More lines arrived than one poll reads: some were skipped.</div>
+        <div className="alert alert-warn">
+          More than 500 lines arrived within one millisecond: some of them were skipped.
+        </div>
       ) : null}
       {tail.lines.length === 0 && !tail.error ? (
         <EmptyState icon="⌁" title="Waiting for new lines">

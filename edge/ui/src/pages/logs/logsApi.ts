@@ -18,7 +18,7 @@ export const MAX_BUCKETS = 500;
 
 export function searchLogs(
   ref: ClusterRef,
-  q: { start: number; end: number; query: string; limit: number; buckets: number },
+  q: { start: number; end: number; query: string; limit: number; buckets: number; order?: 'asc' | 'desc' },
 ): Promise<LogsSearchAnswer> {
   const qs = new URLSearchParams({
     start: String(Math.floor(q.start)),
@@ -27,6 +27,7 @@ export function searchLogs(
     limit: String(q.limit),
     buckets: String(q.buckets),
   });
+  if (q.order) qs.set('order', q.order);
   return api<LogsSearchAnswer>(
     'GET',
     `/api/orgs/${encodeURIComponent(ref.orgId)}/clusters/${encodeURIComponent(ref.clusterId)}/logs?${qs}`,
@@ -41,14 +42,11 @@ export function lineKey(r: LogRow): string {
 export const CONTEXT_LINES = 10;
 /** How far from the hit context lines are looked for. */
 const CONTEXT_REACH_MS = 15 * 60_000;
-/** "After" windows tried in turn, narrow first, so a busy pod's next lines are not cut off by the limit. */
-const AFTER_WINDOWS_MS = [10_000, 120_000, CONTEXT_REACH_MS];
 
 /**
  * The lines around `hit` from the same workload (its pod when known, else its service): up to `CONTEXT_LINES`
- * before and after, in time order, with the hit's index. The portal returns the newest lines of a range first,
- * so "before" is one query (the newest lines up to the hit) while "after" widens its window until it holds
- * enough lines; a window that fills the limit (1000 lines from one pod within 10 s) can leave a gap.
+ * before and after, in time order, with the hit's index. Two queries: the newest lines up to the hit and the
+ * oldest lines from it on (`order: asc`), each within 15 minutes.
  */
 export async function contextOf(
   ref: ClusterRef,
@@ -57,25 +55,19 @@ export async function contextOf(
   const pod = hit.resource['k8s.pod.name'];
   const scope = pod ? `pod:${quoteValue(pod)}` : `service:${quoteValue(hit.service)}`;
   const ms = Math.floor(nsToMs(hit.timestamp));
-  const after = async (): Promise<LogRow[]> => {
-    let rows: LogRow[] = [];
-    for (const w of AFTER_WINDOWS_MS) {
-      rows = (await searchLogs(ref, { start: ms, end: ms + w, query: scope, limit: MAX_LIMIT, buckets: 1 }))
-        .rows;
-      if (rows.length > CONTEXT_LINES + 1) break;
-    }
-    return rows;
-  };
-  const [before, later] = await Promise.all([
+  // Three times the lines wanted: lines of the hit's own millisecond come in both answers.
+  const limit = CONTEXT_LINES * 3;
+  const [before, after] = await Promise.all([
     searchLogs(ref, {
       start: Math.max(0, ms - CONTEXT_REACH_MS),
       end: ms + 1,
       query: scope,
-      limit: CONTEXT_LINES * 3,
+      limit,
       buckets: 1,
     }),
-    after(),
+    searchLogs(ref, { start: ms, end: ms + CONTEXT_REACH_MS, query: scope, limit, buckets: 1, order: 'asc' }),
   ]);
+  const later = after.rows;
   const byKey = new Map<string, LogRow>();
   for (const r of [...before.rows, ...later]) byKey.set(lineKey(r), r);
   byKey.set(lineKey(hit), hit);

@@ -1,15 +1,17 @@
 /**
- * Live tail: polls `logs.search` for lines newer than a cursor and keeps the newest `TAIL_MAX_LINES` in memory
- * (newest first). The cursor is the newest line's millisecond; the next poll starts at that millisecond again
- * (lines arriving within it are not lost) and drops what it already showed by line identity.
- * Paused, nothing is polled and the lines stay; resuming catches up from the cursor, `TAIL_BATCH` lines per
- * poll (when a poll is full, older lines of that interval are skipped and `skipped` says so).
- * A new query or cluster starts over with the lines of the last minutes.
+ * Live tail: shows the newest lines, then polls `logs.search` for the lines after a cursor, oldest first
+ * (`order: asc`), and keeps the newest `TAIL_MAX_LINES` in memory (shown newest first). The cursor is the last
+ * line's millisecond; the next poll starts at that millisecond again (lines arriving within it are not lost)
+ * and drops what it already showed by line identity. A full poll (`TAIL_BATCH` lines) is followed at once by
+ * the next, so a burst is read to its end rather than skipped; only more than `TAIL_BATCH` lines within one
+ * millisecond can be skipped (`skipped` says so).
+ * Paused, nothing is polled and the lines stay; resuming catches up from the cursor.
+ * A new query or cluster starts over with the newest lines of the last minutes.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { ClusterRef } from '../../clusterApi.ts';
 import { nsToMs } from '../traces/format.ts';
-import { compareNs, type LogRow, lineKey, searchLogs } from './logsApi.ts';
+import { type LogRow, lineKey, searchLogs } from './logsApi.ts';
 
 export const TAIL_POLL_MS = 2000;
 export const TAIL_MAX_LINES = 1000;
@@ -23,7 +25,7 @@ const CLOCK_MARGIN_MS = 5 * 60_000;
 export interface LiveTail {
   lines: LogRow[];
   error: unknown;
-  /** Polls that returned a full batch (some lines of that interval were not shown). */
+  /** More than a batch of lines shared one millisecond: some of them were not shown. */
   skipped: boolean;
   /** Lines dropped from the end to stay within TAIL_MAX_LINES. */
   dropped: number;
@@ -31,13 +33,21 @@ export interface LiveTail {
   clear(): void;
 }
 
+export interface Cursor {
+  ms: number;
+  /** Identities of the lines already shown at `ms`. */
+  keys: Set<string>;
+}
+
+const lineMs = (r: LogRow) => Math.floor(nsToMs(r.timestamp));
+
 export function useLiveTail(ref: ClusterRef, query: string, running: boolean): LiveTail {
   const [lines, setLines] = useState<LogRow[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [skipped, setSkipped] = useState(false);
   const [received, setReceived] = useState(0);
   const [lastPollAt, setLastPollAt] = useState<number | null>(null);
-  const cursor = useRef<{ ms: number; keys: Set<string> } | null>(null);
+  const cursor = useRef<Cursor | null>(null);
   const identity = `${ref.orgId}/${ref.clusterId}/${query}`;
   const identityRef = useRef(identity);
 
@@ -55,46 +65,64 @@ export function useLiveTail(ref: ClusterRef, query: string, running: boolean): L
     if (!running) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const show = (fresh: LogRow[]) => {
+      if (fresh.length === 0) return;
+      // `fresh` is oldest first; the page shows newest first.
+      const newestFirst = [...fresh].reverse();
+      setLines((old) => [...newestFirst, ...old].slice(0, TAIL_MAX_LINES));
+      setReceived((n) => n + fresh.length);
+    };
     const poll = async () => {
       if (document.visibilityState === 'hidden') {
         timer = setTimeout(poll, TAIL_POLL_MS);
         return;
       }
       const now = Date.now();
-      const first = cursor.current === null;
-      const start = cursor.current?.ms ?? now - TAIL_START_MS;
+      let again = TAIL_POLL_MS;
       try {
-        const answer = await searchLogs(ref, {
-          start,
-          end: Math.max(now, start) + CLOCK_MARGIN_MS,
-          query,
-          limit: first ? TAIL_START_LINES : TAIL_BATCH,
-          buckets: 1,
-        });
-        if (stopped) return;
-        const seen = cursor.current?.keys ?? new Set<string>();
-        const fresh = answer.rows.filter((r) => !seen.has(lineKey(r)));
-        if (!first && answer.rows.length >= TAIL_BATCH) setSkipped(true);
-        if (fresh.length > 0) {
-          fresh.sort((a, b) => compareNs(b.timestamp, a.timestamp));
-          const newestMs = Math.floor(nsToMs(fresh[0]!.timestamp));
-          const prevMs = cursor.current?.ms ?? -1;
-          const ms = Math.max(newestMs, prevMs);
-          // Remember only the lines of the cursor's millisecond: older ones cannot come back.
-          const keys = new Set<string>(ms === prevMs ? seen : []);
-          for (const r of fresh) if (Math.floor(nsToMs(r.timestamp)) >= ms) keys.add(lineKey(r));
-          cursor.current = { ms, keys };
-          setLines((old) => [...fresh, ...old].slice(0, TAIL_MAX_LINES));
-          setReceived((n) => n + fresh.length);
-        } else if (first) {
-          cursor.current = { ms: start, keys: new Set() };
+        const c = cursor.current;
+        if (c === null) {
+          const start = now - TAIL_START_MS;
+          const answer = await searchLogs(ref, {
+            start,
+            end: now + CLOCK_MARGIN_MS,
+            query,
+            limit: TAIL_START_LINES,
+            buckets: 1,
+          });
+          if (stopped) return;
+          const rows = [...answer.rows].reverse(); // oldest first
+          cursor.current = advanceCursor({ ms: start, keys: new Set() }, rows);
+          show(rows);
+        } else {
+          const answer = await searchLogs(ref, {
+            start: c.ms,
+            end: Math.max(now, c.ms) + CLOCK_MARGIN_MS,
+            query,
+            limit: TAIL_BATCH,
+            buckets: 1,
+            order: 'asc',
+          });
+          if (stopped) return;
+          const fresh = answer.rows.filter((r) => !c.keys.has(lineKey(r)));
+          let next = advanceCursor(c, fresh);
+          if (answer.rows.length >= TAIL_BATCH) {
+            again = 0; // a burst: read on at once
+            if (next.ms === c.ms && fresh.length === 0) {
+              // A whole batch within one millisecond, all seen: step past it.
+              next = { ms: c.ms + 1, keys: new Set() };
+              setSkipped(true);
+            }
+          }
+          cursor.current = next;
+          show(fresh);
         }
         setError(null);
         setLastPollAt(Date.now());
       } catch (err) {
         if (!stopped) setError(err);
       }
-      if (!stopped) timer = setTimeout(poll, TAIL_POLL_MS);
+      if (!stopped) timer = setTimeout(poll, again);
     };
     void poll();
     return () => {
@@ -115,4 +143,14 @@ export function useLiveTail(ref: ClusterRef, query: string, running: boolean): L
       setSkipped(false);
     },
   };
+}
+
+/** The cursor after showing `rows` (oldest first): the last line's millisecond and the lines seen in it. */
+export function advanceCursor(c: Cursor, rows: LogRow[]): Cursor {
+  const last = rows[rows.length - 1];
+  if (!last) return c;
+  const ms = Math.max(c.ms, lineMs(last));
+  const keys = new Set<string>(ms === c.ms ? c.keys : []);
+  for (const r of rows) if (lineMs(r) === ms) keys.add(lineKey(r));
+  return { ms, keys };
 }
