@@ -290,6 +290,7 @@ test('metrics: PromQL explorer runs on Ctrl+Enter, draws and tabulates the resul
   await picker.focus();
   await page.keyboard.press('Enter');
   await page.getByRole('dialog', { name: 'Choose a time range' }).waitFor();
+  await shot(page, '09b-time-range-picker');
   await page.keyboard.press('Escape');
   await poll(() => page.getByRole('dialog').count()).toBe(0);
   expect(await picker.evaluate((el) => el === document.activeElement)).toBe(true);

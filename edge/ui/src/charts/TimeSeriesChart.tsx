@@ -14,6 +14,8 @@ import { formatValue, type Unit } from './format.ts';
 import { seriesColor, withAlpha } from './palette.ts';
 import { tooltipPlugin } from './tooltipPlugin.ts';
 
+const COUNT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7];
+
 export interface ChartSeries {
   label: string;
   values: (number | null)[];
@@ -110,7 +112,13 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       },
       axes: [
         { ...AXIS, values: (_u, splits) => splits.map((v) => formatTime(v, span, v)) },
-        { ...AXIS, size: 64, values: (_u, splits) => splits.map((v) => formatValue(v, unit)) },
+        {
+          ...AXIS,
+          size: 64,
+          values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
+          // Counts are whole: no 0.5 ticks.
+          ...(unit === 'count' ? { incrs: COUNT_INCRS } : {}),
+        },
       ],
       series: [
         { value: (_u, v) => (v === null ? '' : formatTime(v, span)) },

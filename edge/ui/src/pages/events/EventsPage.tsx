@@ -18,6 +18,8 @@ import { servicePath } from '../services/ServicesPage.tsx';
 const LIMIT = 1000;
 const SERVER_FILTERS = ['type', 'namespace', 'kind', 'reason'] as const;
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export function EventsPage({ org }: PageProps) {
   return <DataPage org={org}>{(ctx) => <Events ctx={ctx} />}</DataPage>;
 }
@@ -142,7 +144,8 @@ function Events({ ctx }: { ctx: DataContext }) {
           <div className="section-head">
             <h3 id="events-chart-h">Events over time</h3>
             <span className="muted count-note" aria-live="polite">
-              {events.length === LIMIT ? `newest ${LIMIT}` : `${events.length} events`}, {warnings} warnings
+              {events.length === LIMIT ? `newest ${LIMIT}` : plural(events.length, 'event')},{' '}
+              {plural(warnings, 'warning')}
             </span>
           </div>
           <TimeSeriesChart

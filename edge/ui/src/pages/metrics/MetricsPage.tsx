@@ -39,6 +39,12 @@ function examples(): { label: string; expr: string; unit: Unit }[] {
   ];
 }
 
+/** Rows for the query box: its lines, long ones counted as wrapped (about 110 characters a row), 2 to 8. */
+function boxRows(text: string): number {
+  const rows = text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 110)), 0);
+  return Math.min(8, Math.max(2, rows));
+}
+
 export function MetricsPage({ org }: PageProps) {
   return <DataPage org={org}>{(ctx) => <Explorer ctx={ctx} />}</DataPage>;
 }
@@ -85,7 +91,7 @@ function Explorer({ ctx }: { ctx: DataContext }) {
           <textarea
             id="promql-query"
             className="query-box mono"
-            rows={Math.min(8, Math.max(2, draft.split('\n').length))}
+            rows={boxRows(draft)}
             value={draft}
             onChange={(e) => setDraft(e.target.value)}
             onKeyDown={onKey}
