@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Registry } from 'prom-client';
@@ -35,19 +34,19 @@ interface SensorOptions {
   remoteWriteUrl?: string;
   otlpUrl?: string;
   nodeName?: string;
-  watcherUrl?: string;
-  watcherTokenFile?: string;
+  k8sWatcherUrl?: string;
+  k8sWatcherTokenFile?: string;
   metricsIntervalMs?: number;
   traceRate?: number;
   traceBaselineRate?: number;
   slowThresholdMs?: number;
   forceTraceWorkloads?: string[];
   logs: boolean;
-  podLogsDir: string;
+  podLogsDir?: string;
   logsStateFile?: string;
-  logsFromStart: boolean;
+  logsFromStart?: boolean;
   dataDir: string;
-  resourceInterval: number;
+  resourcesIntervalMs?: number;
   duration?: number;
   statsInterval: number;
   admin: boolean;
@@ -131,12 +130,12 @@ export function register(program: Command): void {
     ),
     new Option('--node-name <name>', 'node name on spans and the `sensor` label (default: host name)'),
     new Option(
-      '--watcher-url <url>',
+      '--k8s-watcher-url <url>',
       'k8s-watcher sensor API (e.g. http://understory-k8s-watcher:9470): names workloads and peers; plain-host names without it',
     ),
     new Option(
-      '--watcher-token-file <file>',
-      'file holding the bearer token for the k8s-watcher (read at start)',
+      '--k8s-watcher-token-file <file>',
+      'file holding the bearer token for the k8s-watcher (read at start; or UNDERSTORY_K8S_WATCHER_TOKEN)',
     ),
     new Option('--metrics-interval-ms <ms>', 'RED snapshot interval (>= 1000)').argParser(nonNegativeInt),
     new Option('--trace-rate <n>', 'spans per second at most (token bucket)').argParser(positiveNumber),
@@ -181,15 +180,16 @@ export function register(program: Command): void {
     new Option('--max-connections <n>', 'connections tracked at once (the oldest is evicted past it)')
       .argParser(nonNegativeInt)
       .default(65_536),
-    new Option('--pod-logs-dir <dir>', "kubelet's pod log directory to tail").default('/var/log/pods'),
+    new Option('--pod-logs-dir <dir>', "kubelet's pod log directory to tail (default: /var/log/pods)"),
     new Option(
       '--logs-state-file <file>',
-      'where log offsets persist (default <data-dir>/sensor-log-offsets.json)',
+      'where log offsets persist (default: <data-dir>/sensor-log-offsets.json)',
     ),
     new Option('--data-dir <dir>', 'directory for the sensor state').default(defaultDataDir()),
-    new Option('--resource-interval <seconds>', 'node resource metrics interval (0: off)')
-      .argParser(nonNegativeInt)
-      .default(15),
+    new Option(
+      '--resources-interval-ms <ms>',
+      'node and container resource metrics interval, >= 1000 (0: off; default: 15000)',
+    ).argParser(nonNegativeInt),
     new Option(
       '--duration <seconds>',
       'stop after this many seconds (default: until SIGINT/SIGTERM)',
@@ -234,28 +234,57 @@ export function register(program: Command): void {
         command,
         booleanOptions.map(([f]) => f),
       );
-      const cfg = loadSensorConfig(opts.config, {
-        remoteWriteUrl: opts.remoteWriteUrl,
-        otlpUrl: opts.otlpUrl,
-        node: opts.nodeName,
-        ...(opts.metricsIntervalMs !== undefined
-          ? { remoteWrite: { intervalMs: opts.metricsIntervalMs } }
-          : {}),
-        ...(opts.traceRate !== undefined ||
-        opts.traceBaselineRate !== undefined ||
-        opts.slowThresholdMs !== undefined ||
-        opts.forceTraceWorkloads !== undefined
-          ? {
-              sampling: stripUndefined({
-                ratePerSecond: opts.traceRate,
-                baselineRate: opts.traceBaselineRate,
-                slowThresholdMs: opts.slowThresholdMs,
-                forceWorkloads: opts.forceTraceWorkloads,
-              }),
-            }
-          : {}),
-      });
+      const cfg = loadSensorConfig(
+        opts.config,
+        {
+          remoteWriteUrl: opts.remoteWriteUrl,
+          otlpUrl: opts.otlpUrl,
+          node: opts.nodeName,
+          ...(opts.k8sWatcherUrl !== undefined || opts.k8sWatcherTokenFile !== undefined
+            ? {
+                identity: stripUndefined({
+                  watcherUrl: opts.k8sWatcherUrl,
+                  watcherTokenFile: opts.k8sWatcherTokenFile,
+                }),
+              }
+            : {}),
+          ...(opts.resourcesIntervalMs ? { resources: { intervalMs: opts.resourcesIntervalMs } } : {}),
+          ...(opts.podLogsDir !== undefined || opts.logsStateFile !== undefined || opts.logsFromStart
+            ? {
+                logs: stripUndefined({
+                  root: opts.podLogsDir,
+                  stateFile: opts.logsStateFile,
+                  fromStart: opts.logsFromStart || undefined,
+                }) as { root: string; stateFile: string },
+              }
+            : {}),
+          ...(opts.metricsIntervalMs !== undefined
+            ? { remoteWrite: { intervalMs: opts.metricsIntervalMs } }
+            : {}),
+          ...(opts.traceRate !== undefined ||
+          opts.traceBaselineRate !== undefined ||
+          opts.slowThresholdMs !== undefined ||
+          opts.forceTraceWorkloads !== undefined
+            ? {
+                sampling: stripUndefined({
+                  ratePerSecond: opts.traceRate,
+                  baselineRate: opts.traceBaselineRate,
+                  slowThresholdMs: opts.slowThresholdMs,
+                  forceWorkloads: opts.forceTraceWorkloads,
+                }),
+              }
+            : {}),
+        },
+        process.env,
+        {
+          // Under the file: container logs and resource metrics are on unless configured otherwise.
+          logs: { root: '/var/log/pods', stateFile: join(opts.dataDir, 'sensor-log-offsets.json') },
+          resources: { intervalMs: 15_000 },
+        },
+      );
       applyFileSection(command, opts, cfg.sensor);
+      if (!opts.logs) delete cfg.pipeline.logs;
+      if (opts.resourcesIntervalMs === 0) delete cfg.pipeline.resources;
       admin = opts.admin
         ? new AdminServer(() => [sensor], opts.adminHost, opts.adminPort, 'sensor')
         : undefined;
@@ -339,20 +368,6 @@ function build(
     pipeline,
     decodeAs: opts.decodeAs,
     maxConnections: opts.maxConnections,
-    identity: opts.watcherUrl
-      ? {
-          watcherUrl: opts.watcherUrl,
-          watcherToken: opts.watcherTokenFile ? readToken(opts.watcherTokenFile) : undefined,
-        }
-      : undefined,
-    podLogs: opts.logs
-      ? {
-          root: opts.podLogsDir,
-          stateFile: opts.logsStateFile ?? join(opts.dataDir, 'sensor-log-offsets.json'),
-          fromStart: opts.logsFromStart,
-        }
-      : undefined,
-    resourceIntervalMs: opts.resourceInterval * 1000,
     registry,
     onEvents: (batch: Iterable<CaptureEvent>) => {
       if (!opts.debug) return;
@@ -363,14 +378,6 @@ function build(
       for (const c of calls) write(`${callLine(c)}\n`);
     },
   });
-}
-
-function readToken(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new Error(`cannot read the k8s-watcher token from ${file}: ${(err as Error).message}`);
-  }
 }
 
 /** One API call as a JSON line: `understory replay`'s fields plus the observed pid. */

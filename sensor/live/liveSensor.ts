@@ -7,11 +7,8 @@ import { type Logger, logger } from '../../lib/log.ts';
 import { type CaptureOptions, type CaptureStats, SensorCapture } from '../capture/capture.ts';
 import { type CaptureEvent, type EventBatch, monotonicToEpochNs } from '../capture/events.ts';
 import { registerCaptureMetrics } from '../capture/metrics.ts';
-import { RemoteWriteExporter } from '../pipeline/exporters/remoteWriteExporter.ts';
-import type { IdentityOptions } from '../pipeline/identityResolver.ts';
 import { ContainerLogs } from '../pipeline/logs/containerLogs.ts';
-import { type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
-import { nodeSamples, toFlatSeries } from '../pipeline/resources/procMetrics.ts';
+import { containerLogsOptions, type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
 import { SensorPipeline } from '../pipeline/sensorPipeline.ts';
 import type { ApiCall, ProtocolName } from '../protocols/contract.ts';
 import { protocolSpecs } from '../protocols/registry.ts';
@@ -20,9 +17,10 @@ import { LiveSource } from './liveSource.ts';
 
 /**
  * The whole sensor in one process: eBPF capture -> LiveSource -> ConnectionTracker (parsers, stitchers) ->
- * SensorPipeline (RED metrics by remote write, sampled spans by OTLP), plus container logs (OTLP logs) and
- * node resource metrics (remote write). `understory sensor` builds one from its options; tests and the
- * benchmark start the real CLI process.
+ * SensorPipeline (RED metrics by remote write, sampled spans by OTLP, node and container resource metrics
+ * by remote write, workload names from the k8s-watcher), plus container logs (OTLP logs). The pipeline
+ * configuration's `identity`, `resources` and `logs` sections drive the last three. `understory sensor`
+ * builds one from its options; tests and the benchmark start the real CLI process.
  *
  * Threading: capture batches arrive on the event loop (the addon's reader thread hands them over through a
  * thread-safe function); parsing, aggregation and the exporters' queues all run there, synchronously per
@@ -31,17 +29,11 @@ import { LiveSource } from './liveSource.ts';
 export interface LiveSensorOptions {
   capture: Omit<CaptureOptions, 'onBatch' | 'log'>;
   pipeline: PipelineConfig;
-  /** Workload and peer naming: the k8s-watcher to ask (none: plain-host names). */
-  identity?: IdentityOptions;
   /** Called with every batch before parsing (the --debug event printer). */
   onEvents?: (batch: Iterable<CaptureEvent>) => void;
   /** Called with the API calls of every batch (the --debug-calls printer, tests). */
   onCalls?: (calls: readonly ApiCall[]) => void;
   decodeAs?: ReadonlyMap<number, ProtocolName>;
-  /** Container logs: kubelet's pod log directory, and where offsets persist. Off when undefined. */
-  podLogs?: { root: string; stateFile: string; fromStart?: boolean };
-  /** Node resource metrics (/proc) every this many ms through remote write; 0: off. */
-  resourceIntervalMs?: number;
   /** Tracker limits. */
   maxConnections?: number;
   registry: Registry;
@@ -53,7 +45,6 @@ export class LiveSensor implements Component {
   readonly source: LiveSource;
   readonly pipeline: SensorPipeline;
   readonly logs: ContainerLogs | undefined;
-  readonly resources: RemoteWriteExporter | undefined;
   private readonly log: Logger = logger('sensor');
   private readonly pending: ApiCall[] = [];
   private started: Component[] = [];
@@ -66,7 +57,6 @@ export class LiveSensor implements Component {
     this.pipeline = new SensorPipeline({
       ...pipe,
       node: pipe.node ?? hostname(),
-      identity: o.identity,
       toEpochNs: (ns) => ns + offset,
       registry: o.registry,
     });
@@ -78,27 +68,14 @@ export class LiveSensor implements Component {
     this.capture = new SensorCapture({ ...o.capture, onBatch: (b) => this.onBatch(b) });
     registerCaptureMetrics(o.registry, () => this.capture.stats());
     registerLiveMetrics(o.registry, this.source);
-    const otlpUrl = o.pipeline.otlpUrl;
-    if (o.podLogs && otlpUrl) {
-      if (existsSync(o.podLogs.root)) {
-        this.logs = new ContainerLogs({
-          root: o.podLogs.root,
-          stateFile: o.podLogs.stateFile,
-          otlpUrl,
-          fromStart: o.podLogs.fromStart,
-          registry: o.registry,
-        });
-      } else this.log.info({ root: o.podLogs.root }, 'no pod log directory here: container logs are off');
-    }
-    const rwUrl = o.pipeline.remoteWriteUrl;
-    if (rwUrl && (o.resourceIntervalMs ?? 0) > 0) {
-      const labels = pipe.sensorLabels ?? {};
-      // Its own exporter (no registry: the pipeline's exporter already owns the self-metric names).
-      this.resources = new RemoteWriteExporter({
-        url: rwUrl,
-        intervalMs: o.resourceIntervalMs,
-        source: () => toFlatSeries(nodeSamples(), labels),
-      });
+    const logs = containerLogsOptions(o.pipeline);
+    if (logs) {
+      if (existsSync(logs.root)) {
+        // The watcher copy names each pod's workload on its log records (passed as a spread: older
+        // ContainerLogs versions ignore it).
+        const naming = { metadata: this.pipeline.identity?.client };
+        this.logs = new ContainerLogs({ ...logs, ...naming, registry: o.registry });
+      } else this.log.info({ root: logs.root }, 'no pod log directory here: container logs are off');
     }
   }
 
@@ -107,7 +84,6 @@ export class LiveSensor implements Component {
     if (this.logs) components.push(this.logs);
     await startAll(components);
     this.started = components;
-    this.resources?.start();
   }
 
   /** JavaScript thread, one capture batch: events are valid only during this call. */
@@ -146,7 +122,7 @@ export class LiveSensor implements Component {
       this.o.onCalls?.(calls);
       this.pipeline.consume(calls);
     }
-    await Promise.all([stop(this.logs), this.resources?.shutdown(2000), stop(this.pipeline)]);
+    await Promise.all([stop(this.logs), stop(this.pipeline)]);
     if (errors.length > 0) throw new Error(`cannot shut down the sensor cleanly: ${errors.join('; ')}`);
   }
 

@@ -128,7 +128,7 @@ beforeAll(async () => {
         UNDERSTORY_TRACE_BASELINE_RATE: '1',
         UNDERSTORY_TRACE_RATE: '1000',
         UNDERSTORY_NODE_NAME: 'e2e-node',
-        UNDERSTORY_RESOURCE_INTERVAL: '1',
+        UNDERSTORY_RESOURCES_INTERVAL_MS: '1000',
         UNDERSTORY_NO_TLS: 'true',
       },
     },
@@ -200,7 +200,7 @@ describe('understory sensor end to end', () => {
       'sum(db_client_operation_duration_seconds_count{protocol="redis",method="GET",status="OK"})',
       1,
     );
-    // Node resource metrics from the same process (UNDERSTORY_RESOURCE_INTERVAL=1).
+    // Node resource metrics from the same process (UNDERSTORY_RESOURCES_INTERVAL_MS=1000).
     await until('node_memory_MemTotal_bytes', async () => {
       await vm.flush();
       const r = await vm.query('node_memory_MemTotal_bytes');

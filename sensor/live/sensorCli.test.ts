@@ -89,7 +89,11 @@ describe('understory sensor (CLI)', () => {
   it('refuses bad flags, variables and files with status 2 before loading anything', async () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['--data-cap', 'lots'], {}, /--data-cap.*not a non-negative integer: lots/],
-      [[], { UNDERSTORY_REMOTE_WRITE_URL: 'not a url' }, /remoteWriteUrl: Invalid URL/],
+      [
+        [],
+        { UNDERSTORY_REMOTE_WRITE_URL: 'not a url' },
+        /remoteWriteUrl \(from UNDERSTORY_REMOTE_WRITE_URL\): Invalid URL/,
+      ],
       [
         [],
         { UNDERSTORY_DEBUG_CALLS: 'sometimes' },
@@ -108,5 +112,5 @@ describe('understory sensor (CLI)', () => {
       expect(r.stderr).toMatch(cases[i]![2]);
       expect(r.stderr).not.toContain('capture started');
     }
-  });
+  }, 150_000);
 });

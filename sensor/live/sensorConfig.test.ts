@@ -31,6 +31,25 @@ describe('loadSensorConfig', () => {
     expect(cfg.sensor).toEqual({ dataCap: 1024, pid: [1, 2], decodeAs: { '8080': 'http2' } });
   });
 
+  it('defaults sit under the file, section by section', () => {
+    const p = file('logs.json', { logs: { fromStart: true }, resources: { intervalMs: 5000 } });
+    const cfg = loadSensorConfig(
+      p,
+      {},
+      {},
+      {
+        logs: { root: '/var/log/pods', stateFile: '/state/offsets.json' },
+        resources: { intervalMs: 15_000 },
+      },
+    );
+    expect(cfg.pipeline.logs).toEqual({
+      root: '/var/log/pods',
+      stateFile: '/state/offsets.json',
+      fromStart: true,
+    });
+    expect(cfg.pipeline.resources).toEqual({ intervalMs: 5000 });
+  });
+
   it('no file: defaults and environment only', () => {
     expect(loadSensorConfig(undefined, {}, {})).toEqual({ pipeline: {}, sensor: {} });
   });

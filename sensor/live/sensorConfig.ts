@@ -5,9 +5,10 @@ import { loadPipelineConfig, type PipelineConfig, pipelineConfigSchema } from '.
 /**
  * The sensor's configuration file (`understory sensor --config file.json`): the pipeline's keys
  * (sensor/pipeline/pipelineConfig.ts: remoteWriteUrl, otlpUrl, node, templating, redaction, red, sampling,
- * remoteWrite, otlp) plus a `sensor` section holding the command's own options under their flag names in
- * camelCase (`dataCap`, `podLogsDir`, ...). Precedence: command-line flag > UNDERSTORY_* variable > file >
- * default. Everything is validated before anything starts; all problems are reported at once.
+ * remoteWrite, otlp, identity, resources, logs) plus a `sensor` section holding the command's own capture
+ * and process options under their flag names in camelCase (`dataCap`, `excludePid`, ...). Precedence:
+ * command-line flag > UNDERSTORY_* variable > file > defaults. Sections merge key by key. Everything is
+ * validated before anything starts; all problems are reported at once.
  */
 const port = z.number().int().min(0).max(65535);
 const pidList = z.array(z.number().int().positive());
@@ -22,11 +23,8 @@ export const sensorSectionSchema = z.strictObject({
   tlsBinary: z.array(z.string().min(1)).optional(),
   decodeAs: z.record(z.string().regex(/^\d{1,5}$/), z.string()).optional(),
   maxConnections: z.number().int().positive().optional(),
+  /** false: no container logs even with a `logs` section. */
   logs: z.boolean().optional(),
-  podLogsDir: z.string().min(1).optional(),
-  logsStateFile: z.string().min(1).optional(),
-  logsFromStart: z.boolean().optional(),
-  resourceInterval: z.number().int().min(0).optional(),
   statsInterval: z.number().int().min(0).optional(),
   admin: z.boolean().optional(),
   adminHost: z.string().min(1).optional(),
@@ -41,13 +39,15 @@ export interface SensorFileConfig {
 }
 
 /**
- * Reads and validates the file (when given) with the pipeline's environment variables applied over it;
- * `overrides` (from flags) go on top. Throws `cannot load sensor configuration ...: <every problem>`.
+ * Reads and validates the file (when given) over `defaults`, with the pipeline's environment variables
+ * applied over it and `overrides` (from flags) on top. Throws `cannot load sensor configuration ...:
+ * <every problem>`.
  */
 export function loadSensorConfig(
   file: string | undefined,
   overrides: Partial<PipelineConfig>,
   env: Record<string, string | undefined> = process.env,
+  defaults: Partial<PipelineConfig> = {},
 ): SensorFileConfig {
   const where = file ? ` from ${file}` : '';
   let raw: Record<string, unknown> = {};
@@ -68,16 +68,25 @@ export function loadSensorConfig(
   } catch (err) {
     problems.push((err as Error).message.replace(/^cannot load pipeline configuration: /, 'environment: '));
   }
-  const merged: Record<string, unknown> = { ...pipelineRaw };
-  for (const [k, v] of Object.entries({ ...fromEnv, ...stripUndefined(overrides) })) {
-    const before = merged[k];
-    merged[k] =
-      isPlainObject(before) && isPlainObject(v) ? { ...before, ...(v as Record<string, unknown>) } : v;
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const layer of [pipelineRaw, fromEnv, stripUndefined(overrides)]) {
+    for (const [k, v] of Object.entries(layer)) {
+      const before = merged[k];
+      merged[k] =
+        isPlainObject(before) && isPlainObject(v) ? { ...before, ...(v as Record<string, unknown>) } : v;
+    }
   }
   const pipeline = pipelineConfigSchema.safeParse(merged);
   // A bad variable also reaches the merged object through its flag: name it once.
-  if (!pipeline.success)
-    problems.push(...issues(pipeline.error.issues).filter((p) => !problems[0]?.includes(p)));
+  if (!pipeline.success) {
+    const envProblem = problems[0] ?? '';
+    problems.push(
+      ...issues(pipeline.error.issues).filter((p) => {
+        const path = p.slice(0, p.indexOf(': '));
+        return !envProblem.includes(`${path}: `) && !envProblem.includes(`${path} (from `);
+      }),
+    );
+  }
   const sensor = sensorSectionSchema.safeParse(sensorRaw ?? {});
   if (!sensor.success) problems.push(...issues(sensor.error.issues, 'sensor'));
   if (problems.length > 0 || !pipeline.success || !sensor.success)
