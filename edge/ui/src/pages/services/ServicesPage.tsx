@@ -5,7 +5,9 @@ import { ServiceDetail } from './ServiceDetail.tsx';
 import { ServicesList } from './ServicesList.tsx';
 
 export function ServicesPage({ org, rest }: PageProps) {
-  const [namespace, workload] = rest;
+  const [segment, workload] = rest;
+  // servicePath writes a workload without a namespace (a plain-host process) as `-`.
+  const namespace = segment === '-' ? '' : segment;
   return (
     <DataPage org={org}>
       {(ctx) =>
