@@ -315,6 +315,7 @@ describe('inconsistent values are refused with a clear message', () => {
     [['portal.installToken='], 'portal.installToken (or portal.existingSecret) is required'],
     [['clickhouse.user=bad user'], 'clickhouse.user must match'],
     [['clickhouse.mode=replicated'], 'clickhouse.mode replicated needs its own database'],
+    [['alerting.enabled=true'], 'alerting.enabled is reserved'],
   ])('%j', async (extra, message) => {
     // --skip-schema-validation: these checks are the chart's own, behind values.schema.json.
     const r = await renderChart({ set: [...base, ...extra], extraArgs: ['--skip-schema-validation'] });

@@ -49,8 +49,10 @@ const helps = new Map<string, Promise<{ code: number; text: string }>>();
 
 /** `understory <sub> --help`, run once per command for both tests. */
 function help(sub: string): Promise<{ code: number; text: string }> {
-  let h = helps.get(sub);
-  if (!h) helps.set(sub, (h = runHelp(sub)));
+  const known = helps.get(sub);
+  if (known) return known;
+  const h = runHelp(sub);
+  helps.set(sub, h);
   return h;
 }
 
@@ -92,7 +94,7 @@ describe('the flags the chart passes exist in the CLI', () => {
       for (const { pod } of podSpecs(manifests)) {
         for (const c of pod.containers) {
           if (c.command?.[0] !== 'understory') continue;
-          const sub = c.args?.[0]!;
+          const sub = c.args?.[0] ?? '';
           const names = envs.get(sub) ?? new Set<string>();
           for (const e of (c as { env?: { name: string }[] }).env ?? []) {
             if (e.name.startsWith('UNDERSTORY_')) names.add(e.name);

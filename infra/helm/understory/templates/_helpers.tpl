@@ -84,6 +84,9 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- if and (eq .Values.clickhouse.mode "replicated") (eq (toString .Values.clickhouse.database) "default") }}
 {{- fail "cannot render the chart: clickhouse.mode replicated needs its own database (e.g. clickhouse.database=understory): the built-in default database is not Replicated" }}
 {{- end }}
+{{- if .Values.alerting.enabled }}
+{{- fail "cannot render the chart: alerting.enabled is reserved; vmalert and the monitor evaluator are not in the chart yet" }}
+{{- end }}
 {{- if and (eq .Values.clickhouse.mode "replicated") (eq (mod (int .Values.clickhouse.keeper.replicas) 2) 0) }}
 {{- fail "cannot render the chart: clickhouse.keeper.replicas must be odd (a Raft quorum)" }}
 {{- end }}
