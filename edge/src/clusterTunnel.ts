@@ -24,6 +24,7 @@ import {
 import {
   CLUSTER_ID_HEADER,
   TOKEN_HASH_HEADER,
+  type TokenChange,
   type TunnelQuery,
   tunnelErrorResponse,
 } from './tunnel/protocol.ts';
@@ -37,6 +38,7 @@ import {
  * Internal endpoints, reached only through the worker (which authenticates first):
  * - `GET /connect` (WebSocket upgrade, header x-understory-cluster-id): a portal's tunnel;
  * - `POST /query` with a TunnelQuery JSON body: one query; answers the portal's status and body, or a JSON error;
+ * - `POST /token` with a TokenChange body: the install token was rotated or the cluster deleted;
  * - `GET /health`: used by /api/health.
  */
 export class ClusterTunnel extends DurableObject<Env> {
@@ -55,6 +57,7 @@ export class ClusterTunnel extends DurableObject<Env> {
     if (url.pathname === '/health') return Response.json({ ok: true });
     if (url.pathname === '/connect') return await this.acceptPortal(request);
     if (url.pathname === '/query' && request.method === 'POST') return this.query(request);
+    if (url.pathname === '/token' && request.method === 'POST') return this.tokenChanged(request);
     return new Response('not found', { status: 404 });
   }
 
@@ -91,7 +94,6 @@ export class ClusterTunnel extends DurableObject<Env> {
   private async query(request: Request): Promise<Response> {
     // Read the whole forwarded body before answering (workerd requires it of a Durable Object).
     const query = (await request.json()) as TunnelQuery;
-    this.closeRotated(query.installTokenHash);
     if (this.pending.size >= TUNNEL_LIMITS.maxInFlight)
       return tunnelErrorResponse(
         429,
@@ -102,7 +104,6 @@ export class ClusterTunnel extends DurableObject<Env> {
     if (!target && helloPending(this.ctx)) {
       // A portal has just (re)connected (a restart, a replica taking over): its hello is a moment away.
       await this.waitForHello(query.kind);
-      this.closeRotated(query.installTokenHash);
       target = pickSocket(this.ctx, query.kind);
     }
     if (!target) return this.noPortal(query.kind);
@@ -144,12 +145,22 @@ export class ClusterTunnel extends DurableObject<Env> {
         );
   }
 
-  /** A rotated install token (or a deleted cluster's) ends the portals that still use it. */
-  private closeRotated(currentHash: string): void {
-    for (const { ws, state } of readySockets(this.ctx)) {
-      if (state.tokenHash !== currentHash)
-        this.closeSocket(ws, CLOSE_CODES.unauthorized, 'the install token was rotated');
+  /**
+   * `POST /token` from the clusters API: the install token was rotated (its new hash) or the cluster deleted
+   * (null). Portals using another token are closed with 4401, hello or not; they fail to reconnect with it.
+   */
+  private async tokenChanged(request: Request): Promise<Response> {
+    const { installTokenHash } = (await request.json()) as TokenChange;
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (state && state.tokenHash !== installTokenHash && ws.readyState === WebSocket.OPEN) {
+        const why = installTokenHash ? 'the install token was rotated' : 'the cluster was deleted';
+        this.closeSocket(ws, CLOSE_CODES.unauthorized, why);
+        closed++;
+      }
     }
+    return Response.json({ closed });
   }
 
   /** Resolves when a socket serving `kind` said hello, or after TUNNEL_LIMITS.helloWaitMs. */

@@ -1,6 +1,7 @@
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { newApp } from './app.ts';
+import { authCache } from './auth/authCache.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError } from './errors.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
@@ -41,6 +42,14 @@ app.use(
     },
   }),
 );
+// A change made here (sign-out, revocation, removal, rotation...) is seen at once by this isolate's next request.
+app.use('/api/*', async (c, next) => {
+  try {
+    await next();
+  } finally {
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) authCache.clear();
+  }
+});
 app.use('/api/*', authenticate());
 app.use('/api/*', csrf());
 app.use('/api/*', authorize());

@@ -1,8 +1,9 @@
 /**
  * Browser sessions. The session id is 32 random bytes that live only in the user's cookie; D1 stores its
  * SHA-256, so a leaked database cannot be replayed as cookies. A session ends at its absolute expiry, after an
- * idle timeout, on sign-out, or when the user signs out everywhere (all rows deleted): every request reads D1,
- * so revocation takes effect at once.
+ * idle timeout, on sign-out, or when the user signs out everywhere (all rows deleted). D1 is read at most once
+ * per AUTH_CACHE_TTL_MS per isolate (authCache.ts): a sign-out takes effect at once in the isolate that handled
+ * it and within that bound elsewhere.
  */
 import { and, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
@@ -10,6 +11,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { randomSecret, sha256Hex } from '../crypto/secrets.ts';
 import { schema } from '../db.ts';
 import type { AppEnv, Db } from '../env.ts';
+import { authCache } from './authCache.ts';
 
 /** `__Host-` makes browsers insist on Secure, Path=/ and no Domain, so sibling subdomains cannot set it. */
 export const SESSION_COOKIE = '__Host-understory_session';
@@ -56,11 +58,24 @@ export async function startSession(c: Context<AppEnv>, userId: string, method: s
 
 export type ActiveSession = { idHash: string; userId: string; email: string; csrfToken: string };
 
-/** The live session named by the request's cookie, or null; expired and idle sessions are deleted. */
+/**
+ * The live session named by the request's cookie, or null; expired and idle sessions are deleted. The D1 answer
+ * is reused for up to AUTH_CACHE_TTL_MS (authCache.ts); the absolute expiry is checked on every request.
+ */
 export async function readSession(c: Context<AppEnv>): Promise<ActiveSession | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id || id.length > 128) return null;
   const idHash = await sha256Hex(id);
+  const found = await authCache.get(
+    `session:${idHash}`,
+    () => loadSession(c, idHash),
+    (v) => v?.expiresAt ?? null,
+  );
+  if (!found || found.expiresAt <= Date.now()) return null;
+  return found.session;
+}
+
+async function loadSession(c: Context<AppEnv>, idHash: string) {
   const rows = await c.var.db
     .select({ session: schema.sessions, email: schema.users.email })
     .from(schema.sessions)
@@ -78,7 +93,13 @@ export async function readSession(c: Context<AppEnv>): Promise<ActiveSession | n
   if (now - row.session.lastSeenAt > TOUCH_EVERY_MS) {
     await c.var.db.update(schema.sessions).set({ lastSeenAt: now }).where(eq(schema.sessions.idHash, idHash));
   }
-  return { idHash, userId: row.session.userId, email: row.email, csrfToken: row.session.csrfToken };
+  const session: ActiveSession = {
+    idHash,
+    userId: row.session.userId,
+    email: row.email,
+    csrfToken: row.session.csrfToken,
+  };
+  return { session, expiresAt: row.session.expiresAt };
 }
 
 export async function endSession(c: Context<AppEnv>, idHash: string): Promise<void> {

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, callJson, cookieFrom, unique } from '../../test/client.ts';
 import { PASSWORD, signUp } from '../../test/fixtures.ts';
+import { authCache } from '../auth/authCache.ts';
 import { THROTTLE } from '../auth/throttle.ts';
 import { sha256Hex } from '../crypto/secrets.ts';
 
@@ -92,6 +93,7 @@ describe('sessions', () => {
     await env.DB.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = ?')
       .bind(Date.now() - 1, b.userId)
       .run();
+    authCache.clear(); // as another isolate would see it within AUTH_CACHE_TTL_MS (test/authCache.test.ts)
     expect((await call('GET', '/api/me', { as: b })).status).toBe(401);
   });
 
@@ -101,6 +103,7 @@ describe('sessions', () => {
     await env.DB.prepare('UPDATE sessions SET last_seen_at = ? WHERE user_id = ?')
       .bind(Date.now() - idle - 1000, b.userId)
       .run();
+    authCache.clear();
     expect((await call('GET', '/api/me', { as: b })).status).toBe(401);
   });
 });

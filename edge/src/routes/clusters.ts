@@ -17,6 +17,7 @@ import { type AppEnv, actorOf } from '../env.ts';
 import { conflict, isUniqueViolation, notFound } from '../errors.ts';
 import { defineRoute } from '../routeRegistry.ts';
 import { body, ErrorSchema, errorResponses, Id, json, OkSchema, OrgParams, Slug } from '../schemas.ts';
+import { tellTunnelTokenChanged } from '../tunnel/clusterQuery.ts';
 
 const Cluster = z
   .object({
@@ -160,6 +161,7 @@ export function registerClusterRoutes(app: App) {
       .where(and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)))
       .returning();
     if (!row) throw notFound('cluster');
+    await tellTunnelTokenChanged(c.env, clusterId, install.hash);
     await audit(c, {
       orgId,
       action: 'cluster.rotate_install_token',
@@ -181,6 +183,7 @@ export function registerClusterRoutes(app: App) {
       .where(and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)))
       .returning({ id: schema.clusters.id, name: schema.clusters.name });
     if (gone.length === 0) throw notFound('cluster');
+    await tellTunnelTokenChanged(c.env, clusterId, null);
     await audit(c, {
       orgId,
       action: 'cluster.delete',

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, callJson } from '../../test/client.ts';
 import { createOrgWorld, type OrgWorld } from '../../test/fixtures.ts';
+import { authCache } from '../auth/authCache.ts';
 import { sha256Hex } from '../crypto/secrets.ts';
 
 type Created = {
@@ -15,6 +16,14 @@ let w: OrgWorld;
 beforeAll(async () => {
   w = await createOrgWorld();
 }, 60_000);
+
+/**
+ * These tests change D1 directly, as another isolate would. Such a change reaches this isolate within
+ * AUTH_CACHE_TTL_MS (test/authCache.test.ts proves that bound); here the cache is emptied instead of waiting.
+ */
+function changedBehindTheIsolate(): void {
+  authCache.clear();
+}
 
 describe('personal API tokens', () => {
   it('creates a token shown once, with a recognisable prefix, stored hashed', async () => {
@@ -85,6 +94,7 @@ describe('personal API tokens', () => {
     await env.DB.prepare("UPDATE memberships SET role = 'viewer' WHERE org_id = ? AND user_id = ?")
       .bind(w.orgId, w.members.admin.userId)
       .run();
+    changedBehindTheIsolate();
     expect((await call('GET', `/api/orgs/${w.orgId}/audit`, { token: t })).status).toBe(403);
     expect((await call('GET', `/api/orgs/${w.orgId}/clusters`, { token: t })).status).toBe(200);
     await env.DB.prepare("UPDATE memberships SET role = 'admin' WHERE org_id = ? AND user_id = ?")
@@ -93,6 +103,7 @@ describe('personal API tokens', () => {
     await env.DB.prepare('UPDATE api_tokens SET expires_at = ? WHERE id = ?')
       .bind(Date.now() - 1, created.body.id)
       .run();
+    changedBehindTheIsolate();
     expect((await call('GET', `/api/orgs/${w.orgId}/clusters`, { token: t })).status).toBe(401);
   });
 

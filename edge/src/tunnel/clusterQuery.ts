@@ -6,11 +6,12 @@
 import { and, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { formatIssues, QUERY_PARAMS, type QueryKind } from '../../../lib/tunnel/index.ts';
+import { authCache } from '../auth/authCache.ts';
 import { schema } from '../db.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { TUNNEL_LIMITS } from './limits.ts';
-import type { TunnelQuery } from './protocol.ts';
+import type { TokenChange, TunnelQuery } from './protocol.ts';
 
 export async function queryCluster(
   c: Context<AppEnv>,
@@ -20,11 +21,15 @@ export async function queryCluster(
   rawParams: unknown,
   timeoutMs: number = TUNNEL_LIMITS.queryTimeoutMs,
 ): Promise<Response> {
-  const cluster = await c.var.db.query.clusters.findFirst({
-    columns: { id: true, installTokenHash: true },
-    where: and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)),
+  // Clusters never change organization; a deletion through this isolate clears the cache (authCache.ts).
+  const exists = await authCache.get(`cluster:${orgId}:${clusterId}`, async () => {
+    const row = await c.var.db.query.clusters.findFirst({
+      columns: { id: true },
+      where: and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)),
+    });
+    return row !== undefined;
   });
-  if (!cluster) throw notFound('cluster');
+  if (!exists) throw notFound('cluster');
   const parsed = QUERY_PARAMS[kind].safeParse(rawParams);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
@@ -43,7 +48,6 @@ export async function queryCluster(
     kind,
     params: parsed.data,
     timeoutMs: Math.min(timeoutMs, TUNNEL_LIMITS.queryTimeoutMs),
-    installTokenHash: cluster.installTokenHash,
   };
   const stub = c.env.CLUSTER_TUNNEL.get(c.env.CLUSTER_TUNNEL.idFromName(clusterId));
   return stub.fetch('https://cluster-tunnel/query', {
@@ -100,4 +104,24 @@ export async function asPrometheusError(res: Response): Promise<Response> {
     { status: 'error', errorType: error.code, error: error.message },
     { status: res.status, headers: { 'cache-control': 'no-store' } },
   );
+}
+
+/**
+ * Tells the cluster's Durable Object that its install token changed (the new hash) or the cluster is gone
+ * (null), so portals still using the old token are closed at once (4401). A failure is logged, not thrown: the
+ * change in D1 stands, and the old token is refused at the next connection anyway.
+ */
+export async function tellTunnelTokenChanged(env: Env, clusterId: string, installTokenHash: string | null) {
+  const body: TokenChange = { installTokenHash };
+  try {
+    const stub = env.CLUSTER_TUNNEL.get(env.CLUSTER_TUNNEL.idFromName(clusterId));
+    const res = await stub.fetch('https://cluster-tunnel/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+  } catch (err) {
+    console.error(`cannot tell the tunnel of cluster ${clusterId} about its token: ${String(err)}`);
+  }
 }

@@ -11,9 +11,13 @@ export type TunnelQuery = {
   kind: QueryKind;
   params: unknown;
   timeoutMs: number;
-  /** The cluster's current install token hash: sockets opened with another (rotated) token are closed. */
-  installTokenHash: string;
 };
+
+/**
+ * The body of the Durable Object's `POST /token`: the cluster's install token changed (rotation: its new hash)
+ * or the cluster is gone (null). Sockets opened with another token are closed with 4401.
+ */
+export type TokenChange = { installTokenHash: string | null };
 
 /** The API's error shape, `{ error: { code, message } }`, for answers made inside the Durable Object. */
 export function tunnelErrorResponse(status: number, code: string, message: string): Response {

@@ -29,7 +29,8 @@ export interface EdgeStack {
   stop(): Promise<void>;
 }
 
-export async function startEdgeStack(): Promise<EdgeStack> {
+/** `vars` override wrangler.toml [vars] (`wrangler dev --var KEY:VALUE`), e.g. AUTH_CACHE_TTL_MS. */
+export async function startEdgeStack(vars: Record<string, string> = {}): Promise<EdgeStack> {
   const env = { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' };
   const stateDir = mkdtempSync(join(tmpdir(), 'understory-edge-stack-'));
   const [port, inspector] = [await freePort(), await freePort()];
@@ -52,16 +53,9 @@ export async function startEdgeStack(): Promise<EdgeStack> {
     });
     child = spawn(
       wranglerBin,
-      [
-        'dev',
-        ...persist,
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--inspector-port',
-        String(inspector),
-      ].concat(['--show-interactive-dev-session=false']),
+      ['dev', ...persist, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)]
+        .concat(Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]))
+        .concat(['--show-interactive-dev-session=false']),
       { env, cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'ignore'], detached: true },
     );
     await waitForHttp(`${url}/api/health`, 45_000, () => child?.exitCode === null);

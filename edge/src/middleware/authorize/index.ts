@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import { authCache } from '../../auth/authCache.ts';
 import { schema } from '../../db.ts';
 import type { AppEnv } from '../../env.ts';
 import { ApiError, forbidden, notFound, unauthenticated } from '../../errors.ts';
@@ -56,11 +57,14 @@ export function authorize(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The member's role, reused for up to AUTH_CACHE_TTL_MS (a removal or role change through this isolate clears it). */
 async function memberRole(c: Parameters<MiddlewareHandler<AppEnv>>[0], orgId: string, userId: string) {
-  const row = await c.var.db.query.memberships.findFirst({
-    where: and(eq(schema.memberships.orgId, orgId), eq(schema.memberships.userId, userId)),
+  return authCache.get(`member:${orgId}:${userId}`, async () => {
+    const row = await c.var.db.query.memberships.findFirst({
+      where: and(eq(schema.memberships.orgId, orgId), eq(schema.memberships.userId, userId)),
+    });
+    return row && isRole(row.role) ? row.role : null;
   });
-  return row && isRole(row.role) ? row.role : null;
 }
 
 async function orgRoleOf(
