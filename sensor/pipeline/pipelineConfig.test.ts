@@ -79,7 +79,10 @@ describe('loadPipelineConfig', () => {
         remoteWriteUrl: 'http://ingester:9091/api/v1/write',
         identity: { readyTimeoutMs: 0, dns: { maxEntries: 100, minTtlS: 60 } },
         resources: { intervalMs: 30000 },
-        logs: { stateFile: '/var/lib/understory/log-offsets.json' },
+        logs: {
+          stateFile: '/var/lib/understory/log-offsets.json',
+          files: [{ path: '/var/log/nginx/error.log', service: 'nginx' }],
+        },
       }),
     );
     const env = {
@@ -107,6 +110,7 @@ describe('loadPipelineConfig', () => {
     expect(containerLogsOptions(cfg)).toEqual({
       root: '/var/log/pods',
       stateFile: '/var/lib/understory/log-offsets.json',
+      hostFiles: [{ path: '/var/log/nginx/error.log', service: 'nginx' }],
       otlpUrl: 'http://collector:4318',
     });
     const fromEnv = pipelineOptions(

@@ -149,6 +149,11 @@ export const pipelineConfigSchema = z.strictObject({
       fromStart: z.boolean().optional(),
       pollIntervalMs: z.number().int().min(100).optional(),
       maxUnackedRecords: count.optional(),
+      /** Plain-text files to follow too (a plain host), each named as a service. */
+      files: z
+        .array(z.strictObject({ path, service: z.string().min(1).max(256) }))
+        .max(256)
+        .optional(),
     })
     .optional(),
 });
@@ -267,5 +272,11 @@ export function containerLogsOptions(
   cfg: PipelineConfig,
 ): Omit<ContainerLogsOptions, 'registry'> | undefined {
   if (!cfg.logs || !cfg.otlpUrl) return undefined;
-  return { ...cfg.logs, otlpUrl: cfg.otlpUrl };
+  const { files, ...logs } = cfg.logs;
+  return {
+    ...logs,
+    ...(files ? { hostFiles: files } : {}),
+    ...(cfg.node ? { host: cfg.node } : {}),
+    otlpUrl: cfg.otlpUrl,
+  };
 }

@@ -162,4 +162,36 @@ describe('container logs end to end through the collector into ClickHouse', () =
       'k8s.container.name': 'envoy',
     });
   });
+
+  it('follows configured plain-text files of a plain host as their service', async () => {
+    const file = join(dir, 'nginx-error.log');
+    writeFileSync(file, '2026/11/25 18:52:00 [error] 12#12: upstream timed out\nplain line\n');
+    const logs = new ContainerLogs({
+      root: join(dir, 'no-pods-here'),
+      stateFile: join(dir, 'offsets-host.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      hostFiles: [
+        { path: file, service: 'nginx' },
+        { path: join(dir, 'not-yet.log'), service: 'later' },
+      ],
+      host: 'laptop',
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+    });
+    await logs.start();
+    expect(await logs.drain(20_000)).toBe(true);
+    await logs.shutdown();
+    const rows = await store.query<{
+      Body: string;
+      SeverityText: string;
+      ResourceAttributes: Record<string, string>;
+    }>(
+      "SELECT Body, SeverityText, ResourceAttributes FROM otel_logs WHERE ServiceName = 'nginx' ORDER BY Body",
+    );
+    expect(rows.map((r) => [r.Body, r.SeverityText])).toEqual([
+      ['2026/11/25 18:52:00 [error] 12#12: upstream timed out', 'ERROR'],
+      ['plain line', ''],
+    ]);
+    expect(rows[0]!.ResourceAttributes).toMatchObject({ 'host.name': 'laptop' });
+  });
 });

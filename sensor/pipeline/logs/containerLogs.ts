@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Counter, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
 import { type LogRecordOut, OtlpLogExporter } from '../exporters/otlpLogExporter.ts';
 import type { MetadataLookup } from '../identityResolver.ts';
-import { CriAssembler, SEVERITY_NUMBER, severityOf } from './criLog.ts';
+import { CriAssembler, type CriRecord, SEVERITY_NUMBER, severityOf } from './criLog.ts';
 import { FileTailer, type LineChunk, type LinesReceipt } from './fileTailer.ts';
 import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
 
@@ -24,6 +26,13 @@ export interface ContainerLogsOptions {
   pollIntervalMs?: number;
   /** Files first seen at start-up: read from the start (false: only new lines). New files later: from the start. */
   fromStart?: boolean;
+  /**
+   * Plain-text files to follow as well (a plain host: `/var/log/nginx/error.log` as service `nginx`). Each
+   * line is a record stamped with the time it was read; same offsets, rotation and delivery rules.
+   */
+  hostFiles?: { path: string; service: string }[];
+  /** `host.name` of host file records (default: the machine's hostname). */
+  host?: string;
   /** Reading pauses while this many records wait for the collector's acknowledgement (default 20000). */
   maxUnackedRecords?: number;
   /**
@@ -41,7 +50,7 @@ export class ContainerLogs implements Component {
   readonly name = 'container-logs';
   private readonly exporter: OtlpLogExporter;
   private readonly tailer: FileTailer;
-  private readonly files = new Map<string, { meta: PodLogFile; cri: CriAssembler }>();
+  private readonly files = new Map<string, Followed>();
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
   private readonly batch: number;
@@ -155,20 +164,26 @@ export class ContainerLogs implements Component {
     const seen = new Set<string>();
     for (const meta of now) {
       seen.add(meta.path);
-      if (!this.files.has(meta.path)) this.files.set(meta.path, { meta, cri: new CriAssembler() });
+      if (!this.files.has(meta.path))
+        this.files.set(meta.path, {
+          lines: new CriAssembler(),
+          resource: () => this.podResource(meta),
+          cri: true,
+        });
+    }
+    for (const { path, service } of this.o.hostFiles ?? []) {
+      if (!existsSync(path)) continue; // not created yet (or rotated away): looked for again next poll
+      seen.add(path);
+      if (!this.files.has(path)) {
+        const resource = { 'service.name': service, 'host.name': this.o.host ?? hostname() };
+        this.files.set(path, { lines: new PlainLines(), resource: () => resource, cri: false });
+      }
     }
     for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
-    return now.map((f) => f.path);
+    return [...seen];
   }
 
-  /**
-   * One receipt per `maxRecordsPerBatch` records, each committing up to the end of its last line (or the
-   * start of a message still waiting for its `F` line), so a kill repeats at most the bodies in flight.
-   */
-  private onLines(path: string, lines: string[], chunk: LineChunk): LinesReceipt[] | undefined {
-    const f = this.files.get(path);
-    if (!f) return undefined;
-    const m = f.meta;
+  private podResource(m: PodLogFile): Record<string, string> {
     const resource: Record<string, string> = {
       'service.name': m.container,
       'k8s.namespace.name': m.namespace,
@@ -184,6 +199,17 @@ export class ContainerLogs implements Component {
       if (kind) resource[kind] = pod.workload.name;
       if (pod.node) resource['k8s.node.name'] = pod.node;
     }
+    return resource;
+  }
+
+  /**
+   * One receipt per `maxRecordsPerBatch` records, each committing up to the end of its last line (or the
+   * start of a message still waiting for its `F` line), so a kill repeats at most the bodies in flight.
+   */
+  private onLines(path: string, lines: string[], chunk: LineChunk): LinesReceipt[] | undefined {
+    const f = this.files.get(path);
+    if (!f) return undefined;
+    const resource = f.resource();
     const receipts: LinesReceipt[] = [];
     let out: LogRecordOut[] = [];
     const ship = (upTo: number) => {
@@ -191,14 +217,14 @@ export class ContainerLogs implements Component {
         .export(out)
         // A body the collector refused for good (4xx) will never be accepted: committing it is right.
         .then((outcome) => outcome === 'sent' || outcome === 'rejected');
-      const held = f.cri.heldFrom();
+      const held = f.lines.heldFrom();
       receipts.push({ delivered, commitOffset: held === undefined ? upTo : Math.min(held, upTo) });
       out = [];
     };
     for (let i = 0; i < lines.length; i++) {
       // Before line i is pushed: a message it completes must not be committed without its first parts.
       if (out.length >= this.batch) ship(chunk.starts[i]!);
-      const r = f.cri.push(lines[i]!, undefined, chunk.starts[i]);
+      const r = f.lines.push(lines[i]!, undefined, chunk.starts[i]);
       if (!r) continue;
       const sev = severityOf(r.message);
       out.push({
@@ -208,7 +234,7 @@ export class ContainerLogs implements Component {
         severityText: sev ?? '',
         body: r.message,
         attributes: {
-          'log.iostream': r.stream,
+          ...(f.cri ? { 'log.iostream': r.stream } : {}),
           'log.file.path': path,
           ...(r.truncated ? { 'understory.truncated': 'true' } : {}),
         },
@@ -228,3 +254,27 @@ const WORKLOAD_ATTRIBUTE: Record<string, string> = {
   Job: 'k8s.job.name',
   CronJob: 'k8s.cronjob.name',
 };
+
+/** A file being followed: how its lines become records and which resource they carry. */
+interface Followed {
+  lines: Pick<CriAssembler, 'push' | 'heldFrom'>;
+  resource: () => Record<string, string>;
+  /** CRI (pod logs: `log.iostream` known) or plain text. */
+  cri: boolean;
+}
+
+/** Plain text lines: one record each, stamped with the time it was read (the line carries no time we trust). */
+class PlainLines {
+  push(line: string): CriRecord {
+    return {
+      timeUnixNano: BigInt(Date.now()) * 1_000_000n,
+      stream: 'stdout',
+      message: line,
+      truncated: false,
+    };
+  }
+
+  heldFrom(): number | undefined {
+    return undefined;
+  }
+}

@@ -74,6 +74,11 @@ describe('severityOf', () => {
     ['panic: runtime error', 'FATAL'],
     ['just a message about errors', undefined],
     ['', undefined],
+    ['2026/11/25 18:52:00 [error] 12#12: upstream timed out', 'ERROR'],
+    ['2026/11/25 18:52:00 [emerg] 1#1: bind() failed', 'FATAL'],
+    ['[warn] disk almost full', 'WARN'],
+    ['one two three four [info] comes too late to be a level', undefined],
+    ['no error in this sentence', undefined],
   ])('%s -> %s', (message, want) => {
     expect(severityOf(message)).toBe(want);
   });

@@ -119,10 +119,18 @@ const KV_LEVEL = /\b(?:level|lvl|severity)=([A-Za-z]+)/i;
 const WORD_LEVEL =
   /^(?:\S+\s+){0,3}?\[?(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC)\]?[\s:]/;
 
+/** A bracketed level in any case among the first four words, as nginx writes it (`[error]`, `[emerg]`). */
+const BRACKET_LEVEL =
+  /^(?:\S+\s+){0,3}?\[(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg|panic)\]/i;
+
 /** The severity a message states (JSON `level`, `level=`, a leading level word); stderr alone says nothing. */
 export function severityOf(message: string): Severity | undefined {
   if (message.startsWith('panic: ')) return 'FATAL'; // Go runtime panics
-  const m = JSON_LEVEL.exec(message) ?? KV_LEVEL.exec(message) ?? WORD_LEVEL.exec(message);
+  const m =
+    JSON_LEVEL.exec(message) ??
+    KV_LEVEL.exec(message) ??
+    WORD_LEVEL.exec(message) ??
+    BRACKET_LEVEL.exec(message);
   if (!m) return undefined;
   switch (m[1]!.toUpperCase()) {
     case 'TRACE':
@@ -141,6 +149,8 @@ export function severityOf(message: string): Severity | undefined {
     case 'FATAL':
     case 'CRITICAL':
     case 'CRIT':
+    case 'ALERT':
+    case 'EMERG':
     case 'PANIC':
       return 'FATAL';
     default:
