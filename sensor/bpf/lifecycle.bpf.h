@@ -21,17 +21,15 @@ static __always_inline int conn_exit(__u8 kind, long ret) {
   struct thread_state *ts = traced_thread(pid, cfg);
   if (!ts) return 0;
   __s32 fd = kind == CAPTURE_KIND_CONNECT ? (__s32)PT_REGS_PARM1_SYSCALL(syscall_regs()) : (__s32)ret;
-  struct conn_key key = {.pid = pid, .fd = fd};
-  struct conn_info *old = bpf_map_lookup_elem(&conns, &key);
-  if (kind == CAPTURE_KIND_CONNECT && old && old->kind == CONN_SOCKET && old->t.role == CAPTURE_ROLE_CLIENT &&
-      old->owner_start == ts->proc_start) {
+  struct conn_info *old = cached_conn(pid, fd, ts->proc_start);
+  if (kind == CAPTURE_KIND_CONNECT && old && old->kind == CONN_SOCKET && old->t.role == CAPTURE_ROLE_CLIENT) {
     /* A second connect() on a connected socket (hiredis checks completion this way): same peer, no news. */
     struct capture_tuple now = {};
     struct sock *sk = sock_of_fd(fd);
     if (sk && read_tuple(sk, &now) && now.rport == old->t.rport && same_addr(now.raddr, old->t.raddr)) return 0;
   }
   /* Otherwise a connect/accept starts a new connection on this fd: forget what was cached. */
-  bpf_map_delete_elem(&conns, &key);
+  forget_conn(pid, fd);
   struct conn_info *c =
       lookup_conn(pid, fd, kind == CAPTURE_KIND_CONNECT ? CAPTURE_ROLE_CLIENT : CAPTURE_ROLE_SERVER, ts->proc_start);
   if (!c) return 0;
@@ -73,16 +71,16 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
   __u32 pid = bpf_get_current_pid_tgid() >> 32;
   struct thread_state *ts = traced_thread(pid, cfg);
   if (!ts) return 0;
-  struct conn_key key = {.pid = pid, .fd = (__s32)ctx->args[0]};
-  struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+  __s32 fd = (__s32)ctx->args[0];
+  struct conn_info *c = cached_conn(pid, fd, ts->proc_start);
   if (!c) return 0;
-  if (c->kind == CONN_SOCKET && c->owner_start == ts->proc_start) emit_conn(CAPTURE_KIND_CLOSE, key.fd, &c->t, 0, cfg);
+  if (c->kind == CONN_SOCKET) emit_conn(CAPTURE_KIND_CLOSE, fd, &c->t, 0, cfg);
   /* OpenSSL may hand this SSL object's memory to the next connection: forget the old pairing. */
   if (c->ssl) {
     struct ssl_key sk = {.pid = pid, .ssl = c->ssl};
     bpf_map_delete_elem(&ssl_fds, &sk);
   }
-  bpf_map_delete_elem(&conns, &key);
+  forget_conn(pid, fd);
   return 0;
 }
 
@@ -91,8 +89,7 @@ static __always_inline int forget_fd(__s32 fd) {
   struct capture_config *cfg = get_config();
   __u32 pid = bpf_get_current_pid_tgid() >> 32;
   if (!cfg || !traced_thread(pid, cfg)) return 0;
-  struct conn_key key = {.pid = pid, .fd = fd};
-  bpf_map_delete_elem(&conns, &key);
+  forget_conn(pid, fd);
   return 0;
 }
 SEC("tracepoint/syscalls/sys_enter_dup2")
@@ -121,6 +118,8 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx) {
   /* A container runtime moves a process into its cgroup before exec: decide again afterwards. */
   struct thread_state *ts = get_thread(false);
   if (ts) ts->verdict_gen = ~0u;
+  /* exec closed the close-on-exec fds without close() calls: start the fd table afresh. */
+  bpf_task_storage_delete(&proc_conns, bpf_get_current_task_btf());
   emit_proc(CAPTURE_KIND_EXEC, 0, 0, 0);
   return 0;
 }

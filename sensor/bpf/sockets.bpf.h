@@ -1,4 +1,5 @@
-/* Sockets behind fds: the fd -> sock walk, connection tuples, and the (pid, fd) connection cache. */
+/* Sockets behind fds: the fd -> sock walk, connection tuples, and the (pid, fd) connection cache
+ * (a per-process fd table for small fds, the `conns` hash for the rest). */
 #pragma once
 
 /* fd -> struct sock, or NULL when the fd is not a socket. The walk is the expensive part of a hook. */
@@ -42,11 +43,48 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b) {
   return x[0] == y[0] && x[1] == y[1];
 }
 
+/* The slot of a small fd in this process's fd table; NULL for big fds or when there is no table. */
+static __always_inline struct conn_info *table_slot(__s32 fd, bool create) {
+  if (fd < 0 || fd >= FD_SLOTS) return 0;
+  struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
+  struct proc_fds *t =
+      bpf_task_storage_get(&proc_conns, leader, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+  if (!t) return 0;
+  __u64 i = fd;
+  asm volatile("%0 &= %1" : "+r"(i) : "i"(FD_SLOTS - 1)); /* keeps the index math after the null check */
+  return &t->fd[i];
+}
+
+/* What is cached for (pid, fd) in this process, socket or not; NULL when nothing is. */
+static __always_inline struct conn_info *cached_conn(__u32 pid, __s32 fd, __u64 start) {
+  struct conn_info *slot = table_slot(fd, false);
+  if (slot) return slot->kind != CONN_EMPTY ? slot : 0;
+  struct conn_key key = {.pid = pid, .fd = fd};
+  struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+  return c && c->owner_start == start ? c : 0;
+}
+
+/* The fd was closed or replaced: forget what was cached for it. */
+static __always_inline void forget_conn(__u32 pid, __s32 fd) {
+  struct conn_info *slot = table_slot(fd, false);
+  if (slot) {
+    slot->kind = CONN_EMPTY;
+    return;
+  }
+  struct conn_key key = {.pid = pid, .fd = fd};
+  bpf_map_delete_elem(&conns, &key);
+}
+
 /* The cached connection for (pid, fd), learning it from the fd table on a miss. NULL for non-sockets. */
 static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 role, __u64 start) {
   struct conn_key key = {.pid = pid, .fd = fd};
-  struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
-  if (c && c->owner_start == start) {
+  struct conn_info *slot = table_slot(fd, true);
+  struct conn_info *c = slot;
+  if (!slot) {
+    c = bpf_map_lookup_elem(&conns, &key);
+    if (c && c->owner_start != start) c = 0;
+  }
+  if (c && c->kind != CONN_EMPTY) {
     if (c->kind != CONN_SOCKET) return NULL;
     if (role != CAPTURE_ROLE_UNKNOWN) c->t.role = role;
     return c;
@@ -64,6 +102,10 @@ static __always_inline struct conn_info *lookup_conn(__u32 pid, __s32 fd, __u8 r
       else if (bpf_map_lookup_elem(&server_ports, &fresh.t.rport))
         fresh.t.role = CAPTURE_ROLE_CLIENT;
     }
+  }
+  if (slot) {
+    *slot = fresh;
+    return fresh.kind == CONN_SOCKET ? slot : NULL;
   }
   bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
   if (fresh.kind != CONN_SOCKET) return NULL;

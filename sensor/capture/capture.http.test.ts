@@ -188,6 +188,28 @@ describe('capture of plain HTTP', () => {
     }
   });
 
+  it('sees connections on big fds (past the per-process fd table, in the hash), with their close', async () => {
+    // 100 open files first, so the socket's fd is beyond the kernel's 64-slot fd table.
+    const client = await run(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); const http = require('node:http');
+       for (let i = 0; i < 100; i++) fs.openSync('/dev/null', 'r');
+       http.get({ host: '127.0.0.1', port: ${server.port}, path: '/big-fd' }, (res) => {
+         let n = 0; res.on('data', (d) => n += d.length); res.on('end', () => console.log(res.statusCode, n));
+       });`,
+    ]);
+    expect(client.stdout.trim()).toBe(`200 ${BODY.length}`);
+    await recorder.waitFor('the big-fd client close', (evs) => evs.some(of(client.pid, 'close')));
+    const sent = recorder.events.find((e) => e.pid === client.pid && e.data?.includes('/big-fd'))!;
+    expect(sent.fd).toBeGreaterThanOrEqual(100);
+    expect(sent.role).toBe('client');
+    expect(sent.tuple!.remote).toEqual({ ip: '127.0.0.1', port: server.port });
+    expect(recorder.bytes((e) => e.pid === client.pid && e.direction === 'ingress')).toContain(BODY);
+    const close = recorder.events.find(of(client.pid, 'close'))!;
+    expect(close.fd).toBe(sent.fd);
+    expect(close.tuple).toEqual(sent.tuple);
+  });
+
   it('never captures the sensor process itself, even when it includes its own children', async () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/from-the-sensor-process`);
     expect(await res.text()).toBe(BODY);
