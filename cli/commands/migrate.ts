@@ -82,7 +82,7 @@ export function register(program: Command): void {
       try {
         const r = await migrate(store, { dir: opts.dir, retention, replicated: !!target });
         process.stdout.write(
-          `${JSON.stringify({ backend: store.kind, replicated: !!target, applied: r.applied, alreadyApplied: r.alreadyApplied.length, retentionChanged: r.retentionChanged })}\n`,
+          `${JSON.stringify({ backend: store.kind, ...(target ? { replicated: target.cluster } : {}), applied: r.applied, alreadyApplied: r.alreadyApplied.length, retentionChanged: r.retentionChanged })}\n`,
         );
       } finally {
         await store.close();
