@@ -13,14 +13,7 @@ const PENDING: Record<string, string[]> = {};
 const PENDING_ENV: Record<string, string[]> = {
   // UNDERSTORY_INGEST_TOKEN_FILE: the sensor's exporters do not send the ingest token yet (sensor/pipeline).
   // UNDERSTORY_CLUSTER_NAME, UNDERSTORY_HOST_PROC: not read by the sensor yet.
-  // UNDERSTORY_K8S_WATCHER_URL/_TOKEN_FILE: the sensor's --watcher-* flags are being renamed --k8s-watcher-*.
-  sensor: [
-    'UNDERSTORY_INGEST_TOKEN_FILE',
-    'UNDERSTORY_CLUSTER_NAME',
-    'UNDERSTORY_HOST_PROC',
-    'UNDERSTORY_K8S_WATCHER_URL',
-    'UNDERSTORY_K8S_WATCHER_TOKEN_FILE',
-  ],
+  sensor: ['UNDERSTORY_INGEST_TOKEN_FILE', 'UNDERSTORY_CLUSTER_NAME', 'UNDERSTORY_HOST_PROC'],
 };
 
 let renders = new Map<string, Rendered>();
