@@ -81,3 +81,20 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 40);
 }
+
+/** Placeholder rows shaped like the table that is loading, so the page does not jump when it arrives. */
+export function TableSkeleton({ rows = 5, label }: { rows?: number; label: string }) {
+  return (
+    <div className="card skeleton" role="status" aria-label={label}>
+      {Array.from({ length: rows }, (_, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: static placeholder rows
+        <div key={i} className="skeleton-row">
+          <span className="skeleton-bar" style={{ width: `${22 + ((i * 37) % 18)}%` }} />
+          <span className="skeleton-bar" style={{ width: '12%' }} />
+          <span className="skeleton-bar" style={{ width: '9%' }} />
+          <span className="skeleton-bar" style={{ width: '9%' }} />
+        </div>
+      ))}
+    </div>
+  );
+}

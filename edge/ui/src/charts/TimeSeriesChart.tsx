@@ -136,7 +136,12 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
           };
         }),
       ],
-      legend: { show: showLegend, live: false },
+      legend: {
+        show: showLegend,
+        live: false,
+        // Filled swatches: line series have no fill of their own.
+        markers: { fill: (u, i) => String(u.series[i]?.stroke ?? '#888') },
+      },
       cursor: {
         drag: { x: Boolean(selectRef.current), y: false, setScale: false },
         points: { size: 7 },

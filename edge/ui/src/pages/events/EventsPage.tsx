@@ -10,7 +10,7 @@ import { type DataContext, DataError, DataPage } from '../../DataPage.tsx';
 import { linkClick, setSearchParams, useSearch, withSharedParams } from '../../router.ts';
 import type { PageProps } from '../../Shell.tsx';
 import { formatTime, stepMs, type TimeRange, useTimeRange } from '../../timeRange.ts';
-import { EmptyState, relativeTime, Spinner } from '../../ui.tsx';
+import { EmptyState, relativeTime, TableSkeleton } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { servicePath } from '../services/ServicesPage.tsx';
 
@@ -138,7 +138,7 @@ function Events({ ctx }: { ctx: DataContext }) {
         ) : null}
       </div>
       <DataError error={error} onRetry={reload} />
-      {loading && !data ? <Spinner label="Loading events" /> : null}
+      {loading && !data ? <TableSkeleton rows={8} label="Loading events" /> : null}
       {data && (data.events.length > 0 || filtered) ? (
         <section className="card chart-card" aria-labelledby="events-chart-h">
           <div className="section-head">

@@ -162,6 +162,9 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
             const width = 1.25 + Math.min(4, Math.log10(1 + (e.edge.requestRate ?? 0)) * 2.5);
             return (
               <g key={e.id} className={lit ? 'map-edge' : 'map-edge map-dim'} data-edge={e.id}>
+                <title>
+                  {`${e.source} → ${e.target} (${e.edge.protocol}): ${formatRate(e.edge.requestRate)}, ${formatPercent(e.edge.errorRate)} errors, p50 ${formatDuration(e.edge.p50)}, p95 ${formatDuration(e.edge.p95)}, p99 ${formatDuration(e.edge.p99)}`}
+                </title>
                 <path
                   d={edgePath(e.points)}
                   className={`edge-line edge-${t}`}

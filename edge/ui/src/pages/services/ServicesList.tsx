@@ -10,7 +10,7 @@ import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, navigate, setSearchParams, useSearch, withSharedParams } from '../../router.ts';
 import { compareBy, useSort } from '../../sortableTable.tsx';
 import { useTimeRange } from '../../timeRange.ts';
-import { EmptyState, Spinner } from '../../ui.tsx';
+import { EmptyState, TableSkeleton } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { usePromRange } from '../../usePromRange.ts';
 import {
@@ -85,7 +85,7 @@ export function ServicesList({ ctx }: { ctx: DataContext }) {
   }, [services]);
 
   if (error && !data) return <DataError error={error} onRetry={reload} />;
-  if (loading && !data) return <Spinner label="Loading services" />;
+  if (loading && !data) return <TableSkeleton label="Loading services" />;
   if (services.length === 0) {
     return (
       <EmptyState
