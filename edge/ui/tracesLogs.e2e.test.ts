@@ -28,6 +28,9 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
+/** Answers go browser -> edge -> tunnel -> portal -> chdb on a loaded machine: wait generously. */
+const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
 let stack: EdgeStack | undefined;
 let store: ChdbStore;
 let closeStore: (() => Promise<void>) | undefined;
@@ -300,71 +303,69 @@ async function signIn(width: number): Promise<{ page: Page; errors: string[] }> 
 
 test('traces: search, sort, open a trace, walk the waterfall with the keyboard, read a span', async () => {
   const { traceId, failedSpanId } = await sendTraces();
-  await expect.poll(() => rowCount('otel_traces'), { timeout: 15_000 }).toBe(30);
+  await poll(() => rowCount('otel_traces'), 15_000).toBe(30);
   const { page, errors } = await signIn(1366);
 
   await page.goto(`${stack!.url}/o/stack/traces`);
   const table = page.locator('table.trace-table');
-  await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(30);
+  await poll(() => table.locator('tbody tr').count(), 20_000).toBe(30);
   await shot(page, '01-traces-search');
   // The scatter names the span under the pointer and opens its trace on a click.
   const over = page.getByRole('figure', { name: 'Span durations over time' }).locator('.u-over');
   const ob = (await over.boundingBox())!;
   await page.mouse.move(ob.x + ob.width - 2, ob.y + ob.height / 2);
-  await expect
-    .poll(() => page.locator('.scatter-caption').textContent())
-    .toContain('click to open its trace');
+  await poll(() => page.locator('.scatter-caption').textContent()).toContain('click to open its trace');
   await page.mouse.click(ob.x + ob.width - 2, ob.y + ob.height / 2);
   await page.waitForURL(/\/o\/stack\/traces\/[0-9a-f]{32}\?/);
   await page.getByRole('tree', { name: 'Spans of the trace' }).waitFor();
   await page.goBack();
-  await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(30);
+  await poll(() => table.locator('tbody tr').count(), 20_000).toBe(30);
   // Traces only: the entry span of each trace (the checkout root and the 24 product calls).
   await page.getByLabel(/Traces only/).check();
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(25);
+  await poll(() => table.locator('tbody tr').count()).toBe(25);
   expect(new URL(page.url()).searchParams.get('root')).toBe('1');
   await page.getByLabel(/Traces only/).uncheck();
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(30);
+  await poll(() => table.locator('tbody tr').count()).toBe(30);
 
   // Filters go into the URL and narrow the list: failed spans only.
   await page.getByLabel('Status').selectOption('error');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => new URL(page.url()).searchParams.get('status')).toBe('error');
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
+  await poll(() => new URL(page.url()).searchParams.get('status')).toBe('error');
+  await poll(() => table.locator('tbody tr').count()).toBe(3);
   // A minimum duration leaves the spans of 80 ms and more: the root (90 ms) and orders' server span (75 ms) are
   // on either side of it.
   await page.getByLabel('Min ms').fill('80');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
-  await expect.poll(() => table.locator('tbody tr').first().textContent()).toContain('GET /checkout');
+  await poll(() => table.locator('tbody tr').count()).toBe(1);
+  await poll(() => table.locator('tbody tr').first().textContent()).toContain('GET /checkout');
   await page.getByLabel('Min ms').fill('');
   await page.getByLabel('Status').selectOption('');
   await page.getByLabel('Service').fill('frontend');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(26);
+  await poll(() => table.locator('tbody tr').count()).toBe(26);
   // Sort by duration, longest first: the checkout root (90 ms) leads.
   await page.getByRole('button', { name: /^Duration/ }).click();
-  await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('-duration');
-  await expect.poll(() => table.locator('tbody tr').first().textContent()).toContain('GET /checkout');
+  await poll(() => new URL(page.url()).searchParams.get('sort')).toBe('-duration');
+  await poll(() => table.locator('tbody tr').first().textContent()).toContain('GET /checkout');
   await shot(page, '02-traces-filtered-sorted');
 
   // Open the failing orders span from an error search: the trace opens with that span selected.
   await page.getByLabel('Service').fill('orders');
   await page.getByLabel('Status').selectOption('error');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+  await poll(() => table.locator('tbody tr').count()).toBe(1);
   await table.getByRole('link', { name: 'POST /api/orders' }).click();
   await page.waitForURL(`**/o/stack/traces/${traceId}?**`);
   expect(new URL(page.url()).searchParams.get('span')).toBe(failedSpanId);
   const tree = page.getByRole('tree', { name: 'Spans of the trace' });
-  await expect.poll(() => tree.getByRole('treeitem').count(), { timeout: 20_000 }).toBe(6);
-  await expect.poll(() => rowCount('otel_logs')).toBe(1);
+  await poll(() => tree.getByRole('treeitem').count(), 20_000).toBe(6);
+  await poll(() => rowCount('otel_logs')).toBe(1);
   const detail = page.locator('.span-detail');
   await detail.getByRole('heading', { name: 'POST /api/orders' }).waitFor();
   // The headers and bodies as the sensor redacted them, and the status message.
-  await expect.poll(() => detail.textContent()).toContain('HTTP 500: payment declined');
+  await poll(() => detail.textContent()).toContain('HTTP 500: payment declined');
   const headers = await detail.getByRole('table', { name: 'Headers' }).first().textContent();
   expect(headers).toContain('authorization');
   expect(headers).toContain('[REDACTED]');
@@ -376,12 +377,12 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   await detail.getByRole('link', { name: 'Logs of this span' }).click();
   await page.waitForURL('**/o/stack/logs?**');
   const spanLogs = page.getByRole('list', { name: 'Matching lines, newest first' });
-  await expect.poll(() => spanLogs.getByRole('listitem').count(), { timeout: 20_000 }).toBe(1);
+  await poll(() => spanLogs.getByRole('listitem').count(), 20_000).toBe(1);
   await spanLogs.getByRole('button', { name: /card declined/ }).click();
   await spanLogs.getByRole('link', { name: 'Open trace' }).click();
   await page.waitForURL(`**/o/stack/traces/${traceId}?**`);
   expect(new URL(page.url()).searchParams.get('span')).toBe(failedSpanId);
-  await expect.poll(() => tree.getByRole('treeitem').count(), { timeout: 20_000 }).toBe(6);
+  await poll(() => tree.getByRole('treeitem').count(), 20_000).toBe(6);
 
   // Nesting: levels follow the parents (root 1, client call 2, orders server 3, its two children 4, payments 5).
   const levels = await tree
@@ -391,18 +392,18 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   // Keyboard: Home goes to the root, Left on an open row collapses it, Right expands, Down + Enter opens a span.
   await tree.getByRole('treeitem').nth(2).focus();
   await page.keyboard.press('ArrowLeft');
-  await expect.poll(() => tree.getByRole('treeitem').count()).toBe(3);
+  await poll(() => tree.getByRole('treeitem').count()).toBe(3);
   await page.keyboard.press('ArrowRight');
-  await expect.poll(() => tree.getByRole('treeitem').count()).toBe(6);
+  await poll(() => tree.getByRole('treeitem').count()).toBe(6);
   await page.keyboard.press('End');
   await page.keyboard.press('Enter');
   await detail.getByRole('heading', { name: 'POST /charge' }).waitFor();
-  await expect.poll(() => detail.textContent()).toContain('card declined by issuer');
+  await poll(() => detail.textContent()).toContain('card declined by issuer');
   const paySpanId = new URL(page.url()).searchParams.get('span');
   expect(paySpanId).toMatch(/^[0-9a-f]{16}$/);
   expect(paySpanId).not.toBe(failedSpanId);
   await page.keyboard.press('Escape');
-  await expect.poll(() => new URL(page.url()).searchParams.get('span')).toBe(null);
+  await poll(() => new URL(page.url()).searchParams.get('span')).toBe(null);
 
   // The link is shareable: a new page at 1920 px opens the same trace and span.
   const wide = await signIn(1920);
@@ -414,22 +415,20 @@ test('traces: search, sort, open a trace, walk the waterfall with the keyboard, 
   await page.getByRole('heading', { name: 'No matching spans' }).waitFor({ timeout: 20_000 });
   // An unknown trace says so.
   await page.goto(`${stack!.url}/o/stack/traces/${'0'.repeat(32)}`);
-  await expect
-    .poll(() => page.locator('.data-error').textContent(), { timeout: 20_000 })
-    .toContain('not found');
+  await poll(() => page.locator('.data-error').textContent(), 20_000).toContain('not found');
   expect(errors).toEqual([]);
   expect(wide.errors).toEqual([]);
-});
+}, 180_000);
 
 test('logs: query with suggestions, histogram and zoom, context of a hit, filters, live tail', async () => {
   // The traces test left one line (inside the checkout trace, ten minutes earlier than anything here).
   const earlier = await rowCount('otel_logs');
   await sendLogs(logFixture());
-  await expect.poll(() => rowCount('otel_logs'), { timeout: 15_000 }).toBe(earlier + 80);
+  await poll(() => rowCount('otel_logs'), 15_000).toBe(earlier + 80);
   const { page, errors } = await signIn(1366);
   await page.goto(`${stack!.url}/o/stack/logs`);
   const list = page.getByRole('list', { name: 'Matching lines, newest first' });
-  await expect.poll(() => list.getByRole('listitem').count(), { timeout: 20_000 }).toBe(earlier + 80);
+  await poll(() => list.getByRole('listitem').count(), 20_000).toBe(earlier + 80);
   expect(await page.locator('.logs-count').textContent()).toContain(`${earlier + 80} matching lines`);
   // The histogram is drawn (uPlot canvas) with the counts of the whole range.
   const hist = page.getByRole('figure', { name: 'Matching lines over time' });
@@ -441,13 +440,13 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await box.click();
   await page.keyboard.type('sev');
   const options = page.getByRole('listbox', { name: 'Suggestions' }).getByRole('option');
-  await expect.poll(() => options.first().textContent()).toContain('severity:');
+  await poll(() => options.first().textContent()).toContain('severity:');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   expect(await box.inputValue()).toBe('severity:');
-  await expect
-    .poll(() => options.allTextContents())
-    .toEqual(expect.arrayContaining([expect.stringContaining('ERROR')]));
+  await poll(() => options.allTextContents()).toEqual(
+    expect.arrayContaining([expect.stringContaining('ERROR')]),
+  );
   await page.keyboard.type('err');
   await shot(page, '11-logs-suggestions', false);
   await page.keyboard.press('ArrowDown');
@@ -455,23 +454,21 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   expect(await box.inputValue()).toBe('severity:ERROR ');
   await page.keyboard.type('"connection refused"');
   await page.keyboard.press('Enter');
-  await expect
-    .poll(() => new URL(page.url()).searchParams.get('q'))
-    .toBe('severity:ERROR "connection refused"');
-  await expect.poll(() => list.getByRole('listitem').count()).toBe(16);
+  await poll(() => new URL(page.url()).searchParams.get('q')).toBe('severity:ERROR "connection refused"');
+  await poll(() => list.getByRole('listitem').count()).toBe(16);
   expect(await page.locator('.logs-count').textContent()).toContain('16 matching lines');
   expect(await list.locator('mark').first().textContent()).toBe('connection refused');
   // A bad query is answered with the parser's message, next to the box.
   await box.fill('colour:red');
   await page.keyboard.press('Enter');
-  await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('unknown field');
+  await poll(() => page.getByRole('alert').first().textContent()).toContain('unknown field');
   // Without the severity term the WARN retries match too: terms are ANDed.
   await box.fill('"connection refused"');
   await page.keyboard.press('Enter');
-  await expect.poll(() => list.getByRole('listitem').count()).toBe(24);
+  await poll(() => list.getByRole('listitem').count()).toBe(24);
   await box.fill('severity:ERROR "connection refused"');
   await page.keyboard.press('Enter');
-  await expect.poll(() => list.getByRole('listitem').count()).toBe(16);
+  await poll(() => list.getByRole('listitem').count()).toBe(16);
 
   // Context of the third hit (attempt 10, checkout): the checkout pod's lines around it, 5 newer and 10 older.
   const third = list.getByRole('listitem').nth(2);
@@ -479,17 +476,17 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await third.getByRole('button', { expanded: false }).click();
   await third.getByRole('button', { name: 'Show context' }).click();
   const ctx = third.getByRole('region', { name: 'Lines around this one' });
-  await expect.poll(() => ctx.locator('.log-line').count(), { timeout: 20_000 }).toBe(16);
+  await poll(() => ctx.locator('.log-line').count(), 20_000).toBe(16);
   expect(await ctx.locator('.log-line.hit').textContent()).toContain('attempt 10');
   for (const svc of await ctx.locator('.log-svc').allTextContents()) expect(svc).toBe('checkout');
   await third.scrollIntoViewIfNeeded();
   await shot(page, '12-logs-context', false);
   // Filter out the pod from the line's fields: the query gets the negated term, only payments lines remain.
   await third.getByRole('button', { name: `Filter out pod ${LOG_PODS.checkout}` }).click();
-  await expect
-    .poll(() => new URL(page.url()).searchParams.get('q'))
-    .toBe(`severity:ERROR "connection refused" -pod:${LOG_PODS.checkout}`);
-  await expect.poll(() => list.getByRole('listitem').count()).toBe(8);
+  await poll(() => new URL(page.url()).searchParams.get('q')).toBe(
+    `severity:ERROR "connection refused" -pod:${LOG_PODS.checkout}`,
+  );
+  await poll(() => list.getByRole('listitem').count()).toBe(8);
 
   // Drag across the histogram: the time range becomes absolute (epoch ms in the URL) and narrower.
   const over = hist.locator('.u-over');
@@ -498,12 +495,12 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await page.mouse.down();
   await page.mouse.move(bb.x + bb.width * 0.8, bb.y + bb.height / 2, { steps: 8 });
   await page.mouse.up();
-  await expect.poll(() => new URL(page.url()).searchParams.get('from')).toMatch(/^\d{13}$/);
+  await poll(() => new URL(page.url()).searchParams.get('from')).toMatch(/^\d{13}$/);
   const url = new URL(page.url());
   const zoomed = Number(url.searchParams.get('to')) - Number(url.searchParams.get('from'));
   expect(zoomed).toBeGreaterThan(5 * 60_000);
   expect(zoomed).toBeLessThan(30 * 60_000);
-  await expect.poll(() => list.getByRole('listitem').count()).toBeLessThan(8);
+  await poll(() => list.getByRole('listitem').count()).toBeLessThan(8);
 
   // Live tail: a line written now appears without reloading; paused, new lines wait until resumed.
   await page.goto(`${stack!.url}/o/stack/logs?q=${encodeURIComponent('service:payments')}`);
@@ -511,9 +508,9 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await box.click();
   await page.keyboard.press('End');
   await page.keyboard.type(' -service:');
-  await expect
-    .poll(() => options.allTextContents(), { timeout: 20_000 })
-    .toEqual(expect.arrayContaining([expect.stringContaining('checkout')]));
+  await poll(() => options.allTextContents(), 20_000).toEqual(
+    expect.arrayContaining([expect.stringContaining('checkout')]),
+  );
   await page.keyboard.press('Escape');
   await box.fill('service:payments');
   await page.getByRole('button', { name: 'Live tail' }).click();
@@ -521,9 +518,7 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await live.getByRole('listitem').first().waitFor({ timeout: 20_000 });
   const marker = `live tail marker ${randomUUID()}`;
   await sendLogs([{ service: 'payments', severity: 'WARN', body: marker, atMs: Date.now() }]);
-  await expect
-    .poll(() => live.getByRole('listitem').first().textContent(), { timeout: 20_000 })
-    .toContain(marker);
+  await poll(() => live.getByRole('listitem').first().textContent(), 20_000).toContain(marker);
   await sendLogs([
     { service: 'checkout', severity: 'ERROR', body: `not payments ${marker}`, atMs: Date.now() },
   ]);
@@ -531,13 +526,11 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await page.getByRole('button', { name: 'Pause' }).click();
   const paused = `paused marker ${randomUUID()}`;
   await sendLogs([{ service: 'payments', severity: 'INFO', body: paused, atMs: Date.now() }]);
-  await expect.poll(() => rowCount('otel_logs')).toBe(earlier + 83);
+  await poll(() => rowCount('otel_logs')).toBe(earlier + 83);
   await page.waitForTimeout(4500); // two poll intervals: a running tail would have shown it
   expect(await live.textContent()).not.toContain(paused);
   await page.getByRole('button', { name: 'Resume' }).click();
-  await expect
-    .poll(() => live.getByRole('listitem').first().textContent(), { timeout: 20_000 })
-    .toContain(paused);
+  await poll(() => live.getByRole('listitem').first().textContent(), 20_000).toContain(paused);
   // The query applies to the tail: the checkout line never shows.
   expect(await live.textContent()).not.toContain(`not payments ${marker}`);
 
@@ -552,4 +545,4 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await shot(wide.page, '14-logs-wide');
   expect(errors).toEqual([]);
   expect(wide.errors).toEqual([]);
-});
+}, 180_000);

@@ -34,7 +34,10 @@ function readFilters(search: string): Filters {
   return Object.fromEntries(FILTER_KEYS.map((k) => [k, p.get(k) ?? ''])) as Filters;
 }
 
+/** Services and operation names seen per cluster while the page is open: the filters' suggestions. */
 const seenServices = new Map<string, Set<string>>();
+const seenResources = new Map<string, Set<string>>();
+const MAX_SEEN = 300;
 
 export function TraceSearch({
   cluster,
@@ -75,7 +78,12 @@ export function TraceSearch({
 
   const services = seenServices.get(cluster.clusterId) ?? new Set<string>();
   seenServices.set(cluster.clusterId, services);
-  for (const s of data?.spans ?? []) services.add(s.service);
+  const resources = seenResources.get(cluster.clusterId) ?? new Set<string>();
+  seenResources.set(cluster.clusterId, resources);
+  for (const s of data?.spans ?? []) {
+    if (services.size < MAX_SEEN) services.add(s.service);
+    if (resources.size < MAX_SEEN) resources.add(s.name);
+  }
 
   const spans = useMemo(() => sortSpans(data?.spans ?? [], sortKey, sortDesc), [data, sortKey, sortDesc]);
   const maxNs = Math.max(1, ...spans.map((s) => Number(s.durationNs)));
@@ -98,7 +106,12 @@ export function TraceSearch({
 
   return (
     <div className="trace-search">
-      <FilterForm key={filterKey} applied={applied} services={[...services].sort()} />
+      <FilterForm
+        key={filterKey}
+        applied={applied}
+        services={[...services].sort()}
+        resources={[...resources].sort()}
+      />
       <DataError error={error} onRetry={() => void reload()} />
       {loading && !data ? <Spinner label="Searching traces" /> : null}
       {data && spans.length === 0 ? (
@@ -298,7 +311,15 @@ function SearchStats({
   );
 }
 
-function FilterForm({ applied, services }: { applied: Filters; services: string[] }) {
+function FilterForm({
+  applied,
+  services,
+  resources,
+}: {
+  applied: Filters;
+  services: string[];
+  resources: string[];
+}) {
   const [f, setF] = useState<Filters>(applied);
   const [traceId, setTraceId] = useState('');
   const [idError, setIdError] = useState<string | null>(null);
@@ -336,9 +357,15 @@ function FilterForm({ applied, services }: { applied: Filters; services: string[
           <input
             value={f.resource}
             onChange={set('resource')}
+            list="trace-resources"
             placeholder="e.g. GET /api/orders/{id} or /api/orders"
           />
         </label>
+        <datalist id="trace-resources">
+          {resources.map((r) => (
+            <option key={r} value={r} />
+          ))}
+        </datalist>
         <label className="field">
           <span>Status</span>
           <select value={f.status} onChange={set('status')}>
