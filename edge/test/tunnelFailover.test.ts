@@ -119,4 +119,15 @@ describe('portal replacement', () => {
     expect(two.requests).toHaveLength(0);
     two.close();
   });
+
+  it('deleting a cluster closes its portal at once (4401), even one that has not said hello', async () => {
+    const cluster = await newCluster(a, unique('d').toLowerCase());
+    const ready = await TestPortal.connect(cluster.installToken, 'pod-a');
+    const fresh = await TestPortal.open(cluster.installToken);
+    const del = await call('DELETE', `/api/orgs/${a.orgId}/clusters/${cluster.id}`, { as: a.members.owner });
+    expect(del.status).toBe(200);
+    await ready.until(() => ready.closed && fresh.closed, 'both sockets closed');
+    expect([ready.closeCode, fresh.closeCode]).toEqual([CLOSE_CODES.unauthorized, CLOSE_CODES.unauthorized]);
+    expect((await callJson('GET', promQuery(cluster.id), { as: a.members.viewer })).status).toBe(404);
+  });
 });
