@@ -185,6 +185,18 @@ describe('SeriesAggregator', () => {
       wire(agg, [s(b, 12)]);
       expect(values(agg)).toEqual({ [k(b)]: 12 });
     });
+
+    it('gives a remembered overflowed series its own series once a removal frees the budget', () => {
+      const agg = make({ maxSeriesPerMetric: 1, maxIdleIntervals: 1 });
+      const c0 = { __name__: 'q_total', path: '/0' };
+      const c1 = { __name__: 'q_total', path: '/1' };
+      wire(agg, [s(c0, 1), s(c1, 1)]); // c1 overflows
+      agg.flush();
+      wire(agg, [s(c1, 2)]); // the fast path: still the overflow series
+      agg.flush(); // c0 idle: removed, its budget free
+      wire(agg, [s(c1, 3)]);
+      expect(values(agg)[k(c1)]).toBe(3);
+    });
   });
 
   it('saves counter totals and restores them so the next reports continue them (gauges are not kept)', () => {

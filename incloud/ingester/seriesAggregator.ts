@@ -387,7 +387,9 @@ export class SeriesAggregator {
     const released = this.senders.retain(liveSenders);
     if (released > 0 || this.removedSinceFlush) {
       for (const [k, r] of this.remembered) {
-        if (this.series.get(r.series.key) !== r.series || (r.sender !== 0 && !liveSenders.has(r.sender))) {
+        // Overflowed series too: a removal may have freed the budget they were refused.
+        const gone = this.series.get(r.series.key) !== r.series || r.series.overflow;
+        if (gone || (r.sender !== 0 && !liveSenders.has(r.sender))) {
           this.remembered.delete(k);
         }
       }
