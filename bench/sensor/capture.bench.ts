@@ -12,7 +12,7 @@
  * the sensor in the same run and records this build's costs against it as `*_vs_reference`)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -172,11 +172,10 @@ function breakdown(a: ProgramTimes, b: ProgramTimes, requests: number): string {
 }
 
 /**
- * BENCH_REFERENCE=<git ref>: builds that commit's eBPF program and addon in a temporary directory, so
+ * BENCH_REFERENCE=<git ref>: builds that commit's eBPF program and addon in `dir` (removed afterwards), so
  * the same run measures it next to this checkout's build. Returns the addon path.
  */
-function buildReference(ref: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'understory-capture-ref-'));
+function buildReference(ref: string, dir: string): string {
   const tar = join(dir, 'src.tar');
   execFileSync(
     'git',
@@ -412,7 +411,16 @@ async function main(): Promise<void> {
   await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
   const builds: SensorBuild[] = [{ label: 'this checkout' }];
   const ref = process.env.BENCH_REFERENCE;
-  if (ref) builds.push({ label: ref, addon: buildReference(ref) });
+  const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-capture-ref-')) : undefined;
+  try {
+    if (ref && refDir) builds.push({ label: ref, addon: buildReference(ref, refDir) });
+    await runScenarios(builds);
+  } finally {
+    if (refDir) rmSync(refDir, { recursive: true, force: true });
+  }
+}
+
+async function runScenarios(builds: SensorBuild[]): Promise<void> {
   const only = process.env.BENCH_SCENARIOS?.split(',');
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
