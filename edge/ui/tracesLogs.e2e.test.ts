@@ -435,9 +435,17 @@ test('logs: query with suggestions, histogram and zoom, context of a hit, filter
   await hist.locator('canvas').waitFor();
   await shot(page, '10-logs');
 
-  // Suggestions: field names for a bare word, then the values seen for the field; keyboard only.
+  // More lines per page go into the URL.
+  await page.getByLabel('Lines to show').selectOption('500');
+  await poll(() => new URL(page.url()).searchParams.get('lines')).toBe('500');
+  await poll(() => list.getByRole('listitem').count()).toBe(earlier + 80);
+  // `/` jumps to the query box from anywhere else.
   const box = page.getByRole('combobox', { name: 'Logs query' });
-  await box.click();
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press('/');
+  await poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
+  expect(await box.inputValue()).toBe('');
+  // Suggestions: field names for a bare word, then the values seen for the field; keyboard only.
   await page.keyboard.type('sev');
   const options = page.getByRole('listbox', { name: 'Suggestions' }).getByRole('option');
   await poll(() => options.first().textContent()).toContain('severity:');

@@ -3,7 +3,7 @@
  * Keys: Down/Up pick a suggestion, Enter or Tab takes it (Enter with none picked runs the query), Escape
  * closes the list. A help panel lists the language.
  */
-import { type FormEvent, useId, useRef, useState } from 'react';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { applySuggestion, type KnownValues, LOG_FIELDS, type Suggestions, suggest } from './querySuggest.ts';
 
 export function LogQueryInput({
@@ -28,6 +28,18 @@ export function LogQueryInput({
   const input = useRef<HTMLInputElement>(null);
   const listId = useId();
   const helpId = useId();
+  // `/` anywhere outside a text field jumps to the query box, as in most log tools.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
+      e.preventDefault();
+      input.current?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
   const sugg: Suggestions | null = open ? suggest(value, caret, known) : null;
   const items = sugg?.items ?? [];
   const shown = open && items.length > 0;
@@ -70,7 +82,7 @@ export function LogQueryInput({
           aria-autocomplete="list"
           aria-activedescendant={shown && active >= 0 ? `${listId}-${active}` : undefined}
           aria-describedby={help ? helpId : undefined}
-          placeholder='service:checkout severity:error -pod:web-1 "connection refused"'
+          placeholder='service:checkout severity:error -pod:web-1 "connection refused"   (press / to search)'
           spellCheck={false}
           autoComplete="off"
           value={value}

@@ -18,8 +18,8 @@ import { type KnownValues, learnValues, withTerm } from './querySuggest.ts';
 import { TAIL_MAX_LINES, useLiveTail } from './useLiveTail.ts';
 import './logs.css';
 
-/** Lines shown per search; the histogram counts all of them. */
-export const PAGE_LINES = 200;
+/** Lines shown per search (URL `lines`); the histogram counts all of them. The portal caps at 1000. */
+export const PAGE_LINES = [200, 500, 1000] as const;
 const BUCKETS = 90;
 /** Lines read once per cluster and range to learn field values for the suggestions. */
 const SAMPLE_LINES = 1000;
@@ -33,7 +33,10 @@ export function LogsPage({ org }: PageProps) {
 
 function LogsExplorer({ ctx, orgSlug }: { ctx: DataContext; orgSlug: string }) {
   const search = useSearch();
-  const query = new URLSearchParams(search).get('q') ?? '';
+  const params = new URLSearchParams(search);
+  const query = params.get('q') ?? '';
+  const wanted = Number(params.get('lines'));
+  const pageLines = (PAGE_LINES as readonly number[]).includes(wanted) ? wanted : PAGE_LINES[0];
   const [draft, setDraft] = useState(query);
   const [draftFor, setDraftFor] = useState(query);
   if (draftFor !== query) {
@@ -46,8 +49,8 @@ function LogsExplorer({ ctx, orgSlug }: { ctx: DataContext; orgSlug: string }) {
   const { setAbsolute } = useTimeRange();
   const { range, ref } = ctx;
   const { data, error, loading, reload } = useLoad(
-    () => searchLogs(ref, { start: range.start, end: range.end, query, limit: PAGE_LINES, buckets: BUCKETS }),
-    `${ref.clusterId}|${range.key}|${query}`,
+    () => searchLogs(ref, { start: range.start, end: range.end, query, limit: pageLines, buckets: BUCKETS }),
+    `${ref.clusterId}|${range.key}|${query}|${pageLines}`,
   );
   const tail = useLiveTail(ref, query, tailing && !tailPaused);
   const known = knownByCluster.get(ref.clusterId) ?? new Map();
@@ -123,6 +126,27 @@ function LogsExplorer({ ctx, orgSlug }: { ctx: DataContext; orgSlug: string }) {
           ) : null}
         </div>
         <div className="logs-actions">
+          {!tailing ? (
+            <label className="lines-select">
+              <span className="muted">Show</span>
+              <select
+                aria-label="Lines to show"
+                value={pageLines}
+                onChange={(e) =>
+                  setSearchParams(
+                    { lines: e.target.value === String(PAGE_LINES[0]) ? null : e.target.value },
+                    true,
+                  )
+                }
+              >
+                {PAGE_LINES.map((n) => (
+                  <option key={n} value={n}>
+                    {n} lines
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
           {tailing ? (
             <>
               <button
