@@ -171,6 +171,14 @@ test('services: every workload with exact RED figures, filter, sort, and a servi
     await row(page, 'data-peer-row', peer).waitFor();
   expect(await row(page, 'data-peer-row', 'postgres.db').textContent()).toContain('external');
   await shot(page, '02-service-checkout');
+  // The tooltip names every series at the cursor with its value, largest first.
+  const latency = page.locator('figure[aria-label="Latency"] .u-over');
+  const box = (await latency.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const tip = page.locator('figure[aria-label="Latency"] .chart-tooltip');
+  await poll(() => tip.locator('.chart-tooltip-label').allTextContents()).toEqual(['p99', 'p95', 'p50']);
+  expect(await tip.locator('.chart-tooltip-value').allTextContents()).toEqual(['950 ms', '750 ms', '100 ms']);
+  await shot(page, '02c-chart-tooltip');
 
   // A resource focuses the charts (URL), the whole service comes back.
   await page.getByRole('button', { name: 'POST /api/cart' }).click();

@@ -101,6 +101,8 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     if (!host || !hasData) return;
     const fixed = rangeStart !== undefined && rangeEnd !== undefined ? [rangeStart, rangeEnd] : null;
     const span = fixed ? fixed[1]! - fixed[0]! : (timestamps.at(-1) ?? 0) - (timestamps[0] ?? 0);
+    // uPlot turns a series' stroke into a function after init: keep the colours for the legend and tooltip.
+    const colors = series.map((x, i) => x.color ?? seriesColor(i));
     const opts: uPlot.Options = {
       width: Math.max(120, host.clientWidth),
       height,
@@ -123,7 +125,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       series: [
         { value: (_u, v) => (v === null ? '' : formatTime(v, span)) },
         ...series.map((s, i) => {
-          const color = s.color ?? seriesColor(i);
+          const color = colors[i]!;
           return {
             label: s.label,
             stroke: color,
@@ -139,8 +141,15 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
       legend: {
         show: showLegend,
         live: false,
-        // Filled swatches: line series have no fill of their own.
-        markers: { fill: (u, i) => String(u.series[i]?.stroke ?? '#888') },
+        // Filled swatches (line series have no fill of their own). uPlot replaces its default markers with
+        // this object as a whole, so every field is given.
+        markers: {
+          show: true,
+          width: 2,
+          dash: 'solid',
+          stroke: (_u, i) => colors[i - 1] ?? '#888',
+          fill: (_u, i) => colors[i - 1] ?? '#888',
+        },
       },
       cursor: {
         drag: { x: Boolean(selectRef.current), y: false, setScale: false },

@@ -9,8 +9,16 @@ import { formatValue, type Unit } from './format.ts';
 
 const MAX_ROWS = 12;
 
-/** `values`: each series' own values (the drawn data may be stacked), indexed like the timestamps. */
-export function tooltipPlugin(unit: Unit, spanMs: number, values?: (number | null)[][]): uPlot.Plugin {
+/**
+ * `values`: each series' own values (the drawn data may be stacked), indexed like the timestamps; `colors`:
+ * each series' colour (uPlot keeps strokes as functions after init).
+ */
+export function tooltipPlugin(
+  unit: Unit,
+  spanMs: number,
+  values?: (number | null)[][],
+  colors: string[] = [],
+): uPlot.Plugin {
   let tip: HTMLDivElement;
   const hide = () => {
     tip.style.display = 'none';
@@ -34,7 +42,7 @@ export function tooltipPlugin(unit: Unit, spanMs: number, values?: (number | nul
           const s = u.series[i]!;
           const v = values ? values[i - 1]?.[idx] : u.data[i]?.[idx];
           if (!s.show || v === null || v === undefined) continue;
-          rows.push({ label: String(s.label ?? ''), color: String(s.stroke ?? '#888'), value: v });
+          rows.push({ label: String(s.label ?? ''), color: colors[i - 1] ?? '#888', value: v });
         }
         if (rows.length === 0) return hide();
         rows.sort((a, b) => b.value - a.value);
