@@ -164,4 +164,17 @@ describe('monitor routes', () => {
       `user:${w.members.editor.userId}`,
     );
   });
+
+  it('documents the monitor bodies with the shared schemas in the OpenAPI document', async () => {
+    const doc = await callJson<{ paths: Record<string, Record<string, { requestBody?: unknown }>> }>(
+      'GET',
+      '/api/openapi.json',
+    );
+    expect(doc.status).toBe(200);
+    const body = JSON.stringify(
+      doc.body.paths['/api/orgs/{orgId}/clusters/{clusterId}/monitors']?.post?.requestBody ?? {},
+    );
+    for (const field of ['condition', 'forSeconds', 'promql', 'windowSeconds', 'targets'])
+      expect(body).toContain(field);
+  });
 });

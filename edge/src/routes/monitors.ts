@@ -10,6 +10,12 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { QueryKind } from '../../../lib/tunnel/index.ts';
+import {
+  MONITOR_QUERY_PARAMS,
+  monitorInput,
+  silenceInput,
+  targetInput,
+} from '../../../lib/tunnel/monitors.ts';
 import type { App } from '../app.ts';
 import { audit } from '../audit.ts';
 import { type AppEnv, actorOf } from '../env.ts';
@@ -20,8 +26,8 @@ import { paramsFromQueryString, queryCluster } from '../tunnel/clusterQuery.ts';
 
 const base = '/api/orgs/{orgId}/clusters/{clusterId}';
 const ClusterParams = OrgParams.extend({ clusterId: Id });
-/** Any JSON object; the shared schema behind the tunnel kind checks the fields (400 with the issues). */
-const AnyObject = z.object({}).passthrough();
+/** Bodies: the shared schemas (documented in the OpenAPI document; checked again behind the tunnel kind). */
+const fromTemplateBody = MONITOR_QUERY_PARAMS['monitors.fromTemplate'].omit({ template: true });
 
 const answer = (description: string) => ({
   200: { description, content: { 'application/json': { schema: z.any() } } },
@@ -37,7 +43,7 @@ interface MonitorRoute {
   kind: QueryKind;
   summary: string;
   pathParams?: string[];
-  hasBody?: boolean;
+  body?: z.ZodType;
   /** The tunnel params from the path parameters, the JSON body and the caller. */
   params: (p: Params, body: Record<string, unknown>, c: Context<AppEnv>) => Record<string, unknown>;
   /** Audit action for a change; its target id comes from the path or the answer. */
@@ -57,7 +63,7 @@ const ROUTES: MonitorRoute[] = [
     path: 'monitors',
     kind: 'monitors.put',
     summary: 'Create a monitor (PromQL or SQL condition); the cluster picks it up within seconds',
-    hasBody: true,
+    body: monitorInput,
     params: (_p, b) => ({ monitor: b }),
     audit: { action: 'monitor.create', targetType: 'monitor', answerKey: 'monitor' },
   },
@@ -75,7 +81,7 @@ const ROUTES: MonitorRoute[] = [
     kind: 'monitors.put',
     summary: 'Replace a monitor (or create it with this id)',
     pathParams: ['monitorId'],
-    hasBody: true,
+    body: monitorInput,
     params: (p, b) => ({ monitor: { ...b, id: p.monitorId } }),
     audit: { action: 'monitor.update', targetType: 'monitor' },
   },
@@ -101,7 +107,7 @@ const ROUTES: MonitorRoute[] = [
     kind: 'monitors.fromTemplate',
     summary: 'Turn on a ready-made monitor: body {params, targets}',
     pathParams: ['templateId'],
-    hasBody: true,
+    body: fromTemplateBody,
     params: (p, b) => ({ ...b, template: p.templateId }),
     audit: { action: 'monitor.create', targetType: 'monitor', answerKey: 'monitor' },
   },
@@ -131,7 +137,7 @@ const ROUTES: MonitorRoute[] = [
     path: 'notification-targets',
     kind: 'targets.put',
     summary: 'Add a webhook or Slack target; the URL and headers are kept in the cluster, write-only',
-    hasBody: true,
+    body: targetInput,
     params: (_p, b) => ({ target: b }),
     audit: { action: 'notification_target.create', targetType: 'notification_target', answerKey: 'target' },
   },
@@ -141,7 +147,7 @@ const ROUTES: MonitorRoute[] = [
     kind: 'targets.put',
     summary: 'Replace a target (send the URL again: it is never shown)',
     pathParams: ['targetId'],
-    hasBody: true,
+    body: targetInput,
     params: (p, b) => ({ target: { ...b, id: p.targetId } }),
     audit: { action: 'notification_target.update', targetType: 'notification_target' },
   },
@@ -160,7 +166,7 @@ const ROUTES: MonitorRoute[] = [
     path: 'silences',
     kind: 'silences.put',
     summary: 'Silence notifications of alerts whose labels match, between startsAt and endsAt',
-    hasBody: true,
+    body: silenceInput,
     params: (_p, b, c) => ({ silence: { ...b, createdBy: actorOf(c.var.principal) } }),
     audit: { action: 'silence.create', targetType: 'silence', answerKey: 'silence' },
   },
@@ -189,12 +195,12 @@ export function registerMonitorRoutes(app: App) {
       path: `${base}/${r.path}`,
       permission,
       summary: `${r.summary} (schemas: lib/tunnel/monitors.ts)`,
-      request: { params, ...(r.hasBody ? body(AnyObject) : {}) },
+      request: { params, ...(r.body ? body(r.body) : {}) },
       responses: answer('the answer'),
     });
     openapi(app, route, async (c) => {
       const { orgId, clusterId, ...pathArgs } = c.req.param() as Params;
-      const json = r.hasBody ? ((await c.req.json()) as Record<string, unknown>) : {};
+      const json = r.body ? ((await c.req.json()) as Record<string, unknown>) : {};
       const res = await queryCluster(c, orgId!, clusterId!, r.kind, r.params(pathArgs, json, c));
       if (!r.audit || res.status !== 200) return res;
       // Changes answer small JSON: read it to name the created object in the audit log, then pass it on.
