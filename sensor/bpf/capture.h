@@ -59,6 +59,7 @@ enum capture_syscall {
   CAPTURE_SYS_RECVMMSG = 11, /* one event per message */
   CAPTURE_SYS_SENDMMSG = 12,
   CAPTURE_SYS_SENDFILE = 13, /* bytes from a file: length only, nothing captured */
+  CAPTURE_SYS_SPLICE = 14,   /* bytes between a socket and a pipe: length only, nothing captured */
 };
 
 /* Indexes of the per-CPU counters in the `stats` map. */

@@ -1,8 +1,9 @@
 /*
  * Socket data: read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg,
- * sendfile. One hook per call, at syscall exit: it knows how many bytes moved, and the arguments are
- * still in the registers saved at entry. Calls that moved nothing (EAGAIN reads of an event loop) stop
- * at the first instruction. Direction: even syscall numbers write, odd ones read (sendfile writes).
+ * sendfile, splice. One hook per call, at syscall exit: it knows how many bytes moved, and the
+ * arguments are still in the registers saved at entry. Calls that moved nothing (EAGAIN reads of an
+ * event loop) stop at the first instruction. Direction: even syscall numbers write, odd ones read
+ * (sendfile writes; splice goes either way).
  */
 #pragma once
 
@@ -206,6 +207,29 @@ static __always_inline int sendfile_exit(long ret) {
   return 0;
 }
 
+/* splice between a socket and a pipe (proxies): like sendfile, the bytes stay in the kernel, so the
+ * event carries their count only. Out to a socket is egress, in from a socket ingress. */
+static __always_inline int splice_exit(long ret) {
+  if (ret <= 0) return 0;
+  struct capture_config *cfg = get_config();
+  if (!cfg) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  struct thread_state *ts = traced_thread(id >> 32, cfg);
+  if (!ts) return 0;
+  struct pt_regs *regs = syscall_regs();
+  struct sys_args args = {.sys = CAPTURE_SYS_SPLICE};
+  args.fd = (__s32)PT_REGS_PARM3_SYSCALL(regs); /* fd_out */
+  __u8 dir = CAPTURE_DIR_EGRESS;
+  if (!lookup_conn(id >> 32, args.fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start)) {
+    args.fd = (__s32)PT_REGS_PARM1_SYSCALL(regs); /* fd_in */
+    dir = CAPTURE_DIR_INGRESS;
+  }
+  struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
+  if (!c) return 0;
+  emit_one(c, CAPTURE_SYS_SPLICE, dir, args.fd, ret, 0, 0, 0, 0, cfg);
+  return 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(CAPTURE_SYS_READ, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_write")
@@ -228,3 +252,5 @@ SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return mmsg_exit(CAPTURE_SYS_SENDMMSG, ctx->ret); }
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int exit_sendfile64(struct trace_event_raw_sys_exit *ctx) { return sendfile_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_splice")
+int exit_splice(struct trace_event_raw_sys_exit *ctx) { return splice_exit(ctx->ret); }

@@ -25,7 +25,8 @@ export type SyscallName =
   | 'SSL_write'
   | 'recvmmsg'
   | 'sendmmsg'
-  | 'sendfile';
+  | 'sendfile'
+  | 'splice';
 
 /** A connection seen from the observed process: `local` is its end, `remote` the peer. */
 export interface Tuple {
@@ -115,6 +116,7 @@ const SYSCALLS: SyscallName[] = [
   'recvmmsg',
   'sendmmsg',
   'sendfile',
+  'splice',
 ];
 const ROLES: Role[] = ['unknown', 'client', 'server'];
 const KIND_EXEC = 5;
