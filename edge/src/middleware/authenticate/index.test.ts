@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createApiToken } from '../../auth/apiTokens.ts';
+import { authCache } from '../../auth/authCache.ts';
 import { newId } from '../../crypto/secrets.ts';
 import { openDb, schema } from '../../db.ts';
 import type { AppEnv } from '../../env.ts';
@@ -64,12 +65,14 @@ describe('authenticate', () => {
     expect(res.status).toBe(401);
   });
 
-  it('refuses revoked and expired tokens at once', async () => {
+  it('refuses revoked tokens (within the cache bound) and expired ones at once', async () => {
     const live = await serviceToken();
     expect((await get({ authorization: `Bearer ${live.token}` })).status).toBe(200);
     await env.DB.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?')
       .bind(Date.now(), live.row.id)
       .run();
+    // Written behind the isolate: seen within AUTH_CACHE_TTL_MS (test/authCache.test.ts); not waited for here.
+    authCache.clear();
     expect((await get({ authorization: `Bearer ${live.token}` })).status).toBe(401);
     const expired = await serviceToken(Date.now() - 1);
     expect((await get({ authorization: `Bearer ${expired.token}` })).status).toBe(401);
