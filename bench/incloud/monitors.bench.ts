@@ -121,7 +121,7 @@ async function delivery(): Promise<void> {
     });
     t0 = performance.now();
     // One monitor per notification so grouping does not merge them.
-    alerts.forEach((a, i) => notifier.enqueue({ ...m, id: `bench-${i}` }, t, a));
+    for (const [i, a] of alerts.entries()) notifier.enqueue({ ...m, id: `bench-${i}` }, t, a);
     while (received < NOTIFICATIONS) await new Promise((r) => setTimeout(r, 1));
     const notifierPerS = NOTIFICATIONS / ((performance.now() - t0) / 1000);
     await notifier.shutdown();
