@@ -139,6 +139,7 @@ describe('query params', () => {
       query: '',
       limit: 100,
       buckets: 60,
+      order: 'desc',
     });
     expect(QUERY_PARAMS['traces.get'].parse({ traceId: '5B8EFFF798038103D269B633813FC60C' }).traceId).toBe(
       '5b8efff798038103d269b633813fc60c',
