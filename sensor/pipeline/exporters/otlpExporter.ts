@@ -26,6 +26,10 @@ export interface OtlpExporterOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;
   scopeVersion: string;
+  /** The cluster's ingest token, sent as `Authorization: Bearer <token>` (never logged). */
+  token?: string;
+  /** Added to every span's resource (e.g. `k8s.cluster.name`); the span's own attributes win. */
+  resourceAttributes?: Record<string, string>;
   registry?: Registry;
 }
 
@@ -111,7 +115,8 @@ export class OtlpExporter {
     if (this.pending.length === 0) return;
     const spans = this.pending;
     this.pending = [];
-    this.sender.push({ bytes: encodeSpans(spans, this.o.scopeVersion), items: spans.length });
+    const bytes = encodeSpans(spans, this.o.scopeVersion, this.o.resourceAttributes);
+    this.sender.push({ bytes, items: spans.length });
   }
 
   drain(timeoutMs: number): Promise<boolean> {
@@ -135,7 +140,7 @@ export class OtlpExporter {
   private async post(b: Body): Promise<void> {
     const res = await fetch(this.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
+      headers: otlpHeaders(this.o.token),
       body: b.bytes,
       signal: AbortSignal.timeout(this.o.timeoutMs),
     });
@@ -149,13 +154,17 @@ export class OtlpExporter {
 }
 
 /** One ExportTraceServiceRequest, spans grouped by resource. */
-export function encodeSpans(spans: readonly BuiltSpan[], scopeVersion = '0.1.0'): Uint8Array {
+export function encodeSpans(
+  spans: readonly BuiltSpan[],
+  scopeVersion = '0.1.0',
+  extraResource: Record<string, string> = {},
+): Uint8Array {
   const byResource = new Map<string, { attributes: OtlpKeyValue[]; spans: unknown[] }>();
   for (const s of spans) {
     const key = JSON.stringify(s.resource);
     let g = byResource.get(key);
     if (!g) {
-      g = { attributes: toKeyValues(s.resource), spans: [] };
+      g = { attributes: toKeyValues({ ...extraResource, ...s.resource }), spans: [] };
       byResource.set(key, g);
     }
     g.spans.push(s.span);
@@ -167,6 +176,13 @@ export function encodeSpans(spans: readonly BuiltSpan[], scopeVersion = '0.1.0')
     })),
   };
   return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(msg)).finish();
+}
+
+/** Request headers of an OTLP/HTTP protobuf export, with the bearer token when there is one. */
+export function otlpHeaders(token: string | undefined): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/x-protobuf' };
+  if (token) h.authorization = `Bearer ${token}`;
+  return h;
 }
 
 function toKeyValues(attrs: Record<string, string | number>): OtlpKeyValue[] {

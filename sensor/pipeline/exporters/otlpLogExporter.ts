@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, type Registry } from 'prom-client';
 import protobuf from 'protobufjs';
 import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+import { otlpHeaders } from './otlpExporter.ts';
 
 /**
  * OTLP/HTTP protobuf export of log records (container logs) to the collector: POST <url>/v1/logs, batches of
@@ -47,6 +48,10 @@ export interface OtlpLogExporterOptions {
   timeoutMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The cluster's ingest token, sent as `Authorization: Bearer <token>` (never logged). */
+  token?: string;
+  /** Added to every record's resource (e.g. `k8s.cluster.name`); the record's own attributes win. */
+  resourceAttributes?: Record<string, string>;
   registry?: Registry;
 }
 
@@ -59,9 +64,13 @@ export class OtlpLogExporter {
   unacked = 0;
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly extraResource: Record<string, string>;
   private readonly m;
 
   constructor(o: OtlpLogExporterOptions) {
+    this.headers = otlpHeaders(o.token);
+    this.extraResource = o.resourceAttributes ?? {};
     try {
       this.endpoint = new URL('v1/logs', o.url.endsWith('/') ? o.url : `${o.url}/`).href;
     } catch {
@@ -139,7 +148,7 @@ export class OtlpLogExporter {
     const waiters = this.pendingWaiters;
     this.pending = [];
     this.pendingWaiters = [];
-    const body: LogBody = { bytes: encodeLogs(batch), items: batch.length, waiters };
+    const body: LogBody = { bytes: encodeLogs(batch, this.extraResource), items: batch.length, waiters };
     this.sender.push(body);
   }
 
@@ -168,7 +177,7 @@ export class OtlpLogExporter {
   private async post(b: Body): Promise<void> {
     const res = await fetch(this.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
+      headers: this.headers,
       body: b.bytes,
       signal: AbortSignal.timeout(this.timeoutMs),
     });
@@ -182,7 +191,10 @@ export class OtlpLogExporter {
   }
 }
 
-export function encodeLogs(records: readonly LogRecordOut[]): Uint8Array {
+export function encodeLogs(
+  records: readonly LogRecordOut[],
+  extraResource: Record<string, string> = {},
+): Uint8Array {
   const groups = new Map<string, { resource: Record<string, string>; logRecords: unknown[] }>();
   const observed = (BigInt(Date.now()) * 1_000_000n).toString();
   for (const r of records) {
@@ -203,7 +215,7 @@ export function encodeLogs(records: readonly LogRecordOut[]): Uint8Array {
   }
   const msg = {
     resourceLogs: [...groups.values()].map((g) => ({
-      resource: { attributes: kv(g.resource) },
+      resource: { attributes: kv({ ...extraResource, ...g.resource }) },
       scopeLogs: [{ scope: { name: 'understory-sensor' }, logRecords: g.logRecords }],
     })),
   };

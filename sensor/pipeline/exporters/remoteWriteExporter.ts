@@ -21,6 +21,8 @@ export interface RemoteWriteExporterOptions {
   timeoutMs: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
+  /** The cluster's ingest token, sent as `Authorization: Bearer <token>` (never logged). */
+  token?: string;
   registry?: Registry;
 }
 
@@ -125,7 +127,7 @@ export class RemoteWriteExporter {
 
   private async post(b: Body): Promise<void> {
     try {
-      await postRemoteWrite(this.o.url, Buffer.from(b.bytes), this.o.timeoutMs);
+      await postRemoteWrite(this.o.url, Buffer.from(b.bytes), this.o.timeoutMs, this.o.token);
     } catch (err) {
       if (err instanceof RemoteWriteHttpError && err.status >= 400 && err.status < 500 && err.status !== 429)
         throw new PermanentSendError(err.message);

@@ -3,7 +3,11 @@ import { hostname } from 'node:os';
 import { Counter, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
-import { type LogRecordOut, OtlpLogExporter } from '../exporters/otlpLogExporter.ts';
+import {
+  type LogRecordOut,
+  OtlpLogExporter,
+  type OtlpLogExporterOptions,
+} from '../exporters/otlpLogExporter.ts';
 import type { MetadataLookup } from '../identityResolver.ts';
 import { CriAssembler, type CriRecord, SEVERITY_NUMBER, severityOf } from './criLog.ts';
 import { FileTailer, type LineChunk, type LinesReceipt } from './fileTailer.ts';
@@ -43,6 +47,8 @@ export interface ContainerLogsOptions {
   metadata?: Pick<MetadataLookup, 'get'>;
   /** Passed to the exporter (tests use small batches). */
   maxRecordsPerBatch?: number;
+  /** Passed to the exporter: the ingest token and resource attributes added to every record. */
+  exporter?: Pick<OtlpLogExporterOptions, 'token' | 'resourceAttributes'>;
   registry?: Registry;
 }
 
@@ -64,6 +70,7 @@ export class ContainerLogs implements Component {
       url: o.otlpUrl,
       registry: o.registry,
       maxRecordsPerBatch: o.maxRecordsPerBatch,
+      ...o.exporter,
     });
     this.tailer = new FileTailer({
       stateFile: o.stateFile,
