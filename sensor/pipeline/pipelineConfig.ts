@@ -159,7 +159,7 @@ export const pipelineConfigSchema = z.strictObject({
 });
 
 /** Environment variable -> configuration path, and how its text becomes a value. */
-const ENV_KEYS: [string, string[], 'string' | 'number' | 'list'][] = [
+export const ENV_KEYS: [string, string[], 'string' | 'number' | 'list'][] = [
   ['UNDERSTORY_REMOTE_WRITE_URL', ['remoteWriteUrl'], 'string'],
   ['UNDERSTORY_OTLP_URL', ['otlpUrl'], 'string'],
   ['UNDERSTORY_NODE_NAME', ['node'], 'string'],
