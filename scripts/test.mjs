@@ -28,6 +28,8 @@ if (vitestArgs.length === 0) {
   step('edge types are current', 'npx', ['wrangler', 'types', 'edge/worker-configuration.d.ts', '--check']);
   step('typecheck (node)', 'npx', ['tsc', '-p', 'tsconfig.json']);
   step('typecheck (edge)', 'npx', ['tsc', '-p', 'edge/tsconfig.json']);
+  step('typecheck (ui)', 'npx', ['tsc', '-p', 'edge/ui/tsconfig.json']);
+  step('typecheck (ui tests)', 'npx', ['tsc', '-p', 'edge/ui/tsconfig.test.json']);
 }
 
 mkdirSync('test-artifacts', { recursive: true });

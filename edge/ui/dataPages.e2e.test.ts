@@ -21,7 +21,7 @@ import { openTestStore, RecordingSink, startCollector } from '../../incloud/coll
 import { Portal } from '../../incloud/portal/portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from '../../incloud/portal/testing/edgeStack.ts';
 import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
-import { launchChromium, screenshots } from './testing/browser.ts';
+import { isFocused, launchChromium, poll, screenshots } from './testing/browser.ts';
 import { eventRows, writeRedSeries } from './testing/dataFixture.ts';
 
 const vm = new VictoriaMetricsProcess();
@@ -85,7 +85,7 @@ beforeAll(async () => {
   });
   await portal.start();
   await waitConnected(stack);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -116,9 +116,6 @@ async function signIn(width: number): Promise<{ page: Page; errors: string[] }> 
   await page.waitForURL('**/o/stack/**');
   return { page, errors };
 }
-
-/** expect.poll with room for a loaded machine (the default is 1 s). */
-const poll = <T>(fn: () => Promise<T> | T, timeout = 20_000) => expect.poll(fn, { timeout });
 
 const row = (page: Page, attr: string, name: string) => page.locator(`tr[${attr}="${name}"]`);
 
@@ -212,13 +209,13 @@ test('services: every workload with exact RED figures, filter, sort, and a servi
   await shot(page, '03-services-wide');
   expect(errors).toEqual([]);
   await page.context().close();
-}, 180_000);
+}, 300_000);
 
 test('service map: workloads and external peers laid out, calls with their RED, a node opens its service', async () => {
   const { page, errors } = await signIn(1366);
   await page.goto(`${stack!.url}/o/stack/map`);
   const nodes = page.locator('g[data-node]');
-  await poll(() => nodes.count(), 30_000).toBe(8);
+  await poll(() => nodes.count(), 60_000).toBe(8);
   expect(await page.locator('g[data-edge]').count()).toBe(7);
   // checkout -> postgres.db: 2 + 0.2 calls/s, 0.2 failed.
   const db = row(page, 'data-call-row', 'checkout->postgres.db');
@@ -252,11 +249,11 @@ test('service map: workloads and external peers laid out, calls with their RED, 
   await page.getByRole('heading', { name: 'payments' }).waitFor();
   await page.setViewportSize({ width: 1920, height: 1000 });
   await page.goto(`${stack!.url}/o/stack/map`);
-  await poll(() => nodes.count(), 30_000).toBe(8);
+  await poll(() => nodes.count(), 60_000).toBe(8);
   await shot(page, '06-service-map-wide');
   expect(errors).toEqual([]);
   await page.context().close();
-}, 180_000);
+}, 300_000);
 
 test('metrics: PromQL explorer runs on Ctrl+Enter, draws and tabulates the result, shows Prometheus errors', async () => {
   const { page, errors } = await signIn(1366);
@@ -303,16 +300,16 @@ test('metrics: PromQL explorer runs on Ctrl+Enter, draws and tabulates the resul
   await shot(page, '09b-time-range-picker');
   await page.keyboard.press('Escape');
   await poll(() => page.getByRole('dialog').count()).toBe(0);
-  expect(await picker.evaluate((el) => el === document.activeElement)).toBe(true);
+  expect(await isFocused(picker)).toBe(true);
   expect(errors).toEqual([]);
   await page.context().close();
-}, 180_000);
+}, 300_000);
 
 test('events: Kubernetes events with type, text and reason filters in the URL', async () => {
   const { page, errors } = await signIn(1366);
   await page.goto(`${stack!.url}/o/stack/events`);
   const rows = page.locator('tr[data-event-row]');
-  await poll(() => rows.count(), 30_000).toBe(8);
+  await poll(() => rows.count(), 60_000).toBe(8);
   // Newest first.
   expect(await rows.first().getAttribute('data-event-row')).toBe('Killing');
   expect(await row(page, 'data-event-row', 'Unhealthy').textContent()).toContain('×7');
@@ -331,4 +328,4 @@ test('events: Kubernetes events with type, text and reason filters in the URL', 
   await poll(() => rows.count()).toBe(1);
   expect(errors).toEqual([]);
   await page.context().close();
-}, 180_000);
+}, 300_000);

@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../cli/up/plan.ts';
 import { freePort } from '../../lib/net.ts';
-import { launchChromium, screenshots } from './testing/browser.ts';
+import { focusedText, launchChromium, poll, screenshots } from './testing/browser.ts';
 
 const run = promisify(execFile);
 const wrangler = join(REPO_ROOT, 'node_modules/.bin/wrangler');
@@ -77,7 +77,7 @@ beforeAll(async () => {
   edge.stderr?.on('data', (d) => (edgeLog += d));
   const [, b] = await Promise.all([waitForEdge(`${base}/api/health`, 90_000), launchChromium()]);
   browser = b;
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -132,13 +132,13 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   expect(helm).toContain('--set clusterName=prod-eu-1');
   expect(await page.getByTestId('local-command').textContent()).toContain(`--install-token ${token}`);
   const row = page.locator('tbody tr', { hasText: 'prod-eu-1' });
-  await expect.poll(() => row.textContent()).toContain('pending');
+  await poll(() => row.textContent()).toContain('pending');
   await shot(page, '05-cluster-created');
   await page.getByRole('button', { name: 'Done' }).click();
   expect(await page.getByTestId('install-token').count()).toBe(0);
   // Rotating shows a new token once; the old one is gone from the page.
   await page.getByRole('button', { name: 'Rotate the install token of prod-eu-1' }).click();
-  await expect.poll(() => page.getByTestId('install-token').textContent()).toMatch(/^ust_cit_/);
+  await poll(() => page.getByTestId('install-token').textContent()).toMatch(/^ust_cit_/);
   expect(await page.getByTestId('install-token').textContent()).not.toBe(token);
   await page.getByRole('button', { name: 'Done' }).click();
 
@@ -153,13 +153,13 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   const secret = await page.getByTestId('new-token').textContent();
   expect(secret).toMatch(/^ust_pat_/);
   const tokenRow = page.locator('tr[data-token-row="ci-deploy"]');
-  await expect.poll(() => tokenRow.textContent()).toContain('active');
+  await poll(() => tokenRow.textContent()).toContain('active');
   await shot(page, '07-token-created');
   const asToken = () => fetch(`${base}/api/orgs`, { headers: { authorization: `Bearer ${secret}` } });
   expect((await asToken()).status).not.toBe(401);
   page.once('dialog', (d) => void d.accept());
   await page.getByRole('button', { name: 'Revoke ci-deploy' }).click();
-  await expect.poll(() => tokenRow.textContent()).toContain('revoked');
+  await poll(() => tokenRow.textContent()).toContain('revoked');
   expect((await asToken()).status).toBe(401);
   await shot(page, '08-token-revoked');
 
@@ -200,7 +200,7 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   ]);
   expect(patched.status()).toBe(200);
   await page.reload();
-  await expect.poll(() => page.getByLabel('Role of grace@example.com').inputValue()).toBe('viewer');
+  await poll(() => page.getByLabel('Role of grace@example.com').inputValue()).toBe('viewer');
   await shot(page, '08c-members');
 
   // Data pages: the cluster is not connected yet, so each says it is waiting for it and links to clusters.
@@ -212,9 +212,9 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   // The shared time range: a preset goes into the URL and travels with the navigation to another data page.
   await page.getByRole('button', { name: /Time range/ }).click();
   await page.getByRole('button', { name: 'Last 6 hours' }).click();
-  await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('now-6h');
+  await poll(() => new URL(page.url()).searchParams.get('from')).toBe('now-6h');
   await page.getByRole('link', { name: 'Services' }).click();
-  await expect.poll(() => new URL(page.url()).pathname).toBe('/o/acme-analytics/services');
+  await poll(() => new URL(page.url()).pathname).toBe('/o/acme-analytics/services');
   expect(new URL(page.url()).searchParams.get('from')).toBe('now-6h');
   expect(await page.getByTestId('time-range-label').textContent()).toBe('Last 6 hours');
   // A second organization through the switcher; switching keeps the page and puts the org in the URL.
@@ -241,7 +241,7 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
 
   // Keyboard: the skip link is the first tab stop.
   await page.keyboard.press('Tab');
-  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+  expect(await focusedText(page)).toBe('Skip to content');
 
   // Sign out ends the session: the API refuses it and the UI shows sign-in again.
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -252,7 +252,7 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await page.getByLabel('Work email').fill('ada@example.com');
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong email or password');
+  await poll(() => page.getByRole('alert').textContent()).toContain('wrong email or password');
   await shot(page, '11-sign-in-error');
   expect(new URL(page.url()).pathname).toBe('/signin');
   await page.getByLabel('Password').fill('correct horse battery');
@@ -260,4 +260,4 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await page.waitForURL('**/o/acme-analytics/clusters');
   expect(pageErrors).toEqual([]);
   await context.close();
-}, 150_000);
+}, 300_000);

@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
-/** Loads data for a page, again whenever `key` changes or on `reload()`; `data` stays while a reload runs. */
+/**
+ * Loads data for a page, again whenever `key` changes or on `reload()`; `data` stays while a reload runs.
+ * `setData` lets a page show the effect of its own change at once, before the reload confirms it.
+ */
 export function useLoad<T>(load: () => Promise<T>, key: string) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
@@ -22,5 +25,5 @@ export function useLoad<T>(load: () => Promise<T>, key: string) {
   useEffect(() => {
     void reload();
   }, [reload]);
-  return { data, error, loading, reload };
+  return { data, error, loading, reload, setData };
 }

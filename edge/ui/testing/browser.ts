@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { REPO_ROOT } from '../../../cli/up/plan.ts';
 
 export const CHROMIUM_FLAGS = [
@@ -28,4 +29,34 @@ export function screenshots(dir: string): (page: Page, name: string) => Promise<
   return async (page, name) => {
     await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
   };
+}
+
+/**
+ * `expect.poll` with room for a loaded machine (vitest's default is 1 s, too short when other suites share the
+ * two cores): the condition must still become true, only later.
+ */
+export const poll = <T>(fn: () => T | Promise<T>, timeout = 30_000) =>
+  expect.poll(fn, { timeout, interval: 150 });
+
+// The little of the DOM that functions passed to `evaluate` touch. They run in Chromium, but this code is
+// type-checked with Node's typings (tsconfig.test.json), which have no DOM.
+interface FocusableElement {
+  textContent: string | null;
+  blur(): void;
+}
+declare const document: { activeElement: FocusableElement | null };
+
+/** Whether the element has the keyboard focus. */
+export function isFocused(locator: Locator): Promise<boolean> {
+  return locator.evaluate((el) => el === (document.activeElement as unknown));
+}
+
+/** The text of the focused element (null when nothing is focused). */
+export function focusedText(page: Page): Promise<string | null> {
+  return page.evaluate(() => document.activeElement?.textContent ?? null);
+}
+
+/** Takes the focus away from whatever has it. */
+export function blurFocus(page: Page): Promise<void> {
+  return page.evaluate(() => document.activeElement?.blur());
 }

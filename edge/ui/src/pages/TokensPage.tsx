@@ -12,7 +12,7 @@ const SCOPES = [
 ];
 
 export function TokensPage({ org }: { org: OrgRef }) {
-  const { data, error, loading, reload } = useLoad(() => endpoints.tokens(org.id), org.id);
+  const { data, error, loading, reload, setData } = useLoad(() => endpoints.tokens(org.id), org.id);
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
@@ -22,8 +22,11 @@ export function TokensPage({ org }: { org: OrgRef }) {
     setActionError(null);
     try {
       await endpoints.revokeToken(org.id, id);
-      // A revoked secret is useless: stop showing it.
+      // A revoked secret is useless: stop showing it. The row says "revoked" at once (the API has answered);
+      // the reload then shows the server's own record.
       setCreated((c) => (c?.id === id ? null : c));
+      const revokedAt = Date.now();
+      setData((d) => d && { tokens: d.tokens.map((t) => (t.id === id ? { ...t, revokedAt } : t)) });
       await reload();
     } catch (err) {
       setActionError(err);
