@@ -58,6 +58,33 @@ describe('audit log', () => {
     );
   });
 
+  it('filters by action or area, actor and outcome', async () => {
+    const w = await createOrgWorld();
+    await call('POST', `/api/orgs/${w.orgId}/clusters`, { as: w.members.editor, body: { name: 'filtered' } });
+    const get = async (query: string) =>
+      (
+        await callJson<{ entries: Entry[] }>('GET', `/api/orgs/${w.orgId}/audit?limit=500&${query}`, {
+          as: w.members.admin,
+        })
+      ).body.entries;
+    const tokenArea = await get('action=token');
+    expect(tokenArea.length).toBeGreaterThan(0);
+    expect(tokenArea.every((e) => e.action.startsWith('token.'))).toBe(true);
+    const exact = await get('action=cluster.register');
+    // The world registered one cluster, the editor another.
+    expect(exact.map((e) => e.action)).toEqual(['cluster.register', 'cluster.register']);
+    const editor = `user:${w.members.editor.userId}`;
+    const byEditor = await get(`actor=${encodeURIComponent(editor)}`);
+    expect(byEditor.length).toBeGreaterThan(0);
+    expect(byEditor.every((e) => e.actor === editor)).toBe(true);
+    expect(await get('outcome=failure')).toEqual([]);
+    expect(await get('action=cluster&outcome=success')).toHaveLength(2);
+    const bad = await call('GET', `/api/orgs/${w.orgId}/audit?action=${encodeURIComponent('%')}`, {
+      as: w.members.admin,
+    });
+    expect(bad.status).toBe(400);
+  });
+
   it('records token actions under the token', async () => {
     const w = await createOrgWorld();
     await call('POST', `/api/orgs/${w.orgId}/clusters`, {
