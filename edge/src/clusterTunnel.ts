@@ -10,6 +10,7 @@ import {
   TunnelRequestError,
 } from '../../lib/tunnel/index.ts';
 import { recordClusterConnection } from './clusters/connectionStatus.ts';
+import { SocketHeartbeat } from './tunnel/heartbeat.ts';
 import { TUNNEL_LIMITS } from './tunnel/limits.ts';
 import { callerBody, PendingQuery } from './tunnel/pendingQuery.ts';
 import {
@@ -46,10 +47,24 @@ export class ClusterTunnel extends DurableObject<Env> {
   /** Called when a socket says hello: queries waiting for a portal that has just connected. */
   private readonly helloWaiters = new Set<() => void>();
   private lastSeenWrittenAt = 0;
+  /** Finds portals that vanished without a close frame while they hold queries (heartbeat.ts). */
+  private readonly heartbeat: SocketHeartbeat;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_TEXT, PONG_TEXT));
+    this.heartbeat = new SocketHeartbeat(
+      ctx,
+      () => this.busySockets(),
+      (ws, silentMs) =>
+        this.closeSocket(ws, CLOSE_CODES.unresponsive, `the portal sent nothing for ${silentMs} ms`),
+    );
+  }
+
+  private busySockets(): Set<WebSocket> {
+    const busy = new Set<WebSocket>();
+    for (const q of this.pending.values()) if (q.socket) busy.add(q.socket);
+    return busy;
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -182,6 +197,7 @@ export class ClusterTunnel extends DurableObject<Env> {
   private send(pending: PendingQuery, target: PortalSocket): void {
     try {
       pending.dispatch(target.ws);
+      this.heartbeat.watch(target.ws);
     } catch (err) {
       void this.redispatch(pending, `cannot send the query to the portal: ${String(err)}`);
     }
@@ -209,6 +225,7 @@ export class ClusterTunnel extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    this.heartbeat.heard(ws);
     let msg: TunnelMessage;
     try {
       msg = decodeMessage(raw);
@@ -304,6 +321,7 @@ export class ClusterTunnel extends DurableObject<Env> {
   }
 
   private async socketGone(ws: WebSocket, why: string): Promise<void> {
+    this.heartbeat.forget(ws);
     this.failInFlight(ws, why);
     const state = socketState(ws);
     if (!state) return;

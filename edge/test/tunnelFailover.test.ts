@@ -6,6 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../lib/tunnel/index.ts';
+import { TUNNEL_LIMITS } from '../src/tunnel/limits.ts';
 import type { SocketState } from '../src/tunnel/portalSockets.ts';
 import { call, callJson, unique } from './client.ts';
 import { createOrgWorld, type OrgWorld } from './fixtures.ts';
@@ -131,3 +132,52 @@ describe('portal replacement', () => {
     expect((await callJson('GET', promQuery(cluster.id), { as: a.members.viewer })).status).toBe(404);
   });
 });
+
+describe('heartbeat', () => {
+  it('fails queries on a portal that vanished without a close frame with 503 soon, not at the deadline; a slow live portal keeps its query', async () => {
+    const { deadAfterMs } = TUNNEL_LIMITS.heartbeat;
+    const [lost, slow] = await Promise.all([
+      newCluster(a, unique('hb').toLowerCase()),
+      newCluster(a, unique('hb').toLowerCase()),
+    ]);
+    const gone = await TestPortal.connect(lost.installToken, 'pod-gone');
+    const live = await TestPortal.connect(slow.installToken, 'pod-slow');
+    const lostQuery = callJson('GET', promQuery(lost.id), { as: a.members.viewer });
+    const slowQuery = callJson('GET', promQuery(slow.id), { as: a.members.viewer });
+    await gone.nextRequests(1);
+    gone.vanish();
+    const [slowReq] = await live.nextRequests(1);
+    // Well under the 32 s deadline (the 30 s test limit would fail first): the heartbeat's bound plus slack.
+    const res = await within(lostQuery, deadAfterMs + 8_000, 'the 503 for the vanished portal');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'error', errorType: 'unavailable' });
+    expect(JSON.stringify(res.body)).toContain('sent nothing');
+    await gone.until(() => gone.closed, 'the silent socket closed');
+    expect(gone.closeCode).toBe(CLOSE_CODES.unresponsive);
+    // The live portal was probed while its query ran (it answered the pings) and is still serving.
+    expect(live.pings).toBeGreaterThan(0);
+    expect(live.closed).toBe(false);
+    live.answer(slowReq!.id, '{"late":true}');
+    const late = await slowQuery;
+    expect(late.status).toBe(200);
+    expect(late.body).toEqual({ late: true });
+    live.close();
+  });
+});
+
+/** `p`, or a rejection naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

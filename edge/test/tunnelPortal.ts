@@ -8,6 +8,7 @@ import {
   decodeMessage,
   encodeChunk,
   encodeControl,
+  PONG_TEXT,
   PROTOCOL_VERSION,
   QUERY_KINDS,
   READY_PING_TEXT,
@@ -30,10 +31,18 @@ export class TestPortal {
   private waiters: (() => void)[] = [];
   closed = false;
   closeCode = 0;
+  /** Pings the edge sent (a live portal answers each with a pong, as the real one does). */
+  pings = 0;
+  /** Set by `vanish()`: answers nothing any more, not even pings, and never closes (power loss). */
+  private gone = false;
 
   private constructor(readonly ws: WebSocket) {
     ws.addEventListener('message', (e) => {
       const msg = decodeMessage(e.data as string | ArrayBuffer);
+      if (msg.type === 'ping') {
+        this.pings++;
+        if (!this.gone) ws.send(PONG_TEXT);
+      }
       if (msg.type === 'request') this.requests.push(msg);
       if (msg.type === 'cancel') this.cancels.push(msg.id);
       for (const w of this.waiters.splice(0)) w();
@@ -97,6 +106,11 @@ export class TestPortal {
     for (const part of splitIntoChunks(bytes))
       this.ws.send(encodeChunk(id, chunks++, part).buffer as ArrayBuffer);
     this.ws.send(encodeControl({ type: 'end', id, chunks, bytes: bytes.byteLength }));
+  }
+
+  /** Plays a portal that vanished without a close frame: it keeps the socket but never sends again. */
+  vanish(): void {
+    this.gone = true;
   }
 
   close(code = 1000): void {

@@ -48,6 +48,8 @@ export const CLOSE_CODES = {
   replaced: 4409,
   /** No hello within the edge's time limit. */
   helloTimeout: 4408,
+  /** Queries were in flight but the portal answered nothing, not even a ping, for the edge's heartbeat limit. */
+  unresponsive: 4410,
   /** The portal speaks a protocol version the edge does not. */
   unsupportedVersion: 4426,
 } as const;

@@ -17,4 +17,10 @@ export const TUNNEL_LIMITS = {
   helloWaitMs: 3_000,
   /** Times a query that got no answer head is sent again to another replica when its socket goes away. */
   maxDispatches: 3,
+  /**
+   * Liveness of sockets with queries in flight (heartbeat.ts): ping after `probeAfterMs` of silence, declare
+   * the portal gone after `deadAfterMs` (its queries: another replica or 503 at once, not the 32 s deadline).
+   * A live portal answers a ping within milliseconds; 6 s leaves room for a loaded machine's pauses.
+   */
+  heartbeat: { checkEveryMs: 1_000, probeAfterMs: 2_000, deadAfterMs: 6_000 },
 } as const;
