@@ -7,6 +7,7 @@ import { LogsPage } from './pages/logs/LogsPage.tsx';
 import { MembersPage } from './pages/MembersPage.tsx';
 import { ServiceMapPage } from './pages/map/ServiceMapPage.tsx';
 import { MetricsPage } from './pages/metrics/MetricsPage.tsx';
+import { MonitorsPage } from './pages/monitors/MonitorsPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { ServicesPage } from './pages/services/ServicesPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
@@ -30,6 +31,7 @@ const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
   logs: LogsPage,
   metrics: MetricsPage,
   events: EventsPage,
+  monitors: MonitorsPage,
 };
 
 const NAV: { section: string; items: { page: string; label: string }[] }[] = [
@@ -42,6 +44,7 @@ const NAV: { section: string; items: { page: string; label: string }[] }[] = [
       { page: 'logs', label: 'Logs' },
       { page: 'metrics', label: 'Metrics' },
       { page: 'events', label: 'Events' },
+      { page: 'monitors', label: 'Monitors' },
     ],
   },
   {

@@ -1,0 +1,402 @@
+/**
+ * Create or edit a monitor: a PromQL condition (with a live chart of the expression and the threshold over the
+ * page's time range, read through the cluster's Prometheus API) or a SQL condition over logs, traces or events;
+ * threshold, evaluation interval, `for`, severity, labels, message template, notification targets. New
+ * monitors start from `type` in the URL (promql or sql). Viewers get a read-only notice instead.
+ */
+import { type FormEvent, useEffect, useState } from 'react';
+import { type DataContext, DataError } from '../../DataPage.tsx';
+import { linkClick, navigate, useSearch } from '../../router.ts';
+import { EmptyState, ErrorNote, Spinner } from '../../ui.tsx';
+import { useLoad } from '../../useLoad.ts';
+import { canEdit, monitorsPath } from './MonitorsPage.tsx';
+import { type Draft, draftFromMonitor, draftToInput, emptyDraft, PLACEHOLDERS } from './monitorDraft.ts';
+import { COMPARISONS, monitorsApi, SEVERITIES, SQL_GROUP_FIELDS, SQL_SOURCES } from './monitorsApi.ts';
+import { PromqlPreview } from './PromqlPreview.tsx';
+import { TargetChecks } from './TemplateGallery.tsx';
+
+const FILTER_HINTS: Record<string, string> = {
+  logs: 'severity:error service:"checkout" -"health check"',
+  traces: 'service:checkout severity:error',
+  events: 'attr.reason:BackOff namespace:shop',
+};
+
+export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?: string }) {
+  const { ref, org } = ctx;
+  const type = new URLSearchParams(useSearch()).get('type') === 'sql' ? 'sql' : 'promql';
+  const existing = useLoad(
+    async () => (monitorId ? (await monitorsApi.get(ref, monitorId)).monitor : null),
+    `${ref.clusterId}|${monitorId ?? ''}`,
+  );
+  const targets = useLoad(() => monitorsApi.targets(ref), ref.clusterId);
+  const [draft, setDraft] = useState<Draft | null>(monitorId ? null : emptyDraft(type));
+  useEffect(() => {
+    if (existing.data && !draft) setDraft(draftFromMonitor(existing.data));
+  }, [existing.data, draft]);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const back = monitorId ? monitorsPath(org, `m/${encodeURIComponent(monitorId)}`) : monitorsPath(org);
+
+  if (!canEdit(org))
+    return (
+      <EmptyState
+        icon="🔒"
+        title="Read-only"
+        action={
+          <a className="btn btn-secondary" href={back} onClick={linkClick}>
+            Back
+          </a>
+        }
+      >
+        <p>Only editors and admins can create or change monitors.</p>
+      </EmptyState>
+    );
+  if (existing.error) return <DataError error={existing.error} onRetry={existing.reload} />;
+  if (!draft) return <Spinner label="Loading the monitor" />;
+
+  const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setDraft((d) => (d ? { ...d, [k]: v } : d));
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const checked = draftToInput(draft);
+    setProblems(checked.problems);
+    setError(null);
+    if (!checked.input) return;
+    setBusy(true);
+    try {
+      const { monitor } = monitorId
+        ? await monitorsApi.update(ref, monitorId, checked.input)
+        : await monitorsApi.create(ref, checked.input);
+      navigate(monitorsPath(org, `m/${encodeURIComponent(monitor.id)}`));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const groupFields = SQL_GROUP_FIELDS[draft.source];
+
+  return (
+    <form
+      className="mon-editor"
+      onSubmit={submit}
+      aria-label={monitorId ? 'Edit monitor' : 'New monitor'}
+      noValidate
+    >
+      <div className="mon-editor-head">
+        <a href={back} onClick={linkClick} className="muted">
+          ← {monitorId ? 'Back to the monitor' : 'All monitors'}
+        </a>
+        <h2>{monitorId ? `Edit ${existing.data?.name ?? ''}` : 'New monitor'}</h2>
+      </div>
+
+      <section className="card panel" aria-labelledby="cond-h">
+        <div className="section-head">
+          <h3 id="cond-h">Condition</h3>
+          <div className="mon-segmented" role="radiogroup" aria-label="Condition type">
+            {(['promql', 'sql'] as const).map((t) => (
+              <label key={t} className={draft.type === t ? 'active' : ''}>
+                <input
+                  type="radio"
+                  name="condition-type"
+                  value={t}
+                  checked={draft.type === t}
+                  onChange={() => set('type', t)}
+                />
+                {t === 'promql' ? 'PromQL (metrics)' : 'SQL (logs, traces, events)'}
+              </label>
+            ))}
+          </div>
+        </div>
+        {draft.type === 'promql' ? (
+          <>
+            <div className="field">
+              <label htmlFor="mon-query" className="field-label">
+                PromQL query
+              </label>
+              <textarea
+                id="mon-query"
+                className="query-box mono"
+                rows={3}
+                spellCheck={false}
+                value={draft.query}
+                onChange={(e) => set('query', e.target.value)}
+                placeholder='sum(rate(http_server_request_duration_seconds_count{error="true"}[5m]))'
+              />
+              <small className="muted">
+                Every series the query returns is one alert, with its labels. Evaluated by vmalert inside the
+                cluster.
+              </small>
+            </div>
+            <ThresholdRow draft={draft} set={set} />
+            <PromqlPreview ctx={ctx} query={draft.query} op={draft.op} threshold={draft.threshold} />
+          </>
+        ) : (
+          <>
+            <div className="row">
+              <label className="field">
+                <span>Source</span>
+                <select
+                  value={draft.source}
+                  onChange={(e) => {
+                    const source = e.target.value as Draft['source'];
+                    setDraft((d) => (d ? { ...d, source, groupBy: '', aggregate: 'count' } : d));
+                  }}
+                >
+                  {SQL_SOURCES.map((s) => (
+                    <option key={s} value={s}>
+                      {s === 'events' ? 'Kubernetes events' : s}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="field">
+                <span>Aggregate</span>
+                <select
+                  value={draft.aggregate}
+                  onChange={(e) => set('aggregate', e.target.value as Draft['aggregate'])}
+                >
+                  <option value="count">count of rows</option>
+                  {draft.source === 'traces' ? (
+                    <>
+                      <option value="avg">average span duration (ms)</option>
+                      <option value="p99">p99 span duration (ms)</option>
+                    </>
+                  ) : null}
+                </select>
+              </label>
+              <label className="field">
+                <span>Window</span>
+                <input value={draft.window} onChange={(e) => set('window', e.target.value)} size={6} />
+              </label>
+              <label className="field">
+                <span>One alert per</span>
+                <select value={draft.groupBy} onChange={(e) => set('groupBy', e.target.value)}>
+                  <option value="">(one alert for all)</option>
+                  {groupFields.map((g) => (
+                    <option key={g} value={g}>
+                      {g}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+            <label className="field">
+              <span>Filter</span>
+              <input
+                className="mono"
+                value={draft.filter}
+                onChange={(e) => set('filter', e.target.value)}
+                placeholder={FILTER_HINTS[draft.source]}
+                spellCheck={false}
+              />
+              <small className="muted">
+                The logs query language: free text, <code>field:value</code>, <code>-</code> to exclude,{' '}
+                <code>attr.key:value</code>. Empty matches every row.
+              </small>
+            </label>
+            <ThresholdRow draft={draft} set={set} />
+            <p className="mon-sentence">
+              Alert when the {draft.aggregate === 'count' ? 'number of' : `${draft.aggregate} duration of`}{' '}
+              {draft.source === 'events' ? 'Kubernetes events' : draft.source} matching{' '}
+              <code>{draft.filter || 'anything'}</code> in the last <strong>{draft.window || '?'}</strong>
+              {draft.groupBy ? ` per ${draft.groupBy}` : ''} is <strong>{draft.op}</strong>{' '}
+              <strong>{draft.threshold || '?'}</strong>.
+            </p>
+          </>
+        )}
+      </section>
+
+      <section className="card panel" aria-labelledby="eval-h">
+        <h3 id="eval-h">Evaluation and alert</h3>
+        <div className="row">
+          <label className="field grow">
+            <span>Name</span>
+            <input
+              required
+              maxLength={200}
+              value={draft.name}
+              onChange={(e) => set('name', e.target.value)}
+            />
+          </label>
+          <label className="field">
+            <span>Severity</span>
+            <select
+              value={draft.severity}
+              onChange={(e) => set('severity', e.target.value as Draft['severity'])}
+            >
+              {SEVERITIES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Evaluate every</span>
+            <input value={draft.interval} onChange={(e) => set('interval', e.target.value)} size={6} />
+          </label>
+          <label className="field">
+            <span>For</span>
+            <input
+              value={draft.forDuration}
+              onChange={(e) => set('forDuration', e.target.value)}
+              size={6}
+              aria-describedby="for-help"
+            />
+          </label>
+          <label className="check mon-enabled">
+            <input
+              type="checkbox"
+              checked={draft.enabled}
+              onChange={(e) => set('enabled', e.target.checked)}
+            />
+            Enabled
+          </label>
+        </div>
+        <small id="for-help" className="muted">
+          Durations like 30s, 5m, 1h. The alert is pending until the condition has held for the “for”
+          duration, then fires.
+        </small>
+        <LabelsEditor labels={draft.labels} onChange={(l) => set('labels', l)} />
+        <div className="field">
+          <label htmlFor="mon-message" className="field-label">
+            Message
+          </label>
+          <textarea
+            id="mon-message"
+            rows={2}
+            className="mon-message"
+            value={draft.message}
+            onChange={(e) => set('message', e.target.value)}
+          />
+          <div className="mon-placeholders">
+            <span className="muted">Insert:</span>
+            {PLACEHOLDERS.map((p) => (
+              <button
+                key={p}
+                type="button"
+                className="chip mon-placeholder"
+                onClick={() =>
+                  set('message', `${draft.message}${draft.message.endsWith(' ') ? '' : ' '}${p}`)
+                }
+              >
+                {p}
+              </button>
+            ))}
+            <span className="muted">and {'{{labels.NAME}}'}</span>
+          </div>
+        </div>
+        <TargetChecks
+          targets={targets.data?.targets ?? []}
+          chosen={draft.targets}
+          onChange={(t) => set('targets', t)}
+        />
+      </section>
+
+      {problems.length > 0 ? (
+        <div className="alert alert-error" role="alert">
+          <ul className="mon-problems">
+            {problems.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <ErrorNote error={error} />
+      <div className="row-actions">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? 'Saving…' : monitorId ? 'Save changes' : 'Create monitor'}
+        </button>
+        <a className="btn btn-ghost" href={back} onClick={linkClick}>
+          Cancel
+        </a>
+      </div>
+    </form>
+  );
+}
+
+function ThresholdRow({
+  draft,
+  set,
+}: {
+  draft: Draft;
+  set: <K extends keyof Draft>(k: K, v: Draft[K]) => void;
+}) {
+  return (
+    <div className="row">
+      <label className="field">
+        <span>Alert when the value is</span>
+        <select
+          value={draft.op}
+          onChange={(e) => set('op', e.target.value as Draft['op'])}
+          aria-label="Comparison"
+        >
+          {COMPARISONS.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Threshold</span>
+        <input
+          inputMode="decimal"
+          value={draft.threshold}
+          onChange={(e) => set('threshold', e.target.value)}
+          size={10}
+          required
+        />
+      </label>
+    </div>
+  );
+}
+
+function LabelsEditor({
+  labels,
+  onChange,
+}: {
+  labels: Draft['labels'];
+  onChange: (l: Draft['labels']) => void;
+}) {
+  return (
+    <fieldset className="mon-labels-edit">
+      <legend>Labels</legend>
+      {labels.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place; the index is their identity
+        <div className="mon-label-row" key={i}>
+          <input
+            aria-label={`Label ${i + 1} name`}
+            placeholder="team"
+            value={l.key}
+            onChange={(e) => onChange(labels.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))}
+          />
+          <span aria-hidden="true">=</span>
+          <input
+            aria-label={`Label ${i + 1} value`}
+            placeholder="payments"
+            value={l.value}
+            onChange={(e) => onChange(labels.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))}
+          />
+          <button
+            type="button"
+            className="btn btn-ghost btn-sm"
+            aria-label={`Remove label ${l.key || i + 1}`}
+            onClick={() => onChange(labels.filter((_, j) => j !== i))}
+          >
+            ✕
+          </button>
+        </div>
+      ))}
+      <button
+        type="button"
+        className="btn btn-ghost btn-sm"
+        onClick={() => onChange([...labels, { key: '', value: '' }])}
+        disabled={labels.length >= 20}
+      >
+        + Add label
+      </button>
+    </fieldset>
+  );
+}

@@ -1,0 +1,317 @@
+/**
+ * Every monitor of the cluster with its live state (firing, pending, OK, disabled), severity, the last
+ * transition, where it notifies and whether it is muted; tiles with the counts; text, state and severity
+ * filters in the URL (q, state, severity). The ready-made monitors sit on top for editors (all of them when
+ * there is no monitor yet). The list is read again every 10 s: alert state changes in the cluster by itself.
+ */
+import { useCallback, useMemo, useState } from 'react';
+import { type DataContext, DataError } from '../../DataPage.tsx';
+import { linkClick, setSearchParams, useSearch } from '../../router.ts';
+import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
+import { useLoad } from '../../useLoad.ts';
+import { canEdit, monitorsPath } from './MonitorsPage.tsx';
+import { MuteControl } from './MuteControl.tsx';
+import {
+  type AlertHistoryRow,
+  conditionSummary,
+  type MonitorState,
+  monitorMute,
+  monitorState,
+  monitorsApi,
+  SEVERITIES,
+} from './monitorsApi.ts';
+import { SeverityBadge, StateBadge, usePolling } from './parts.tsx';
+import { TemplateGallery } from './TemplateGallery.tsx';
+
+const POLL_MS = 10_000;
+/** How far back "last transition" looks (the portal allows 31 days per history read). */
+const LAST_TRANSITION_MS = 30 * 86_400_000;
+const STATE_ORDER: Record<MonitorState, number> = { firing: 0, pending: 1, ok: 2, disabled: 3 };
+
+export function MonitorList({ ctx }: { ctx: DataContext }) {
+  const { ref, org, range } = ctx;
+  const editor = canEdit(org);
+  const params = new URLSearchParams(useSearch());
+  const q = params.get('q') ?? '';
+  const stateFilter = params.get('state') ?? '';
+  const severityFilter = params.get('severity') ?? '';
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  const load = useCallback(async () => {
+    const now = Date.now();
+    const [list, silences, targets, history] = await Promise.all([
+      monitorsApi.list(ref),
+      monitorsApi.silences(ref),
+      monitorsApi.targets(ref),
+      monitorsApi.history(ref, { start: now - LAST_TRANSITION_MS, end: now + 1000, limit: 1000 }),
+    ]);
+    return { ...list, silences: silences.silences, targets: targets.targets, history: history.history, now };
+  }, [ref]);
+  const { data, error, loading, reload } = useLoad(load, `${ref.clusterId}|${range.key}`);
+  usePolling(reload, POLL_MS);
+
+  const lastTransition = useMemo(() => {
+    const last = new Map<string, AlertHistoryRow>();
+    for (const h of data?.history ?? []) if (!last.has(h.monitorId)) last.set(h.monitorId, h);
+    return last;
+  }, [data]);
+
+  const rows = useMemo(() => {
+    const needle = q.trim().toLowerCase();
+    return (data?.monitors ?? [])
+      .map((m) => ({ m, state: monitorState(m), mute: monitorMute(data!.silences, m.id, data!.now) }))
+      .filter(({ m, state }) => {
+        if (stateFilter && state !== stateFilter) return false;
+        if (severityFilter && m.severity !== severityFilter) return false;
+        if (!needle) return true;
+        const text = `${m.name} ${m.id} ${Object.values(m.labels).join(' ')} ${conditionSummary(m.condition)}`;
+        return text.toLowerCase().includes(needle);
+      })
+      .sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || a.m.name.localeCompare(b.m.name));
+  }, [data, q, stateFilter, severityFilter]);
+
+  const counts = useMemo(() => {
+    const all = data?.monitors ?? [];
+    const c = { firing: 0, pending: 0, ok: 0, disabled: 0, alerts: 0, muted: 0 };
+    for (const m of all) {
+      c[monitorState(m)]++;
+      c.alerts += m.alerts.firing;
+      if (monitorMute(data!.silences, m.id, data!.now)) c.muted++;
+    }
+    return c;
+  }, [data]);
+
+  const targetName = (id: string) => data?.targets.find((t) => t.id === id)?.name ?? id;
+  const empty = data !== undefined && data.monitors.length === 0;
+  const filtered = q !== '' || stateFilter !== '' || severityFilter !== '';
+
+  return (
+    <>
+      {data && !empty ? (
+        <section className="tiles" aria-label="Monitor summary">
+          <Tile label="Firing" value={counts.firing} hint={`${counts.alerts} alerts firing`} bad />
+          <Tile label="Pending" value={counts.pending} hint="condition true, waiting for its 'for'" />
+          <Tile label="OK" value={counts.ok} hint="condition false" />
+          <Tile
+            label="Muted / disabled"
+            value={counts.muted + counts.disabled}
+            hint={`${counts.muted} muted, ${counts.disabled} disabled`}
+          />
+        </section>
+      ) : null}
+      {editor ? <TemplateGallery ctx={ctx} compact={!empty} /> : null}
+      <DataError error={error} onRetry={reload} />
+      <ErrorNote error={actionError} />
+      {loading && !data ? <TableSkeleton rows={5} label="Loading monitors" /> : null}
+      {empty ? (
+        <EmptyState
+          icon="🔔"
+          title="No monitors yet"
+          action={
+            editor ? (
+              <a className="btn btn-secondary" href={monitorsPath(org, 'new')} onClick={linkClick}>
+                Write a custom monitor
+              </a>
+            ) : null
+          }
+        >
+          <p>
+            Monitors watch your cluster's metrics, logs, traces and events, and tell you when something goes
+            wrong. They are evaluated inside the cluster, next to the data.
+          </p>
+          <p className="muted">
+            {editor
+              ? 'Turn on a ready-made monitor above, or write your own PromQL or SQL condition.'
+              : `Ask an editor of ${org.name} to set up monitors.`}
+          </p>
+        </EmptyState>
+      ) : null}
+      {data && !empty ? (
+        <>
+          <div className="filters">
+            <label className="field-inline grow">
+              <span className="sr-only">Filter monitors</span>
+              <input
+                type="search"
+                aria-label="Filter monitors"
+                placeholder="Filter by name, label or query"
+                value={q}
+                onChange={(e) => setSearchParams({ q: e.target.value || null }, true)}
+              />
+            </label>
+            <label className="field-inline">
+              <span className="sr-only">State</span>
+              <select
+                aria-label="State"
+                value={stateFilter}
+                onChange={(e) => setSearchParams({ state: e.target.value || null })}
+              >
+                <option value="">All states</option>
+                <option value="firing">Firing</option>
+                <option value="pending">Pending</option>
+                <option value="ok">OK</option>
+                <option value="disabled">Disabled</option>
+              </select>
+            </label>
+            <label className="field-inline">
+              <span className="sr-only">Severity</span>
+              <select
+                aria-label="Severity"
+                value={severityFilter}
+                onChange={(e) => setSearchParams({ severity: e.target.value || null })}
+              >
+                <option value="">All severities</option>
+                {SEVERITIES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {editor ? (
+              <a className="btn btn-primary" href={monitorsPath(org, 'new')} onClick={linkClick}>
+                New monitor
+              </a>
+            ) : null}
+          </div>
+          <div className="card table-card">
+            <table className="table data-table mon-table">
+              <thead>
+                <tr>
+                  <th scope="col">State</th>
+                  <th scope="col">Monitor</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col" className="num">
+                    Alerts
+                  </th>
+                  <th scope="col">Last transition</th>
+                  <th scope="col">Notifies</th>
+                  {editor ? (
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map(({ m, state, mute }) => {
+                  const last = lastTransition.get(m.id);
+                  return (
+                    <tr key={m.id} data-monitor-row={m.name} data-state={state}>
+                      <td>
+                        <StateBadge state={state} />
+                        {mute ? (
+                          <span
+                            className="mon-muted"
+                            title={`Muted until ${new Date(mute.endsAt).toLocaleString()}`}
+                          >
+                            muted
+                          </span>
+                        ) : null}
+                      </td>
+                      <td className="cell-wrap mon-name-cell">
+                        <a
+                          className="strong"
+                          href={monitorsPath(org, `m/${encodeURIComponent(m.id)}`)}
+                          onClick={linkClick}
+                        >
+                          {m.name}
+                        </a>
+                        <div className="mon-cond mono muted" title={conditionSummary(m.condition)}>
+                          <span className="mon-kind">
+                            {m.condition.type === 'promql' ? 'PromQL' : `SQL ${m.condition.source}`}
+                          </span>
+                          {conditionSummary(m.condition)}
+                        </div>
+                      </td>
+                      <td>
+                        <SeverityBadge severity={m.severity} />
+                      </td>
+                      <td className="num">
+                        {m.alerts.firing > 0 ? (
+                          <span className="fig-bad">{m.alerts.firing} firing</span>
+                        ) : null}
+                        {m.alerts.firing > 0 && m.alerts.pending > 0 ? ', ' : null}
+                        {m.alerts.pending > 0 ? (
+                          <span className="fig-warn">{m.alerts.pending} pending</span>
+                        ) : null}
+                        {m.alerts.firing + m.alerts.pending === 0 ? <span className="muted">0</span> : null}
+                      </td>
+                      <td>
+                        {last ? (
+                          <span title={new Date(last.timestamp).toLocaleString()}>
+                            <span className={`mon-to mon-to-${last.state}`}>{last.state}</span>{' '}
+                            {relativeTime(last.timestamp, data.now)}
+                          </span>
+                        ) : (
+                          <span className="muted">none in 30 days</span>
+                        )}
+                      </td>
+                      <td className="cell-wrap">
+                        {m.targets.length === 0 ? (
+                          <span className="muted">nobody</span>
+                        ) : (
+                          m.targets.map((t) => (
+                            <span key={t} className="chip">
+                              {targetName(t)}
+                            </span>
+                          ))
+                        )}
+                      </td>
+                      {editor ? (
+                        <td className="actions">
+                          <MuteControl
+                            cluster={ref}
+                            monitorId={m.id}
+                            monitorName={m.name}
+                            mute={mute}
+                            onChanged={reload}
+                            onError={setActionError}
+                          />
+                          <a
+                            className="btn btn-ghost btn-sm"
+                            href={monitorsPath(org, `m/${encodeURIComponent(m.id)}/edit`)}
+                            onClick={linkClick}
+                            aria-label={`Edit ${m.name}`}
+                          >
+                            Edit
+                          </a>
+                        </td>
+                      ) : null}
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {rows.length === 0 && filtered ? (
+              <div className="table-note muted">
+                No monitor matches these filters.{' '}
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => setSearchParams({ q: null, state: null, severity: null })}
+                >
+                  Clear filters
+                </button>
+              </div>
+            ) : null}
+          </div>
+          <p className="muted mon-footnote" aria-live="polite">
+            State as evaluated in the cluster; read again every 10 seconds
+            {loading ? ' (reading…)' : ''}.
+          </p>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function Tile(props: { label: string; value: number; hint: string; bad?: boolean }) {
+  return (
+    <div className={props.bad && props.value > 0 ? 'tile tile-bad' : 'tile'}>
+      <div className="tile-label">{props.label}</div>
+      <div className="tile-value">{props.value}</div>
+      <div className="tile-hint">{props.hint}</div>
+    </div>
+  );
+}
