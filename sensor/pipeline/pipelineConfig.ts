@@ -81,6 +81,7 @@ export const pipelineConfigSchema = z.strictObject({
     .strictObject({
       slowThresholdMs: positive.optional(),
       baselineFactor: positive.optional(),
+      slowMinMs: z.number().min(0).optional(),
       baselineWarmup: count.optional(),
       baselineRate: z.number().min(0).max(1).optional(),
       ratePerSecond: positive.optional(),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiCall } from '../protocols/contract.ts';
+import { spec as httpSpec } from '../protocols/http/index.ts';
+import { ConnectionTracker } from '../protocols/tracker/connectionTracker.ts';
 import { type SampleReason, TraceSampler, type TraceSamplerConfig } from './traceSampler.ts';
 
 function call(ms: number, over: Partial<ApiCall> = {}): ApiCall {
@@ -49,6 +51,45 @@ describe('TraceSampler decisions', () => {
     ],
   ])('%s', (_what, cfg, c, workload, want) => {
     expect(sampler(cfg).s.decide(c, workload, `${workload} /x`)).toBe(want);
+  });
+
+  it('reads the force header of real HTTP/1.1 calls from their raw head (any case, last one wins)', () => {
+    const calls: ApiCall[] = [];
+    const tracker = new ConnectionTracker({ specs: [httpSpec], onCall: (c) => calls.push(c) });
+    const info = {
+      local: { ip: '10.0.0.2', port: 80 },
+      remote: { ip: '10.0.0.1', port: 5000 },
+      transport: 'tcp' as const,
+      role: 'server' as const,
+    };
+    const heads = [
+      'X-Understory-Trace: yes',
+      'x-understory-trace:  0',
+      'X-Understory-Trace: 0\r\nx-UNDERSTORY-trace: 1',
+      'X-Understory-Tracer: 1',
+      'Accept: */*',
+    ];
+    let t = 1n;
+    for (const h of heads) {
+      const req = `GET /a HTTP/1.1\r\nHost: x\r\n${h}\r\n\r\n`;
+      tracker.onData('c', info, 'ingress', Buffer.from(req), t++);
+      tracker.onData('c', info, 'egress', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), t++);
+    }
+    expect(calls).toHaveLength(heads.length);
+    expect(calls.map((c) => sampler().s.decide(c, 'w', 'w /a'))).toEqual([
+      'forced',
+      undefined,
+      'forced',
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('keeps only calls of at least slowMinMs as slow against their baseline', () => {
+    const { s } = sampler({ baselineWarmup: 5, slowMinMs: 5, slowThresholdMs: 10_000 });
+    for (let i = 0; i < 10; i++) s.decide(call(0.3), 'cart', 'a');
+    expect(s.decide(call(2), 'cart', 'a')).toBeUndefined(); // 6x the baseline, but a jitter of 2 ms
+    expect(s.decide(call(6), 'cart', 'a')).toBe('slow');
   });
 
   it('keeps the baseline fraction of normal calls', () => {

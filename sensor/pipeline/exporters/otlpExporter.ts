@@ -1,20 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import protobuf from 'protobufjs';
-import type { BuiltSpan, OtlpKeyValue } from '../spanBuilder.ts';
+import type { BuiltSpan, OtlpKeyValue, OtlpSpan } from '../spanBuilder.ts';
 import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+import { ProtoWriter } from './protoWriter.ts';
 
 /**
  * OTLP/HTTP protobuf export of sampled spans to the collector (ours or the OpenTelemetry Collector):
  * POST <url>/v1/traces. Spans wait in a pending batch (at most `maxSpansPerBatch`, flushed then or every
  * `intervalMs`); spans of the same resource (workload, namespace, node, pid) share one ResourceSpans.
  * 4xx other than 429 is permanent (dropped, counted); 429, 5xx and network errors are retried by the batch
- * sender. The message schema is the collector's own otlp.proto (the wire format of opentelemetry-proto).
+ * sender. The message schema is the collector's own otlp.proto (the wire format of opentelemetry-proto);
+ * otlpExporter.test.ts decodes what `encodeSpans` writes with that schema.
  */
-const root = protobuf.loadSync(
-  fileURLToPath(new URL('../../../incloud/collector/otlp.proto', import.meta.url)),
-);
-const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
 
 export interface OtlpExporterOptions {
   /** Base URL of the collector, e.g. http://127.0.0.1:4318. */
@@ -153,15 +149,18 @@ export class OtlpExporter {
   }
 }
 
-/** One ExportTraceServiceRequest, spans grouped by resource. */
+/**
+ * One ExportTraceServiceRequest (otlp.proto), spans grouped by resource, written field by field (see
+ * ProtoWriter: a reflection encoder cost more than building the spans).
+ */
 export function encodeSpans(
   spans: readonly BuiltSpan[],
   scopeVersion = '0.1.0',
   extraResource: Record<string, string> = {},
 ): Uint8Array {
-  const byResource = new Map<string, { attributes: OtlpKeyValue[]; spans: unknown[] }>();
+  const byResource = new Map<string, { attributes: OtlpKeyValue[]; spans: OtlpSpan[] }>();
   for (const s of spans) {
-    const key = JSON.stringify(s.resource);
+    const key = resourceKey(s.resource);
     let g = byResource.get(key);
     if (!g) {
       g = { attributes: toKeyValues({ ...extraResource, ...s.resource }), spans: [] };
@@ -169,13 +168,61 @@ export function encodeSpans(
     }
     g.spans.push(s.span);
   }
-  const msg = {
-    resourceSpans: [...byResource.values()].map((g) => ({
-      resource: { attributes: g.attributes },
-      scopeSpans: [{ scope: { name: 'understory-sensor', version: scopeVersion }, spans: g.spans }],
-    })),
-  };
-  return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(msg)).finish();
+  const w = new ProtoWriter(spans.length * 2048 + 1024);
+  for (const g of byResource.values()) {
+    const rs = w.begin(1); // ExportTraceServiceRequest.resource_spans
+    const res = w.begin(1); // ResourceSpans.resource
+    for (const kv of g.attributes) writeKeyValue(w, 1, kv);
+    w.end(res);
+    const ss = w.begin(2); // ResourceSpans.scope_spans
+    const scope = w.begin(1);
+    w.string(1, 'understory-sensor');
+    w.string(2, scopeVersion);
+    w.end(scope);
+    for (const span of g.spans) writeSpan(w, span);
+    w.end(ss);
+    w.end(rs);
+  }
+  return w.finish();
+}
+
+function resourceKey(r: Record<string, string | number>): string {
+  let k = '';
+  for (const name in r) k += `${name}\u0000${r[name]}\u0000`;
+  return k;
+}
+
+function writeSpan(w: ProtoWriter, s: OtlpSpan): void {
+  const m = w.begin(2); // ScopeSpans.spans
+  w.bytes(1, s.traceId);
+  w.bytes(2, s.spanId);
+  if (s.traceState) w.string(3, s.traceState);
+  if (s.parentSpanId && s.parentSpanId.length > 0) w.bytes(4, s.parentSpanId);
+  if (s.name) w.string(5, s.name);
+  if (s.kind) w.varint(6, s.kind);
+  w.fixed64(7, BigInt(s.startTimeUnixNano));
+  w.fixed64(8, BigInt(s.endTimeUnixNano));
+  for (const kv of s.attributes) writeKeyValue(w, 9, kv);
+  const st = w.begin(15);
+  if (s.status.message) w.string(2, s.status.message);
+  if (s.status.code) w.varint(3, s.status.code);
+  w.end(st);
+  if (s.flags) w.fixed32(16, s.flags);
+  w.end(m);
+}
+
+/** A KeyValue; its AnyValue holds the one value set (proto3: zero values are still written in a oneof). */
+function writeKeyValue(w: ProtoWriter, field: number, kv: OtlpKeyValue): void {
+  const m = w.begin(field);
+  w.string(1, kv.key);
+  const av = w.begin(2);
+  const v = kv.value;
+  if (v.stringValue !== undefined) w.string(1, v.stringValue);
+  else if (v.boolValue !== undefined) w.bool(2, v.boolValue);
+  else if (v.intValue !== undefined) w.varint(3, v.intValue);
+  else if (v.doubleValue !== undefined) w.double(4, v.doubleValue);
+  w.end(av);
+  w.end(m);
 }
 
 /** Request headers of an OTLP/HTTP protobuf export, with the bearer token when there is one. */

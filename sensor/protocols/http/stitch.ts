@@ -98,6 +98,11 @@ class HttpCall implements ApiCall {
     return decodeHeaders(this.resp);
   }
 
+  /** One request header by lower-case name, without decoding the others (the sampler's force header). */
+  reqHeader(name: string): string | undefined {
+    return findHeader(this.req, name);
+  }
+
   get reqBody(): string {
     return utf8String(this.req.raw, this.req.bodyStart, this.req.rawEnd);
   }
@@ -143,6 +148,39 @@ function decodeHeaders(f: HttpFrame): Record<string, string> {
     at = eol + 2;
   }
   return out;
+}
+
+/** The value of header `name` (lower-case) in `raw`, as `decodeHeaders` would give it, or undefined. */
+function findHeader(f: HttpFrame, name: string): string | undefined {
+  const buf = f.raw;
+  const end = f.rawStart + f.headLength;
+  let at = f.rawStart;
+  let found: string | undefined; // the last one wins, as in decodeHeaders
+  for (let kept = 0; at < end && kept < HEADER_LIMIT; ) {
+    let eol = indexOfCrlf(buf, at, end);
+    if (eol < 0) eol = end;
+    let colon = at;
+    while (colon < eol && buf[colon] !== 58) colon++;
+    if (colon > at && colon < eol) {
+      kept++;
+      if (colon - at === name.length && sameLowerAscii(buf, at, name)) {
+        let vs = colon + 1;
+        while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+        found = latin1String(buf, vs, Math.min(eol, vs + HEADER_VALUE_LIMIT));
+      }
+    }
+    at = eol + 2;
+  }
+  return found;
+}
+
+function sameLowerAscii(buf: Uint8Array, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = buf[at + i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Status codes as shared strings (no allocation per call for the codes servers use). */
