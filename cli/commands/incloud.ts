@@ -12,6 +12,7 @@ import {
   addEmbeddedMonitorOptions,
   type EmbeddedMonitorFlags,
   embeddedMonitors,
+  embeddedTargetSecrets,
 } from '../../incloud/monitors/embedded.ts';
 import {
   addEmbeddedPortalOptions,
@@ -139,10 +140,11 @@ export function register(program: Command): void {
       retention: retentionOf(opts),
     });
     // The portal shares this process's embedded ClickHouse (see incloud/portal/embedded.ts).
-    const portal = embeddedPortal(opts, proc, opts.vmUrl);
+    const targetSecrets = embeddedTargetSecrets(opts);
+    const portal = embeddedPortal(opts, proc, opts.vmUrl, targetSecrets);
     if (portal) proc.components.push(portal);
     // The monitors evaluator, likewise on the shared ClickHouse (incloud/monitors/embedded.ts).
-    const monitors = embeddedMonitors(opts, proc, opts.vmUrl);
+    const monitors = embeddedMonitors(opts, proc, opts.vmUrl, targetSecrets);
     if (monitors) proc.components.push(monitors);
     await proc.start();
     await onShutdownSignal(() => proc.shutdown());

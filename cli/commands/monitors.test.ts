@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
 import { migrate } from '../../incloud/clickhouse/migrations.ts';
+import { generateKeyFileContent } from '../../incloud/monitors/targetSecrets.ts';
 import { freePort, waitForHttp } from '../../lib/net.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +23,8 @@ describe('understory monitors', () => {
     await store.close();
     const [adminPort, alertsPort] = [await freePort(), await freePort()];
     const rulesFile = join(dir, 'rules', 'rules.json');
+    const keyFile = join(dir, 'secrets.key');
+    writeFileSync(keyFile, generateKeyFileContent());
     const child = spawn(
       process.execPath,
       [
@@ -36,7 +39,11 @@ describe('understory monitors', () => {
         ],
         ...['--alerts-port', String(alertsPort), '--admin-port', String(adminPort)],
       ],
-      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, UNDERSTORY_MONITORS_SECRETS_KEY_FILE: keyFile },
+      },
     );
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => {
@@ -58,4 +65,34 @@ describe('understory monitors', () => {
       expect(await exited, stderr).toBe(0);
     }
   }, 60_000);
+
+  it.each([
+    [[], 'required option', /--secrets-key-file <file>' not specified/],
+    [
+      ['--secrets-key-file', '/nonexistent/key'],
+      'a missing file',
+      /cannot read the monitors secrets key file/,
+    ],
+  ])(
+    'refuses to start without a readable secrets key (%#: %s)',
+    async (extra, _what, message) => {
+      const child = spawn(
+        process.execPath,
+        [
+          ...['--import', 'tsx', 'cli/main.ts', 'monitors', '--clickhouse', join(dir, 'unused')],
+          ...['--vm-url', 'http://127.0.0.1:9', '--vmalert-url', 'http://127.0.0.1:9'],
+          ...['--rules-file', join(dir, 'unused.json'), ...extra],
+        ],
+        { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(message);
+    },
+    60_000,
+  );
 });

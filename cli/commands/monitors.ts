@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
 import { ServerStore } from '../../incloud/clickhouse/serverStore.ts';
 import type { ClickhouseStore } from '../../incloud/clickhouse/store.ts';
 import { MonitorEvaluator } from '../../incloud/monitors/evaluator.ts';
+import { TargetSecretKeys } from '../../incloud/monitors/targetSecrets.ts';
 import { writeRulesFile } from '../../incloud/monitors/vmalertRules.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { type Component, shutdownAll, startAll } from '../../lib/component.ts';
@@ -17,6 +18,7 @@ interface Options {
   vmUrl: string;
   vmalertUrl: string;
   rulesFile: string;
+  secretsKeyFile: string;
   alertsHost: string;
   alertsPort: number;
   adminHost: string;
@@ -46,6 +48,17 @@ export function register(program: Command): void {
       '--rules-file <file>',
       'the rules file vmalert reads (its -rule flag); created if missing',
     )
+    .addOption(
+      new Option(
+        '--secrets-key-file <file>',
+        "key file that opens the notification targets' sealed secrets (the portal's --secrets-key-file): " +
+          'one base64 AES-256 key per line (openssl rand -base64 32); the first seals, every line opens. ' +
+          'Rotation: put a new key first, keep the old one below, restart the portal and this; targets are ' +
+          're-sealed on the next sync; drop the old line once monitors_target_secrets{state="stale"} is 0',
+      )
+        .env('UNDERSTORY_MONITORS_SECRETS_KEY_FILE')
+        .makeOptionMandatory(),
+    )
     .option('--alerts-host <host>', "address of the alert receiver (vmalert's -notifier.url)", '127.0.0.1')
     .option('--alerts-port <port>', 'port of the alert receiver (POST /api/v2/alerts)', parsePort, 9093)
     .option('--admin-host <host>', 'address of the /healthz and /metrics endpoint', '127.0.0.1')
@@ -59,12 +72,19 @@ export function register(program: Command): void {
       'after',
       '\nExample (a pod with vmalert as a sidecar sharing /rules):\n' +
         '  understory monitors --clickhouse http://clickhouse:8123 --clickhouse-password-file /secrets/ch \\\n' +
-        '    --vm-url http://victoria-metrics:8428 --vmalert-url http://127.0.0.1:8880 --rules-file /rules/rules.json\n' +
+        '    --vm-url http://victoria-metrics:8428 --vmalert-url http://127.0.0.1:8880 --rules-file /rules/rules.json \\\n' +
+        '    --secrets-key-file /secrets/monitors/key\n' +
         '  vmalert -rule=/rules/rules.json -datasource.url=http://victoria-metrics:8428 \\\n' +
         '    -notifier.url=http://127.0.0.1:9093 -httpListenAddr=127.0.0.1:8880\n' +
         '\nIn `understory up` the evaluator runs inside `understory incloud` (it shares the embedded ClickHouse).\n',
     )
     .action(async (opts: Options) => {
+      let secrets: TargetSecretKeys;
+      try {
+        secrets = TargetSecretKeys.fromFile(opts.secretsKeyFile);
+      } catch (err) {
+        program.error(`monitors: ${(err as Error).message}`);
+      }
       let store: ClickhouseStore;
       if (/^https?:\/\//.test(opts.clickhouse)) {
         const password = opts.clickhousePasswordFile
@@ -86,6 +106,7 @@ export function register(program: Command): void {
           vmalert: { url: opts.vmalertUrl, rulesFile: opts.rulesFile, datasourceUrl: opts.vmUrl },
           receiver: { host: opts.alertsHost, port: opts.alertsPort },
           registry: admin.registry,
+          secrets,
         }),
       );
       await startAll(components);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
 import { ServerStore } from '../../incloud/clickhouse/serverStore.ts';
 import type { ClickhouseStore } from '../../incloud/clickhouse/store.ts';
+import { TargetSecretKeys } from '../../incloud/monitors/targetSecrets.ts';
 import { Portal } from '../../incloud/portal/portal.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { type Component, shutdownAll, startAll } from '../../lib/component.ts';
@@ -18,6 +19,7 @@ interface Options {
   clickhouseUser: string;
   clickhousePasswordFile?: string;
   replicaId?: string;
+  secretsKeyFile?: string;
   adminHost: string;
   adminPort: number;
 }
@@ -53,6 +55,14 @@ export function register(program: Command): void {
     )
     .option('--clickhouse-user <name>', 'ClickHouse server user', 'default')
     .option('--clickhouse-password-file <file>', 'file holding the ClickHouse server password')
+    .addOption(
+      new Option(
+        '--secrets-key-file <file>',
+        'key file sealing notification target secrets (AES-256-GCM; one base64 key per line, the first seals: ' +
+          'openssl rand -base64 32); the monitors evaluator needs the same file. Without it, storing a target is ' +
+          'refused',
+      ).env('UNDERSTORY_MONITORS_SECRETS_KEY_FILE'),
+    )
     .option(
       '--replica-id <id>',
       'name of this portal replica (default: $HOSTNAME, the pod name in a cluster)',
@@ -91,6 +101,12 @@ export function register(program: Command): void {
         chdb.open();
         clickhouse = chdb;
       }
+      let targetSecrets: TargetSecretKeys | undefined;
+      try {
+        targetSecrets = opts.secretsKeyFile ? TargetSecretKeys.fromFile(opts.secretsKeyFile) : undefined;
+      } catch (err) {
+        program.error(`portal: ${(err as Error).message}`);
+      }
       const components: Component[] = [];
       const admin = new AdminServer(() => components, opts.adminHost, opts.adminPort, 'portal');
       components.push(
@@ -102,6 +118,7 @@ export function register(program: Command): void {
           victoriaMetricsUrl: opts.vmUrl,
           clickhouse,
           registry: admin.registry,
+          targetSecrets,
         }),
       );
       await startAll(components);

@@ -106,6 +106,8 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       healthUrl: `http://127.0.0.1:${o.adminPort}/healthz`,
       url: `http://127.0.0.1:${o.adminPort}/healthz`,
       startTimeoutMs: 60_000,
+      // Generates the monitors' target secrets key on the first run (incloud/monitors/upPlan.ts).
+      prepare: monitors.prepareIncloud,
     },
     {
       name: 'vmagent',

@@ -2,17 +2,39 @@ import { randomBytes } from 'node:crypto';
 import type { MonitorSpec, SilenceSpec, TargetSpec } from '../../lib/tunnel/monitors.ts';
 import type { ClickhouseStore } from '../clickhouse/store.ts';
 import { dt64ms } from './alertHistory.ts';
+import { TargetSecretError, type TargetSecretKeys } from './targetSecrets.ts';
 
 export type ConfigKind = 'monitor' | 'target' | 'silence';
+
+/**
+ * A notification target as stored: what any API may show in clear, the URL and headers sealed (targetSecrets.ts).
+ * Rows written before targets were encrypted carry `url` and `headers` in clear instead of `sealed`; they are
+ * still read, and the evaluator re-seals them on its next sync.
+ */
+export interface StoredTarget {
+  id: string;
+  name: string;
+  type: TargetSpec['type'];
+  host: string;
+  headerNames: string[];
+  sealed?: string;
+  url?: string;
+  headers?: Record<string, string>;
+}
+
 type SpecOf<K extends ConfigKind> = K extends 'monitor'
   ? MonitorSpec
   : K extends 'target'
-    ? TargetSpec
+    ? StoredTarget
     : SilenceSpec;
+type InputOf<K extends ConfigKind> = K extends 'target' ? TargetSpec : SpecOf<K>;
 
 export interface MonitorConfig {
   monitors: MonitorSpec[];
+  /** Targets whose secrets opened. */
   targets: TargetSpec[];
+  /** Targets whose secrets did not open (no key, wrong key, altered bytes), with why; never dropped or rewritten. */
+  unreadableTargets: { id: string; error: string }[];
   silences: SilenceSpec[];
 }
 
@@ -28,7 +50,11 @@ const PREFIX: Record<ConfigKind, string> = { monitor: 'mon', target: 'tgt', sile
 export class MonitorConfigStore {
   private lastVersion = 0;
 
-  constructor(private readonly store: ClickhouseStore) {}
+  /** `keys` seal targets on write and open them on load; without them targets can be listed, not written. */
+  constructor(
+    private readonly store: ClickhouseStore,
+    private readonly keys?: TargetSecretKeys,
+  ) {}
 
   static newId(kind: ConfigKind): string {
     return `${PREFIX[kind]}_${randomBytes(6).toString('hex')}`;
@@ -41,8 +67,83 @@ export class MonitorConfigStore {
     return this.lastVersion;
   }
 
-  async put<K extends ConfigKind>(kind: K, spec: SpecOf<K>): Promise<void> {
-    await this.write(kind, spec.id, JSON.stringify(spec), 0);
+  async put<K extends ConfigKind>(kind: K, spec: InputOf<K>): Promise<void> {
+    const body = kind === 'target' ? this.sealTarget(spec as TargetSpec) : spec;
+    await this.write(kind, spec.id, JSON.stringify(body), 0);
+  }
+
+  /** The stored form of a target: its URL and headers sealed; the rest is what the API shows anyway. */
+  private sealTarget(t: TargetSpec): StoredTarget {
+    if (!this.keys)
+      throw new TargetSecretError(
+        `cannot store notification target ${t.id}: no secrets key is configured (--secrets-key-file or ` +
+          'UNDERSTORY_MONITORS_SECRETS_KEY_FILE), and target secrets are never stored in clear',
+      );
+    return {
+      id: t.id,
+      name: t.name,
+      type: t.type,
+      host: new URL(t.url).host,
+      headerNames: Object.keys(t.headers),
+      sealed: this.keys.seal(t.id, { url: t.url, headers: t.headers }),
+    };
+  }
+
+  /** Opens stored targets; the ones that do not open are reported, not dropped. */
+  openTargets(stored: StoredTarget[]): Pick<MonitorConfig, 'targets' | 'unreadableTargets'> {
+    const targets: TargetSpec[] = [];
+    const unreadableTargets: MonitorConfig['unreadableTargets'] = [];
+    for (const s of stored) {
+      const base = { id: s.id, name: s.name, type: s.type };
+      if (s.sealed === undefined) {
+        targets.push({ ...base, url: s.url ?? '', headers: s.headers ?? {} });
+        continue;
+      }
+      if (!this.keys) {
+        unreadableTargets.push({
+          id: s.id,
+          error: `cannot open the secrets of target ${s.id}: no secrets key is configured (--secrets-key-file)`,
+        });
+        continue;
+      }
+      try {
+        targets.push({ ...base, ...this.keys.open(s.id, s.sealed) });
+      } catch (err) {
+        unreadableTargets.push({ id: s.id, error: (err as Error).message });
+      }
+    }
+    return { targets, unreadableTargets };
+  }
+
+  /**
+   * Seals again, with the current key, every target stored in clear (rows from before encryption) or sealed with
+   * an older key of the key file. The new row's Version is the read one + 1, so an edit the portal made meanwhile
+   * (a later timestamp) still wins. Targets that do not open are left alone. Resolves to how many were re-sealed.
+   */
+  async resealStale(): Promise<number> {
+    const keys = this.keys;
+    if (!keys) return 0;
+    const rows = await this.store.query<{ body: string; version: string | number }>(
+      `SELECT argMax(Body, Version) AS body, max(Version) AS version, argMax(Deleted, Version) AS deleted
+FROM monitor_config WHERE Kind = 'target'
+GROUP BY Id HAVING deleted = 0`,
+    );
+    let count = 0;
+    for (const row of rows) {
+      const stored = JSON.parse(row.body) as StoredTarget;
+      if (stored.sealed !== undefined && !keys.isStale(stored.sealed)) continue;
+      const [opened] = this.openTargets([stored]).targets;
+      if (!opened) continue;
+      const body = JSON.stringify(this.sealTarget(opened));
+      await this.write('target', stored.id, body, 0, Number(row.version) + 1);
+      count++;
+    }
+    return count;
+  }
+
+  /** Targets sealed with a key other than the current one, or stored in clear (a gauge for rotation). */
+  static staleCount(stored: StoredTarget[], keys: TargetSecretKeys | undefined): number {
+    return stored.filter((s) => s.sealed === undefined || keys?.isStale(s.sealed) === true).length;
   }
 
   /** Resolves to false when no such object exists. */
@@ -52,12 +153,18 @@ export class MonitorConfigStore {
     return true;
   }
 
-  private async write(kind: ConfigKind, id: string, body: string, deleted: 0 | 1): Promise<void> {
+  private async write(
+    kind: ConfigKind,
+    id: string,
+    body: string,
+    deleted: 0 | 1,
+    version?: number,
+  ): Promise<void> {
     await this.store.insert('monitor_config', [
       {
         Kind: kind,
         Id: id,
-        Version: this.nextVersion(),
+        Version: version ?? this.nextVersion(),
         Deleted: deleted,
         Body: body,
         UpdatedAt: dt64ms(Date.now()),
@@ -85,12 +192,13 @@ GROUP BY Id HAVING deleted = 0 ORDER BY Id`,
     return rows.map((r) => JSON.parse(r.body) as SpecOf<K>);
   }
 
-  async load(): Promise<MonitorConfig> {
-    const [monitors, targets, silences] = await Promise.all([
+  /** Everything the evaluator needs, targets opened; `storedTargets` as read (for the rotation gauge). */
+  async load(): Promise<MonitorConfig & { storedTargets: StoredTarget[] }> {
+    const [monitors, storedTargets, silences] = await Promise.all([
       this.list('monitor'),
       this.list('target'),
       this.list('silence'),
     ]);
-    return { monitors, targets, silences };
+    return { monitors, silences, storedTargets, ...this.openTargets(storedTargets) };
   }
 }

@@ -3,7 +3,7 @@ import { Portal } from '../portal/portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from '../portal/testing/edgeStack.ts';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
 import type { WebhookPayload } from './payloads.ts';
-import { openStore, startWithVmalert, until } from './testing/stack.ts';
+import { openStore, startWithVmalert, TEST_KEYS, until } from './testing/stack.ts';
 import { WebhookReceiver } from './testing/webhookReceiver.ts';
 
 /**
@@ -31,6 +31,7 @@ beforeAll(async () => {
     victoriaMetricsUrl: vm.url,
     clickhouse: db.store,
     replicaId: 'monitors-e2e',
+    targetSecrets: TEST_KEYS,
   });
   await portal.start();
   await waitConnected(stack);

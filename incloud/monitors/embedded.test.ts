@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cli/up/plan.ts';
 import { freePort, waitForHttp } from '../../lib/net.ts';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
+import { TargetSecretKeys } from './targetSecrets.ts';
 import { until } from './testing/stack.ts';
 import { monitorsPlan } from './upPlan.ts';
 
@@ -35,6 +36,7 @@ beforeAll(async () => {
   adminPort = await freePort();
   plan = monitorsPlan({ dataDir: dir, vmUrl: vm.url, adminPort });
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  await plan.prepareIncloud(); // `up` runs it before the in-cluster process: it generates the secrets key
   incloud = spawn(
     process.execPath,
     [
@@ -89,4 +91,14 @@ describe('monitors in understory up', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     expect(metrics).toMatch(/monitors_rule_reloads_total\{result="ok"[^}]*\} [1-9]/);
   }, 60_000);
+
+  it('generates the target secrets key once, readable by its owner only, and keeps it', async () => {
+    const keyFile = plan.incloudArgs[plan.incloudArgs.indexOf('--secrets-key-file') + 1]!;
+    expect(keyFile).toBe(join(dir, 'monitors', 'secrets.key'));
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, 'utf8');
+    expect(TargetSecretKeys.fromFile(keyFile).ids).toHaveLength(1);
+    await plan.prepareIncloud();
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+  });
 });

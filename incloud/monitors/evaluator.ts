@@ -8,11 +8,12 @@ import { defaultLimits, type PortalLimits } from '../portal/limits.ts';
 import { historyRow, type Notified, readCurrent } from './alertHistory.ts';
 import { AlertReceiver, type PostableAlert } from './alertReceiver.ts';
 import { AlertTracker, fingerprint, type Transition } from './alertTracker.ts';
-import { type MonitorConfig, MonitorConfigStore } from './configStore.ts';
+import { type MonitorConfig, MonitorConfigStore, type StoredTarget } from './configStore.ts';
 import { MonitorMetrics } from './metrics.ts';
 import { DEFAULT_NOTIFIER, isSilenced, Notifier, type NotifierOptions } from './notifier.ts';
 import { notificationAlert, renderMessage } from './payloads.ts';
 import { compare, compileCondition } from './sqlCondition.ts';
+import type { TargetSecretKeys } from './targetSecrets.ts';
 import {
   checkExpr,
   MONITOR_LABEL,
@@ -40,6 +41,11 @@ export interface MonitorEvaluatorOptions {
   notifier?: Partial<NotifierOptions>;
   limits?: PortalLimits['clickhouse'];
   registry?: Registry;
+  /**
+   * Open the targets' sealed secrets (and seal them again after a key rotation). Without them, targets sealed
+   * by the portal cannot be notified (reported in health, counted as failed notifications).
+   */
+  secrets?: TargetSecretKeys;
 }
 
 /**
@@ -59,7 +65,9 @@ export class MonitorEvaluator implements Component {
   private readonly notifier: Notifier;
   private readonly receiver: AlertReceiver | undefined;
   private readonly log = logger('monitors');
-  private current: MonitorConfig = { monitors: [], targets: [], silences: [] };
+  private current: MonitorConfig = { monitors: [], targets: [], unreadableTargets: [], silences: [] };
+  /** The unreadable targets last logged, so each change is logged once rather than every sync. */
+  private loggedUnreadable = '';
   /** Specs of monitors seen, kept after deletion so their last transitions still render. */
   private readonly known = new Map<string, MonitorSpec>();
   private readonly nextDue = new Map<string, number>();
@@ -80,7 +88,7 @@ export class MonitorEvaluator implements Component {
 
   constructor(private readonly opts: MonitorEvaluatorOptions) {
     this.metrics = new MonitorMetrics(opts.registry);
-    this.config = new MonitorConfigStore(opts.store);
+    this.config = new MonitorConfigStore(opts.store, opts.secrets);
     this.reader = new ClickhouseReader(opts.store, opts.limits ?? defaultLimits().clickhouse);
     this.notifier = new Notifier({ ...DEFAULT_NOTIFIER, ...opts.notifier, metrics: this.metrics });
     if (opts.receiver)
@@ -128,7 +136,11 @@ export class MonitorEvaluator implements Component {
   async health(): Promise<HealthStatus> {
     const n = this.current.monitors.length;
     const invalid = this.invalidMonitors.map((i) => i.id);
+    const unreadable = this.current.unreadableTargets;
     const vm =
+      (unreadable.length > 0
+        ? `; cannot notify target(s) ${unreadable.map((u) => u.id).join(', ')}: ${unreadable[0]!.error}`
+        : '') +
       (this.opts.vmalert ? '' : '; no vmalert: PromQL monitors are not evaluated') +
       (invalid.length > 0 ? `; PromQL refused by VictoriaMetrics: ${invalid.join(', ')}` : '') +
       (this.vmalertError ? `; ${this.vmalertError}` : '');
@@ -144,8 +156,16 @@ export class MonitorEvaluator implements Component {
   async sync(): Promise<void> {
     let next: MonitorConfig;
     try {
-      next = await this.config.load();
+      const loaded = await this.config.load();
+      next = loaded;
       this.lastError = undefined;
+      this.watchTargetSecrets(loaded.storedTargets, loaded.unreadableTargets);
+      // After a key rotation (or rows from before encryption): seal again; the next sync reads the new rows.
+      if (MonitorConfigStore.staleCount(loaded.storedTargets, this.opts.secrets) > 0) {
+        const resealed = await this.config.resealStale();
+        if (resealed > 0)
+          this.log.info({ resealed }, 'notification target secrets sealed with the current key');
+      }
     } catch (err) {
       if (this.stopping) return;
       this.lastError = `cannot load monitors: ${(err as Error).message}`;
@@ -172,6 +192,18 @@ export class MonitorEvaluator implements Component {
       this.vmalertError = `cannot update vmalert: ${(err as Error).message}`;
       this.log.warn({ err: (err as Error).message }, 'cannot update vmalert');
     }
+  }
+
+  /** Gauges and logs the targets' secret states; an unreadable target is logged once per change, as an error. */
+  private watchTargetSecrets(stored: StoredTarget[], unreadable: MonitorConfig['unreadableTargets']): void {
+    const stale = MonitorConfigStore.staleCount(stored, this.opts.secrets);
+    this.metrics.targetSecrets.set({ state: 'unreadable' }, unreadable.length);
+    this.metrics.targetSecrets.set({ state: 'stale' }, stale);
+    this.metrics.targetSecrets.set({ state: 'current' }, stored.length - stale - unreadable.length);
+    const key = unreadable.map((u) => u.error).join('\n');
+    if (key !== this.loggedUnreadable && unreadable.length > 0)
+      for (const u of unreadable) this.log.error({ target: u.id }, u.error);
+    this.loggedUnreadable = key;
   }
 
   /** Monitors whose PromQL VictoriaMetrics refuses are left out of the rules file (and reported in health). */
@@ -344,7 +376,14 @@ export class MonitorEvaluator implements Component {
       } else if (notify) {
         for (const targetId of m.targets) {
           const target = this.current.targets.find((x) => x.id === targetId);
-          if (!target) continue;
+          if (!target) {
+            const unreadable = this.current.unreadableTargets.find((x) => x.id === targetId);
+            if (unreadable) {
+              this.metrics.notifications.inc({ outcome: 'failed' });
+              this.log.error({ monitor: m.id, target: targetId }, `cannot notify: ${unreadable.error}`);
+            }
+            continue;
+          }
           this.notifier.enqueue(m, target, notificationAlert(m, t));
           notified = 'sent';
         }

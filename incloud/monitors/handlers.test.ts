@@ -9,7 +9,7 @@ import { defaultLimits } from '../portal/limits.ts';
 import { QueryError } from '../portal/query.ts';
 import type { QueryRouter } from '../portal/queryRouter.ts';
 import { VictoriaMetricsProcess } from '../testing/victoriaMetrics.ts';
-import { openStore } from './testing/stack.ts';
+import { openStore, TEST_KEYS } from './testing/stack.ts';
 import { renderRules } from './vmalertRules.ts';
 
 /** The portal's monitor kinds through the real QueryRouter, on chdb, with VictoriaMetrics checking PromQL. */
@@ -22,7 +22,10 @@ beforeAll(async () => {
   vm = new VictoriaMetricsProcess();
   await vm.start();
   db = await openStore();
-  router = createQueryRouter({ clickhouse: db.store, victoriaMetricsUrl: vm.url }, defaultLimits());
+  router = createQueryRouter(
+    { clickhouse: db.store, victoriaMetricsUrl: vm.url, targetSecrets: TEST_KEYS },
+    defaultLimits(),
+  );
 });
 afterAll(async () => {
   await vm?.close();
@@ -56,6 +59,23 @@ const promMonitor = (extra: object = {}) => ({
 });
 
 describe('monitor kinds', () => {
+  it('refuses to store a target when the portal has no secrets key (503, nothing written)', async () => {
+    const keyless = createQueryRouter({ clickhouse: db.store }, defaultLimits());
+    const err = await keyless
+      .serve(
+        'targets.put',
+        { target: { id: 'no-key', name: 'x', type: 'webhook', url: 'https://h/x' } },
+        ctx(),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as QueryError,
+      );
+    expect(err?.code).toBe('unavailable');
+    expect(err?.message).toMatch(/no secrets key is configured \(--secrets-key-file/);
+    expect(await db.store.query("SELECT Id FROM monitor_config WHERE Id = 'no-key'")).toEqual([]);
+  });
+
   it('stores targets without ever answering their secrets', async () => {
     const secretUrl = 'https://hooks.example.com/services/T000/B000/XXXXSECRET';
     const { target } = await call<{ target: { id: string } }>('targets.put', {
@@ -77,6 +97,13 @@ describe('monitor kinds', () => {
     const listed = JSON.stringify(await call('targets.list', {}));
     expect(listed).not.toContain('XXXXSECRET');
     expect(listed).not.toContain('tok-123');
+    // At rest: the raw rows in ClickHouse hold neither the URL's path nor the header value.
+    const raw = JSON.stringify(await db.store.query('SELECT * FROM monitor_config'));
+    expect(raw).toContain('slack-ops');
+    expect(raw).toContain(`v1.${TEST_KEYS.currentId}.`);
+    expect(raw).not.toContain('XXXXSECRET');
+    expect(raw).not.toContain('T000/B000');
+    expect(raw).not.toContain('tok-123');
     expect(
       (await refused('targets.put', { target: { name: 'x', type: 'webhook', url: 'file:///etc/passwd' } }))
         .code,

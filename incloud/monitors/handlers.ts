@@ -12,8 +12,9 @@ import { jsonAnswer, type QueryAnswer, type QueryContext, QueryError } from '../
 import type { QueryHandlers } from '../portal/queryRouter.ts';
 import { checkRange } from '../portal/timeRange.ts';
 import { readCurrent, readHistory } from './alertHistory.ts';
-import { MonitorConfigStore } from './configStore.ts';
+import { MonitorConfigStore, type StoredTarget } from './configStore.ts';
 import { compileCondition, SqlConditionError } from './sqlCondition.ts';
+import { TargetSecretError, type TargetSecretKeys } from './targetSecrets.ts';
 import { TEMPLATES, TemplateError, templateList } from './templates.ts';
 
 export interface MonitorBackends {
@@ -24,16 +25,22 @@ export interface MonitorBackends {
   /** When set, a PromQL monitor's query is checked by VictoriaMetrics before it is stored. */
   victoriaMetricsUrl?: string;
   maxRangeMs: number;
+  /** Seal target secrets before they are stored; without them `targets.put` is refused (503). */
+  secrets?: TargetSecretKeys;
 }
 
-/** A target as any API shows it: the URL's host and the header names, never the URL or header values. */
-export function targetView(t: TargetSpec): TargetView {
+/**
+ * A target as any API shows it: the URL's host and the header names, never the URL or header values. Built from
+ * the stored row's clear part, so listing needs no key (rows from before encryption: from their clear URL).
+ */
+export function targetView(t: StoredTarget | TargetSpec): TargetView {
+  const stored = t as StoredTarget;
   return {
     id: t.id,
     name: t.name,
     type: t.type,
-    host: new URL(t.url).host,
-    headerNames: Object.keys(t.headers),
+    host: stored.host ?? new URL(t.url ?? '').host,
+    headerNames: stored.headerNames ?? Object.keys(t.headers ?? {}),
   };
 }
 
@@ -42,7 +49,7 @@ export function targetView(t: TargetSpec): TargetView {
  * read, editor to change); the evaluator picks changes up from ClickHouse on its next sync.
  */
 export function monitorHandlers(b: MonitorBackends): QueryHandlers {
-  const config = new MonitorConfigStore(b.store);
+  const config = new MonitorConfigStore(b.store, b.secrets);
 
   const putMonitor = async (input: unknown, ctx: QueryContext): Promise<QueryAnswer> => {
     const parsed = monitorInput.safeParse(input);
@@ -103,7 +110,13 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
     'targets.list': async () => jsonAnswer({ targets: (await config.list('target')).map(targetView) }),
     'targets.put': async (p: QueryParams<'targets.put'>) => {
       const spec: TargetSpec = { ...p.target, id: p.target.id ?? MonitorConfigStore.newId('target') };
-      await config.put('target', spec);
+      try {
+        await config.put('target', spec);
+      } catch (err) {
+        // The portal's configuration, not the caller's input: 503 with the reason.
+        if (err instanceof TargetSecretError) throw new QueryError('unavailable', err.message);
+        throw err;
+      }
       return jsonAnswer({ target: targetView(spec) });
     },
     'targets.delete': async (p: QueryParams<'targets.delete'>) => {

@@ -10,6 +10,7 @@ export class MonitorMetrics {
   readonly alertsInvalid: Counter;
   readonly ruleReloads: Counter<'result'>;
   readonly activeAlerts: Gauge<'state'>;
+  readonly targetSecrets: Gauge<'state'>;
 
   constructor(registry?: Registry) {
     const registers = registry ? [registry] : [];
@@ -57,6 +58,14 @@ export class MonitorMetrics {
     this.activeAlerts = new Gauge({
       name: 'monitors_active_alerts',
       help: 'Alert instances currently pending or firing',
+      labelNames: ['state'],
+      registers,
+    });
+    this.targetSecrets = new Gauge({
+      name: 'monitors_target_secrets',
+      help:
+        'Notification targets by the state of their stored secrets: current (sealed with the current key), ' +
+        'stale (in clear or sealed with an older key; re-sealed on the next sync), unreadable (no matching key)',
       labelNames: ['state'],
       registers,
     });

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { Component } from '../../lib/component.ts';
 import type { InCloudProcess } from '../inCloudProcess.ts';
+import type { TargetSecretKeys } from '../monitors/targetSecrets.ts';
 import { Portal } from './portal.ts';
 
 export interface EmbeddedPortalFlags {
@@ -27,7 +28,12 @@ export function addEmbeddedPortalOptions(cmd: Command): Command {
 }
 
 /** The portal component to add to `proc`, or undefined when the flags do not ask for one. */
-export function embeddedPortal(flags: EmbeddedPortalFlags, proc: InCloudProcess, vmUrl: string) {
+export function embeddedPortal(
+  flags: EmbeddedPortalFlags,
+  proc: InCloudProcess,
+  vmUrl: string,
+  targetSecrets?: TargetSecretKeys,
+) {
   if (!flags.edgeUrl && !flags.installTokenFile) return undefined;
   if (!flags.edgeUrl || !flags.installTokenFile)
     throw new Error('cannot run the portal: give both --edge-url and --install-token-file');
@@ -37,6 +43,7 @@ export function embeddedPortal(flags: EmbeddedPortalFlags, proc: InCloudProcess,
     victoriaMetricsUrl: vmUrl,
     clickhouse: proc.clickhouse.store,
     registry: proc.admin.registry,
+    targetSecrets,
   });
   return portal;
 }

@@ -1,5 +1,6 @@
 import type { ClickhouseStore } from '../clickhouse/store.ts';
 import { monitorHandlers } from '../monitors/handlers.ts';
+import type { TargetSecretKeys } from '../monitors/targetSecrets.ts';
 import { ClickhouseReader } from './clickhouseReader.ts';
 import { eventsListHandler } from './events.ts';
 import type { PortalLimits } from './limits.ts';
@@ -14,6 +15,8 @@ export interface QueryBackends {
   clickhouse?: ClickhouseStore;
   /** VictoriaMetrics base URL; without it the Prometheus and RED kinds are not served. */
   victoriaMetricsUrl?: string;
+  /** Seals notification target secrets; without it storing a target is refused (503). */
+  targetSecrets?: TargetSecretKeys;
 }
 
 /** Every query kind the backends allow, bounded by `limits`. */
@@ -26,10 +29,10 @@ export function createQueryRouter(backends: QueryBackends, limits: PortalLimits)
     handlers['traces.get'] = traceGetHandler(reader);
     handlers['traces.span'] = spanGetHandler(reader);
     handlers['events.list'] = eventsListHandler(reader, limits.maxRangeMs);
-    const { victoriaMetricsUrl, clickhouse: store } = backends;
+    const { victoriaMetricsUrl, clickhouse: store, targetSecrets: secrets } = backends;
     Object.assign(
       handlers,
-      monitorHandlers({ store, reader, victoriaMetricsUrl, maxRangeMs: limits.maxRangeMs }),
+      monitorHandlers({ store, reader, victoriaMetricsUrl, maxRangeMs: limits.maxRangeMs, secrets }),
     );
   }
   if (backends.victoriaMetricsUrl) {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import type { ClickhouseStore } from '../clickhouse/store.ts';
+import type { TargetSecretKeys } from '../monitors/targetSecrets.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { createQueryRouter } from './handlers.ts';
 import { defaultLimits, type PortalLimits, validateLimits } from './limits.ts';
@@ -35,6 +36,8 @@ export interface PortalOptions {
   /** The process's admin registry, for the portal's metrics on /metrics. */
   registry?: Registry;
   backoff?: BackoffOptions;
+  /** Seal notification target secrets before storing them (incloud/monitors/targetSecrets.ts). */
+  targetSecrets?: TargetSecretKeys;
 }
 
 /**
@@ -52,7 +55,11 @@ export class Portal implements Component {
     if (!opts.clickhouse && !opts.victoriaMetricsUrl)
       throw new Error('cannot create the portal: give it VictoriaMetrics, ClickHouse or both to answer from');
     this.router = createQueryRouter(
-      { clickhouse: opts.clickhouse, victoriaMetricsUrl: opts.victoriaMetricsUrl },
+      {
+        clickhouse: opts.clickhouse,
+        victoriaMetricsUrl: opts.victoriaMetricsUrl,
+        targetSecrets: opts.targetSecrets,
+      },
       limits,
     );
     if (!opts.installToken && !opts.installTokenFile)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { ChdbStore } from '../../clickhouse/chdbStore.ts';
 import { migrate } from '../../clickhouse/migrations.ts';
 import { freePort } from '../../testing/ports.ts';
 import { MonitorEvaluator, type MonitorEvaluatorOptions } from '../evaluator.ts';
+import { TargetSecretKeys } from '../targetSecrets.ts';
 import { VmalertProcess } from './vmalertProcess.ts';
 
 /** chdb with the project's migrations in a temp dir. */
@@ -24,8 +26,12 @@ export async function openStore() {
   };
 }
 
-/** Fast settings for tests: short sync, short group wait, quick retries. */
+/** One key for a test file's portal and evaluators (they must share it, as in a cluster). */
+export const TEST_KEYS = new TargetSecretKeys([randomBytes(32)]);
+
+/** Fast settings for tests: short sync, short group wait, quick retries; the test key. */
 export const FAST: Partial<MonitorEvaluatorOptions> = {
+  secrets: TEST_KEYS,
   syncIntervalMs: 300,
   tickMs: 100,
   notifier: {
