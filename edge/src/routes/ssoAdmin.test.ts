@@ -38,6 +38,17 @@ describe('SSO settings', () => {
       defaultRole: 'viewer',
     });
     expect(JSON.stringify(put.body)).not.toContain('very-secret');
+    // A form that cannot resend the secret keeps it by leaving it out; null removes it.
+    const kept = await callJson<Settings>('PUT', `/api/orgs/${o.orgId}/sso`, {
+      as: o.owner,
+      body: { issuer: 'https://idp.example.org', clientId: 'cid', enabled: true },
+    });
+    expect(kept.body.config).toMatchObject({ hasClientSecret: true });
+    const cleared = await callJson<Settings>('PUT', `/api/orgs/${o.orgId}/sso`, {
+      as: o.owner,
+      body: { issuer: 'https://idp.example.org', clientId: 'cid', clientSecret: null, enabled: true },
+    });
+    expect(cleared.body.config).toMatchObject({ hasClientSecret: false });
     const owner = await call('PUT', `/api/orgs/${o.orgId}/sso`, {
       as: o.owner,
       body: { issuer: 'https://idp.example.org', clientId: 'cid', enabled: true, defaultRole: 'owner' },

@@ -52,7 +52,8 @@ const configure = defineRoute({
   method: 'put',
   path: base,
   permission: 'sso:manage',
-  summary: 'Set the OpenID Connect provider (issuer, client) and the role of users provisioned by SSO',
+  summary:
+    'Set the OpenID Connect provider (issuer, client; an omitted client secret keeps the stored one, null removes it) and the role of users provisioned by SSO',
   request: {
     params: OrgParams,
     ...body(
@@ -137,11 +138,17 @@ export function registerSsoAdminRoutes(app: App) {
   app.openapi(configure, async (c) => {
     const { orgId } = c.req.valid('param');
     const input = c.req.valid('json');
+    // The secret is never read back, so a settings form cannot resend it: leaving it out keeps the stored one,
+    // null removes it (a public client).
+    const stored =
+      input.clientSecret === undefined
+        ? await c.var.db.query.ssoConfigs.findFirst({ where: eq(schema.ssoConfigs.orgId, orgId) })
+        : undefined;
     const row = {
       orgId,
       issuer: input.issuer,
       clientId: input.clientId,
-      clientSecret: input.clientSecret ?? null,
+      clientSecret: input.clientSecret === undefined ? (stored?.clientSecret ?? null) : input.clientSecret,
       defaultRole: input.defaultRole,
       enabled: input.enabled,
       updatedAt: Date.now(),
