@@ -1,12 +1,22 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Registry } from 'prom-client';
+import { readIngestToken } from '../../incloud/ingester/bearerAuth.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { CaptureError, type CaptureEvent } from '../../sensor/capture/index.ts';
 import { formatEvent } from '../../sensor/live/debugFormat.ts';
 import { LiveSensor } from '../../sensor/live/liveSensor.ts';
-import { loadSensorConfig, type SensorSection } from '../../sensor/live/sensorConfig.ts';
+import {
+  applyHostProc,
+  loadSensorConfig,
+  type PipelineFlags,
+  pipelineOverrides,
+  type SensorSection,
+  sensorEnvironmentNames,
+  startWarnings,
+  unknownEnvironment,
+} from '../../sensor/live/sensorConfig.ts';
 import type { ApiCall, ProtocolName } from '../../sensor/protocols/contract.ts';
 import { protocolSpecs } from '../../sensor/protocols/registry.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
@@ -18,7 +28,7 @@ export { formatEvent };
  * `understory sensor`: the whole node sensor. Every flag `--foo-bar` can also be set as UNDERSTORY_FOO_BAR
  * (the Helm chart does that) and, in camelCase, in the `sensor` section of the --config file.
  */
-interface SensorOptions {
+interface SensorOptions extends PipelineFlags {
   config?: string;
   debug: boolean;
   debugCalls: boolean;
@@ -31,22 +41,12 @@ interface SensorOptions {
   tlsBinary: string[];
   decodeAs: Map<number, ProtocolName>;
   maxConnections: number;
-  remoteWriteUrl?: string;
-  otlpUrl?: string;
-  nodeName?: string;
-  k8sWatcherUrl?: string;
-  k8sWatcherTokenFile?: string;
-  metricsIntervalMs?: number;
-  traceRate?: number;
-  traceBaselineRate?: number;
-  slowThresholdMs?: number;
-  forceTraceWorkloads?: string[];
+  clusterName?: string;
+  hostProc?: string;
+  ingestTokenFile?: string;
+  checkConfig: boolean;
   logs: boolean;
-  podLogsDir?: string;
-  logsStateFile?: string;
-  logsFromStart?: boolean;
   dataDir: string;
-  resourcesIntervalMs?: number;
   duration?: number;
   statsInterval: number;
   admin: boolean;
@@ -130,6 +130,20 @@ export function register(program: Command): void {
     ),
     new Option('--node-name <name>', 'node name on spans and the `sensor` label (default: host name)'),
     new Option(
+      '--cluster-name <name>',
+      'cluster name: k8s.cluster.name on spans and logs, k8s_cluster_name label on every series',
+    ),
+    new Option(
+      '--host-proc <dir>',
+      "the host's /proc when it is mounted elsewhere (a container: /host/proc): process names, containers " +
+        'and resource metrics are read there (default: /proc, or UNDERSTORY_PROC_ROOT)',
+    ),
+    new Option(
+      '--ingest-token-file <file>',
+      'file holding the cluster ingest token, sent as "Authorization: Bearer <token>" on remote write and ' +
+        `OTLP (or env UNDERSTORY_INGEST_TOKEN); receivers beyond loopback refuse data without it`,
+    ),
+    new Option(
       '--k8s-watcher-url <url>',
       'k8s-watcher sensor API (e.g. http://understory-k8s-watcher:9470): names workloads and peers; plain-host names without it',
     ),
@@ -212,9 +226,18 @@ export function register(program: Command): void {
     ['--no-logs', 'do not tail container logs'],
     ['--logs-from-start', 'read log files found at start-up from their beginning (default: only new lines)'],
     ['--no-admin', 'do not serve /healthz and /metrics'],
+    [
+      '--check-config',
+      'validate flags, environment, --config file and token files, print the effective settings as JSON ' +
+        '(tokens never shown) and exit without loading eBPF',
+    ],
   ];
   for (const [flag, help] of booleanOptions)
     cmd.addOption(new Option(flag, `${help} [env: ${envName(flag)}]`));
+  const knownEnv = sensorEnvironmentNames([
+    ...valueOptions.map((o) => envName(o.long!)),
+    ...booleanOptions.map(([f]) => envName(f)),
+  ]);
   // Bad options exit with 2 like every other configuration error (commander's default is 1); help exits 0.
   cmd.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   cmd.addHelpText(
@@ -234,61 +257,30 @@ export function register(program: Command): void {
         command,
         booleanOptions.map(([f]) => f),
       );
-      const cfg = loadSensorConfig(
-        opts.config,
-        {
-          remoteWriteUrl: opts.remoteWriteUrl,
-          otlpUrl: opts.otlpUrl,
-          node: opts.nodeName,
-          ...(opts.k8sWatcherUrl !== undefined || opts.k8sWatcherTokenFile !== undefined
-            ? {
-                identity: stripUndefined({
-                  watcherUrl: opts.k8sWatcherUrl,
-                  watcherTokenFile: opts.k8sWatcherTokenFile,
-                }),
-              }
-            : {}),
-          ...(opts.resourcesIntervalMs ? { resources: { intervalMs: opts.resourcesIntervalMs } } : {}),
-          ...(opts.podLogsDir !== undefined || opts.logsStateFile !== undefined || opts.logsFromStart
-            ? {
-                logs: stripUndefined({
-                  root: opts.podLogsDir,
-                  stateFile: opts.logsStateFile,
-                  fromStart: opts.logsFromStart || undefined,
-                }) as { root: string; stateFile: string },
-              }
-            : {}),
-          ...(opts.metricsIntervalMs !== undefined
-            ? { remoteWrite: { intervalMs: opts.metricsIntervalMs } }
-            : {}),
-          ...(opts.traceRate !== undefined ||
-          opts.traceBaselineRate !== undefined ||
-          opts.slowThresholdMs !== undefined ||
-          opts.forceTraceWorkloads !== undefined
-            ? {
-                sampling: stripUndefined({
-                  ratePerSecond: opts.traceRate,
-                  baselineRate: opts.traceBaselineRate,
-                  slowThresholdMs: opts.slowThresholdMs,
-                  forceWorkloads: opts.forceTraceWorkloads,
-                }),
-              }
-            : {}),
-        },
-        process.env,
-        {
-          // Under the file: container logs and resource metrics are on unless configured otherwise.
-          logs: { root: '/var/log/pods', stateFile: join(opts.dataDir, 'sensor-log-offsets.json') },
-          resources: { intervalMs: 15_000 },
-        },
-      );
+      const cfg = loadSensorConfig(opts.config, pipelineOverrides(opts), process.env, {
+        // Under the file: container logs and resource metrics are on unless configured otherwise.
+        logs: { root: '/var/log/pods', stateFile: join(opts.dataDir, 'sensor-log-offsets.json') },
+        resources: { intervalMs: 15_000 },
+      });
       applyFileSection(command, opts, cfg.sensor);
       if (!opts.logs) delete cfg.pipeline.logs;
       if (opts.resourcesIntervalMs === 0) delete cfg.pipeline.resources;
-      admin = opts.admin
-        ? new AdminServer(() => [sensor], opts.adminHost, opts.adminPort, 'sensor')
-        : undefined;
-      sensor = build(opts, cfg.pipeline, admin?.registry ?? new Registry());
+      applyHostProc(cfg.pipeline, opts.hostProc);
+      const ingestToken = readIngestToken(opts.ingestTokenFile);
+      const ignored = unknownEnvironment(process.env, knownEnv);
+      for (const w of startWarnings(cfg.pipeline, ingestToken, ignored))
+        process.stderr.write(`understory sensor: ${w}\n`);
+      admin =
+        opts.admin && !opts.checkConfig
+          ? new AdminServer(() => [sensor], opts.adminHost, opts.adminPort, 'sensor')
+          : undefined;
+      sensor = build(opts, cfg.pipeline, admin?.registry ?? new Registry(), ingestToken);
+      if (opts.checkConfig) {
+        process.stdout.write(
+          `${JSON.stringify(effectiveSettings(opts, cfg.pipeline, sensor, ingestToken, ignored), null, 2)}\n`,
+        );
+        return;
+      }
     } catch (err) {
       process.stderr.write(`understory sensor: ${(err as Error).message}\n`);
       process.exitCode = 2;
@@ -298,8 +290,35 @@ export function register(program: Command): void {
   });
 }
 
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** What `--check-config` prints: everything the sensor would run with; tokens only as "set". */
+function effectiveSettings(
+  opts: SensorOptions,
+  pipeline: ReturnType<typeof loadSensorConfig>['pipeline'],
+  sensor: LiveSensor,
+  ingestToken: string | undefined,
+  ignored: string[],
+) {
+  return {
+    pipeline,
+    sensor: {
+      pid: opts.pid,
+      excludePid: opts.excludePid,
+      dataCap: opts.dataCap,
+      msgStartCap: opts.msgStartCap,
+      ringMb: opts.ringMb,
+      tls: opts.tls,
+      tlsBinary: opts.tlsBinary,
+      decodeAs: Object.fromEntries(opts.decodeAs),
+      maxConnections: opts.maxConnections,
+      dataDir: opts.dataDir,
+      clusterName: opts.clusterName ?? null,
+      hostProc: opts.hostProc ?? null,
+      ingestToken: ingestToken ? 'set' : 'none',
+      admin: opts.admin ? `${opts.adminHost}:${opts.adminPort}` : 'off',
+      containerLogs: sensor.logs ? 'on' : 'off',
+    },
+    ignoredEnvironment: ignored,
+  };
 }
 
 function parseBool(name: string, v: string): boolean {
@@ -343,6 +362,7 @@ function build(
   opts: SensorOptions,
   pipeline: ReturnType<typeof loadSensorConfig>['pipeline'],
   registry: Registry,
+  ingestToken: string | undefined,
 ): LiveSensor {
   const out = process.stdout;
   const write = (line: string) => {
@@ -368,6 +388,8 @@ function build(
     pipeline,
     decodeAs: opts.decodeAs,
     maxConnections: opts.maxConnections,
+    ingestToken,
+    clusterName: opts.clusterName,
     registry,
     onEvents: (batch: Iterable<CaptureEvent>) => {
       if (!opts.debug) return;

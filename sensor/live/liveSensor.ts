@@ -36,6 +36,13 @@ export interface LiveSensorOptions {
   decodeAs?: ReadonlyMap<number, ProtocolName>;
   /** Tracker limits. */
   maxConnections?: number;
+  /**
+   * The cluster's ingest token (`Authorization: Bearer`) on remote write and OTLP; receivers beyond
+   * loopback refuse requests without it. Never logged.
+   */
+  ingestToken?: string;
+  /** `k8s.cluster.name` on every span and log resource, `k8s_cluster_name` on every series. */
+  clusterName?: string;
   registry: Registry;
 }
 
@@ -54,9 +61,16 @@ export class LiveSensor implements Component {
   constructor(private readonly o: LiveSensorOptions) {
     const offset = monotonicToEpochNs();
     const pipe = pipelineOptions(o.pipeline);
+    const token = o.ingestToken ? { token: o.ingestToken } : {};
+    const cluster = o.clusterName ? { resourceAttributes: { 'k8s.cluster.name': o.clusterName } } : {};
     this.pipeline = new SensorPipeline({
       ...pipe,
       node: pipe.node ?? hostname(),
+      sensorLabels: o.clusterName
+        ? { ...pipe.sensorLabels, k8s_cluster_name: o.clusterName }
+        : pipe.sensorLabels,
+      remoteWrite: { ...pipe.remoteWrite, ...token },
+      otlp: { ...pipe.otlp, ...token, ...cluster },
       toEpochNs: (ns) => ns + offset,
       registry: o.registry,
     });
@@ -69,14 +83,21 @@ export class LiveSensor implements Component {
     registerCaptureMetrics(o.registry, () => this.capture.stats());
     registerLiveMetrics(o.registry, this.source);
     const logs = containerLogsOptions(o.pipeline);
-    if (logs) {
-      if (existsSync(logs.root)) {
-        // The watcher copy names each pod's workload on its log records (passed as a spread: older
-        // ContainerLogs versions ignore it).
-        const naming = { metadata: this.pipeline.identity?.client };
-        this.logs = new ContainerLogs({ ...logs, ...naming, registry: o.registry });
-      } else this.log.info({ root: logs.root }, 'no pod log directory here: container logs are off');
-    }
+    const hostFiles = logs?.hostFiles?.length ?? 0;
+    if (logs && (existsSync(logs.root) || hostFiles > 0)) {
+      // A plain host has no pod log directory but may follow `logs.files`; the directory is looked at
+      // again on every poll (it may appear later), so keeping its path costs nothing.
+      if (!existsSync(logs.root))
+        this.log.info({ root: logs.root, files: hostFiles }, 'no pod log directory here: only logs.files');
+      // The watcher copy names each pod's workload on its log records.
+      this.logs = new ContainerLogs({
+        ...logs,
+        metadata: this.pipeline.identity?.client,
+        exporter: { ...token, ...cluster },
+        registry: o.registry,
+      });
+    } else if (logs)
+      this.log.info({ root: logs.root }, 'no pod log directory and no logs.files: logs are off');
   }
 
   async start(): Promise<void> {

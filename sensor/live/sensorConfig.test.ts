@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSensorConfig } from './sensorConfig.ts';
+import {
+  applyHostProc,
+  loadSensorConfig,
+  pipelineOverrides,
+  sensorEnvironmentNames,
+  startWarnings,
+  unknownEnvironment,
+} from './sensorConfig.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'understory-sensor-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,5 +85,76 @@ describe('loadSensorConfig', () => {
     expect(message).toContain('environment: sampling.baselineRate');
     expect(message).toContain('otlpUrl: Invalid URL');
     expect(message).toContain('sensor.adminPort');
+  });
+});
+
+describe('the command-line side of the configuration', () => {
+  it('flags become pipeline keys, a section only when one of its flags is set', () => {
+    expect(pipelineOverrides({})).toEqual({});
+    expect(
+      pipelineOverrides({
+        nodeName: 'n1',
+        k8sWatcherUrl: 'http://w:9470',
+        traceRate: 5,
+        podLogsDir: '/logs',
+        resourcesIntervalMs: 0,
+      }),
+    ).toEqual({
+      node: 'n1',
+      identity: { watcherUrl: 'http://w:9470' },
+      sampling: { ratePerSecond: 5 },
+      logs: { root: '/logs' },
+    });
+  });
+
+  it('UNDERSTORY_RESOURCES_INTERVAL_MS=0 means off, as the flag does; other small values are refused', () => {
+    expect(loadSensorConfig(undefined, {}, { UNDERSTORY_RESOURCES_INTERVAL_MS: '0' }).pipeline).toEqual({});
+    expect(() => loadSensorConfig(undefined, {}, { UNDERSTORY_RESOURCES_INTERVAL_MS: '10' })).toThrow(
+      /resources\.intervalMs \(from UNDERSTORY_RESOURCES_INTERVAL_MS\)/,
+    );
+  });
+
+  it("the host's /proc serves process naming and resource metrics, over UNDERSTORY_PROC_ROOT", () => {
+    const { pipeline } = loadSensorConfig(
+      undefined,
+      {},
+      { UNDERSTORY_PROC_ROOT: '/proc', UNDERSTORY_RESOURCES_INTERVAL_MS: '5000' },
+    );
+    applyHostProc(pipeline, '/host/proc');
+    expect(pipeline.identity?.processes?.procRoot).toBe('/host/proc');
+    expect(pipeline.resources).toEqual({ intervalMs: 5000, procRoot: '/host/proc' });
+    const none = { identity: { watcherUrl: 'http://w:1' } };
+    applyHostProc(none, undefined);
+    expect(none).toEqual({ identity: { watcherUrl: 'http://w:1' } });
+  });
+
+  it('knows the variables it reads and names the others', () => {
+    const known = sensorEnvironmentNames(['UNDERSTORY_DATA_CAP']);
+    for (const n of [
+      'UNDERSTORY_DATA_CAP',
+      'UNDERSTORY_REMOTE_WRITE_URL',
+      'UNDERSTORY_INGEST_TOKEN',
+      'UNDERSTORY_K8S_WATCHER_TOKEN',
+      'UNDERSTORY_PROC_ROOT',
+      'UNDERSTORY_LOG_LEVEL',
+    ])
+      expect(known.has(n), n).toBe(true);
+    expect(
+      unknownEnvironment(
+        { UNDERSTORY_DATA_CAP: '1', UNDERSTORY_DATACAP: '1', HOME: '/', UNDERSTORY_A: '' },
+        known,
+      ),
+    ).toEqual(['UNDERSTORY_A', 'UNDERSTORY_DATACAP']);
+  });
+
+  it('warns about ignored variables and remote receivers without a token, never showing a token', () => {
+    const remote = { remoteWriteUrl: 'http://ingester:9091/api/v1/write', otlpUrl: 'http://127.0.0.1:4318' };
+    expect(startWarnings(remote, undefined, [])).toEqual([
+      expect.stringMatching(/^no ingest token .*http:\/\/ingester:9091\/api\/v1\/write will refuse/),
+    ]);
+    expect(startWarnings(remote, 'secret-value', [])).toEqual([]);
+    expect(startWarnings({ otlpUrl: 'http://localhost:4318' }, undefined, ['UNDERSTORY_X'])).toEqual([
+      'ignoring UNDERSTORY_X: not settings of the sensor (see --help)',
+    ]);
   });
 });

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { loadPipelineConfig, type PipelineConfig, pipelineConfigSchema } from '../pipeline/pipelineConfig.ts';
+import { INGEST_TOKEN_ENV } from '../../incloud/ingester/bearerAuth.ts';
+import {
+  ENV_KEYS,
+  loadPipelineConfig,
+  type PipelineConfig,
+  pipelineConfigSchema,
+  WATCHER_TOKEN_ENV,
+} from '../pipeline/pipelineConfig.ts';
 
 /**
  * The sensor's configuration file (`understory sensor --config file.json`): the pipeline's keys
@@ -11,6 +18,7 @@ import { loadPipelineConfig, type PipelineConfig, pipelineConfigSchema } from '.
  * validated before anything starts; all problems are reported at once.
  */
 const port = z.number().int().min(0).max(65535);
+const path = z.string().min(1).max(4096);
 const pidList = z.array(z.number().int().positive());
 
 export const sensorSectionSchema = z.strictObject({
@@ -29,6 +37,12 @@ export const sensorSectionSchema = z.strictObject({
   admin: z.boolean().optional(),
   adminHost: z.string().min(1).optional(),
   adminPort: port.optional(),
+  /** `k8s.cluster.name` on spans and logs, `k8s_cluster_name` on every series. */
+  clusterName: z.string().min(1).max(256).optional(),
+  /** The host's /proc when it is mounted elsewhere (a container: /host/proc). */
+  hostProc: path.optional(),
+  /** File holding the cluster ingest token (the token itself never goes in this file). */
+  ingestTokenFile: path.optional(),
 });
 
 export type SensorSection = z.infer<typeof sensorSectionSchema>;
@@ -64,7 +78,12 @@ export function loadSensorConfig(
   const problems: string[] = [];
   let fromEnv: PipelineConfig = {};
   try {
-    fromEnv = loadPipelineConfig(undefined, env);
+    // UNDERSTORY_RESOURCES_INTERVAL_MS=0 means "off" (as its flag does); the command removes the section.
+    const zeroOff = env.UNDERSTORY_RESOURCES_INTERVAL_MS?.trim() === '0';
+    fromEnv = loadPipelineConfig(
+      undefined,
+      zeroOff ? { ...env, UNDERSTORY_RESOURCES_INTERVAL_MS: undefined } : env,
+    );
   } catch (err) {
     problems.push((err as Error).message.replace(/^cannot load pipeline configuration: /, 'environment: '));
   }
@@ -107,4 +126,117 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Variables read by every `understory` command (lib/log.ts). */
+const GLOBAL_ENV = ['UNDERSTORY_LOG_LEVEL'];
+
+/**
+ * Every UNDERSTORY_* name `understory sensor` reads: its flags' (`flagEnv`), the pipeline's (ENV_KEYS), the
+ * two token variables and the global ones. The Helm chart contract test holds the chart to this list.
+ */
+export function sensorEnvironmentNames(flagEnv: readonly string[]): Set<string> {
+  return new Set([
+    ...flagEnv,
+    ...ENV_KEYS.map(([name]) => name),
+    WATCHER_TOKEN_ENV,
+    INGEST_TOKEN_ENV,
+    ...GLOBAL_ENV,
+  ]);
+}
+
+/** UNDERSTORY_* variables set in `env` that the sensor does not read (a typo, or a setting of another command). */
+export function unknownEnvironment(
+  env: Record<string, string | undefined>,
+  known: ReadonlySet<string>,
+): string[] {
+  return Object.keys(env)
+    .filter((n) => n.startsWith('UNDERSTORY_') && !known.has(n))
+    .sort();
+}
+
+/**
+ * `hostProc` becomes the /proc root of both process naming and resource metrics: in a container the host's
+ * /proc is mounted elsewhere (the chart: /host/proc) and, with hostPID, its pids are the ones the eBPF
+ * program reports. It overrides `procRoot` from the file and UNDERSTORY_PROC_ROOT. Mutates `pipeline`.
+ */
+export function applyHostProc(pipeline: PipelineConfig, hostProc: string | undefined): void {
+  if (!hostProc) return;
+  const identity = pipeline.identity ?? {};
+  pipeline.identity = { ...identity, processes: { ...identity.processes, procRoot: hostProc } };
+  if (pipeline.resources) pipeline.resources = { ...pipeline.resources, procRoot: hostProc };
+}
+
+/**
+ * What `understory sensor` says at start about settings that will not do what the user expects: variables
+ * it ignores, and receivers beyond loopback (which require the ingest token) with no token to send.
+ */
+export function startWarnings(
+  pipeline: PipelineConfig,
+  ingestToken: string | undefined,
+  ignoredEnv: readonly string[],
+): string[] {
+  const out: string[] = [];
+  if (ignoredEnv.length > 0)
+    out.push(`ignoring ${ignoredEnv.join(', ')}: not settings of the sensor (see --help)`);
+  const remote = [pipeline.remoteWriteUrl, pipeline.otlpUrl].filter(
+    (u): u is string => u !== undefined && !isLoopbackUrl(u),
+  );
+  if (!ingestToken && remote.length > 0)
+    out.push(
+      `no ingest token (--ingest-token-file or ${INGEST_TOKEN_ENV}): ${remote.join(' and ')} will refuse ` +
+        'the data (HTTP 401) unless it runs without one',
+    );
+  return out;
+}
+
+function isLoopbackUrl(u: string): boolean {
+  const host = new URL(u).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The command's flags that set pipeline keys (each also an UNDERSTORY_* variable). */
+export interface PipelineFlags {
+  remoteWriteUrl?: string;
+  otlpUrl?: string;
+  nodeName?: string;
+  k8sWatcherUrl?: string;
+  k8sWatcherTokenFile?: string;
+  metricsIntervalMs?: number;
+  traceRate?: number;
+  traceBaselineRate?: number;
+  slowThresholdMs?: number;
+  forceTraceWorkloads?: string[];
+  podLogsDir?: string;
+  logsStateFile?: string;
+  logsFromStart?: boolean;
+  resourcesIntervalMs?: number;
+}
+
+/** The pipeline keys the flags set (`loadSensorConfig`'s `overrides`); a section only when a flag of it is set. */
+export function pipelineOverrides(f: PipelineFlags): Partial<PipelineConfig> {
+  const section = <T extends object>(o: T) => {
+    const defined = stripUndefined(o);
+    return Object.keys(defined).length > 0 ? defined : undefined;
+  };
+  return stripUndefined({
+    remoteWriteUrl: f.remoteWriteUrl,
+    otlpUrl: f.otlpUrl,
+    node: f.nodeName,
+    identity: section({ watcherUrl: f.k8sWatcherUrl, watcherTokenFile: f.k8sWatcherTokenFile }),
+    // 0 turns resource metrics off (the caller removes the section).
+    resources: f.resourcesIntervalMs ? { intervalMs: f.resourcesIntervalMs } : undefined,
+    logs: section({
+      root: f.podLogsDir,
+      stateFile: f.logsStateFile,
+      fromStart: f.logsFromStart || undefined,
+    }) as PipelineConfig['logs'],
+    remoteWrite: section({ intervalMs: f.metricsIntervalMs }),
+    sampling: section({
+      ratePerSecond: f.traceRate,
+      baselineRate: f.traceBaselineRate,
+      slowThresholdMs: f.slowThresholdMs,
+      forceWorkloads: f.forceTraceWorkloads,
+    }),
+  });
 }
