@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   CLOSE_CODES,
   decodeMessage,
+  MIN_PROTOCOL_VERSION,
   PING_TEXT,
   PONG_TEXT,
   PROTOCOL_VERSION,
@@ -140,7 +141,9 @@ export class ClusterTunnel extends DurableObject<Env> {
     this.send(pending, target);
     try {
       const head = await pending.assembler.head;
-      return new Response(callerBody(pending), {
+      // A whole answer goes back as bytes: no stream to pump through the hops to the caller.
+      const whole = pending.assembler.whole;
+      return new Response(whole ?? callerBody(pending), {
         status: head.status,
         headers: { 'content-type': head.contentType, 'cache-control': 'no-store' },
       });
@@ -239,6 +242,7 @@ export class ClusterTunnel extends DurableObject<Env> {
       case 'hello':
         return this.hello(ws, state, msg);
       case 'head':
+      case 'answer':
       case 'chunk':
       case 'end':
       case 'error': {
@@ -264,11 +268,11 @@ export class ClusterTunnel extends DurableObject<Env> {
     state: SocketState,
     msg: Extract<TunnelMessage, { type: 'hello' }>,
   ): Promise<void> {
-    if (msg.version !== PROTOCOL_VERSION) {
+    if (msg.version < MIN_PROTOCOL_VERSION || msg.version > PROTOCOL_VERSION) {
       this.closeSocket(
         ws,
         CLOSE_CODES.unsupportedVersion,
-        `the edge speaks tunnel version ${PROTOCOL_VERSION}`,
+        `the edge speaks tunnel versions ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`,
       );
       return;
     }

@@ -3,7 +3,7 @@
  * over a real WebSocket (tunnelPortal.ts), D1 with the project's migrations.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeChunk } from '../../lib/tunnel/index.ts';
+import { CLOSE_CODES, encodeChunk, encodeControl } from '../../lib/tunnel/index.ts';
 import { call, callJson, unique } from './client.ts';
 import { createOrgWorld, type OrgWorld } from './fixtures.ts';
 import { connectTunnel, newCluster, TestPortal } from './tunnelPortal.ts';
@@ -137,6 +137,34 @@ describe('queries through the tunnel', () => {
       expect(res.body).toEqual({ echo: [['query', `up{i="${i}"}`]] });
     });
     portal.close();
+  });
+
+  it('answers from a whole-answer frame (version 2), still serves a version 1 portal, refuses version 3 (4426)', async () => {
+    const cluster = await newCluster(a, unique('t').toLowerCase());
+    const portal = await TestPortal.connect(cluster.installToken);
+    const pending = call('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [req] = await portal.nextRequests(1);
+    portal.answerWhole(req!.id, '{"whole":true}', 422, 'application/json; charset=utf-8');
+    const res = await pending;
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await res.json()).toEqual({ whole: true });
+    portal.close();
+    await portal.until(() => portal.closed, 'close');
+
+    const old = await TestPortal.connect(cluster.installToken, 'old-portal', undefined, 1);
+    const viaOld = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
+    const [oldReq] = await old.nextRequests(1);
+    old.answer(oldReq!.id, '{"v":1}');
+    expect((await viaOld).body).toEqual({ v: 1 });
+    old.close();
+
+    const future = await TestPortal.open(cluster.installToken);
+    future.ws.send(
+      encodeControl({ type: 'hello', version: 3, clusterId: null, replicaId: 'future', capabilities: [] }),
+    );
+    await future.until(() => future.closed, 'the version 3 portal closed');
+    expect(future.closeCode).toBe(CLOSE_CODES.unsupportedVersion);
   });
 
   it('streams a large chunked answer complete and in order', async () => {

@@ -6,6 +6,7 @@ import { exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import {
   decodeMessage,
+  encodeAnswer,
   encodeChunk,
   encodeControl,
   PONG_TEXT,
@@ -54,9 +55,14 @@ export class TestPortal {
   }
 
   /** Connects, says hello and waits until the Durable Object has taken it (a pong after the hello). */
-  static async connect(token: string, replicaId = 'replica-1', capabilities: string[] = QUERY_KINDS) {
+  static async connect(
+    token: string,
+    replicaId = 'replica-1',
+    capabilities: string[] = QUERY_KINDS,
+    version = PROTOCOL_VERSION,
+  ) {
     const portal = await TestPortal.open(token);
-    await portal.hello(replicaId, capabilities);
+    await portal.hello(replicaId, capabilities, version);
     return portal;
   }
 
@@ -70,14 +76,16 @@ export class TestPortal {
   }
 
   /** Says hello and waits for the pong that follows it (the Durable Object has taken the hello). */
-  async hello(replicaId: string, capabilities: string[] = QUERY_KINDS): Promise<void> {
+  async hello(
+    replicaId: string,
+    capabilities: string[] = QUERY_KINDS,
+    version = PROTOCOL_VERSION,
+  ): Promise<void> {
     let ponged = false;
     this.ws.addEventListener('message', (e) => {
       if (e.data === '{"type":"pong"}') ponged = true;
     });
-    this.ws.send(
-      encodeControl({ type: 'hello', version: PROTOCOL_VERSION, clusterId: null, replicaId, capabilities }),
-    );
+    this.ws.send(encodeControl({ type: 'hello', version, clusterId: null, replicaId, capabilities }));
     // READY_PING_TEXT is not byte-equal to PING_TEXT, so the Durable Object itself answers it, after the hello.
     this.ws.send(READY_PING_TEXT);
     await this.until(() => ponged, 'pong after hello');
@@ -106,6 +114,11 @@ export class TestPortal {
     for (const part of splitIntoChunks(bytes))
       this.ws.send(encodeChunk(id, chunks++, part).buffer as ArrayBuffer);
     this.ws.send(encodeControl({ type: 'end', id, chunks, bytes: bytes.byteLength }));
+  }
+
+  /** The whole answer in one frame (protocol version 2), as the portal sends a body that fits. */
+  answerWhole(id: string, body: string, status = 200, contentType = 'application/json'): void {
+    this.ws.send(encodeAnswer(id, status, contentType, new TextEncoder().encode(body)).buffer as ArrayBuffer);
   }
 
   /** Plays a portal that vanished without a close frame: it keeps the socket but never sends again. */

@@ -65,7 +65,7 @@ describe('portal component', () => {
       ['query', '{__name__=~".+"}'],
       ['start', String(base / 1000)],
       ['end', String((base + 3_600_000) / 1000)],
-      ['step', '5'],
+      ['step', '1'],
     ];
     const direct = Buffer.from(
       await (await fetch(`${vm.url}/api/v1/query_range?${new URLSearchParams(args)}`)).arrayBuffer(),

@@ -4,6 +4,7 @@ import { logger } from '../../lib/log.ts';
 import {
   CLOSE_CODES,
   decodeMessage,
+  encodeAnswer,
   encodeChunk,
   encodeControl,
   MAX_CHUNK_BYTES,
@@ -12,15 +13,21 @@ import {
   PROTOCOL_VERSION,
   READY_PING_TEXT,
   type RequestMessage,
-  splitIntoChunks,
   type TunnelErrorCode,
 } from '../../lib/tunnel/index.ts';
 import { bodyParts, sleep, untilAborted } from './abortable.ts';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import { coalesce } from './coalesce.ts';
 import type { PortalLimits } from './limits.ts';
 import { PortalMetrics } from './metrics.ts';
 import { type QueryAnswer, type QueryContext, QueryError } from './query.ts';
 import { tunnelUrl } from './tunnelUrl.ts';
+
+/**
+ * How long a partly filled frame waits for more of a body that is still coming: short, so a slow stream keeps
+ * streaming, long enough that the pieces of an answer produced at once travel together.
+ */
+const COALESCE_QUIET_MS = 5;
 
 export type ServeFn = (kind: string, params: unknown, ctx: QueryContext) => Promise<QueryAnswer>;
 
@@ -346,25 +353,38 @@ export class TunnelClient extends EventEmitter {
       // The handler may not stop at once when aborted (a ClickHouse query runs to its own limit): the answer
       // to the edge must not wait for it.
       const answer = await untilAborted(this.opts.serve(req.kind, req.params, { signal, timeoutMs }), signal);
-      // Head and end are small and go out in order on the same socket: only chunks wait for the write
-      // callback (backpressure), which saves two event-loop turns per answer.
-      this.post(
-        ws,
-        encodeControl({ type: 'head', id: req.id, status: answer.status, contentType: answer.contentType }),
-        signal,
-      );
+      // Pieces are gathered into frames of up to MAX_CHUNK_BYTES (coalesce.ts). A body that is complete in the
+      // first frame goes as one `answer` message; else head, chunks, end. Head and end are small and go out in
+      // order on the same socket: only chunks wait for the write callback (backpressure).
       let seq = 0;
       let bytes = 0;
-      for await (const buf of bodyParts(answer.body)) {
-        for (const piece of splitIntoChunks(buf)) {
-          bytes += piece.byteLength;
-          if (bytes > this.opts.limits.maxResponseBytes)
-            throw new QueryError(
-              'too_large',
-              `the answer is larger than ${this.opts.limits.maxResponseBytes} bytes`,
-            );
-          await this.send(ws, encodeChunk(req.id, seq++, piece), signal);
+      let headSent = false;
+      for await (const frame of coalesce(bodyParts(answer.body), MAX_CHUNK_BYTES, COALESCE_QUIET_MS)) {
+        bytes += frame.bytes;
+        if (bytes > this.opts.limits.maxResponseBytes)
+          throw new QueryError(
+            'too_large',
+            `the answer is larger than ${this.opts.limits.maxResponseBytes} bytes`,
+          );
+        if (!headSent && frame.last) {
+          await this.send(ws, encodeAnswer(req.id, answer.status, answer.contentType, frame.parts), signal);
+          this.metrics.responseBytes.inc(bytes);
+          return;
         }
+        if (!headSent) {
+          this.post(
+            ws,
+            encodeControl({
+              type: 'head',
+              id: req.id,
+              status: answer.status,
+              contentType: answer.contentType,
+            }),
+            signal,
+          );
+          headSent = true;
+        }
+        if (frame.bytes > 0) await this.send(ws, encodeChunk(req.id, seq++, frame.parts), signal);
       }
       this.post(ws, encodeControl({ type: 'end', id: req.id, chunks: seq, bytes }), signal);
       this.metrics.responseBytes.inc(bytes);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeAnswer,
   decodeChunk,
   decodeControl,
   decodeMessage,
+  encodeAnswer,
   encodeChunk,
   encodeControl,
   splitIntoChunks,
@@ -115,6 +117,45 @@ describe('chunk frames', () => {
     expect(parts.map((p) => p.byteLength)).toEqual([MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, 10]);
     expect(Buffer.concat(parts).equals(Buffer.from(body))).toBe(true);
     expect([...splitIntoChunks(new Uint8Array())]).toEqual([]);
+  });
+});
+
+describe('answer frames (version 2)', () => {
+  it('round-trip status, content type, id and a body given in pieces; a version 1 chunk is still read', () => {
+    const frame = encodeAnswer('req-7', 404, 'application/json; charset=ütf', [
+      new Uint8Array([1, 2]),
+      new Uint8Array([3]),
+    ]);
+    expect(decodeMessage(frame.buffer as ArrayBuffer)).toEqual({
+      type: 'answer',
+      id: 'req-7',
+      status: 404,
+      contentType: 'application/json; charset=ütf',
+      data: new Uint8Array([1, 2, 3]),
+    });
+    expect(decodeAnswer(encodeAnswer('a', 200, 'text/plain', new Uint8Array())).data.byteLength).toBe(0);
+    const v1 = encodeChunk('a', 0, new Uint8Array([5]));
+    v1[1] = 1;
+    expect(decodeChunk(v1).data).toEqual(new Uint8Array([5]));
+  });
+
+  it('refuses what cannot be encoded', () => {
+    expect(() => encodeAnswer('a', 200, 'x', new Uint8Array(MAX_CHUNK_BYTES + 1))).toThrow(/over/);
+    expect(() => encodeAnswer('a', 99, 'x', new Uint8Array())).toThrow(/status/);
+    expect(() => encodeAnswer('a', 200, '', new Uint8Array())).toThrow(/content type/);
+    expect(() => encodeAnswer('a b', 200, 'x', new Uint8Array())).toThrow(/request id/);
+  });
+
+  const good = () => encodeAnswer('ab', 200, 'text/plain', new Uint8Array([9]));
+  it.each([
+    ['too short', () => new Uint8Array([2, 2, 0, 200])],
+    ['version 1 (answers came with version 2)', () => Object.assign(good(), { 1: 1 })],
+    ['a status out of range', () => Object.assign(good(), { 2: 0, 3: 42 })],
+    ['an id longer than the frame', () => Object.assign(good(), { 4: 200 })],
+    ['a content type longer than the frame', () => Object.assign(good(), { 7: 0, 8: 200 })],
+    ['a content type that is not UTF-8', () => Object.assign(good(), { 9: 0xff })],
+  ])('rejects a frame with %s', (_name, frame) => {
+    expect(() => decodeMessage(frame())).toThrow(TunnelDecodeError);
   });
 });
 

@@ -10,22 +10,30 @@
  * - response body chunks are BINARY frames (codec.ts), so bytes pass through the edge without re-encoding.
  *
  * Conversation: portal -> `hello`; edge -> `request`*; portal -> per request `head`, chunk*, then `end`, or
+ * (version 2) one binary `answer` holding head, whole body and end when the body fits in one frame (most
+ * answers: one message instead of three, and the edge can answer with a complete body instead of a stream), or
  * `error` at any point (also after `head`: the caller must then abort the body it was streaming);
  * edge -> `cancel` when the caller went away; either side -> `ping`, the other -> `pong`.
  */
 import { z } from 'zod';
 
-/** Bumped on any incompatible change; the edge closes with CLOSE_CODES.unsupportedVersion when it differs. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change. The edge accepts portals speaking MIN_PROTOCOL_VERSION..PROTOCOL_VERSION
+ * and closes others with CLOSE_CODES.unsupportedVersion; so upgrade the edge first, then the portals.
+ * 2: the whole-answer frame (FRAME_ANSWER) and chunks of up to 768 KiB (1: 256 KiB, head/chunk/end only).
+ */
+export const PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 1;
 
 /** Where the portal dials in; the install token goes in `Authorization: Bearer <token>` on the upgrade. */
 export const TUNNEL_CONNECT_PATH = '/api/v1/tunnel/connect';
 
 /**
- * Response bytes per binary frame. workerd limits a WebSocket message to 1 MiB; a quarter of that leaves room
- * for the frame header and keeps one slow response from holding the socket for long.
+ * Response bytes per binary frame. workerd limits a WebSocket message to 1 MiB; 768 KiB leaves room for the
+ * frame header. Fewer, larger frames matter: every frame is one message event in the Durable Object and one
+ * piece through each hop back to the caller (measured: bench/edge/tunnel.bench.ts, large answer).
  */
-export const MAX_CHUNK_BYTES = 256 * 1024;
+export const MAX_CHUNK_BYTES = 768 * 1024;
 
 /** Upper bound of a control (text) message, e.g. a request with a long PromQL expression. */
 export const MAX_CONTROL_MESSAGE_BYTES = 256 * 1024;
@@ -183,4 +191,17 @@ export interface ChunkMessage {
   data: Uint8Array;
 }
 
-export type TunnelMessage = ControlMessage | ChunkMessage;
+/**
+ * A whole answer in one binary frame (protocol version 2): what `head`, one chunk and `end` would say. Sent
+ * when the body is complete and fits in MAX_CHUNK_BYTES. `data` is a view into the received frame, as in
+ * ChunkMessage.
+ */
+export interface AnswerMessage {
+  type: 'answer';
+  id: string;
+  status: number;
+  contentType: string;
+  data: Uint8Array;
+}
+
+export type TunnelMessage = ControlMessage | ChunkMessage | AnswerMessage;

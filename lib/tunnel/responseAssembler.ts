@@ -4,9 +4,12 @@
  * Runtime-neutral (Web streams only), so the Durable Object and the tests' fake edge share it.
  *
  * Call `accept()` from the WebSocket message handler for every message with this request's id, and `fail()`
- * when the tunnel closes or the deadline passes. Chunk data is copied: the received frame is not kept.
+ * when the tunnel closes or the deadline passes. Chunk data is copied unless `keepFrames` is set: a receiver
+ * whose runtime hands it a fresh buffer per message that nobody else reuses (workerd) may keep the views.
+ * A whole-answer frame also sets `whole`, so the receiver can answer with a complete body instead of the stream.
  */
 import {
+  type AnswerMessage,
   type ChunkMessage,
   type EndMessage,
   ERROR_HTTP_STATUS,
@@ -15,7 +18,7 @@ import {
   type TunnelErrorCode,
 } from './messages.ts';
 
-export type ResponseMessage = HeadMessage | ChunkMessage | EndMessage | ErrorMessage;
+export type ResponseMessage = HeadMessage | ChunkMessage | EndMessage | ErrorMessage | AnswerMessage;
 
 /** A request that failed, with the HTTP status the edge should answer (when no head was sent yet). */
 export class TunnelRequestError extends Error {
@@ -42,8 +45,13 @@ export class ResponseAssembler {
   private nextSeq = 0;
   private bytes = 0;
   private done = false;
+  /** The complete body, when it came in one answer frame (then `body` holds the same bytes). */
+  whole: Uint8Array | undefined;
 
-  constructor(readonly id: string) {
+  constructor(
+    readonly id: string,
+    private readonly keepFrames = false,
+  ) {
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -67,6 +75,21 @@ export class ResponseAssembler {
       this.fail(new TunnelRequestError(msg.code, msg.message));
       return;
     }
+    if (msg.type === 'answer') {
+      if (this.gotHead) {
+        this.fail(new TunnelRequestError('internal', 'the portal sent an answer after a head'));
+        return;
+      }
+      const data = this.keepFrames ? msg.data : msg.data.slice();
+      this.gotHead = true;
+      this.done = true;
+      this.whole = data;
+      this.bytes = data.byteLength;
+      if (data.byteLength > 0) this.controller.enqueue(data);
+      this.controller.close();
+      this.resolveHead({ type: 'head', id: msg.id, status: msg.status, contentType: msg.contentType });
+      return;
+    }
     const problem = this.problemWith(msg);
     if (problem) {
       this.fail(new TunnelRequestError('internal', problem));
@@ -78,7 +101,7 @@ export class ResponseAssembler {
     } else if (msg.type === 'chunk') {
       this.nextSeq++;
       this.bytes += msg.data.byteLength;
-      this.controller.enqueue(msg.data.slice());
+      this.controller.enqueue(this.keepFrames ? msg.data : msg.data.slice());
     } else {
       this.done = true;
       this.controller.close();

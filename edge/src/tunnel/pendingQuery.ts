@@ -38,7 +38,8 @@ export class PendingQuery {
     deadlineMs: number,
     private readonly onDone: (q: PendingQuery) => void,
   ) {
-    this.assembler = new ResponseAssembler(request.id);
+    // workerd hands each message a fresh ArrayBuffer that nothing else touches: chunks are kept, not copied.
+    this.assembler = new ResponseAssembler(request.id, true);
     this.timer = setTimeout(() => {
       this.cancel(
         new TunnelRequestError('timeout', `cannot answer in time: no complete answer in ${deadlineMs} ms`),
@@ -62,8 +63,13 @@ export class PendingQuery {
     ws.send(encodeControl(this.request));
   }
 
-  /** Called from the socket's message handler; `msg` (a chunk's data) is copied, not kept. */
+  /** Called from the socket's message handler; a chunk's data is kept (the frame is ours, see above). */
   accept(msg: ResponseMessage): void {
+    if (msg.type === 'answer') {
+      // Head, body and end in one frame: nothing to reorder (an answer after chunks fails in the assembler).
+      this.deliver(msg);
+      return;
+    }
     if (msg.type === 'chunk' && (!this.gotHead || msg.seq !== this.nextSeq)) {
       this.earlyBytes += msg.data.byteLength;
       if (this.earlyBytes > MAX_REORDER_BYTES || this.early.has(msg.seq) || msg.seq < this.nextSeq) {
@@ -72,7 +78,7 @@ export class PendingQuery {
         );
         return;
       }
-      this.early.set(msg.seq, { ...msg, data: msg.data.slice() });
+      this.early.set(msg.seq, msg);
       return;
     }
     if (msg.type === 'end' && msg.chunks > this.nextSeq && !this.earlyEnd) {
@@ -94,7 +100,7 @@ export class PendingQuery {
   }
 
   private deliver(msg: ResponseMessage): void {
-    if (msg.type === 'head') this.gotHead = true;
+    if (msg.type === 'head' || msg.type === 'answer') this.gotHead = true;
     if (msg.type === 'chunk') this.nextSeq++;
     this.assembler.accept(msg);
     if (this.assembler.finished) this.finish();
