@@ -103,20 +103,41 @@ export class RedAggregator {
   /** Counts one call whose resource was already templated. */
   observe(call: ApiCall, id: Identity, resource: string): void {
     const name = redMetricName(call.protocol, call.role);
-    const values = [
-      id.workload,
-      id.namespace,
-      id.peer,
-      call.protocol,
-      call.role,
-      call.method,
-      resource,
-      call.status,
-      call.error ? 'true' : 'false',
-    ].map((v) => (v.length > this.cfg.maxLabelChars ? v.slice(0, this.cfg.maxLabelChars) : v));
-    const key = name + SEP + values.join(SEP);
+    // The key is built by concatenation (no label array per call); values are cut to maxLabelChars
+    // first so a key names exactly one series.
+    const max = this.cfg.maxLabelChars;
+    const workload = id.workload.length > max ? id.workload.slice(0, max) : id.workload;
+    const namespace = id.namespace.length > max ? id.namespace.slice(0, max) : id.namespace;
+    const peer = id.peer.length > max ? id.peer.slice(0, max) : id.peer;
+    const method = call.method.length > max ? call.method.slice(0, max) : call.method;
+    const res = resource.length > max ? resource.slice(0, max) : resource;
+    const status = call.status.length > max ? call.status.slice(0, max) : call.status;
+    const error = call.error ? 'true' : 'false';
+    const key =
+      name +
+      SEP +
+      workload +
+      SEP +
+      namespace +
+      SEP +
+      peer +
+      SEP +
+      call.protocol +
+      SEP +
+      call.role +
+      SEP +
+      method +
+      SEP +
+      res +
+      SEP +
+      status +
+      SEP +
+      error;
     let h = this.series.get(key);
-    if (!h) h = this.create(key, name, values, id.workload);
+    if (!h) {
+      const values = [workload, namespace, peer, call.protocol, call.role, method, res, status, error];
+      h = this.create(key, name, values, id.workload);
+    }
     const s = Number(call.endNs - call.startNs) / 1e9;
     const seconds = Math.max(s, 0);
     const b = this.cfg.bucketsS;

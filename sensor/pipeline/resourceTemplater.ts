@@ -139,6 +139,11 @@ export function templateResource(protocol: ProtocolName, resource: string, maxSe
   }
 }
 
+const SHAPE_MEMO = 4096;
+/** Longer raw resources (big SQL statements) are templated every time rather than kept as memo keys. */
+const MEMO_MAX_CHARS = 1024;
+const SEP = '\u0000';
+
 export class ResourceTemplater {
   private readonly cfg: ResourceTemplaterConfig;
   private readonly rules: { re: RegExp; replacement: string; protocols: Set<ProtocolName> | undefined }[];
@@ -173,9 +178,28 @@ export class ResourceTemplater {
     return t.length > this.cfg.maxLength ? t.slice(0, this.cfg.maxLength) : t;
   }
 
+  /**
+   * `shape` memoised: a service's calls repeat the same few raw resources, and templating one (splits,
+   * regular expressions, SQL scanning) cost more than the rest of the call's aggregation. Bounded: the
+   * memo is emptied when it reaches SHAPE_MEMO entries (raw paths with ids miss it, and only cost a set).
+   */
+  private readonly shapes = new Map<string, string>();
+
+  private shapeOf(protocol: ProtocolName, resource: string): string {
+    if (resource.length > MEMO_MAX_CHARS) return this.shape(protocol, resource);
+    const key = protocol + SEP + resource;
+    let t = this.shapes.get(key);
+    if (t === undefined) {
+      t = this.shape(protocol, resource);
+      if (this.shapes.size >= SHAPE_MEMO) this.shapes.clear();
+      this.shapes.set(key, t);
+    }
+    return t;
+  }
+
   /** The template, or the overflow value once `workload` has `maxPerWorkload` other templates. */
   template(workload: string, protocol: ProtocolName, resource: string): string {
-    const t = this.shape(protocol, resource);
+    const t = this.shapeOf(protocol, resource);
     let set = this.seen.get(workload);
     if (!set) {
       if (this.seen.size >= this.cfg.maxWorkloads) {

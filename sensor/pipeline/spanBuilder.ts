@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ApiCall, ProtocolName } from '../protocols/contract.ts';
 import type { Identity } from './redAggregator.ts';
 import type { Redactor } from './redaction.ts';
@@ -87,8 +87,10 @@ export class SpanBuilder {
 
   build(call: ApiCall, id: Identity, resource: string, reason: SampleReason): BuiltSpan {
     const r = this.o.redactor;
-    const reqHeaders = lowerKeys(call.reqHeaders);
-    const parent = parseTraceparent(reqHeaders.traceparent);
+    // Read once: for HTTP/1.x these are getters that decode the raw head on every read.
+    const reqHeaders = call.reqHeaders;
+    const respHeaders = call.respHeaders;
+    const parent = parseTraceparent(headerOf(reqHeaders, 'traceparent'));
     const attrs: OtlpKeyValue[] = [];
     const add = (key: string, v: string | number | boolean | undefined) => {
       if (v === undefined || v === '' || attrs.length >= this.maxAttributes) return;
@@ -145,18 +147,19 @@ export class SpanBuilder {
     add('understory.sample.reason', reason);
     add('understory.request.size', call.reqBytes);
     add('understory.response.size', call.respBytes);
-    for (const [k, v] of Object.entries(r.headersOf(call.reqHeaders) ?? {}))
-      add(`${family === 'http' ? 'http' : 'understory'}.request.header.${k}`, v);
-    for (const [k, v] of Object.entries(r.headersOf(call.respHeaders) ?? {}))
-      add(`${family === 'http' ? 'http' : 'understory'}.response.header.${k}`, v);
-    add('understory.request.body', r.body(call.reqBody, reqHeaders['content-type'] ?? ''));
-    add('understory.response.body', r.body(call.respBody, lowerKeys(call.respHeaders)['content-type'] ?? ''));
+    const prefix = family === 'http' ? 'http' : 'understory';
+    const reqKept = r.headersOf(reqHeaders);
+    for (const k in reqKept) add(`${prefix}.request.header.${k}`, reqKept[k]);
+    const respKept = r.headersOf(respHeaders);
+    for (const k in respKept) add(`${prefix}.response.header.${k}`, respKept[k]);
+    add('understory.request.body', r.body(call.reqBody, headerOf(reqHeaders, 'content-type') ?? ''));
+    add('understory.response.body', r.body(call.respBody, headerOf(respHeaders, 'content-type') ?? ''));
     for (const [k, v] of Object.entries(call.attributes ?? {}))
       add(k, typeof v === 'string' ? r.values(v) : v);
 
     const span: OtlpSpan = {
-      traceId: parent?.traceId ?? randomBytes(16),
-      spanId: randomBytes(8),
+      traceId: parent?.traceId ?? randomId(16),
+      spanId: randomId(8),
       name: name.slice(0, 256),
       kind: call.role === 'server' ? KIND.server : KIND.client,
       startTimeUnixNano: this.toEpochNs(call.startNs).toString(),
@@ -167,7 +170,8 @@ export class SpanBuilder {
     if (parent) {
       span.parentSpanId = parent.parentId;
       span.flags = parent.flags & 0xff;
-      if (reqHeaders.tracestate) span.traceState = reqHeaders.tracestate.slice(0, 512);
+      const state = headerOf(reqHeaders, 'tracestate');
+      if (state) span.traceState = state.slice(0, 512);
     }
     const res: Record<string, string | number> = { 'service.name': id.workload };
     if (id.namespace) res['k8s.namespace.name'] = id.namespace;
@@ -179,10 +183,29 @@ export class SpanBuilder {
   }
 }
 
-function lowerKeys(h: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = v;
-  return out;
+/** Header `lower` in any case (HTTP/1.x names are already lower-case; other protocols' may not be). */
+function headerOf(h: Record<string, string> | undefined, lower: string): string | undefined {
+  if (h === undefined) return undefined;
+  const v = h[lower];
+  if (v !== undefined) return v;
+  for (const k in h) if (k.toLowerCase() === lower) return h[k];
+  return undefined;
+}
+
+/**
+ * Span and trace ids from a pool filled by the CSPRNG 4 KiB at a time: one randomBytes call per id cost
+ * ~30 us here. Ids are views of the pool; a used-up pool is replaced, never refilled, so views stay valid.
+ */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function randomId(n: number): Buffer {
+  if (poolAt + n > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(4096));
+    poolAt = 0;
+  }
+  const id = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return id;
 }
 
 /** A call whose end precedes its start (clock skew between CPUs) gets a zero duration. */

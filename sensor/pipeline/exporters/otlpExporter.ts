@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BuiltSpan, OtlpKeyValue, OtlpSpan } from '../spanBuilder.ts';
 import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+import { HttpPoster } from './httpPoster.ts';
 import { ProtoWriter } from './protoWriter.ts';
 
 /**
@@ -43,6 +44,8 @@ export class OtlpExporter {
   private readonly o: OtlpExporterOptions;
   private readonly endpoint: string;
   private readonly sender: BatchSender;
+  private readonly poster: HttpPoster;
+  private readonly headers: Record<string, string>;
   private pending: BuiltSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly m;
@@ -54,6 +57,8 @@ export class OtlpExporter {
     } catch {
       throw new Error(`cannot configure OTLP export: ${JSON.stringify(this.o.url)} is not a URL`);
     }
+    this.poster = new HttpPoster(this.endpoint, this.o.timeoutMs);
+    this.headers = otlpHeaders(this.o.token);
     const registers = opts.registry ? [opts.registry] : [];
     let queued: Gauge;
     this.m = {
@@ -131,19 +136,13 @@ export class OtlpExporter {
     this.timer = undefined;
     await this.drain(graceMs);
     await this.sender.stop();
+    this.poster.close();
   }
 
   private async post(b: Body): Promise<void> {
-    const res = await fetch(this.endpoint, {
-      method: 'POST',
-      headers: otlpHeaders(this.o.token),
-      body: b.bytes,
-      signal: AbortSignal.timeout(this.o.timeoutMs),
-    });
-    const text = res.ok ? '' : (await res.text()).slice(0, 300);
-    if (res.ok) await res.arrayBuffer().catch(() => undefined);
-    if (res.ok) return;
-    const msg = `cannot export spans to ${this.endpoint}: HTTP ${res.status} ${text}`;
+    const res = await this.poster.post(b.bytes, this.headers);
+    if (res.status >= 200 && res.status < 300) return;
+    const msg = `cannot export spans to ${this.endpoint}: HTTP ${res.status} ${res.text}`;
     if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentSendError(msg);
     throw new Error(msg);
   }

@@ -1,9 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { compress } from 'snappyjs';
-import { postRemoteWrite, RemoteWriteHttpError } from '../../../incloud/ingester/remoteWrite.ts';
+import { REMOTE_WRITE_HEADERS } from '../../../incloud/ingester/remoteWrite.ts';
 import { encodeSeriesWire } from '../../../incloud/ingester/remoteWriteWire.ts';
 import type { FlatSeries } from '../redAggregator.ts';
 import { BatchSender, type Body, PermanentSendError } from './batchSender.ts';
+import { HttpPoster } from './httpPoster.ts';
 
 /**
  * Prometheus remote write 1.0 (protobuf + snappy) of the sensor's metrics to the metrics-ingester. Every
@@ -38,6 +39,8 @@ export const DEFAULT_REMOTE_WRITE_OPTIONS = {
 export class RemoteWriteExporter {
   private readonly o: RemoteWriteExporterOptions;
   private readonly sender: BatchSender;
+  private readonly poster: HttpPoster;
+  private readonly headers: Record<string, string>;
   private timer: NodeJS.Timeout | undefined;
   private readonly m;
 
@@ -50,6 +53,10 @@ export class RemoteWriteExporter {
     } catch {
       throw new Error(`cannot configure remote write: ${JSON.stringify(this.o.url)} is not a URL`);
     }
+    this.poster = new HttpPoster(this.o.url, this.o.timeoutMs);
+    this.headers = this.o.token
+      ? { ...REMOTE_WRITE_HEADERS, authorization: `Bearer ${this.o.token}` }
+      : { ...REMOTE_WRITE_HEADERS };
     const registers = opts.registry ? [opts.registry] : [];
     let queued: Gauge;
     this.m = {
@@ -123,15 +130,14 @@ export class RemoteWriteExporter {
     this.flush();
     await this.sender.drain(graceMs);
     await this.sender.stop();
+    this.poster.close();
   }
 
   private async post(b: Body): Promise<void> {
-    try {
-      await postRemoteWrite(this.o.url, Buffer.from(b.bytes), this.o.timeoutMs, this.o.token);
-    } catch (err) {
-      if (err instanceof RemoteWriteHttpError && err.status >= 400 && err.status < 500 && err.status !== 429)
-        throw new PermanentSendError(err.message);
-      throw err;
-    }
+    const res = await this.poster.post(b.bytes, this.headers);
+    if (res.status >= 200 && res.status < 300) return;
+    const msg = `cannot remote write to ${this.o.url}: HTTP ${res.status} ${res.text}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new PermanentSendError(msg);
+    throw new Error(msg);
   }
 }
