@@ -57,7 +57,7 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
   if (error instanceof ApiError && error.status === 404)
     return (
       <EmptyState
-        icon="🔔"
+        icon="⚑"
         title="No such monitor"
         action={
           <a className="btn btn-secondary" href={monitorsPath(org)} onClick={linkClick}>

@@ -41,7 +41,7 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
   if (!canEdit(org))
     return (
       <EmptyState
-        icon="🔒"
+        icon="⊘"
         title="Read-only"
         action={
           <a className="btn btn-secondary" href={back} onClick={linkClick}>

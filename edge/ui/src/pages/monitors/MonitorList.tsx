@@ -105,7 +105,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
       {loading && !data ? <TableSkeleton rows={5} label="Loading monitors" /> : null}
       {empty ? (
         <EmptyState
-          icon="🔔"
+          icon="⚑"
           title="No monitors yet"
           action={
             editor ? (

@@ -52,7 +52,7 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
       <ErrorNote error={actionError} />
       {loading && !data ? <TableSkeleton rows={3} label="Loading silences" /> : null}
       {data && rows.length === 0 ? (
-        <EmptyState icon="🔕" title="No silences">
+        <EmptyState icon="◑" title="No silences">
           <p>
             Silence notifications during maintenance or while someone works on a known problem. Alerts are
             still recorded; nobody is paged.

@@ -24,7 +24,9 @@ export function TemplateGallery({ ctx, compact }: { ctx: DataContext; compact: b
   const { ref } = ctx;
   const chosen = new URLSearchParams(useSearch()).get('template');
   const templates = useLoad(() => monitorsApi.templates(ref), ref.clusterId);
-  const [open, setOpen] = useState(!compact);
+  // Open when there is no monitor yet, until the user toggles it.
+  const [toggled, setOpen] = useState<boolean | null>(null);
+  const open = toggled ?? !compact;
   const list = templates.data?.templates ?? [];
   const template = list.find((t) => t.id === chosen);
   if (templates.error) return <ErrorNote error={templates.error} />;
@@ -38,7 +40,7 @@ export function TemplateGallery({ ctx, compact }: { ctx: DataContext; compact: b
             type="button"
             className="btn btn-ghost btn-sm"
             aria-expanded={open || template !== undefined}
-            onClick={() => setOpen((o) => !o)}
+            onClick={() => setOpen(!(open || template !== undefined))}
           >
             {open || template ? 'Hide' : `Show ${list.length}`}
           </button>
