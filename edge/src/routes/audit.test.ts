@@ -11,6 +11,7 @@ type Entry = {
   userAgent: string | null;
   createdAt: number;
   outcome: string;
+  details: Record<string, unknown>;
 };
 
 describe('audit log', () => {
@@ -78,6 +79,11 @@ describe('audit log', () => {
     expect(byEditor.length).toBeGreaterThan(0);
     expect(byEditor.every((e) => e.actor === editor)).toBe(true);
     expect(await get('outcome=failure')).toEqual([]);
+    // Names travel with token and service-account entries, so the log reads well after a deletion.
+    const named = await get('action=service_account.create');
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.every((e) => typeof e.details.name === 'string')).toBe(true);
+    expect(tokenArea.every((e) => typeof e.details.name === 'string')).toBe(true);
     expect(await get('action=cluster&outcome=success')).toHaveLength(2);
     const bad = await call('GET', `/api/orgs/${w.orgId}/audit?action=${encodeURIComponent('%')}`, {
       as: w.members.admin,

@@ -121,13 +121,14 @@ export function registerServiceAccountRoutes(app: App) {
       action: 'service_account.create',
       targetType: 'service_account',
       targetId: row.id,
+      details: { name: row.name },
     });
     return c.json(view(row), 201);
   });
 
   app.openapi(remove, async (c) => {
     const { orgId, serviceAccountId } = c.req.valid('param');
-    await findAccount(c.var.db, orgId, serviceAccountId);
+    const account = await findAccount(c.var.db, orgId, serviceAccountId);
     // Tokens go with the account (foreign key cascade), so they stop authenticating at once.
     await c.var.db.delete(schema.serviceAccounts).where(eq(schema.serviceAccounts.id, serviceAccountId));
     await audit(c, {
@@ -135,6 +136,7 @@ export function registerServiceAccountRoutes(app: App) {
       action: 'service_account.delete',
       targetType: 'service_account',
       targetId: serviceAccountId,
+      details: { name: account.name },
     });
     return c.json({ ok: true as const }, 200);
   });
@@ -151,7 +153,7 @@ export function registerServiceAccountRoutes(app: App) {
   app.openapi(createToken, async (c) => {
     const { orgId, serviceAccountId } = c.req.valid('param');
     const { userId } = sessionPrincipal(c.var.principal);
-    await findAccount(c.var.db, orgId, serviceAccountId);
+    const account = await findAccount(c.var.db, orgId, serviceAccountId);
     const { name, scopes, expiresInDays } = c.req.valid('json');
     const { token, row } = await createApiToken(c.var.db, {
       orgId,
@@ -166,7 +168,7 @@ export function registerServiceAccountRoutes(app: App) {
       action: 'token.create',
       targetType: 'token',
       targetId: row.id,
-      details: { scopes, kind: 'service' },
+      details: { name, scopes, kind: 'service', serviceAccount: account.name },
     });
     return c.json({ ...tokenView(row), token }, 201);
   });
@@ -183,9 +185,15 @@ export function registerServiceAccountRoutes(app: App) {
           eq(schema.apiTokens.serviceAccountId, serviceAccountId),
         ),
       )
-      .returning({ id: schema.apiTokens.id });
+      .returning({ id: schema.apiTokens.id, name: schema.apiTokens.name });
     if (revoked.length === 0) throw notFound('token');
-    await audit(c, { orgId, action: 'token.revoke', targetType: 'token', targetId: tokenId });
+    await audit(c, {
+      orgId,
+      action: 'token.revoke',
+      targetType: 'token',
+      targetId: tokenId,
+      details: { name: revoked[0]!.name },
+    });
     return c.json({ ok: true as const }, 200);
   });
 }

@@ -73,7 +73,7 @@ export function registerTokenRoutes(app: App) {
       action: 'token.create',
       targetType: 'token',
       targetId: row.id,
-      details: { scopes, kind: 'personal' },
+      details: { name: row.name, scopes, kind: 'personal' },
     });
     return c.json({ ...tokenView(row), token }, 201);
   });
@@ -96,7 +96,13 @@ export function registerTokenRoutes(app: App) {
         .set({ revokedAt: Date.now() })
         .where(eq(schema.apiTokens.id, row.id));
     }
-    await audit(c, { orgId, action: 'token.revoke', targetType: 'token', targetId: row.id });
+    await audit(c, {
+      orgId,
+      action: 'token.revoke',
+      targetType: 'token',
+      targetId: row.id,
+      details: { name: row.name },
+    });
     return c.json({ ok: true as const }, 200);
   });
 }
