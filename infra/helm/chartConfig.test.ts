@@ -91,6 +91,7 @@ describe('storage modes', () => {
       'DaemonSet/understory-sensor',
       'Deployment/understory-ingester',
       'Deployment/understory-k8s-watcher',
+      'Deployment/understory-monitors',
       'Deployment/understory-otel-collector',
       'Deployment/understory-portal',
       'Deployment/understory-vmagent',
@@ -122,6 +123,7 @@ describe('storage modes', () => {
       'DaemonSet/understory-sensor',
       'Deployment/understory-ingester',
       'Deployment/understory-k8s-watcher',
+      'Deployment/understory-monitors',
       'Deployment/understory-otel-collector',
       'Deployment/understory-portal',
       'Deployment/understory-vmagent',
@@ -315,7 +317,7 @@ describe('inconsistent values are refused with a clear message', () => {
     [['portal.installToken='], 'portal.installToken (or portal.existingSecret) is required'],
     [['clickhouse.user=bad user'], 'clickhouse.user must match'],
     [['clickhouse.mode=replicated'], 'clickhouse.mode replicated needs its own database'],
-    [['alerting.enabled=true'], 'alerting.enabled is reserved'],
+    [['alerting.vmalert.evaluationInterval=30'], 'alerting.vmalert.evaluationInterval must look like 30s'],
   ])('%j', async (extra, message) => {
     // --skip-schema-validation: these checks are the chart's own, behind values.schema.json.
     const r = await renderChart({ set: [...base, ...extra], extraArgs: ['--skip-schema-validation'] });

@@ -170,9 +170,10 @@ describe('NetworkPolicies in front of the data stores', () => {
   }
   const component = (m: Manifest) => m.metadata.labels?.['app.kubernetes.io/component'];
   const EXPECTED: Record<string, string[]> = {
-    default: ['clickhouse', 'victoria-metrics'],
-    cluster: ['clickhouse', 'clickhouse-keeper', 'vminsert', 'vmselect', 'vmstorage'],
-    external: [],
+    default: ['clickhouse', 'monitors', 'victoria-metrics'],
+    cluster: ['clickhouse', 'clickhouse-keeper', 'monitors', 'vminsert', 'vmselect', 'vmstorage'],
+    // The monitors pod has one too (only vmagent, on its admin port): it is not a store but holds secrets.
+    external: ['monitors'],
     minimal: [],
   };
 
@@ -211,6 +212,7 @@ describe('NetworkPolicies in front of the data stores', () => {
     expect(clients.from[0]!.podSelector.matchExpressions[1]!.values.sort()).toEqual([
       'k8s-watcher',
       'migrate',
+      'monitors',
       'otel-collector',
       'portal',
     ]);

@@ -1,17 +1,21 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { renderRules } from '../../incloud/monitors/vmalertRules.ts';
+import { monitorInput } from '../../lib/tunnel/monitors.ts';
 import { find, type Rendered, renderScenarios, SCENARIOS } from './chartRender.ts';
-import { type Container, podSpecs } from './podSpecs.ts';
+import { allContainers, type Container, flag, podSpecs } from './podSpecs.ts';
 
 // The third-party configurations the chart generates, checked by the real programs where Debian has them:
 // vmagent and victoria-metrics parse their flags and scrape config with -dryRun. ClickHouse's XML is checked for
 // well-formedness and for environment references the pod really sets; the collector's pipelines for references
-// to defined components (what otelcol checks at start; no collector binary runs here). vminsert, vmselect and
+// to defined components (what otelcol checks at start; no collector binary runs here). vmalert parses the
+// rendered flags and a rules file as the evaluator writes it with -dryRun (Debian's 1.79.5, older than the
+// chart's image: a flag removed since would not be caught here). vminsert, vmselect and
 // vmstorage flags are not checked: Debian ships no cluster binaries.
 let renders = new Map<string, Rendered>();
 const render = (name: string): Rendered => renders.get(name)!;
@@ -77,6 +81,50 @@ describe('vmagent (Debian vmagent -dryRun)', () => {
     const r = await run('vmagent', ['-promscrape.config', config, '-dryRun']);
     expect(r.code).not.toBe(0);
     expect(r.out).toContain('unknown `action` "keep_if_eq"');
+  });
+});
+
+describe('vmalert (Debian vmalert -dryRun)', () => {
+  // A rules file as the evaluator writes it (renderRules), from a PromQL monitor like the ready-made ones, in
+  // a directory the rendered -rule glob is moved to.
+  const rulesDir = join(dir, 'vmalert-rules');
+  beforeAll(() => {
+    mkdirSync(rulesDir, { recursive: true });
+    const monitor = {
+      ...monitorInput.parse({
+        name: 'error rate',
+        condition: { type: 'promql', query: 'sum(rate(http_requests_total[5m]))', op: '>', threshold: 1 },
+        forSeconds: 300,
+      }),
+      id: 'mon_chart',
+    };
+    writeFileSync(join(rulesDir, 'rules.json'), renderRules([monitor]));
+  });
+
+  it.each(SCENARIOS)(
+    '%s: accepts every flag the chart passes, with a rules file of the evaluator',
+    async (name) => {
+      const c = allContainers(workload(name, 'understory-monitors').pod).find((x) => x.name === 'vmalert')!;
+      expect(flag(c, '-rule')).toBe('/rules/*.json');
+      const args = localArgs(c, { '-rule': join(rulesDir, '*.json') });
+      const r = await run('vmalert', [...args, '-dryRun']);
+      expect(r.out).not.toMatch(/flag provided but not defined|fatal|error/i);
+      expect(r.code, r.out).toBe(0);
+    },
+  );
+
+  it('rejects a flag it does not have, and a rules file it cannot parse (the checks can fail)', async () => {
+    const c = allContainers(workload('default', 'understory-monitors').pod).find(
+      (x) => x.name === 'vmalert',
+    )!;
+    const args = localArgs(c, { '-rule': join(rulesDir, '*.json') });
+    const unknown = await run('vmalert', [...args, '-notifier.urls=http://x', '-dryRun']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.out).toContain('flag provided but not defined: -notifier.urls');
+    const broken = join(dir, 'broken-rules.json');
+    writeFileSync(broken, '{"groups":[{"name":"g","rules":[{"alert":"a","expr":"sum(("}]}]}');
+    const bad = await run('vmalert', [`-rule=${broken}`, '-dryRun']);
+    expect(bad.code).not.toBe(0);
   });
 });
 

@@ -16,7 +16,7 @@ beforeAll(async () => {
 const EXISTING_SECRETS: Record<string, string[]> = {
   default: [],
   minimal: ['understory-install-token'],
-  cluster: ['understory-install-token', 'understory-clickhouse'],
+  cluster: ['understory-install-token', 'understory-clickhouse', 'understory-monitors-key'],
   external: ['clickhouse-credentials'],
 };
 

@@ -84,8 +84,8 @@ Validation of the values the other templates rely on, included once (validate.ya
 {{- if and (eq .Values.clickhouse.mode "replicated") (eq (toString .Values.clickhouse.database) "default") }}
 {{- fail "cannot render the chart: clickhouse.mode replicated needs its own database (e.g. clickhouse.database=understory): the built-in default database is not Replicated" }}
 {{- end }}
-{{- if .Values.alerting.enabled }}
-{{- fail "cannot render the chart: alerting.enabled is reserved; vmalert and the monitor evaluator are not in the chart yet" }}
+{{- if and .Values.alerting.enabled (not (regexMatch "^[0-9]+[smh]$" (toString .Values.alerting.vmalert.evaluationInterval))) }}
+{{- fail (printf "cannot render the chart: alerting.vmalert.evaluationInterval must look like 30s, 1m or 1h, got %q" (toString .Values.alerting.vmalert.evaluationInterval)) }}
 {{- end }}
 {{- if and (eq .Values.clickhouse.mode "replicated") (eq (mod (int .Values.clickhouse.keeper.replicas) 2) 0) }}
 {{- fail "cannot render the chart: clickhouse.keeper.replicas must be odd (a Raft quorum)" }}
@@ -238,6 +238,35 @@ Call with (dict "root" $ "name" "<secret name>" "key" "<key>").
 {{- else }}
 {{- randAlphaNum 40 | b64enc }}
 {{- end }}
+{{- end }}
+
+{{/* Key file of the monitors' target secrets (shared by the portal and the evaluator). */}}
+{{- define "understory.monitorsKey.secretName" -}}
+{{- default (include "understory.componentName" (dict "root" . "component" "monitors-secrets-key")) .Values.alerting.secretsKey.existingSecret }}
+{{- end }}
+
+{{- define "understory.monitorsKey.secretKey" -}}
+{{- if .Values.alerting.secretsKey.existingSecret }}{{ .Values.alerting.secretsKey.existingSecretKey }}{{ else }}key{{ end }}
+{{- end }}
+
+{{/* Flag, mount and volume giving a container the key file at /var/run/secrets/understory/monitors/key. */}}
+{{- define "understory.monitorsKey.arg" -}}
+- --secrets-key-file=/var/run/secrets/understory/monitors/key
+{{- end }}
+
+{{- define "understory.monitorsKey.volumeMount" -}}
+- name: monitors-secrets-key
+  mountPath: /var/run/secrets/understory/monitors
+  readOnly: true
+{{- end }}
+
+{{- define "understory.monitorsKey.volume" -}}
+- name: monitors-secrets-key
+  secret:
+    secretName: {{ include "understory.monitorsKey.secretName" . }}
+    items:
+      - key: {{ include "understory.monitorsKey.secretKey" . }}
+        path: key
 {{- end }}
 
 {{/* Common pod pieces for our non-root services. */}}
