@@ -1,11 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { renderRules } from '../../incloud/monitors/vmalertRules.ts';
+import { freePort, waitForHttp } from '../../lib/net.ts';
 import { monitorInput } from '../../lib/tunnel/monitors.ts';
 import { find, type Rendered, renderScenarios, SCENARIOS } from './chartRender.ts';
 import { allContainers, type Container, flag, podSpecs } from './podSpecs.ts';
@@ -112,6 +113,42 @@ describe('vmalert (Debian vmalert -dryRun)', () => {
       expect(r.code, r.out).toBe(0);
     },
   );
+
+  it('starts with the rendered flags before the evaluator has written its file, then loads it on /-/reload', async () => {
+    // The pod's order: vmalert may start first, on an empty /rules; the evaluator writes rules.json and reloads.
+    const c = allContainers(workload('default', 'understory-monitors').pod).find(
+      (x) => x.name === 'vmalert',
+    )!;
+    const empty = join(dir, 'vmalert-live');
+    mkdirSync(empty, { recursive: true });
+    const port = await freePort();
+    const args = localArgs(c, {
+      '-rule': join(empty, '*.json'),
+      '-httpListenAddr': `127.0.0.1:${port}`,
+      // Nothing listens there: the stores are not needed to start and load rules.
+      '-datasource.url': 'http://127.0.0.1:9',
+      '-remoteWrite.url': 'http://127.0.0.1:9',
+      '-remoteRead.url': 'http://127.0.0.1:9',
+    });
+    const child = spawn('vmalert', args, { stdio: 'ignore' });
+    const groups = async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+        data: { groups: { name: string }[] | null };
+      };
+      return (body.data.groups ?? []).map((g) => g.name);
+    };
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: 20_000, intervalMs: 100 });
+      expect(await groups()).toEqual([]);
+      writeFileSync(join(empty, 'rules.json'), readFileSync(join(rulesDir, 'rules.json')));
+      expect((await fetch(`http://127.0.0.1:${port}/-/reload`)).status).toBe(200);
+      expect(await groups()).toEqual(['mon_chart']);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
 
   it('rejects a flag it does not have, and a rules file it cannot parse (the checks can fail)', async () => {
     const c = allContainers(workload('default', 'understory-monitors').pod).find(
