@@ -284,7 +284,7 @@ async function signIn(width: number): Promise<{ page: Page; errors: string[] }> 
   await page.goto(`${stack!.url}/signin`);
   await page.getByLabel('Work email').fill('stack@example.com');
   await page.getByLabel('Password').fill('a long enough password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL('**/o/stack/**');
   return { page, errors };
 }

@@ -251,12 +251,12 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   // A wrong password shows the API's error in the form; the right one returns to the organization.
   await page.getByLabel('Work email').fill('ada@example.com');
   await page.getByLabel('Password').fill('not the password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await poll(() => page.getByRole('alert').textContent()).toContain('wrong email or password');
   await shot(page, '11-sign-in-error');
   expect(new URL(page.url()).pathname).toBe('/signin');
   await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL('**/o/acme-analytics/clusters');
   expect(pageErrors).toEqual([]);
   await context.close();

@@ -1,6 +1,7 @@
 /** Signed-in layout: sidebar (org switcher, navigation), top bar (page title, user, sign out), the page. */
 import { type ReactNode, useState } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
+import { ADMIN_PAGES, AdminPage, isAdmin } from './pages/admin/AdminPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
 import { EventsPage } from './pages/events/EventsPage.tsx';
 import { LogsPage } from './pages/logs/LogsPage.tsx';
@@ -10,7 +11,7 @@ import { MetricsPage } from './pages/metrics/MetricsPage.tsx';
 import { MonitorsPage } from './pages/monitors/MonitorsPage.tsx';
 import { PlaceholderPage } from './pages/PlaceholderPage.tsx';
 import { ServicesPage } from './pages/services/ServicesPage.tsx';
-import { TokensPage } from './pages/TokensPage.tsx';
+import { TokensPage } from './pages/tokens/TokensPage.tsx';
 import { TracesPage } from './pages/traces/TracesPage.tsx';
 import { linkClick, navigate, useSearch, withSharedParams } from './router.ts';
 
@@ -34,7 +35,7 @@ const DATA_PAGES: Record<string, (p: PageProps) => ReactNode> = {
   monitors: MonitorsPage,
 };
 
-const NAV: { section: string; items: { page: string; label: string }[] }[] = [
+const NAV: { section: string; items: { page: string; label: string; admin?: boolean }[] }[] = [
   {
     section: 'Observe',
     items: [
@@ -53,6 +54,9 @@ const NAV: { section: string; items: { page: string; label: string }[] }[] = [
       { page: 'clusters', label: 'Clusters' },
       { page: 'members', label: 'Members' },
       { page: 'tokens', label: 'API tokens' },
+      { page: 'service-accounts', label: 'Service accounts', admin: true },
+      { page: 'audit', label: 'Audit log', admin: true },
+      { page: 'sso', label: 'Single sign-on', admin: true },
     ],
   },
 ];
@@ -116,21 +120,23 @@ export function Shell({
           {NAV.map((s) => (
             <div key={s.section} className="nav-section">
               <div className="nav-title">{s.section}</div>
-              {s.items.map((i) => (
-                <a
-                  key={i.page}
-                  href={
-                    observe.has(i.page)
-                      ? withSharedParams(`/o/${org.slug}/${i.page}`, search)
-                      : `/o/${org.slug}/${i.page}`
-                  }
-                  onClick={linkClick}
-                  className={i.page === page ? 'nav-link active' : 'nav-link'}
-                  aria-current={i.page === page ? 'page' : undefined}
-                >
-                  {i.label}
-                </a>
-              ))}
+              {s.items
+                .filter((i) => !i.admin || isAdmin(org))
+                .map((i) => (
+                  <a
+                    key={i.page}
+                    href={
+                      observe.has(i.page)
+                        ? withSharedParams(`/o/${org.slug}/${i.page}`, search)
+                        : `/o/${org.slug}/${i.page}`
+                    }
+                    onClick={linkClick}
+                    className={i.page === page ? 'nav-link active' : 'nav-link'}
+                    aria-current={i.page === page ? 'page' : undefined}
+                  >
+                    {i.label}
+                  </a>
+                ))}
             </div>
           ))}
         </nav>
@@ -154,6 +160,8 @@ export function Shell({
             <MembersPage org={org} me={me} />
           ) : page === 'tokens' ? (
             <TokensPage org={org} />
+          ) : ADMIN_PAGES.includes(page) ? (
+            <AdminPage org={org} page={page} />
           ) : DataPageBody ? (
             <DataPageBody org={org} rest={rest} />
           ) : (

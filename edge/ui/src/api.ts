@@ -170,3 +170,85 @@ export const endpoints = {
       `/api/orgs/${encodeURIComponent(orgId)}/tokens/${encodeURIComponent(tokenId)}`,
     ),
 };
+
+export interface ServiceAccount {
+  id: string;
+  name: string;
+  createdAt: number;
+  createdBy: string;
+}
+export interface AuditEntry {
+  id: number;
+  actor: string;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  outcome: string;
+  ip: string | null;
+  userAgent: string | null;
+  details: Record<string, unknown>;
+  createdAt: number;
+}
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  outcome?: string;
+  before?: number;
+  limit?: number;
+}
+export interface SsoDomain {
+  domain: string;
+  verified: boolean;
+  record: { type: 'TXT'; name: string; value: string };
+}
+export interface SsoSettings {
+  config: {
+    issuer: string;
+    clientId: string;
+    hasClientSecret: boolean;
+    defaultRole: string;
+    enabled: boolean;
+  } | null;
+  domains: SsoDomain[];
+}
+export interface SsoConfigInput {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | null;
+  defaultRole: string;
+  enabled: boolean;
+}
+
+const org = (orgId: string) => `/api/orgs/${encodeURIComponent(orgId)}`;
+const sa = (orgId: string, id: string) => `${org(orgId)}/service-accounts/${encodeURIComponent(id)}`;
+
+/** Admin areas: service accounts and their tokens, the audit log, SSO settings. */
+export const adminEndpoints = {
+  serviceAccounts: (orgId: string) =>
+    api<{ serviceAccounts: ServiceAccount[] }>('GET', `${org(orgId)}/service-accounts`),
+  createServiceAccount: (orgId: string, name: string) =>
+    api<ServiceAccount>('POST', `${org(orgId)}/service-accounts`, { name }),
+  deleteServiceAccount: (orgId: string, id: string) => api<{ ok: true }>('DELETE', sa(orgId, id)),
+  serviceAccountTokens: (orgId: string, id: string) =>
+    api<{ tokens: ApiToken[] }>('GET', `${sa(orgId, id)}/tokens`),
+  createServiceAccountToken: (
+    orgId: string,
+    id: string,
+    b: { name: string; scopes: string[]; expiresInDays?: number },
+  ) => api<CreatedToken>('POST', `${sa(orgId, id)}/tokens`, b),
+  revokeServiceAccountToken: (orgId: string, id: string, tokenId: string) =>
+    api<{ ok: true }>('DELETE', `${sa(orgId, id)}/tokens/${encodeURIComponent(tokenId)}`),
+  audit: (orgId: string, f: AuditFilter) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') q.set(k, String(v));
+    return api<{ entries: AuditEntry[] }>('GET', `${org(orgId)}/audit?${q}`);
+  },
+  sso: (orgId: string) => api<SsoSettings>('GET', `${org(orgId)}/sso`),
+  configureSso: (orgId: string, b: SsoConfigInput) => api<SsoSettings>('PUT', `${org(orgId)}/sso`, b),
+  addSsoDomain: (orgId: string, domain: string) =>
+    api<SsoDomain>('POST', `${org(orgId)}/sso/domains`, { domain }),
+  verifySsoDomain: (orgId: string, domain: string) =>
+    api<SsoDomain>('POST', `${org(orgId)}/sso/domains/${encodeURIComponent(domain)}/verify`),
+  removeSsoDomain: (orgId: string, domain: string) =>
+    api<{ ok: true }>('DELETE', `${org(orgId)}/sso/domains/${encodeURIComponent(domain)}`),
+};

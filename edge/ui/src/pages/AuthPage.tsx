@@ -3,6 +3,8 @@ import { type FormEvent, useState } from 'react';
 import { endpoints, setCsrfToken } from '../api.ts';
 import { linkClick, navigate } from '../router.ts';
 import { ErrorNote } from '../ui.tsx';
+import { SsoSignIn } from './SsoSignIn.tsx';
+import './admin/admin.css';
 
 export function AuthPage({
   mode,
@@ -13,6 +15,7 @@ export function AuthPage({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [sso, setSso] = useState(false);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -41,40 +44,53 @@ export function AuthPage({
           <span className="brand-mark" aria-hidden="true" />
           Understory
         </div>
-        <h1>{signup ? 'Create your account' : 'Sign in'}</h1>
+        <h1>{signup ? 'Create your account' : sso ? 'Sign in with SSO' : 'Sign in'}</h1>
         <p className="muted">
           {signup
             ? 'See every request in your Kubernetes clusters, without changing your code.'
-            : 'Welcome back. Sign in to your organization.'}
+            : sso
+              ? 'For organizations that sign in through their identity provider.'
+              : 'Welcome back. Sign in to your organization.'}
         </p>
-        <form onSubmit={submit} className="form">
-          {signup ? (
+        {sso ? <SsoSignIn onBack={() => setSso(false)} /> : null}
+        {sso ? null : (
+          <form onSubmit={submit} className="form">
+            {signup ? (
+              <label className="field">
+                <span>Name</span>
+                <input name="name" autoComplete="name" required maxLength={100} />
+              </label>
+            ) : null}
             <label className="field">
-              <span>Name</span>
-              <input name="name" autoComplete="name" required maxLength={100} />
+              <span>Work email</span>
+              <input name="email" type="email" autoComplete="email" required maxLength={254} />
             </label>
-          ) : null}
-          <label className="field">
-            <span>Work email</span>
-            <input name="email" type="email" autoComplete="email" required maxLength={254} />
-          </label>
-          <label className="field">
-            <span>Password</span>
-            <input
-              name="password"
-              type="password"
-              autoComplete={signup ? 'new-password' : 'current-password'}
-              required
-              minLength={signup ? 10 : 1}
-              maxLength={256}
-            />
-            {signup ? <small className="muted">At least 10 characters.</small> : null}
-          </label>
-          <ErrorNote error={error} />
-          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-            {busy ? 'Please wait...' : signup ? 'Create account' : 'Sign in'}
-          </button>
-        </form>
+            <label className="field">
+              <span>Password</span>
+              <input
+                name="password"
+                type="password"
+                autoComplete={signup ? 'new-password' : 'current-password'}
+                required
+                minLength={signup ? 10 : 1}
+                maxLength={256}
+              />
+              {signup ? <small className="muted">At least 10 characters.</small> : null}
+            </label>
+            <ErrorNote error={error} />
+            <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+              {busy ? 'Please wait...' : signup ? 'Create account' : 'Sign in'}
+            </button>
+          </form>
+        )}
+        {signup || sso ? null : (
+          <>
+            <div className="auth-divider">or</div>
+            <button type="button" className="btn btn-secondary btn-block" onClick={() => setSso(true)}>
+              Sign in with SSO
+            </button>
+          </>
+        )}
         <p className="auth-switch muted">
           {signup ? 'Already have an account? ' : 'New to Understory? '}
           <a href={signup ? '/signin' : '/signup'} onClick={linkClick}>
