@@ -178,7 +178,7 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   await page.getByLabel('For', { exact: true }).fill('0s');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.waitForURL((u) => !u.pathname.endsWith('/edit'));
-  await page.getByText('every 1s, fires after 0s pending').waitFor();
+  await page.getByText('every 1s, fires as soon as the condition holds').waitFor();
 
   // vmalert evaluates it, the evaluator records the transition and notifies "ops" with its secret header.
   await hook.waitFor(1, 90_000);
@@ -240,6 +240,8 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   const silence = page.locator('tr[data-silence-row="active"]');
   await silence.waitFor();
   expect(await silence.textContent()).toContain('monitor=Error rate of shop/checkout');
+  // Who added it: the member's name, not the edge's actor id.
+  expect(await silence.locator('td').nth(5).textContent()).toBe('Stack');
   await shot(page, '09-silences');
   await page.getByRole('link', { name: 'Alert history' }).click();
   await poll(() => page.locator('tr[data-history-row="firing"]').count()).toBeGreaterThanOrEqual(2);

@@ -1,10 +1,10 @@
 /** Alert transitions, newest first: when, which alert, from what to what, the value, the message, who was told. */
 import type { OrgRef } from '../../api.ts';
 import { linkClick } from '../../router.ts';
-import { instanceName } from './AlertTimeline.tsx';
 import { monitorsPath } from './MonitorsPage.tsx';
 import type { AlertHistoryRow } from './monitorsApi.ts';
-import { formatAlertValue, SeverityBadge } from './parts.tsx';
+import { formatAlertValue, LabelChips, SeverityBadge } from './parts.tsx';
+import { HIDDEN_LABELS } from './timelineBands.ts';
 
 const NOTIFIED: Record<string, string> = {
   sent: 'sent',
@@ -42,7 +42,9 @@ export function HistoryTable(props: { org: OrgRef; rows: AlertHistoryRow[]; show
                   <SeverityBadge severity={h.severity} />
                 </td>
               ) : null}
-              <td className="mono cell-wrap">{instanceName(h.labels)}</td>
+              <td className="cell-wrap">
+                <LabelChips labels={h.labels} skip={HIDDEN_LABELS} />
+              </td>
               <td>
                 <span className="muted">{h.previous || 'new'}</span> →{' '}
                 <span className={`mon-to mon-to-${h.state}`}>{h.state}</span>

@@ -10,7 +10,7 @@ import { DataError } from '../../DataPage.tsx';
 import { linkClick, navigate } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
-import { AlertTimeline, instanceName } from './AlertTimeline.tsx';
+import { AlertTimeline } from './AlertTimeline.tsx';
 import { HistoryTable } from './HistoryTable.tsx';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
 import { MuteControl } from './MuteControl.tsx';
@@ -24,6 +24,7 @@ import {
 } from './monitorsApi.ts';
 import { PromqlPreview } from './PromqlPreview.tsx';
 import { formatAlertValue, formatSpan, LabelChips, SeverityBadge, StateBadge, usePolling } from './parts.tsx';
+import { HIDDEN_LABELS } from './timelineBands.ts';
 
 const POLL_MS = 10_000;
 
@@ -158,7 +159,7 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
 
       <section className="card panel mon-facts" aria-label="Definition">
         <dl>
-          <div>
+          <div className="mon-fact-wide">
             <dt>Condition</dt>
             <dd className="mono mon-cond-full">
               <span className="mon-kind">{c.type === 'promql' ? 'PromQL' : `SQL ${c.source}`}</span>
@@ -168,7 +169,10 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
           <div>
             <dt>Evaluated</dt>
             <dd>
-              every {formatSeconds(m.intervalSeconds)}, fires after {formatSeconds(m.forSeconds)} pending
+              every {formatSeconds(m.intervalSeconds)},{' '}
+              {m.forSeconds === 0
+                ? 'fires as soon as the condition holds'
+                : `fires after ${formatSeconds(m.forSeconds)} pending`}
             </dd>
           </div>
           <div>
@@ -189,7 +193,7 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
                   ))}
             </dd>
           </div>
-          <div>
+          <div className="mon-fact-wide">
             <dt>Message</dt>
             <dd className="mono">{m.message}</dd>
           </div>
@@ -226,7 +230,9 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
                   <td>
                     <StateBadge state={a.state} />
                   </td>
-                  <td className="mono cell-wrap">{instanceName(a.labels)}</td>
+                  <td className="cell-wrap">
+                    <LabelChips labels={a.labels} skip={HIDDEN_LABELS} />
+                  </td>
                   <td className="num">{formatAlertValue(a.value)}</td>
                   <td title={new Date(a.activeSince).toLocaleString()}>
                     {formatSpan(data.now - a.activeSince)}

@@ -21,6 +21,12 @@ const FILTER_HINTS: Record<string, string> = {
   events: 'attr.reason:BackOff namespace:shop',
 };
 
+/** Rows for the query box: its lines, long ones counted as wrapped (about 110 characters a row), 3 to 8. */
+function queryRows(text: string): number {
+  const rows = text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 110)), 0);
+  return Math.min(8, Math.max(3, rows));
+}
+
 export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?: string }) {
   const { ref, org } = ctx;
   const type = new URLSearchParams(useSearch()).get('type') === 'sql' ? 'sql' : 'promql';
@@ -117,7 +123,7 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
               <textarea
                 id="mon-query"
                 className="query-box mono"
-                rows={3}
+                rows={queryRows(draft.query)}
                 spellCheck={false}
                 value={draft.query}
                 onChange={(e) => set('query', e.target.value)}

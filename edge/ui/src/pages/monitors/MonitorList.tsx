@@ -89,7 +89,12 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
     <>
       {data && !empty ? (
         <section className="tiles" aria-label="Monitor summary">
-          <Tile label="Firing" value={counts.firing} hint={`${counts.alerts} alerts firing`} bad />
+          <Tile
+            label="Firing"
+            value={counts.firing}
+            hint={`${counts.alerts} alert${counts.alerts === 1 ? '' : 's'} firing`}
+            bad
+          />
           <Tile label="Pending" value={counts.pending} hint="condition true, waiting for its 'for'" />
           <Tile label="OK" value={counts.ok} hint="condition false" />
           <Tile

@@ -28,7 +28,8 @@ export function PromqlPreview(props: { ctx: DataContext; query: string; op: Comp
 
   const series = useMemo(() => {
     if (!aligned) return [];
-    const own = aligned.series;
+    // A series without labels (a sum, a ratio) is named by what it is rather than `{}`.
+    const own = aligned.series.map((s) => (s.label === '{}' ? { ...s, label: 'value' } : s));
     if (!Number.isFinite(threshold) || own.length === 0) return own;
     return [
       ...own,

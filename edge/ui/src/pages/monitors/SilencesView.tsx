@@ -5,6 +5,7 @@
  * `monitor` in the URL prefills the matcher for that monitor.
  */
 import { type FormEvent, useState } from 'react';
+import { endpoints, type Member } from '../../api.ts';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { useSearch } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
@@ -28,11 +29,20 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
   const { ref, org } = ctx;
   const editor = canEdit(org);
   const { data, error, loading, reload } = useLoad(async () => {
-    const [s, m] = await Promise.all([monitorsApi.silences(ref), monitorsApi.list(ref)]);
-    return { silences: s.silences, monitors: m.monitors, now: Date.now() };
+    const [s, m, people] = await Promise.all([
+      monitorsApi.silences(ref),
+      monitorsApi.list(ref),
+      // Only to name who added a silence (`user:<id>`): the list still shows without it.
+      endpoints.members(org.id).catch(() => ({ members: [] as Member[] })),
+    ]);
+    return { silences: s.silences, monitors: m.monitors, members: people.members, now: Date.now() };
   }, ref.clusterId);
   const [actionError, setActionError] = useState<unknown>(null);
   const monitorName = (id: string) => data?.monitors.find((m) => m.id === id)?.name;
+  const author = (by: string) => {
+    const member = data?.members.find((m) => `user:${m.userId}` === by);
+    return member ? member.name || member.email : by.startsWith('token:') ? 'an API token' : by || '-';
+  };
   const end = async (s: Silence) => {
     setActionError(null);
     try {
@@ -107,7 +117,9 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
                     </td>
                     <td title={new Date(s.endsAt).toLocaleString()}>{relativeTime(s.endsAt, data!.now)}</td>
                     <td className="cell-wrap">{s.comment || <span className="muted">-</span>}</td>
-                    <td className="muted">{s.createdBy || '-'}</td>
+                    <td className="muted" title={s.createdBy}>
+                      {author(s.createdBy)}
+                    </td>
                     {editor ? (
                       <td className="actions">
                         {st !== 'ended' ? (

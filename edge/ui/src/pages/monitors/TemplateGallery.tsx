@@ -14,7 +14,7 @@ import { type MonitorTemplate, monitorsApi, type TargetView, TEMPLATE_NAME } fro
 
 const ICONS: Record<string, string> = {
   'workload-error-rate': '⚠',
-  'resource-p99-latency': '⏱',
+  'resource-p99-latency': '◷',
   'pod-restarts': '↻',
   'failed-scheduling': '⌛',
   'error-log-burst': '☰',
@@ -32,7 +32,10 @@ export function TemplateGallery({ ctx, compact }: { ctx: DataContext; compact: b
   if (templates.error) return <ErrorNote error={templates.error} />;
   if (!templates.data) return null;
   return (
-    <section className="card panel mon-gallery" aria-labelledby="templates-h">
+    <section
+      className={open || template ? 'card panel mon-gallery' : 'card panel mon-gallery collapsed'}
+      aria-labelledby="templates-h"
+    >
       <div className="section-head">
         <h2 id="templates-h">Ready-made monitors</h2>
         {compact ? (
