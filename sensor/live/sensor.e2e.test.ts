@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -16,9 +17,19 @@ import { type RunningServer, startPostgres, startRedis } from '../testing/server
  * children of it) runs while the real `understory sensor` process captures it; the RED series arrive in a
  * private VictoriaMetrics through the real metrics-ingester (checked with PromQL) and the spans reach the
  * real OTLP collector, read back from chdb's otel_traces. Needs root (the sensor loads eBPF).
+ *
+ * Both receivers require the ingest token, as in a cluster: the sensor reads it from
+ * UNDERSTORY_INGEST_TOKEN_FILE (the chart's variable); a request without it gets 401; the token never shows
+ * in the sensor's output. The cluster name (UNDERSTORY_CLUSTER_NAME) lands on series and spans.
+ *
+ * Under load every wait is on a condition with one overall budget per test (no fixed sleeps), and a
+ * timeout names what was awaited with the last value seen and the sensor's stderr.
  */
 const repo = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'understory-sensor-e2e-'));
+const TOKEN = randomBytes(24).toString('base64url');
+const tokenFile = join(tmp, 'ingest-token');
+writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
 const vm = new VictoriaMetricsProcess();
 let ingester: MetricsIngester;
 let store: ChdbStore;
@@ -87,8 +98,9 @@ beforeAll(async () => {
   let opened: { store: ChdbStore; close: () => Promise<void> };
   [opened, pg, redis] = await Promise.all([openTestStore(), startPostgres(), startRedis(), vm.start()]);
   ({ store, close: closeStore } = opened);
-  collector = await startCollector({ store, metrics: new RecordingSink() });
+  collector = await startCollector({ store, metrics: new RecordingSink(), token: TOKEN });
   ingester = new MetricsIngester({
+    token: TOKEN,
     host: '127.0.0.1',
     port: 0,
     vmUrl: vm.url,
@@ -100,7 +112,7 @@ beforeAll(async () => {
   workload = spawn(process.execPath, ['-e', WORKLOAD(pg.port, redis.port)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  await lines(workload, 'stdout', /READY/, 20_000);
+  await lines(workload, 'stdout', /READY/, 60_000);
   sensor = spawn(
     process.execPath,
     [
@@ -128,6 +140,8 @@ beforeAll(async () => {
         UNDERSTORY_TRACE_BASELINE_RATE: '1',
         UNDERSTORY_TRACE_RATE: '1000',
         UNDERSTORY_NODE_NAME: 'e2e-node',
+        UNDERSTORY_CLUSTER_NAME: 'e2e-cluster',
+        UNDERSTORY_INGEST_TOKEN_FILE: tokenFile,
         UNDERSTORY_RESOURCES_INTERVAL_MS: '1000',
         UNDERSTORY_NO_TLS: 'true',
       },
@@ -136,8 +150,8 @@ beforeAll(async () => {
   sensor.stderr!.on('data', (b: Buffer) => {
     sensorErr = (sensorErr + b.toString()).slice(-20_000);
   });
-  adminUrl = await lines(sensor, 'stderr', /\/healthz and \/metrics on (http:\/\/\S+)/, 60_000);
-}, 150_000);
+  adminUrl = await lines(sensor, 'stderr', /\/healthz and \/metrics on (http:\/\/\S+)/, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   workload?.kill();
@@ -152,26 +166,44 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last !== undefined) return last as T;
+/**
+ * Polls `fn` until it returns a value, within `deadline` (an absolute time shared by a test's waits, so a
+ * slow first step leaves less for the next instead of each getting a fixed slice). `fn` may describe what
+ * it saw last through `seen`, which the timeout message shows.
+ */
+async function until<T>(
+  what: string,
+  deadline: number,
+  fn: (seen: (s: unknown) => void) => Promise<T | undefined>,
+): Promise<T> {
+  let last: unknown = 'nothing yet';
+  const seen = (s: unknown) => {
+    last = s;
+  };
+  for (;;) {
+    const v = await fn(seen);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last seen: ${JSON.stringify(last)}; sensor stderr:\n${sensorErr.slice(-4000)}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`timed out waiting for ${what}; sensor stderr:\n${sensorErr.slice(-4000)}`);
 }
 
-/** The value of an instant PromQL query returning one series, once it equals `want`. */
-async function promql(expr: string, want: number): Promise<number> {
-  return until(`${expr} == ${want}`, async () => {
+/** Waits until an instant PromQL query returning one series equals `want`. */
+async function promql(expr: string, want: number, deadline: number): Promise<number> {
+  return until(`${expr} == ${want}`, deadline, async (seen) => {
     await vm.flush();
     const r = await vm.query(expr);
     const v = r.length === 1 ? Number(r[0]!.value[1]) : Number.NaN;
+    seen(r.map((s) => [s.metric, s.value[1]]));
     return v === want ? v : undefined;
   });
 }
+
+/** Per test: room for a machine loaded by other suites; every wait inside shares it. */
+const TEST_BUDGET_MS = 240_000;
 
 describe('understory sensor end to end', () => {
   it('serves /healthz and its counters while capturing', async () => {
@@ -182,57 +214,108 @@ describe('understory sensor end to end', () => {
     expect(metrics).toContain('sensor_live_connections');
   });
 
-  it('RED series of the workload reach VictoriaMetrics; spans reach ClickHouse', async () => {
-    workload.stdin!.write('go\n');
-    await lines(workload, 'stdout', /done/, 60_000);
-    await promql(
-      'sum(http_server_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
-      20,
-    );
-    await promql(
-      'sum(http_client_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
-      20,
-    );
-    await promql('sum(http_server_request_duration_seconds_count{resource="/api/fail",error="true"})', 2);
-    await promql('sum(db_client_operation_duration_seconds_count{protocol="postgres",method="SELECT"})', 6);
-    await promql('sum(db_client_operation_duration_seconds_count{protocol="redis",method="SET"})', 1);
-    await promql(
-      'sum(db_client_operation_duration_seconds_count{protocol="redis",method="GET",status="OK"})',
-      1,
-    );
-    // Node resource metrics from the same process (UNDERSTORY_RESOURCES_INTERVAL_MS=1000).
-    await until('node_memory_MemTotal_bytes', async () => {
-      await vm.flush();
-      const r = await vm.query('node_memory_MemTotal_bytes');
-      return r.length > 0 ? r : undefined;
+  it('the receivers refuse data without the ingest token', async () => {
+    const rw = await fetch(`http://127.0.0.1:${ingester.port}/api/v1/write`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      body: new Uint8Array(0),
     });
-
-    const rows = await until('spans in otel_traces', async () => {
-      const r = await store.query<Record<string, unknown>>(
-        "SELECT SpanName, SpanKind, StatusCode, SpanAttributes, ResourceAttributes FROM otel_traces WHERE ResourceAttributes['host.name'] = 'e2e-node'",
-      );
-      const names = new Set(r.map((x) => `${x.SpanName} ${x.SpanKind} ${x.StatusCode}`));
-      return names.has('GET /api/items/{id} SPAN_KIND_SERVER STATUS_CODE_UNSET') &&
-        names.has('GET /api/fail SPAN_KIND_SERVER STATUS_CODE_ERROR') &&
-        names.has('GET /api/items/{id} SPAN_KIND_CLIENT STATUS_CODE_UNSET')
-        ? r
-        : undefined;
+    expect(rw.status).toBe(401);
+    const otlp = await fetch(`http://127.0.0.1:${collector.port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer not-the-token' },
+      body: new Uint8Array(0),
     });
-    const failed = rows.find((r) => r.SpanName === 'GET /api/fail' && r.SpanKind === 'SPAN_KIND_SERVER')!;
-    expect(failed.SpanAttributes).toMatchObject({
-      'http.response.status_code': '500',
-      'url.path': '/api/fail',
-    });
-    const kinds = new Set(
-      rows.map((r) => (r.SpanAttributes as Record<string, string>)['understory.protocol']),
-    );
-    expect([...kinds]).toEqual(expect.arrayContaining(['http', 'postgres', 'redis']));
+    expect(otlp.status).toBe(401);
   });
+
+  it(
+    'RED series of the workload reach VictoriaMetrics; spans reach ClickHouse',
+    async () => {
+      const deadline = Date.now() + TEST_BUDGET_MS - 20_000;
+      workload.stdin!.write('go\n');
+      await lines(workload, 'stdout', /done/, deadline - Date.now());
+      await promql(
+        'sum(http_server_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
+        20,
+        deadline,
+      );
+      await promql(
+        'sum(http_client_request_duration_seconds_count{resource="/api/items/{id}",status="200"})',
+        20,
+        deadline,
+      );
+      await promql(
+        'sum(http_server_request_duration_seconds_count{resource="/api/fail",error="true"})',
+        2,
+        deadline,
+      );
+      await promql(
+        'sum(db_client_operation_duration_seconds_count{protocol="postgres",method="SELECT"})',
+        6,
+        deadline,
+      );
+      await promql(
+        'sum(db_client_operation_duration_seconds_count{protocol="redis",method="SET"})',
+        1,
+        deadline,
+      );
+      await promql(
+        'sum(db_client_operation_duration_seconds_count{protocol="redis",method="GET",status="OK"})',
+        1,
+        deadline,
+      );
+      // Node resource metrics from the same process (UNDERSTORY_RESOURCES_INTERVAL_MS=1000).
+      await until('node_memory_MemTotal_bytes', deadline, async () => {
+        await vm.flush();
+        const r = await vm.query('node_memory_MemTotal_bytes');
+        return r.length > 0 ? r : undefined;
+      });
+      // The cluster name is a label of every series (one value: no new cardinality).
+      await promql(
+        'sum(http_server_request_duration_seconds_count{resource="/api/items/{id}",status="200",k8s_cluster_name="e2e-cluster"})',
+        20,
+        deadline,
+      );
+
+      const rows = await until('spans in otel_traces', deadline, async (seen) => {
+        const r = await store.query<Record<string, unknown>>(
+          "SELECT SpanName, SpanKind, StatusCode, SpanAttributes, ResourceAttributes FROM otel_traces WHERE ResourceAttributes['host.name'] = 'e2e-node'",
+        );
+        const names = new Set(r.map((x) => `${x.SpanName} ${x.SpanKind} ${x.StatusCode}`));
+        seen([...names]);
+        return names.has('GET /api/items/{id} SPAN_KIND_SERVER STATUS_CODE_UNSET') &&
+          names.has('GET /api/fail SPAN_KIND_SERVER STATUS_CODE_ERROR') &&
+          names.has('GET /api/items/{id} SPAN_KIND_CLIENT STATUS_CODE_UNSET')
+          ? r
+          : undefined;
+      });
+      const failed = rows.find((r) => r.SpanName === 'GET /api/fail' && r.SpanKind === 'SPAN_KIND_SERVER')!;
+      expect(failed.SpanAttributes).toMatchObject({
+        'http.response.status_code': '500',
+        'url.path': '/api/fail',
+      });
+      const kinds = new Set(
+        rows.map((r) => (r.SpanAttributes as Record<string, string>)['understory.protocol']),
+      );
+      expect([...kinds]).toEqual(expect.arrayContaining(['http', 'postgres', 'redis']));
+      for (const r of rows)
+        expect((r.ResourceAttributes as Record<string, string>)['k8s.cluster.name']).toBe('e2e-cluster');
+      // Nothing was refused on the way: the token was sent with every request.
+      const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+      expect(metrics).not.toMatch(
+        /sensor_(remote_write_samples|otlp_spans)_dropped_total\{reason="rejected"\} [1-9]/,
+      );
+      expect(metrics).not.toContain(TOKEN);
+    },
+    TEST_BUDGET_MS,
+  );
 
   it('stops on SIGTERM with its counters', async () => {
     sensor.kill('SIGTERM');
     const code = await new Promise((r) => sensor.once('exit', r));
     expect(code, sensorErr.slice(-3000)).toBe(0);
     expect(sensorErr).toMatch(/sensor: events=\d+ drops=0 .* calls=\d+ .*http=\d+/);
+    expect(sensorErr).not.toContain(TOKEN);
   });
 });

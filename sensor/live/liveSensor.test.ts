@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LiveSensor } from './liveSensor.ts';
+
+/** What the sensor builds from its configuration, before anything starts (no eBPF is loaded here). */
+const dir = mkdtempSync(join(tmpdir(), 'understory-live-sensor-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function sensor(logs: { root: string; files?: { path: string; service: string }[] }) {
+  return new LiveSensor({
+    capture: {},
+    pipeline: { otlpUrl: 'http://127.0.0.1:4318', logs: { ...logs, stateFile: join(dir, 'offsets.json') } },
+    registry: new Registry(),
+  });
+}
+
+describe('LiveSensor container logs', () => {
+  it('follows logs.files on a host without a pod log directory', () => {
+    const file = join(dir, 'app.log');
+    writeFileSync(file, 'hello\n');
+    const missing = join(dir, 'no-such-pods-dir');
+    expect(sensor({ root: missing, files: [{ path: file, service: 'app' }] }).logs).toBeDefined();
+  });
+
+  it('is off with neither a pod log directory nor logs.files', () => {
+    expect(sensor({ root: join(dir, 'no-such-pods-dir') }).logs).toBeUndefined();
+  });
+
+  it('tails the pod log directory when it exists', () => {
+    expect(sensor({ root: dir }).logs).toBeDefined();
+  });
+});
