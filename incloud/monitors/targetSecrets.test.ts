@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MonitorConfigStore, type StoredTarget } from './configStore.ts';
 import { MonitorEvaluator } from './evaluator.ts';
 import { generateKeyFileContent, keyId, TargetSecretError, TargetSecretKeys } from './targetSecrets.ts';
-import { openStore, target } from './testing/stack.ts';
+import { FAST, monitor, openStore, target, until } from './testing/stack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'understory-target-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,9 +139,38 @@ describe('stored targets (chdb)', () => {
     );
     const rowBefore = await db.store.query("SELECT Body FROM monitor_config WHERE Id = 'orphan'");
     const wrong = new TargetSecretKeys([randomBytes(32)]);
-    const evaluator = new MonitorEvaluator({ store: db.store, secrets: wrong, syncIntervalMs: 60_000 });
+    // A monitor that fires at once (no events in the window: count 0 < 1) and notifies the orphaned target.
+    await new MonitorConfigStore(db.store).put(
+      'monitor',
+      monitor('silent', {
+        name: 'silence',
+        condition: {
+          type: 'sql',
+          source: 'events',
+          aggregate: 'count',
+          windowSeconds: 60,
+          op: '<',
+          threshold: 1,
+        },
+        intervalSeconds: 1,
+        targets: ['orphan'],
+      }),
+    );
+    const evaluator = new MonitorEvaluator({ ...FAST, store: db.store, secrets: wrong });
     await evaluator.start();
     try {
+      const failed = async () =>
+        (await evaluator.metrics.notifications.get()).values.find((v) => v.labels.outcome === 'failed')
+          ?.value;
+      await until(
+        'the notification to the orphaned target to fail',
+        async () => (await failed()) === 1,
+        15_000,
+      );
+      await evaluator.flushHistory();
+      expect(
+        await db.store.query("SELECT State, Notified FROM alert_history WHERE MonitorId = 'silent'"),
+      ).toEqual([{ State: 'firing', Notified: 'none' }]);
       const health = await evaluator.health();
       expect(health.ok).toBe(true); // other targets and every monitor keep working
       expect(health.detail).toMatch(/cannot notify target\(s\) [a-z, ]*orphan/);
