@@ -90,10 +90,13 @@ static __always_inline void count_drop(struct capture_counters *c, __u64 payload
   c->v[CAPTURE_STAT_DROPPED_BYTES] += payload;
 }
 
-/* Copies a record built elsewhere into the ring; never blocks: a full ring is a counted drop. */
-static __always_inline void emit(void *data, __u64 size, __u64 payload, struct capture_config *cfg) {
+/* Copies a record built elsewhere into the ring; never blocks: a full ring is a counted drop. `truncated`
+ * counts a data event cut at its cap in the same lookup of the counters. */
+static __always_inline void emit(void *data, __u64 size, __u64 payload, struct capture_config *cfg,
+                                 bool truncated) {
   struct capture_counters *c = counters();
   if (!c) return;
+  if (truncated) c->v[CAPTURE_STAT_TRUNCATED]++;
   if (bpf_ringbuf_output(&events, data, size, wake_flags(c, cfg, size)) == 0)
     c->v[CAPTURE_STAT_EVENTS]++;
   else

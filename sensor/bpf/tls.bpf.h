@@ -91,7 +91,7 @@ static __always_inline int tls_exit(long ret) {
     count(CAPTURE_STAT_TLS_UNATTRIBUTED, 1);
     __u64 n = old->ev.cap_len;
     CLAMP_TO_MAX_DATA(n);
-    emit(&old->ev, sizeof(struct capture_data_event) + n, n, cfg);
+    emit(&old->ev, sizeof(struct capture_data_event) + n, n, cfg, false);
     bpf_map_delete_elem(&pending_writes, &id);
   }
   if (call.is_write) {

@@ -18,7 +18,10 @@ export interface CaptureOptions {
   dataCap?: number;
   /** Bytes captured for the first event of a message (direction change, UDP datagram). Default 1024. */
   msgStartCap?: number;
-  /** Wake the reader when this many bytes wait in the ring (else the poll timer). Default min(256 KiB, ring / 4). */
+  /**
+   * Wake the reader when this many bytes wait in the ring (else the poll timer). Default min(4 MiB, ring / 4):
+   * a forced wake-up is an inter-processor interrupt that costs ~10 us on a VM, so it is kept for bursts.
+   */
   wakeBytes?: number;
   /** Poll timer of the reader thread, 1 .. 1000 ms. Default 15. */
   pollMs?: number;
@@ -62,7 +65,7 @@ export function resolveOptions(o: CaptureOptions): Resolved {
     ringBytes: o.ringBytes ?? 16 * MiB,
     dataCap: o.dataCap ?? 256,
     msgStartCap: o.msgStartCap ?? 1024,
-    wakeBytes: o.wakeBytes ?? Math.min(256 * KiB, (o.ringBytes ?? 16 * MiB) / 4),
+    wakeBytes: o.wakeBytes ?? Math.min(4 * MiB, (o.ringBytes ?? 16 * MiB) / 4),
     pollMs: o.pollMs ?? 15,
     batchBytes: o.batchBytes ?? 256 * KiB,
     maxInFlight: o.maxInFlight ?? 8,

@@ -341,7 +341,7 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   // The kernel counts unwoken bytes per CPU (no shared counter to bounce between CPUs): split the
   // threshold so all CPUs together still wake the reader before `wakeBytes` wait in the ring.
   int ncpu = libbpf_num_possible_cpus();
-  c.wake_bytes = OptU64(o, "wakeBytes", 256u << 10) / static_cast<uint64_t>(ncpu > 0 ? ncpu : 1);
+  c.wake_bytes = OptU64(o, "wakeBytes", 4u << 20) / static_cast<uint64_t>(ncpu > 0 ? ncpu : 1);
   if (c.wake_bytes == 0) c.wake_bytes = 1;
   c.pid_include_only = OptU64(o, "pidIncludeOnly", 0) ? 1 : 0;
   c.cgroup_include_only = OptU64(o, "cgroupIncludeOnly", 0) ? 1 : 0;
