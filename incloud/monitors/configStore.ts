@@ -141,7 +141,10 @@ GROUP BY Id HAVING deleted = 0`,
     return count;
   }
 
-  /** Targets sealed with a key other than the current one, or stored in clear (a gauge for rotation). */
+  /**
+   * Targets to seal again: stored in clear, or sealed with an older key the file still holds (a gauge for
+   * rotation). Ones sealed with a key the file does not hold are unreadable, not stale.
+   */
   static staleCount(stored: StoredTarget[], keys: TargetSecretKeys | undefined): number {
     return stored.filter((s) => s.sealed === undefined || keys?.isStale(s.sealed) === true).length;
   }

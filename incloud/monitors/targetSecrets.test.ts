@@ -60,6 +60,8 @@ describe('TargetSecretKeys', () => {
     expect(keys.open('t', sealedOld)).toEqual(secret);
     expect(keys.isStale(sealedOld)).toBe(true);
     expect(keys.isStale(keys.seal('t', secret))).toBe(false);
+    // A key the file does not hold: unreadable, not something to re-seal.
+    expect(new TargetSecretKeys([randomBytes(32)]).isStale(sealedOld)).toBe(false);
     expect(TargetSecretKeys.fromFile(keyFile('gen.key', generateKeyFileContent())).ids).toHaveLength(1);
 
     expect(() => TargetSecretKeys.fromFile(join(dir, 'missing.key'))).toThrow(
@@ -180,7 +182,8 @@ describe('stored targets (chdb)', () => {
       );
       // legacy and rotated (sealed with the previous test's new key) do not open with this key either.
       const gauge = await evaluator.metrics.targetSecrets.get();
-      expect(gauge.values.find((v) => v.labels.state === 'unreadable')?.value).toBe(3);
+      const state = (s: string) => gauge.values.find((v) => v.labels.state === s)?.value;
+      expect([state('unreadable'), state('stale'), state('current')]).toEqual([3, 0, 0]);
       expect(await evaluator.config.resealStale()).toBe(0); // what does not open is never rewritten
     } finally {
       await evaluator.shutdown();

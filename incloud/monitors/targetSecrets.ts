@@ -105,9 +105,10 @@ export class TargetSecretKeys {
     return m?.[1];
   }
 
-  /** Whether a sealed blob should be sealed again with the current key. */
+  /** Whether a sealed blob should be sealed again: an older key of the file sealed it (so it can be opened). */
   isStale(sealed: string): boolean {
-    return TargetSecretKeys.sealedKeyId(sealed) !== this.currentId;
+    const id = TargetSecretKeys.sealedKeyId(sealed);
+    return id !== undefined && id !== this.currentId && this.keys.has(id);
   }
 
   /** Opens a blob of `targetId`; throws TargetSecretError naming the key when it cannot. */
