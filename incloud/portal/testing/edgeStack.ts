@@ -2,18 +2,25 @@
  * The edge as it runs locally, for end-to-end tests and benchmarks: `wrangler dev` (worker, local D1, the
  * ClusterTunnel Durable Object) on a free port with a fresh state directory and the migrations applied, plus a
  * signed-up owner, an organization, a cluster (its install token) and a read-scoped API token.
- * `stop()` kills wrangler's whole process group (it runs workerd as a child) and removes the state.
+ * `runtime: 'miniflare'` runs the same bundled worker and wrangler.toml bindings on Miniflare directly (the same
+ * workerd, without the ProxyWorker `wrangler dev` puts in front of it), to tell that proxy's cost from ours.
+ * `stop()` kills the whole process group (workerd runs as a child) and removes the state.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../../cli/up/plan.ts';
-import { freePort, waitForHttp } from '../../testing/ports.ts';
+import { REPO_ROOT } from '../../../cli/up/plan.ts';
+import {
+  type LocalWorker,
+  startLocalWorker,
+  type WorkerRuntime,
+  wranglerBin,
+  wranglerEnv,
+} from './localWorker.ts';
 
 const run = promisify(execFile);
-const wranglerBin = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
 const config = join(REPO_ROOT, 'wrangler.toml');
 
 export interface EdgeStack {
@@ -29,36 +36,27 @@ export interface EdgeStack {
   stop(): Promise<void>;
 }
 
+export type EdgeRuntime = WorkerRuntime;
+
 /** `vars` override wrangler.toml [vars] (`wrangler dev --var KEY:VALUE`), e.g. AUTH_CACHE_TTL_MS. */
-export async function startEdgeStack(vars: Record<string, string> = {}): Promise<EdgeStack> {
-  const env = { ...process.env, ...WRANGLER_OFFLINE_ENV, CI: 'true' };
+export async function startEdgeStack(
+  vars: Record<string, string> = {},
+  runtime: EdgeRuntime = 'wrangler-dev',
+): Promise<EdgeStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'understory-edge-stack-'));
-  const [port, inspector] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
+  let worker: LocalWorker | undefined;
   const stop = async () => {
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      process.kill(-child.pid, 'SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-    }
+    await worker?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const persist = ['--config', config, '--persist-to', stateDir];
-    await run(wranglerBin, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], {
-      env,
-      cwd: REPO_ROOT,
-    });
-    child = spawn(
+    await run(
       wranglerBin,
-      ['dev', ...persist, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)]
-        .concat(Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]))
-        .concat(['--show-interactive-dev-session=false']),
-      { env, cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'ignore'], detached: true },
+      ['d1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', stateDir],
+      { env: wranglerEnv(), cwd: REPO_ROOT },
     );
-    await waitForHttp(`${url}/api/health`, 45_000, () => child?.exitCode === null);
+    worker = await startLocalWorker({ config, stateDir, runtime, vars, readyPath: '/api/health' });
+    const { url, port } = worker;
 
     const api = async <T>(method: string, path: string, body: unknown, headers: Record<string, string>) => {
       const res = await fetch(url + path, {
