@@ -19,6 +19,7 @@ import { type EdgeStack, startEdgeStack, waitConnected } from '../../incloud/por
 import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
 import { launchChromium, screenshots } from './testing/browser.ts';
 import { eventRows, writeRedSeries } from './testing/dataFixture.ts';
+import { logRows } from './testing/logRows.ts';
 import { addMember } from './testing/members.ts';
 
 const vm = new VictoriaMetricsProcess();
@@ -47,6 +48,7 @@ beforeAll(async () => {
   await writeRedSeries(vm.url, now);
   await vm.flush();
   await db.store.insert('k8s_events', eventRows(now));
+  await db.store.insert('otel_logs', logRows(now));
   monitors = await startWithVmalert(db.store, db.dir, vm.url);
   portal = new Portal({
     edgeUrl: stack.url,
@@ -218,22 +220,34 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   await poll(() => page.locator('tr[data-monitor-row]').count()).toBe(2);
   await shot(page, '07-list');
 
-  // A custom SQL monitor over logs, with a grouping the source cannot do refused by the API's validation.
+  // A custom SQL monitor over checkout's error logs (15 in any 5 minutes, health checks left out), with a
+  // preview of the counts per window; the real evaluator fires it.
   await page.getByRole('link', { name: 'New monitor' }).click();
   await page.waitForURL('**/monitors/new**');
   await page.getByLabel('SQL (logs, traces, events)').check();
   await page.getByLabel('Filter').fill('severity:error -"health check"');
   await page.getByLabel('One alert per').selectOption('service');
-  await page.getByLabel('Threshold', { exact: true }).fill('50');
+  await page.getByLabel('Threshold', { exact: true }).fill('10');
   await page.getByLabel('Name', { exact: true }).fill('Checkout error logs');
   await page.getByRole('button', { name: '+ Add label' }).click();
   await page.getByLabel('Label 1 name').fill('team');
   await page.getByLabel('Label 1 value').fill('payments');
+  await page.getByLabel('For', { exact: true }).fill('0s');
+  await page.getByLabel('Evaluate every').fill('1s');
+  await poll(() => page.locator('.mon-preview-note').textContent()).toMatch(
+    /^\d+ matching lines in the range; (9|10|11|12) of 12 windows > 10/,
+  );
+  await page.locator('.mon-preview canvas').first().waitFor();
   await shot(page, '08-new-sql');
   await page.getByRole('button', { name: 'Create monitor' }).click();
   await page.locator('[data-monitor-title="Checkout error logs"]').waitFor();
-  await page.getByText('count(logs) where severity:error -"health check" by service over 5m > 50').waitFor();
-  await poll(() => titleState(page), 30_000).toBe('ok');
+  await page.getByText('count(logs) where severity:error -"health check" by service over 5m > 10').waitFor();
+  await poll(() => titleState(page), 60_000).toBe('firing');
+  await page.locator('tr[data-alert-row="firing"]').filter({ hasText: 'service=checkout' }).waitFor();
+  // About 15 in the evaluator's sliding 5 minutes (a window edge may cut a line or two off).
+  const logValue = Number(await page.locator('tr[data-alert-row="firing"] td.num').first().textContent());
+  expect(logValue).toBeGreaterThanOrEqual(13);
+  expect(logValue).toBeLessThanOrEqual(16);
 
   // Silences and history.
   await page.getByRole('link', { name: 'Silences' }).click();

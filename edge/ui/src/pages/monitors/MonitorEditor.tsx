@@ -11,8 +11,16 @@ import { EmptyState, ErrorNote, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
 import { type Draft, draftFromMonitor, draftToInput, emptyDraft, PLACEHOLDERS } from './monitorDraft.ts';
-import { COMPARISONS, monitorsApi, SEVERITIES, SQL_GROUP_FIELDS, SQL_SOURCES } from './monitorsApi.ts';
+import {
+  COMPARISONS,
+  monitorsApi,
+  parseSeconds,
+  SEVERITIES,
+  SQL_GROUP_FIELDS,
+  SQL_SOURCES,
+} from './monitorsApi.ts';
 import { PromqlPreview } from './PromqlPreview.tsx';
+import { SqlLogsPreview } from './SqlLogsPreview.tsx';
 import { TargetChecks } from './TemplateGallery.tsx';
 
 const FILTER_HINTS: Record<string, string> = {
@@ -209,6 +217,15 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
               {draft.groupBy ? ` per ${draft.groupBy}` : ''} is <strong>{draft.op}</strong>{' '}
               <strong>{draft.threshold || '?'}</strong>.
             </p>
+            {draft.source === 'logs' ? (
+              <SqlLogsPreview
+                ctx={ctx}
+                filter={draft.filter}
+                windowSeconds={parseSeconds(draft.window)}
+                op={draft.op}
+                threshold={draft.threshold}
+              />
+            ) : null}
           </>
         )}
       </section>

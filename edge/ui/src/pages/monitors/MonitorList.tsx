@@ -265,22 +265,24 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                       </td>
                       {editor ? (
                         <td className="actions">
-                          <MuteControl
-                            cluster={ref}
-                            monitorId={m.id}
-                            monitorName={m.name}
-                            mute={mute}
-                            onChanged={reload}
-                            onError={setActionError}
-                          />
-                          <a
-                            className="btn btn-ghost btn-sm"
-                            href={monitorsPath(org, `m/${encodeURIComponent(m.id)}/edit`)}
-                            onClick={linkClick}
-                            aria-label={`Edit ${m.name}`}
-                          >
-                            Edit
-                          </a>
+                          <div className="mon-row-actions">
+                            <MuteControl
+                              cluster={ref}
+                              monitorId={m.id}
+                              monitorName={m.name}
+                              mute={mute}
+                              onChanged={reload}
+                              onError={setActionError}
+                            />
+                            <a
+                              className="btn btn-ghost btn-sm"
+                              href={monitorsPath(org, `m/${encodeURIComponent(m.id)}/edit`)}
+                              onClick={linkClick}
+                              aria-label={`Edit ${m.name}`}
+                            >
+                              Edit
+                            </a>
+                          </div>
                         </td>
                       ) : null}
                     </tr>
