@@ -240,6 +240,39 @@ test('service map: workloads and external peers laid out, calls with their RED, 
   await page.locator('g[data-node="checkout"] a').hover();
   await poll(() => page.locator('g[data-node="redis.cache"]').getAttribute('class')).toContain('map-dim');
   await shot(page, '05-service-map-focus');
+  // Pan and zoom: buttons, keyboard, mouse drag and wheel; Fit to view returns to the fitted view.
+  const zoomText = () => page.getByTestId('map-zoom').textContent();
+  const pct = async () => Number.parseInt((await zoomText()) ?? '', 10);
+  const fitted = await pct();
+  expect(fitted).toBeGreaterThan(0);
+  const boxOf = () => at('checkout');
+  const w0 = (await boxOf()).width;
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await poll(pct).toBeGreaterThan(fitted);
+  expect((await boxOf()).width).toBeGreaterThan(w0 * 1.1);
+  await shot(page, '05b-service-map-zoomed');
+  const frame = page.getByRole('application', { name: /Service map/ });
+  await frame.focus();
+  const x0 = (await boxOf()).x;
+  await page.keyboard.press('ArrowRight');
+  await poll(async () => (await boxOf()).x).toBeLessThan(x0 - 40);
+  await page.keyboard.press('-');
+  await poll(pct).toBe(fitted);
+  await page.keyboard.press('0');
+  await poll(pct).toBe(fitted);
+  // Drag on the background moves the drawing with the pointer.
+  const fb = (await frame.boundingBox())!;
+  const x1 = (await boxOf()).x;
+  await page.mouse.move(fb.x + 20, fb.y + fb.height - 20);
+  await page.mouse.down();
+  await page.mouse.move(fb.x + 140, fb.y + fb.height - 20, { steps: 6 });
+  await page.mouse.up();
+  await poll(async () => (await boxOf()).x).toBeGreaterThan(x1 + 80);
+  await page.mouse.wheel(0, -400);
+  await poll(pct).toBeGreaterThan(fitted);
+  await page.getByRole('button', { name: 'Fit to view' }).click();
+  await poll(pct).toBe(fitted);
+  await poll(async () => Math.round((await boxOf()).x)).toBe(Math.round(x1));
   // External peers can be hidden (URL); a node is a link to its service.
   await page.getByLabel('Show external peers').uncheck();
   await poll(() => nodes.count()).toBe(5);

@@ -3,6 +3,7 @@
  * dagre (mapLayout.ts) and drawn as SVG. A workload opens its service page (links: keyboard and ctrl-click
  * work); hovering or focusing a node fades everything not connected to it. The calls table below lists the
  * same edges for screen readers and exact reading. Namespace and external peers filter in the URL.
+ * Pan and zoom (mouse, wheel, buttons, keyboard) and fit to view: useMapZoom.ts.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatDuration, formatPercent, formatRate } from '../../charts/format.ts';
@@ -16,6 +17,12 @@ import { useLoad } from '../../useLoad.ts';
 import { ERROR_BAD, ERROR_WARN, NamespaceSelect, RedCells, RedHeaders } from '../services/redCells.tsx';
 import { servicePath } from '../services/ServicesPage.tsx';
 import { edgePath, layoutToFit, type MapNode, NODE_H, NODE_W } from './mapLayout.ts';
+import { useMapZoom } from './useMapZoom.ts';
+import './map.css';
+
+/** The map's frame is as tall as the drawing at the width's scale, within these bounds. */
+const FRAME_MIN_H = 380;
+const FRAME_MAX_H = 680;
 
 export function ServiceMapPage({ org }: PageProps) {
   return <DataPage org={org}>{(ctx) => <ServiceMap ctx={ctx} />}</DataPage>;
@@ -77,6 +84,14 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
     );
     return { layout: layoutToFit(nodes, edges, width - 24), edges };
   }, [data, ns, hideExternal, width]);
+  const [svgEl, setSvgEl] = useState<SVGSVGElement | null>(null);
+  const content = { width: graph?.layout.width ?? 0, height: graph?.layout.height ?? 0 };
+  const atWidth = content.width > 0 ? Math.min(1, (width - 32) / content.width) : 1;
+  const frame = {
+    width,
+    height: Math.round(Math.min(FRAME_MAX_H, Math.max(FRAME_MIN_H, content.height * atWidth + 48))),
+  };
+  const view = useMapZoom(svgEl, content, frame);
 
   if (error && !data) return <DataError error={error} onRetry={reload} />;
   if (loading && !data) return <Spinner label="Loading the service map" />;
@@ -130,12 +145,45 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
         </div>
       </div>
       <DataError error={error} onRetry={reload} />
-      <div className="card map-card" ref={setCardEl}>
+      <div
+        className="card map-card map-zoomable"
+        ref={setCardEl}
+        // An application region: it takes the arrow keys to pan (and + - 0 to zoom and fit), so it is a tab stop.
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: role application is interactive; biome does not know
+        tabIndex={0}
+        role="application"
+        aria-label="Service map. Drag or use the arrow keys to move, + and - to zoom, 0 to fit."
+        onKeyDown={view.onKeyDown}
+      >
+        <div className="map-controls">
+          <button
+            type="button"
+            className="btn btn-secondary btn-icon"
+            onClick={view.zoomIn}
+            aria-label="Zoom in"
+          >
+            +
+          </button>
+          <button
+            type="button"
+            className="btn btn-secondary btn-icon"
+            onClick={view.zoomOut}
+            aria-label="Zoom out"
+          >
+            −
+          </button>
+          <button type="button" className="btn btn-secondary btn-sm" onClick={view.fit}>
+            Fit to view
+          </button>
+          <span className="map-zoom" data-testid="map-zoom">
+            {Math.round(view.transform.k * 100)}%
+          </span>
+        </div>
         <svg
+          ref={setSvgEl}
           className="service-map"
-          viewBox={`0 0 ${layout.width} ${layout.height}`}
-          // Shrinks to fit down to 85% (text stays readable), then the card scrolls.
-          style={{ width: '100%', maxWidth: layout.width, minWidth: layout.width * 0.85 }}
+          width="100%"
+          height={frame.height}
           aria-labelledby="map-title"
         >
           <title id="map-title">Service map</title>
@@ -156,96 +204,101 @@ function ServiceMap({ ctx }: { ctx: DataContext }) {
               </marker>
             ))}
           </defs>
-          {layout.edges.map((e) => {
-            const t = tone(e.edge.errorRate);
-            const lit = focus === null || e.source === focus || e.target === focus;
-            const width = 1.25 + Math.min(4, Math.log10(1 + (e.edge.requestRate ?? 0)) * 2.5);
-            return (
-              <g key={e.id} className={lit ? 'map-edge' : 'map-edge map-dim'} data-edge={e.id}>
-                <title>
-                  {`${e.source} → ${e.target} (${e.edge.protocol}): ${formatRate(e.edge.requestRate)}, ${formatPercent(e.edge.errorRate)} errors, p50 ${formatDuration(e.edge.p50)}, p95 ${formatDuration(e.edge.p95)}, p99 ${formatDuration(e.edge.p99)}`}
-                </title>
-                <path
-                  d={edgePath(e.points)}
-                  className={`edge-line edge-${t}`}
-                  strokeWidth={width}
-                  markerEnd={`url(#arrow-${t})`}
-                />
-                <g transform={`translate(${e.label.x}, ${e.label.y})`} className="edge-label">
-                  <rect x={-84} y={-11} width={168} height={22} rx={11} />
-                  <text textAnchor="middle" dy="4">
-                    {formatRate(e.edge.requestRate)} · p95 {formatDuration(e.edge.p95)}
-                    {(e.edge.errorRate ?? 0) > 0 ? ` · ${formatPercent(e.edge.errorRate)}` : ''}
-                  </text>
+          <g transform={view.transform.toString()} data-testid="map-view">
+            {layout.edges.map((e) => {
+              const t = tone(e.edge.errorRate);
+              const lit = focus === null || e.source === focus || e.target === focus;
+              const width = 1.25 + Math.min(4, Math.log10(1 + (e.edge.requestRate ?? 0)) * 2.5);
+              return (
+                <g key={e.id} className={lit ? 'map-edge' : 'map-edge map-dim'} data-edge={e.id}>
+                  <title>
+                    {`${e.source} → ${e.target} (${e.edge.protocol}): ${formatRate(e.edge.requestRate)}, ${formatPercent(e.edge.errorRate)} errors, p50 ${formatDuration(e.edge.p50)}, p95 ${formatDuration(e.edge.p95)}, p99 ${formatDuration(e.edge.p99)}`}
+                  </title>
+                  <path
+                    d={edgePath(e.points)}
+                    className={`edge-line edge-${t}`}
+                    strokeWidth={width}
+                    markerEnd={`url(#arrow-${t})`}
+                  />
+                  <g transform={`translate(${e.label.x}, ${e.label.y})`} className="edge-label">
+                    <rect x={-84} y={-11} width={168} height={22} rx={11} />
+                    <text textAnchor="middle" dy="4">
+                      {formatRate(e.edge.requestRate)} · p95 {formatDuration(e.edge.p95)}
+                      {(e.edge.errorRate ?? 0) > 0 ? ` · ${formatPercent(e.edge.errorRate)}` : ''}
+                    </text>
+                  </g>
                 </g>
-              </g>
-            );
-          })}
-          {layout.nodes.map(({ id, x, y, node }) => {
-            const t = tone(node.errorRate);
-            const body = (
-              <>
-                <rect
-                  x={-NODE_W / 2}
-                  y={-NODE_H / 2}
-                  width={NODE_W}
-                  height={NODE_H}
-                  rx={10}
-                  className={node.external ? 'node-box node-external' : 'node-box'}
-                />
-                {!node.external ? (
+              );
+            })}
+            {layout.nodes.map(({ id, x, y, node }) => {
+              const t = tone(node.errorRate);
+              const body = (
+                <>
                   <rect
                     x={-NODE_W / 2}
                     y={-NODE_H / 2}
-                    width={5}
+                    width={NODE_W}
                     height={NODE_H}
-                    rx={2}
-                    className={`node-bar node-${t}`}
+                    rx={10}
+                    className={node.external ? 'node-box node-external' : 'node-box'}
                   />
-                ) : null}
-                <text x={-NODE_W / 2 + 16} y={-8} className="node-name">
-                  {id.length > 24 ? `${id.slice(0, 23)}…` : id}
-                </text>
-                <text x={-NODE_W / 2 + 16} y={14} className="node-figures">
-                  {node.external
-                    ? 'external'
-                    : node.requestRate === null
-                      ? `${node.namespace} · client only`
-                      : `${formatRate(node.requestRate)} · ${formatPercent(node.errorRate)} · p95 ${formatDuration(node.p95)}`}
-                </text>
-              </>
-            );
-            const label = node.external
-              ? `${id}, external`
-              : `${id}: ${formatRate(node.requestRate)}, ${formatPercent(node.errorRate)} errors, p95 ${formatDuration(node.p95)}`;
-            return (
-              <g
-                key={id}
-                transform={`translate(${x}, ${y})`}
-                className={connected(id) ? 'map-node' : 'map-node map-dim'}
-                data-node={id}
-              >
-                {node.external ? (
-                  <g>
-                    <title>{label}</title>
-                    {body}
-                  </g>
-                ) : (
-                  <a
-                    href={href(node)}
-                    onClick={linkClick}
-                    aria-label={label}
-                    onMouseEnter={() => setFocus(id)}
-                    onMouseLeave={() => setFocus(null)}
-                    onFocus={() => setFocus(id)}
-                    onBlur={() => setFocus(null)}
-                  >
-                    {body}
-                  </a>
-                )}
-              </g>
-            );
-          })}
+                  {!node.external ? (
+                    <rect
+                      x={-NODE_W / 2}
+                      y={-NODE_H / 2}
+                      width={5}
+                      height={NODE_H}
+                      rx={2}
+                      className={`node-bar node-${t}`}
+                    />
+                  ) : null}
+                  <text x={-NODE_W / 2 + 16} y={-8} className="node-name">
+                    {id.length > 24 ? `${id.slice(0, 23)}…` : id}
+                  </text>
+                  <text x={-NODE_W / 2 + 16} y={14} className="node-figures">
+                    {node.external
+                      ? 'external'
+                      : node.requestRate === null
+                        ? `${node.namespace} · client only`
+                        : `${formatRate(node.requestRate)} · ${formatPercent(node.errorRate)} · p95 ${formatDuration(node.p95)}`}
+                  </text>
+                </>
+              );
+              const label = node.external
+                ? `${id}, external`
+                : `${id}: ${formatRate(node.requestRate)}, ${formatPercent(node.errorRate)} errors, p95 ${formatDuration(node.p95)}`;
+              return (
+                <g
+                  key={id}
+                  transform={`translate(${x}, ${y})`}
+                  className={connected(id) ? 'map-node' : 'map-node map-dim'}
+                  data-node={id}
+                >
+                  {node.external ? (
+                    <g>
+                      <title>{label}</title>
+                      {body}
+                    </g>
+                  ) : (
+                    <a
+                      href={href(node)}
+                      onClick={linkClick}
+                      aria-label={label}
+                      onMouseEnter={() => setFocus(id)}
+                      onMouseLeave={() => setFocus(null)}
+                      onFocus={() => {
+                        setFocus(id);
+                        view.reveal(x, y);
+                      }}
+                      onBlur={() => setFocus(null)}
+                    >
+                      {body}
+                    </a>
+                  )}
+                </g>
+              );
+            })}
+          </g>
         </svg>
       </div>
       <section className="section" aria-labelledby="calls-h">
