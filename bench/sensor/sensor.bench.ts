@@ -9,12 +9,16 @@
  * Reported (bench/results.tsv, no-sensor figure as baseline): throughput (the loss is 1 - ratio), p50/p99
  * latency, sensor CPU (its process plus the in-kernel program time from bpf_stats) per 10k req/s, sensor
  * RSS, and API calls parsed per request (a check that the sensor really parsed the traffic).
- * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length)
+ * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
+ * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
+ * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
+ * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state)
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
@@ -133,7 +137,23 @@ interface Sensor {
   admin: string;
 }
 
-async function startSensor(pids: number[], sink: string): Promise<Sensor> {
+/** A checkout whose `understory sensor` is measured: this one, or a reference commit's (BENCH_REFERENCE). */
+interface Build {
+  label: string;
+  dir: string;
+}
+
+/** The reference commit's tree in `dir` with its own native build (node_modules shared with this checkout). */
+function buildReference(ref: string, dir: string): Build {
+  const tar = join(dir, 'src.tar');
+  execFileSync('git', ['archive', '--output', tar, ref], { cwd: repo });
+  execFileSync('tar', ['-xf', tar, '-C', dir]);
+  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(dir, 'scripts/build-native.mjs')], { cwd: dir, stdio: 'inherit' });
+  return { label: ref, dir };
+}
+
+async function startSensor(pids: number[], sink: string, cwd = repo): Promise<Sensor> {
   const args = [
     'bin/understory.mjs',
     'sensor',
@@ -151,7 +171,7 @@ async function startSensor(pids: number[], sink: string): Promise<Sensor> {
     '0',
     '--no-logs',
   ];
-  const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
     log = (log + b.toString()).slice(-20_000);
@@ -250,10 +270,16 @@ function avg(ms: Measured[]): Measured {
   };
 }
 
-async function scenario(name: string, url: string, pids: number[], sink: string): Promise<void> {
+async function scenario(
+  name: string,
+  url: string,
+  pids: number[],
+  sink: string,
+  builds: Build[],
+): Promise<void> {
   const labels = ['saturated', ...RATE_FRACTIONS.map((f) => `rate_${Math.round(f * 100)}pct`)];
   const base: Measured[][] = labels.map(() => []);
-  const withSensor: Measured[][] = labels.map(() => []);
+  const withSensor: Measured[][][] = builds.map(() => labels.map(() => []));
   let rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Without and with alternate, so drift in the machine's load hits both alike.
@@ -261,85 +287,108 @@ async function scenario(name: string, url: string, pids: number[], sink: string)
     if (rates.length === 0)
       rates = RATE_FRACTIONS.map((f) => Math.max(100, Math.round((base[0]![0]!.load.rps * f) / 100) * 100));
     for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(() => hey(url, rate)));
-    const sensor = await startSensor(pids, sink);
-    try {
-      const bg = await bpfBackgroundNsPerS(sensor);
-      withSensor[0]!.push(await measure(() => wrk(url), sensor, bg));
-      for (const [i, rate] of rates.entries())
-        withSensor[i + 1]!.push(await measure(() => hey(url, rate), sensor, bg));
-    } finally {
-      await stopSensor(sensor);
+    // The builds take turns going first, so neither always runs right after the baseline.
+    const order = builds.map((_, i) => (i + round) % builds.length);
+    for (const bi of order) {
+      const sensor = await startSensor(pids, sink, builds[bi]!.dir);
+      const runs = withSensor[bi]!;
+      try {
+        const bg = await bpfBackgroundNsPerS(sensor);
+        runs[0]!.push(await measure(() => wrk(url), sensor, bg));
+        for (const [i, rate] of rates.entries())
+          runs[i + 1]!.push(await measure(() => hey(url, rate), sensor, bg));
+      } finally {
+        await stopSensor(sensor);
+      }
     }
   }
-  const b = `sensor-full/${name}`;
-  for (const [i, label] of labels.entries()) {
-    const w = avg(withSensor[i]!);
-    const o = avg(base[i]!);
-    const how =
-      i === 0
-        ? `wrk -t1 -c32 ${SECONDS}s, saturation`
-        : `hey -c10 at ${rates[i - 1]} req/s (${label.replace('rate_', '').replace('pct', ' %')} of saturation) ${SECONDS}s`;
-    const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor with remote write + OTLP to a local sink`;
+  for (const [bi, build] of builds.entries()) {
+    const b = bi === 0 ? `sensor-full/${name}` : `sensor-full/${name}@${build.label}`;
+    for (const [i, label] of labels.entries()) {
+      const w = avg(withSensor[bi]![i]!);
+      const o = avg(base[i]!);
+      const how =
+        i === 0
+          ? `wrk -t1 -c32 ${SECONDS}s, saturation`
+          : `hey -c10 at ${rates[i - 1]} req/s (${label.replace('rate_', '').replace('pct', ' %')} of saturation) ${SECONDS}s`;
+      const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${bi === 0 ? '' : ` of ${build.label}`} with remote write + OTLP to a local sink`;
+      recordLoad(b, label, w, o, notes);
+      if (bi > 0) {
+        const cur = avg(withSensor[0]![i]!);
+        const per10k = (m: Measured) => (m.processCores! + m.bpfCores!) / (m.load.rps / 10_000);
+        record({
+          benchmark: `sensor-full/${name}`,
+          metric: `sensor_cores_per_10k_rps_${label}_vs_reference`,
+          value: per10k(cur),
+          unit: 'cores',
+          baseline: per10k(w),
+          notes: `${notes}; this checkout (value) against ${build.label} (baseline), same run`,
+        });
+      }
+    }
     record({
       benchmark: b,
-      metric: `throughput_${label}`,
-      value: w.load.rps,
-      unit: 'req/s',
-      baseline: o.load.rps,
-      notes,
-    });
-    record({
-      benchmark: b,
-      metric: `latency_p50_${label}`,
-      value: w.load.p50Ms,
-      unit: 'ms',
-      baseline: o.load.p50Ms,
-      notes,
-    });
-    record({
-      benchmark: b,
-      metric: `latency_p99_${label}`,
-      value: w.load.p99Ms,
-      unit: 'ms',
-      baseline: o.load.p99Ms,
-      notes,
-    });
-    const per10k = (cores: number) => cores / (w.load.rps / 10_000);
-    record({
-      benchmark: b,
-      metric: `sensor_cores_per_10k_rps_${label}`,
-      value: per10k(w.processCores! + w.bpfCores!),
-      unit: 'cores',
-      notes: `${notes}; sensor process CPU + in-kernel eBPF program time net of the idle background, per 10k req/s`,
-    });
-    record({
-      benchmark: b,
-      metric: `sensor_process_cores_per_10k_rps_${label}`,
-      value: per10k(w.processCores!),
-      unit: 'cores',
-      notes: `${notes}; user-space part: capture reader, parsing, aggregation, export`,
-    });
-    record({
-      benchmark: b,
-      metric: `calls_per_request_${label}`,
-      value: w.callsPerRequest!,
-      unit: 'calls',
-      notes: `${notes}; API calls the sensor stitched per request served (server side only: the load generator is not captured)`,
-    });
-    record({
-      benchmark: b,
-      metric: `drops_per_request_${label}`,
-      value: w.dropsPerRequest!,
-      unit: 'events',
-      notes: `${notes}; capture records lost because the ring was full, per request`,
+      metric: 'sensor_rss',
+      value: Math.max(...withSensor[bi]!.flat().map((m) => m.rss!)),
+      unit: 'MiB',
+      notes: 'largest VmRSS of the understory sensor process during the runs (16 MiB ring)',
     });
   }
+}
+
+function recordLoad(b: string, label: string, w: Measured, o: Measured, notes: string): void {
   record({
     benchmark: b,
-    metric: 'sensor_rss',
-    value: Math.max(...withSensor.flat().map((m) => m.rss!)),
-    unit: 'MiB',
-    notes: 'largest VmRSS of the understory sensor process during the runs (16 MiB ring)',
+    metric: `throughput_${label}`,
+    value: w.load.rps,
+    unit: 'req/s',
+    baseline: o.load.rps,
+    notes,
+  });
+  record({
+    benchmark: b,
+    metric: `latency_p50_${label}`,
+    value: w.load.p50Ms,
+    unit: 'ms',
+    baseline: o.load.p50Ms,
+    notes,
+  });
+  record({
+    benchmark: b,
+    metric: `latency_p99_${label}`,
+    value: w.load.p99Ms,
+    unit: 'ms',
+    baseline: o.load.p99Ms,
+    notes,
+  });
+  const per10k = (cores: number) => cores / (w.load.rps / 10_000);
+  record({
+    benchmark: b,
+    metric: `sensor_cores_per_10k_rps_${label}`,
+    value: per10k(w.processCores! + w.bpfCores!),
+    unit: 'cores',
+    notes: `${notes}; sensor process CPU + in-kernel eBPF program time net of the idle background, per 10k req/s`,
+  });
+  record({
+    benchmark: b,
+    metric: `sensor_process_cores_per_10k_rps_${label}`,
+    value: per10k(w.processCores!),
+    unit: 'cores',
+    notes: `${notes}; user-space part: capture reader, parsing, aggregation, export`,
+  });
+  record({
+    benchmark: b,
+    metric: `calls_per_request_${label}`,
+    value: w.callsPerRequest!,
+    unit: 'calls',
+    notes: `${notes}; API calls the sensor stitched per request served (server side only: the load generator is not captured)`,
+  });
+  record({
+    benchmark: b,
+    metric: `drops_per_request_${label}`,
+    value: w.dropsPerRequest!,
+    unit: 'events',
+    notes: `${notes}; capture records lost because the ring was full, per request`,
   });
 }
 
@@ -347,6 +396,11 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('cannot run the sensor benchmark: it needs root (eBPF)');
   await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
   const sink = await startSink();
+  const only = process.env.BENCH_SCENARIOS;
+  const builds: Build[] = [{ label: 'this', dir: repo }];
+  const ref = process.env.BENCH_REFERENCE;
+  const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;
+  if (ref && refDir) builds.push(buildReference(ref, refDir));
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
       id: i,
@@ -356,31 +410,38 @@ async function main(): Promise<void> {
     })),
   });
   try {
-    const node = await startNodeHttp(body.slice(0, 1000));
-    try {
-      await scenario(
-        'node-http-1kb-json',
-        `http://127.0.0.1:${node.port}/api/items/42`,
-        [node.pid],
-        sink.url,
-      );
-    } finally {
-      await node.stop();
+    if (!only || only.includes('node')) {
+      const node = await startNodeHttp(body.slice(0, 1000));
+      try {
+        await scenario(
+          'node-http-1kb-json',
+          `http://127.0.0.1:${node.port}/api/items/42`,
+          [node.pid],
+          sink.url,
+          builds,
+        );
+      } finally {
+        await node.stop();
+      }
     }
-    const nginx = await startNginx('ok');
-    try {
-      await scenario(
-        'nginx-tiny',
-        `http://127.0.0.1:${nginx.port}/`,
-        [nginx.pid, ...children(nginx.pid)],
-        sink.url,
-      );
-    } finally {
-      await nginx.stop();
+    if (!only || only.includes('nginx')) {
+      const nginx = await startNginx('ok');
+      try {
+        await scenario(
+          'nginx-tiny',
+          `http://127.0.0.1:${nginx.port}/`,
+          [nginx.pid, ...children(nginx.pid)],
+          sink.url,
+          builds,
+        );
+      } finally {
+        await nginx.stop();
+      }
     }
     process.stdout.write(`sink received ${sink.bodies()} export bodies\n`);
   } finally {
     await sink.close();
+    if (refDir) rmSync(refDir, { recursive: true, force: true });
   }
 }
 

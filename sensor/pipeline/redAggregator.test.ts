@@ -159,6 +159,41 @@ describe('RedAggregator', () => {
     );
   });
 
+  it('restarts a forgotten series at zero when it comes back, next to one that stayed', () => {
+    const a = new RedAggregator({ maxIdleSnapshots: 1 });
+    a.observe(call(), ID, '/gone');
+    a.snapshot();
+    a.observe(call(), ID, '/kept');
+    a.snapshot(); // /gone is idle for 1 snapshot
+    a.observe(call(), ID, '/kept');
+    a.snapshot(); // /gone is forgotten here
+    a.observe(call(), ID, '/gone');
+    a.observe(call(), ID, '/kept');
+    const out = find(a.snapshot(), 'http_server_request_duration_seconds_count');
+    expect(out.map((s) => [labelsOf(s).resource, s.value])).toEqual([
+      ['/kept', 3],
+      ['/gone', 1],
+    ]);
+  });
+
+  it('keeps counting right while a flood of new peers overflows (the series index is rebuilt meanwhile)', () => {
+    const a = new RedAggregator({ maxSeriesPerWorkload: 3 });
+    const peers = 30_000; // enough index garbage to force rebuilds
+    for (let i = 0; i < peers; i++) {
+      a.observe(call(), { ...ID, peer: `10.0.${i >> 8}.${i & 255}` }, '/p');
+      a.observe(call({ error: true }), ID, '/known');
+    }
+    const out = find(a.snapshot(), 'http_server_request_duration_seconds_count');
+    const byPeer = Object.fromEntries(out.map((s) => [`${labelsOf(s).peer} ${labelsOf(s).error}`, s.value]));
+    expect(byPeer).toEqual({
+      '10.0.0.0 false': 1,
+      '10.0.0.1 false': 1,
+      'postgres true': peers,
+      '__overflow__ false': peers - 2,
+    });
+    expect(a.counts.overflowed).toBe(peers - 2);
+  });
+
   it('cuts long label values and counts negative durations as zero', () => {
     const a = new RedAggregator({ maxLabelChars: 4, bucketsS: [1] });
     a.observe(call({ startNs: 10n, endNs: 5n }), ID, '/abcdefgh');

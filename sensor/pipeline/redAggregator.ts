@@ -61,6 +61,28 @@ interface Histogram {
   /** Overflow series do not count against (nor free) a workload's budget. */
   overflow: boolean;
   pairs?: SeriesPairs;
+  /** The index node that holds this series (to unlink it when it ages out). */
+  indexed?: IndexNode;
+}
+
+/** One level of the series index: children by label value; at the last level, series by error flag. */
+interface IndexNode {
+  next?: Map<string, IndexNode>;
+  leaves?: [Histogram | undefined, Histogram | undefined];
+}
+
+/** Index nodes created since the last rebuild (shared by every aggregator: only a bound, see `observe`). */
+let created = 0;
+
+function step(node: IndexNode, value: string): IndexNode {
+  node.next ??= new Map();
+  let child = node.next.get(value);
+  if (child === undefined) {
+    child = {};
+    node.next.set(value, child);
+    created++;
+  }
+  return child;
 }
 
 interface SeriesPairs {
@@ -83,6 +105,9 @@ const SEP = '\u0000';
 export class RedAggregator {
   private readonly cfg: RedAggregatorConfig;
   private readonly series = new Map<string, Histogram>();
+  private index: IndexNode = {};
+  /** `created` when the index was last rebuilt, minus the nodes that rebuild made. */
+  private indexBase = 0;
   private readonly perWorkload = new Map<string, number>();
   private readonly le: string[];
   private snapshots = 0;
@@ -103,8 +128,7 @@ export class RedAggregator {
   /** Counts one call whose resource was already templated. */
   observe(call: ApiCall, id: Identity, resource: string): void {
     const name = redMetricName(call.protocol, call.role);
-    // The key is built by concatenation (no label array per call); values are cut to maxLabelChars
-    // first so a key names exactly one series.
+    // Values are cut to maxLabelChars first so a path names exactly one series.
     const max = this.cfg.maxLabelChars;
     const workload = id.workload.length > max ? id.workload.slice(0, max) : id.workload;
     const namespace = id.namespace.length > max ? id.namespace.slice(0, max) : id.namespace;
@@ -112,31 +136,35 @@ export class RedAggregator {
     const method = call.method.length > max ? call.method.slice(0, max) : call.method;
     const res = resource.length > max ? resource.slice(0, max) : resource;
     const status = call.status.length > max ? call.status.slice(0, max) : call.status;
-    const error = call.error ? 'true' : 'false';
-    const key =
-      name +
-      SEP +
-      workload +
-      SEP +
-      namespace +
-      SEP +
-      peer +
-      SEP +
-      call.protocol +
-      SEP +
-      call.role +
-      SEP +
-      method +
-      SEP +
-      res +
-      SEP +
-      status +
-      SEP +
-      error;
-    let h = this.series.get(key);
-    if (!h) {
+    // The series is found through a tree of maps, one level per label: each lookup hashes a short string
+    // V8 has usually hashed before (templates, names, statuses are shared strings), where one key string
+    // per call (~100 characters, built, flattened and hashed every time) was the pipeline's largest item.
+    // Paths of overflowed or forgotten series stay in the index until it is rebuilt: rebuild once it holds
+    // twice what the live series need (9 nodes each), so it stays bounded at an amortised constant cost.
+    if (created - this.indexBase > 2 * 9 * this.series.size + 10_000) this.reindex();
+    let node: IndexNode = this.index;
+    node = step(node, name);
+    node = step(node, workload);
+    node = step(node, namespace);
+    node = step(node, peer);
+    node = step(node, call.protocol);
+    node = step(node, call.role);
+    node = step(node, method);
+    node = step(node, res);
+    node = step(node, status);
+    const slot = call.error ? 1 : 0;
+    let h = node.leaves?.[slot];
+    if (h === undefined) {
+      const error = call.error ? 'true' : 'false';
       const values = [workload, namespace, peer, call.protocol, call.role, method, res, status, error];
-      h = this.create(key, name, values, id.workload);
+      h = this.create(name + SEP + values.join(SEP), name, values, id.workload);
+      // Overflow series are not indexed under the call's labels: the next call of that series tries
+      // again (and is counted as overflowed again), as when the series was looked up by key.
+      if (!h.overflow) {
+        node.leaves ??= [undefined, undefined];
+        node.leaves[slot] = h;
+        h.indexed = node;
+      }
     }
     const s = Number(call.endNs - call.startNs) / 1e9;
     const seconds = Math.max(s, 0);
@@ -227,9 +255,13 @@ export class RedAggregator {
 
   private age(): void {
     const oldest = this.snapshots - this.cfg.maxIdleSnapshots;
+    let unlinked = false;
     for (const [key, h] of this.series) {
       if (h.lastSnapshot >= oldest) continue;
       this.series.delete(key);
+      unlinked = true;
+      const leaves = h.indexed?.leaves;
+      if (leaves) leaves[leaves[0] === h ? 0 : 1] = undefined;
       this.counts.agedOut++;
       const n = this.perWorkload.get(h.workload) ?? 0;
       if (!h.overflow) {
@@ -238,6 +270,24 @@ export class RedAggregator {
       }
     }
     this.counts.series = this.series.size;
+    // Index nodes of forgotten series stay behind; rebuild the index when series were forgotten so it
+    // does not grow with every label value ever seen (aging runs once per snapshot, every 15 s).
+    if (unlinked) this.reindex();
+  }
+
+  private reindex(): void {
+    this.index = {};
+    const before = created;
+    for (const h of this.series.values()) {
+      h.indexed = undefined;
+      if (h.overflow) continue;
+      let node = step(this.index, h.name);
+      for (let i = 0; i < 8; i++) node = step(node, h.values[i]!);
+      node.leaves ??= [undefined, undefined];
+      node.leaves[h.values[8] === 'true' ? 1 : 0] = h;
+      h.indexed = node;
+    }
+    this.indexBase = before;
   }
 }
 
