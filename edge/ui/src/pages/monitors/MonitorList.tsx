@@ -15,6 +15,7 @@ import {
   type AlertHistoryRow,
   conditionSummary,
   type MonitorState,
+  type MonitorWithCounts,
   monitorMute,
   monitorState,
   monitorsApi,
@@ -186,9 +187,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                   <th scope="col">State</th>
                   <th scope="col">Monitor</th>
                   <th scope="col">Severity</th>
-                  <th scope="col" className="num">
-                    Alerts
-                  </th>
+
                   <th scope="col">Last transition</th>
                   <th scope="col">Notifies</th>
                   {editor ? (
@@ -205,14 +204,17 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                     <tr key={m.id} data-monitor-row={m.name} data-state={state}>
                       <td>
                         <StateBadge state={state} />
-                        {mute ? (
-                          <span
-                            className="mon-muted"
-                            title={`Muted until ${new Date(mute.endsAt).toLocaleString()}`}
-                          >
-                            muted
-                          </span>
-                        ) : null}
+                        <div className="mon-state-sub">
+                          {alertCounts(m)}
+                          {mute ? (
+                            <span
+                              className="mon-muted"
+                              title={`Muted until ${new Date(mute.endsAt).toLocaleString()}`}
+                            >
+                              muted
+                            </span>
+                          ) : null}
+                        </div>
                       </td>
                       <td className="cell-wrap mon-name-cell">
                         <a
@@ -232,16 +234,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                       <td>
                         <SeverityBadge severity={m.severity} />
                       </td>
-                      <td className="num">
-                        {m.alerts.firing > 0 ? (
-                          <span className="fig-bad">{m.alerts.firing} firing</span>
-                        ) : null}
-                        {m.alerts.firing > 0 && m.alerts.pending > 0 ? ', ' : null}
-                        {m.alerts.pending > 0 ? (
-                          <span className="fig-warn">{m.alerts.pending} pending</span>
-                        ) : null}
-                        {m.alerts.firing + m.alerts.pending === 0 ? <span className="muted">0</span> : null}
-                      </td>
+
                       <td>
                         {last ? (
                           <span title={new Date(last.timestamp).toLocaleString()}>
@@ -311,6 +304,14 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
       ) : null}
     </>
   );
+}
+
+/** "1 firing, 2 pending" under the state badge; nothing when no alert is active. */
+function alertCounts(m: MonitorWithCounts): string {
+  const parts = [];
+  if (m.alerts.firing > 0) parts.push(`${m.alerts.firing} firing`);
+  if (m.alerts.pending > 0) parts.push(`${m.alerts.pending} pending`);
+  return parts.join(', ');
 }
 
 function Tile(props: { label: string; value: number; hint: string; bad?: boolean }) {

@@ -80,11 +80,13 @@ export function PromqlPreview(props: { ctx: DataContext; query: string; op: Comp
       )}
       {over && !result.error ? (
         <p className="mon-preview-note" aria-live="polite">
-          {over.of === 0
-            ? 'No series: nothing to alert on in this range.'
-            : `${over.n} of ${over.of} series ${over.n === 1 ? 'is' : 'are'} ${op} ${threshold} at the end of the range${
-                over.n > 0 ? ': the monitor would raise an alert for each.' : '.'
-              }`}
+          {result.loading
+            ? 'Reading…'
+            : over.of === 0
+              ? 'No series: nothing to alert on in this range.'
+              : `${over.n} of ${over.of} series ${over.n === 1 ? 'is' : 'are'} ${op} ${threshold} at the end of the range${
+                  over.n > 0 ? ': the monitor would raise an alert for each.' : '.'
+                }`}
           {aligned?.dropped ? ` (${aligned.dropped} more series not drawn.)` : ''}
         </p>
       ) : null}

@@ -85,8 +85,11 @@ export function SqlLogsPreview(props: {
       )}
       {counts.data && !counts.error ? (
         <p className="mon-preview-note" aria-live="polite">
-          {counts.data.total} matching lines in the range; {chart.over} of {chart.windows} windows{' '}
-          {Number.isFinite(threshold) ? `${op} ${threshold}` : '(set a threshold)'}, all groups together.
+          {counts.loading
+            ? 'Counting…'
+            : `${counts.data.total} matching lines in the range; ${chart.over} of ${chart.windows} windows ${
+                Number.isFinite(threshold) ? `${op} ${threshold}` : '(set a threshold)'
+              }, all groups together.`}
         </p>
       ) : null}
     </section>
