@@ -27,37 +27,58 @@ function cpuSeconds(fn: () => void): number {
   return (used.user + used.system) / 1e6;
 }
 
-function httpConversation(n: number): { requests: Uint8Array[]; responses: Uint8Array[]; bytes: number } {
+/**
+ * The conversation as two streams (requests, responses) and the end offset of each message, encoded straight
+ * into two buffers: 600k separate message arrays would leave ~120 MB of dead objects in the old generation,
+ * and every scavenge during the measurement would pay for them.
+ */
+function httpConversation(n: number): {
+  reqStream: Uint8Array;
+  respStream: Uint8Array;
+  reqEnds: Int32Array;
+  respEnds: Int32Array;
+  bytes: number;
+} {
   const enc = new TextEncoder();
-  const requests: Uint8Array[] = [];
-  const responses: Uint8Array[] = [];
-  let bytes = 0;
+  const streams = { req: new Uint8Array(n * 256), resp: new Uint8Array(n * 192) };
+  const reqEnds = new Int32Array(n);
+  const respEnds = new Int32Array(n);
+  let re = 0;
+  let se = 0;
+  const put = (which: 'req' | 'resp', at: number, text: string): number => {
+    let out = streams[which];
+    if (out.length - at < text.length * 3) {
+      out = new Uint8Array(out.length * 2);
+      out.set(streams[which].subarray(0, at));
+      streams[which] = out;
+    }
+    return at + enc.encodeInto(text, out.subarray(at)).written;
+  };
   for (let i = 0; i < n; i++) {
-    const req = enc.encode(
+    re = put(
+      'req',
+      re,
       `GET /api/v1/orders/${i % 1000}?page=${i % 7} HTTP/1.1\r\nHost: orders.svc.cluster.local\r\n` +
         'User-Agent: Go-http-client/1.1\r\nAccept: application/json\r\nX-Request-Id: 8b0f6e2a-3c1d-4f5e\r\n' +
         'Accept-Encoding: gzip\r\n\r\n',
     );
     const body = `{"id":${i},"status":"shipped","items":3}`;
-    const resp = enc.encode(
+    se = put(
+      'resp',
+      se,
       `HTTP/1.1 ${i % 50 === 0 ? 500 : 200} OK\r\nContent-Type: application/json\r\n` +
         `Date: Wed, 25 Nov 2026 17:00:00 GMT\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     );
-    requests.push(req);
-    responses.push(resp);
-    bytes += req.length + resp.length;
+    reqEnds[i] = re;
+    respEnds[i] = se;
   }
-  return { requests, responses, bytes };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return {
+    reqStream: streams.req.subarray(0, re),
+    respStream: streams.resp.subarray(0, se),
+    reqEnds,
+    respEnds,
+    bytes: re + se,
+  };
 }
 
 function trackerFor(calls: { n: number }): ConnectionTracker {
@@ -73,19 +94,7 @@ const info = {
 
 function benchHttp(): void {
   const conv = httpConversation(CALLS);
-  const reqStream = concat(conv.requests);
-  const respStream = concat(conv.responses);
-  const reqEnds = new Int32Array(CALLS);
-  const respEnds = new Int32Array(CALLS);
-  let re = 0;
-  let se = 0;
-  for (let i = 0; i < CALLS; i++) {
-    reqEnds[i] = re += conv.requests[i]!.length;
-    respEnds[i] = se += conv.responses[i]!.length;
-  }
-  // Drop the per-message arrays: a large live heap would bill the GC's marking threads to the pipeline.
-  conv.requests.length = 0;
-  conv.responses.length = 0;
+  const { reqStream, respStream, reqEnds, respEnds } = conv;
 
   // Baseline: find every head end in the same bytes, nothing else.
   let heads = 0;

@@ -111,6 +111,8 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
   /**
    * Pairs queued frames. Consumes (splices out) the frames it used or discarded from both arrays and
    * leaves the rest for later (e.g. a request whose response has not arrived).
+   * Like `parseFrame`, a spec may return the same result object (and calls array) from every call: the
+   * caller takes the calls out before stitching again (the tracker does).
    */
   stitch(requests: F[], responses: F[], state: S, meta: ConnectionMeta): StitchResult;
   /**
@@ -119,6 +121,12 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
    * for the lost message in its pairing (e.g. HTTP/1.x drops the request whose response was lost).
    */
   onGap?(type: MessageType, state: S, partial: boolean): void;
+  /**
+   * Optional: the connection ends (close, expiry, end of capture, protocol switch), before the last
+   * `stitch`. A spec that holds frames back until the message is complete (an HTTP/1.x body whose length is
+   * only known when it ends, e.g. read until close) pushes them into the queues here.
+   */
+  releaseHeld?(requests: F[], responses: F[], state: S): void;
   /**
    * Optional: the connection ended (close, expiry, end of capture) after a last `stitch`. Returns calls that
    * can still be reported from what the state holds (e.g. HTTP/2 streams whose end was never seen).

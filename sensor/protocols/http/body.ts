@@ -31,6 +31,14 @@ export function skipBody(buf: Uint8Array, offset: number, end: number, st: HttpD
 function skipChunked(buf: Uint8Array, offset: number, end: number, st: HttpDirectionState): BodySkip {
   let at = offset;
   while (at < end) {
+    if (st.chunkPhase !== 1 && buf[at] === 0) {
+      // NUL never occurs in chunk framing: these are the eBPF source's stand-in for bytes the kernel moved
+      // but did not copy (a truncated write). Skip the run and expect a size line where real bytes resume
+      // (the next write), so a long chunked body keeps its byte count across truncated writes.
+      while (at < end && buf[at] === 0) at++;
+      st.chunkPhase = 0;
+      continue;
+    }
     if (st.chunkPhase === 1) {
       const take = Math.min(st.remaining, end - at);
       at += take;

@@ -1,7 +1,7 @@
 import type { DetectInput, DetectResult, MessageType, ProtocolSpec } from '../contract.ts';
 import { startsWithAscii } from '../tracker/bytes.ts';
 import { parseHttp } from './parse.ts';
-import { stitchHttp } from './stitch.ts';
+import { mergeReleased, stitchHttp } from './stitch.ts';
 import { BodyMode, type HttpFrame, type HttpState } from './types.ts';
 
 /** Methods a detector accepts at the very start of a stream (RFC 9110 plus common WebDAV ones). */
@@ -49,22 +49,38 @@ export const spec: ProtocolSpec<HttpFrame, HttpState> = {
   protocol: 'http',
   detect,
   newState: () => ({
-    request: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0 },
-    response: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0 },
+    request: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0, held: undefined },
+    response: { body: BodyMode.None, remaining: 0, chunkPhase: 0, headSearched: 0, held: undefined },
     pendingMethods: [],
     lostResponses: 0,
     switched: false,
+    released: [],
   }),
   parseFrame: parseHttp,
   findFrameBoundary,
   stitch: (requests, responses, state, meta) => stitchHttp(requests, responses, state, meta),
+  releaseHeld: (requests, responses, state) => {
+    // The connection ends: a body read until close is complete now, a chunked one never will be.
+    for (const dir of [state.request, state.response]) {
+      if (dir.held !== undefined) state.released.push(dir.held);
+      dir.held = undefined;
+    }
+    mergeReleased(requests, responses, state);
+  },
   onGap: (type, state, partial) => {
     const dir = type === 'request' ? state.request : state.response;
     dir.body = BodyMode.None;
     dir.remaining = 0;
     dir.chunkPhase = 0;
     dir.headSearched = 0;
-    if (partial && type === 'response') {
+    // A body cut by lost bytes: its message goes out with the bytes seen (a lower bound of its size). The
+    // bytes being assembled then belonged to that body, no response was lost.
+    const held = dir.held;
+    if (held !== undefined) {
+      state.released.push(held);
+      dir.held = undefined;
+    }
+    if (held === undefined && partial && type === 'response') {
       state.lostResponses++;
       state.pendingMethods.shift();
     }

@@ -1,13 +1,7 @@
 import type { MessageType, ParseResult } from '../contract.ts';
-import {
-  ByteSlab,
-  equalsLowerAscii,
-  findByte,
-  latin1String,
-  parseDecimal,
-  startsWithAscii,
-} from '../tracker/bytes.ts';
+import { latin1String, parseDecimal, startsWithAscii } from '../tracker/bytes.ts';
 import { skipBody } from './body.ts';
+import { hasHeadEnd, scanHead } from './head.ts';
 import {
   BODY_PREFIX_LIMIT,
   BodyMode,
@@ -17,10 +11,9 @@ import {
   MAX_HEAD_BYTES,
 } from './types.ts';
 
-const EMPTY = new Uint8Array(0);
-/** Header blocks kept per message for lazy decoding (see ByteSlab); one per process, event-loop thread. */
-const slab = new ByteSlab();
 const SUCCESS: ParseResult<HttpFrame> = { state: 'success', consumed: 0, frames: [] };
+/** A head was parsed but its frame is held until the body ends (see `HttpDirectionState.held`). */
+const HELD: ParseResult<HttpFrame> = { state: 'success', consumed: 0 };
 const NEEDS_MORE: ParseResult<HttpFrame> = { state: 'needs-more-data', consumed: 0 };
 const INVALID: ParseResult<HttpFrame> = { state: 'invalid', consumed: 0 };
 
@@ -41,8 +34,21 @@ export function parseHttp(
   const dir = type === 'request' ? state.request : state.response;
   if (dir.body !== BodyMode.None) {
     const skip = skipBody(buf, offset, end, dir);
-    if (skip.offset > offset) return { state: 'ignored', consumed: skip.offset - offset };
-    return skip.invalid ? INVALID : NEEDS_MORE;
+    const held = dir.held;
+    if (held !== undefined) {
+      held.bodySize += skip.offset - offset;
+      held.size += skip.offset - offset;
+      if (skip.done) dir.held = undefined;
+      // Broken framing: the held message goes out with the bytes counted so far, paired in time order.
+      if (skip.invalid) state.released.push(held);
+    }
+    if (skip.offset > offset) {
+      if (held === undefined || !skip.done || skip.invalid) return ignored(skip.offset - offset);
+      return succeed(skip.offset - offset, held);
+    }
+    if (!skip.invalid) return NEEDS_MORE;
+    // A message start where framing broke (a chunked body whose end was lost) is parsed at once below.
+    if (!startsLikeMessage(type, buf, offset, end)) return INVALID;
   }
   const startOk =
     type === 'request' ? requestLineStart(buf, offset, end) : responseLineStart(buf, offset, end);
@@ -73,19 +79,21 @@ export function parseHttp(
     method: '',
     target: '',
     status: 0,
-    raw: EMPTY,
-    rawStart: 0,
+    raw: '',
+    headStart: 0,
     headLength: 0,
     bodyStart: 0,
-    rawEnd: 0,
     bodySize: 0,
     upgrade: false,
   };
-  if (
-    type === 'request'
-      ? !parseRequestLine(buf, offset, lineEnd, frame)
-      : !parseStatusLine(buf, offset, lineEnd, frame)
-  ) {
+  // Target bounds (request line) until `raw` exists to cut it from.
+  let targetStart = 0;
+  let targetEnd = 0;
+  if (type === 'request') {
+    if (!parseRequestLine(buf, offset, lineEnd, frame)) return INVALID;
+    targetStart = requestLine.sp1 + 1 - offset;
+    targetEnd = requestLine.sp2 - offset;
+  } else if (!parseStatusLine(buf, offset, lineEnd, frame)) {
     return INVALID;
   }
   const bodyStart = headEnd + 4;
@@ -112,6 +120,7 @@ export function parseHttp(
 
   let consumedTo = bodyStart;
   let prefixEnd = bodyStart;
+  let heldBack = false;
   if (mode !== BodyMode.None && !state.switched) {
     dir.body = mode;
     dir.chunkPhase = 0;
@@ -121,29 +130,49 @@ export function parseHttp(
       dir.body = BodyMode.None;
     } else {
       dir.remaining = mode === BodyMode.Length ? h.contentLength : 0;
-      consumedTo = skipBody(buf, bodyStart, end, dir).offset;
+      const skip = skipBody(buf, bodyStart, end, dir);
+      consumedTo = skip.offset;
+      // A chunked body that ended here (or broke) has its size; otherwise it is counted as it streams.
+      heldBack = mode !== BodyMode.Length && !skip.done;
     }
     if (mode !== BodyMode.Chunked) prefixEnd = Math.min(consumedTo, bodyStart + BODY_PREFIX_LIMIT);
-    frame.bodySize = h.contentLength >= 0 ? h.contentLength : consumedTo - bodyStart;
+    frame.bodySize = mode === BodyMode.Length ? h.contentLength : consumedTo - bodyStart;
   }
-  // One copy per message, the header lines and the body prefix (contiguous in the stream), decoded only
-  // when someone reads the call's headers or body.
+  // One copy per message, the start line, the header lines and the body prefix (contiguous in the stream),
+  // decoded only when someone reads the call's headers or body.
   const headStart = lineEnd + 2;
   const headLength = headEnd - headStart + 2;
   const keepEnd = headLength <= HEAD_KEEP_LIMIT ? prefixEnd : headStart + HEAD_KEEP_LIMIT;
-  frame.rawStart = slab.copy(buf, headStart, keepEnd);
-  frame.raw = slab.current;
+  const raw = latin1String(buf, offset, keepEnd);
+  frame.raw = raw;
+  if (type === 'request') frame.target = raw.substring(targetStart, targetEnd);
+  frame.headStart = headStart - offset;
   frame.headLength = Math.min(headLength, HEAD_KEEP_LIMIT);
-  frame.bodyStart =
-    headLength <= HEAD_KEEP_LIMIT
-      ? frame.rawStart + (bodyStart - headStart)
-      : frame.rawStart + HEAD_KEEP_LIMIT;
-  frame.rawEnd = frame.rawStart + (keepEnd - headStart);
+  frame.bodyStart = headLength <= HEAD_KEEP_LIMIT ? bodyStart - offset : raw.length;
   frame.size = bodyStart - offset + frame.bodySize;
-  // One result object for every success (see the contract): the tracker takes the frame out at once.
-  SUCCESS.consumed = consumedTo - offset;
+  if (heldBack) {
+    // Chunked or until-close body still streaming: the frame goes out when its size is known.
+    dir.held = frame;
+    HELD.consumed = consumedTo - offset;
+    return HELD;
+  }
+  return succeed(consumedTo - offset, frame);
+}
+
+/** The shared success result (see the contract: the tracker takes the frames out at once). */
+function succeed(consumed: number, frame: HttpFrame): ParseResult<HttpFrame> {
   SUCCESS.frames![0] = frame;
+  SUCCESS.consumed = consumed;
   return SUCCESS;
+}
+
+function ignored(consumed: number): ParseResult<HttpFrame> {
+  return { state: 'ignored', consumed };
+}
+
+/** A message start at `at`: the start line of a request or a response, as far as the bytes go. */
+function startsLikeMessage(type: MessageType, buf: Uint8Array, at: number, end: number): boolean {
+  return (type === 'request' ? requestLineStart(buf, at, end) : responseLineStart(buf, at, end)) !== 0;
 }
 
 /** 1 = plausible start of a request line, -1 = too short to tell, 0 = not a request. */
@@ -165,6 +194,9 @@ function responseLineStart(buf: Uint8Array, at: number, end: number): number {
   return n === 7 ? 1 : -1;
 }
 
+/** Where the last request line's spaces were (read at once by `parseHttp`; event-loop thread only). */
+const requestLine = { sp1: 0, sp2: 0 };
+
 function parseRequestLine(buf: Uint8Array, start: number, end: number, f: HttpFrame): boolean {
   let sp1 = -1;
   for (let i = start; i < end; i++) {
@@ -183,7 +215,8 @@ function parseRequestLine(buf: Uint8Array, start: number, end: number, f: HttpFr
   }
   if (sp2 <= sp1 + 1 || !startsWithAscii(buf, sp2 + 1, end, 'HTTP/1.')) return false;
   f.method = methodName(buf, start, sp1);
-  f.target = latin1String(buf, sp1 + 1, sp2);
+  requestLine.sp1 = sp1;
+  requestLine.sp2 = sp2;
   return true;
 }
 
@@ -194,75 +227,6 @@ function parseStatusLine(buf: Uint8Array, start: number, end: number, f: HttpFra
   if (code < 100 || code > 999) return false;
   f.status = code;
   return true;
-}
-
-/** True when CRLFCRLF occurs at or after `from`. */
-function hasHeadEnd(buf: Uint8Array, from: number): boolean {
-  let at = from;
-  for (;;) {
-    const lf = findByte(buf, 10, at);
-    if (lf < 0) return false;
-    if (lf >= 3 && buf[lf - 1] === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13 && lf - 3 >= from)
-      return true;
-    at = lf + 1;
-  }
-}
-
-interface HeadScan {
-  /** Index of the CR ending the start line. */
-  lineEnd: number;
-  /** Index of the CRLFCRLF that ends the head. */
-  headEnd: number;
-  contentLength: number;
-  chunked: boolean;
-  upgrade: boolean;
-}
-
-/**
- * One pass over the head, line by line, with the engine's native byte search (`indexOf`): finds the start
- * line, the end of the head, and the headers that decide the body (Content-Length, Transfer-Encoding,
- * Upgrade). `buf` ends where the data ends.
- */
-function scanHead(buf: Uint8Array, offset: number, end: number): HeadScan | 'more' | 'invalid' {
-  const limit = Math.min(end, offset + MAX_HEAD_BYTES);
-  let eol = findByte(buf, 10, offset);
-  if (eol < 0 || eol >= limit) return 'more';
-  if (buf[eol - 1] !== 13) return 'invalid';
-  const h: HeadScan = { lineEnd: eol - 1, headEnd: -1, contentLength: -1, chunked: false, upgrade: false };
-  let at = eol + 1;
-  for (;;) {
-    eol = findByte(buf, 10, at);
-    if (eol < 0 || eol >= limit) return 'more';
-    const lineEnd = eol - 1;
-    if (buf[lineEnd] !== 13) return 'invalid';
-    if (lineEnd === at) {
-      h.headEnd = at - 2;
-      return h;
-    }
-    const first = buf[at]!;
-    if (first === 32 || first === 9) {
-      at = eol + 1; // obsolete line folding continues the previous value
-      continue;
-    }
-    const colon = findByte(buf, 58, at);
-    if (colon <= at || colon > lineEnd) return 'invalid';
-    const nameLen = colon - at;
-    if (nameLen === 14 || nameLen === 17 || nameLen === 7) {
-      let vs = colon + 1;
-      while (vs < lineEnd && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-      let ve = lineEnd;
-      while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
-      if (nameLen === 14 && equalsLowerAscii(buf, at, nameLen, 'content-length')) {
-        h.contentLength = parseDecimal(buf, vs, ve);
-        if (h.contentLength < 0) return 'invalid';
-      } else if (nameLen === 17 && equalsLowerAscii(buf, at, nameLen, 'transfer-encoding')) {
-        h.chunked = ve - vs >= 7 && equalsLowerAscii(buf, ve - 7, 7, 'chunked');
-      } else if (nameLen === 7 && equalsLowerAscii(buf, at, nameLen, 'upgrade')) {
-        h.upgrade = true;
-      }
-    }
-    at = eol + 1;
-  }
 }
 
 const COMMON_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];

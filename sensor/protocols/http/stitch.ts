@@ -1,5 +1,5 @@
 import type { ApiCall, ConnectionMeta, Endpoint, ProtocolName, Role, StitchResult } from '../contract.ts';
-import { indexOfCrlf, latin1String, utf8String } from '../tracker/bytes.ts';
+
 import { HEADER_LIMIT, HEADER_VALUE_LIMIT, type HttpFrame, type HttpState } from './types.ts';
 
 /**
@@ -7,6 +7,9 @@ import { HEADER_LIMIT, HEADER_VALUE_LIMIT, type HttpFrame, type HttpState } from
  * older than the oldest request belongs to a request sent before the capture started: it is dropped.
  */
 const NOTHING: StitchResult = Object.freeze({ calls: Object.freeze([]) as unknown as ApiCall[], errors: 0 });
+/** One result for every stitch (see the contract: the tracker takes the calls out before stitching again). */
+const RESULT: StitchResult = { calls: [], errors: 0 };
+const EMPTY_CALLS = NOTHING.calls;
 
 export function stitchHttp(
   requests: HttpFrame[],
@@ -14,8 +17,10 @@ export function stitchHttp(
   state: HttpState,
   meta: ConnectionMeta,
 ): StitchResult {
+  if (state.released.length > 0) mergeReleased(requests, responses, state);
   if (responses.length === 0 && state.lostResponses === 0) return NOTHING; // a request waiting for its answer
-  const calls: ApiCall[] = [];
+  // A fresh array only when a call is made: clearing one (`length = 0`) is a runtime call, dearer than this.
+  let calls = EMPTY_CALLS;
   let errors = 0;
   let used = 0;
   // A response lost in a capture gap answered the oldest request: that request gets no call.
@@ -34,7 +39,8 @@ export function stitchHttp(
       continue;
     }
     const call = new HttpCall(req, resp);
-    calls.push(call);
+    if (calls === EMPTY_CALLS) calls = [call];
+    else calls.push(call);
     if (resp.status === 101) {
       // RFC 9113 3.2 (h2c): the upgraded request is answered on HTTP/2 stream 1.
       const headers = call.reqHeaders;
@@ -50,9 +56,14 @@ export function stitchHttp(
     used++;
     r++;
   }
-  if (used > 0) requests.splice(0, used);
-  if (r > 0) responses.splice(0, r);
-  return { calls, errors };
+  // One pair per stitch is the common case (one message per read): shift() is cheaper than splice there.
+  if (used === 1) requests.shift();
+  else if (used > 0) requests.splice(0, used);
+  if (r === 1) responses.shift();
+  else if (r > 0) responses.splice(0, r);
+  RESULT.calls = calls;
+  RESULT.errors = errors;
+  return RESULT;
 }
 
 /**
@@ -60,26 +71,28 @@ export function stitchHttp(
  * most calls only feed metrics; read them as properties, do not rely on object spread to copy them.
  */
 class HttpCall implements ApiCall {
-  readonly protocol: ProtocolName = 'http';
-  role: Role = 'unknown'; // the tracker fills in the connection's role
-  readonly method: string;
-  readonly resource: string;
-  readonly status: string;
+  // `declare`: plain assignments in the constructor, not class-field definitions (one define per field per
+  // call showed in the replay profile).
+  declare readonly protocol: ProtocolName;
+  declare role: Role; // the tracker fills in the connection's role
+  declare readonly method: string;
+  declare readonly resource: string;
+  declare readonly status: string;
   /** 5xx: the server failed. 4xx are the caller's mistakes; the metrics stage decides from role and status. */
-  readonly error: boolean;
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-  readonly reqBytes: number;
-  readonly respBytes: number;
-  client?: Endpoint;
-  server?: Endpoint;
-  pid?: number;
-  private readonly req: HttpFrame;
-  private readonly resp: HttpFrame;
+  declare readonly error: boolean;
+  declare readonly startNs: bigint;
+  declare readonly endNs: bigint;
+  declare readonly reqBytes: number;
+  declare readonly respBytes: number;
+  declare client?: Endpoint;
+  declare server?: Endpoint;
+  declare pid?: number;
+  declare private readonly req: HttpFrame;
+  declare private readonly resp: HttpFrame;
 
   constructor(req: HttpFrame, resp: HttpFrame) {
-    this.req = req;
-    this.resp = resp;
+    this.protocol = 'http';
+    this.role = 'unknown';
     this.method = req.method;
     this.resource = req.target;
     this.status = statusText(resp.status);
@@ -88,6 +101,12 @@ class HttpCall implements ApiCall {
     this.endNs = resp.tsNs;
     this.reqBytes = req.size;
     this.respBytes = resp.size;
+    // Every call gets the same fields in the same order (one hidden class); the tracker fills these.
+    this.client = undefined;
+    this.server = undefined;
+    this.pid = undefined;
+    this.req = req;
+    this.resp = resp;
   }
 
   get reqHeaders(): Record<string, string> {
@@ -104,11 +123,11 @@ class HttpCall implements ApiCall {
   }
 
   get reqBody(): string {
-    return utf8String(this.req.raw, this.req.bodyStart, this.req.rawEnd);
+    return bodyText(this.req);
   }
 
   get respBody(): string {
-    return utf8String(this.resp.raw, this.resp.bodyStart, this.resp.rawEnd);
+    return bodyText(this.resp);
   }
 
   toJSON(): ApiCall {
@@ -123,26 +142,39 @@ class HttpCall implements ApiCall {
   }
 }
 
+/**
+ * Moves frames released from `state.released` (held while their body streamed, then cut short) into the
+ * queues at their place in time, so FIFO pairing sees them where their head was.
+ */
+export function mergeReleased(requests: HttpFrame[], responses: HttpFrame[], state: HttpState): void {
+  for (const f of state.released) {
+    const queue = f.kind === 'request' ? requests : responses;
+    let i = queue.length;
+    while (i > 0 && queue[i - 1]!.tsNs > f.tsNs) i--;
+    queue.splice(i, 0, f);
+  }
+  state.released.length = 0;
+}
+
+/** The body prefix kept in `raw` (Latin-1, one char per byte) decoded as UTF-8. */
+function bodyText(f: HttpFrame): string {
+  if (f.bodyStart >= f.raw.length) return '';
+  return Buffer.from(f.raw.substring(f.bodyStart), 'latin1').toString('utf8');
+}
+
 /** Header lines kept in `raw` -> bounded record, names lower-case. */
 function decodeHeaders(f: HttpFrame): Record<string, string> {
   const out = Object.create(null) as Record<string, string>;
-  const buf = f.raw;
-  const end = f.rawStart + f.headLength;
+  const raw = f.raw;
+  const end = f.headStart + f.headLength;
   let kept = 0;
-  let at = f.rawStart;
+  let at = f.headStart;
   while (at < end && kept < HEADER_LIMIT) {
-    let eol = indexOfCrlf(buf, at, end);
-    if (eol < 0) eol = end;
-    let colon = at;
-    while (colon < eol && buf[colon] !== 58) colon++;
+    let eol = raw.indexOf('\r\n', at);
+    if (eol < 0 || eol > end) eol = end;
+    const colon = raw.indexOf(':', at);
     if (colon > at && colon < eol) {
-      let vs = colon + 1;
-      while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-      out[latin1String(buf, at, colon).toLowerCase()] = latin1String(
-        buf,
-        vs,
-        Math.min(eol, vs + HEADER_VALUE_LIMIT),
-      );
+      out[raw.substring(at, colon).toLowerCase()] = headerValue(raw, colon + 1, eol);
       kept++;
     }
     at = eol + 2;
@@ -152,35 +184,28 @@ function decodeHeaders(f: HttpFrame): Record<string, string> {
 
 /** The value of header `name` (lower-case) in `raw`, as `decodeHeaders` would give it, or undefined. */
 function findHeader(f: HttpFrame, name: string): string | undefined {
-  const buf = f.raw;
-  const end = f.rawStart + f.headLength;
-  let at = f.rawStart;
+  const raw = f.raw;
+  const end = f.headStart + f.headLength;
+  let at = f.headStart;
   let found: string | undefined; // the last one wins, as in decodeHeaders
   for (let kept = 0; at < end && kept < HEADER_LIMIT; ) {
-    let eol = indexOfCrlf(buf, at, end);
-    if (eol < 0) eol = end;
-    let colon = at;
-    while (colon < eol && buf[colon] !== 58) colon++;
+    let eol = raw.indexOf('\r\n', at);
+    if (eol < 0 || eol > end) eol = end;
+    const colon = raw.indexOf(':', at);
     if (colon > at && colon < eol) {
       kept++;
-      if (colon - at === name.length && sameLowerAscii(buf, at, name)) {
-        let vs = colon + 1;
-        while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-        found = latin1String(buf, vs, Math.min(eol, vs + HEADER_VALUE_LIMIT));
-      }
+      if (colon - at === name.length && raw.substring(at, colon).toLowerCase() === name)
+        found = headerValue(raw, colon + 1, eol);
     }
     at = eol + 2;
   }
   return found;
 }
 
-function sameLowerAscii(buf: Uint8Array, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    let c = buf[at + i]!;
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
+function headerValue(raw: string, from: number, eol: number): string {
+  let vs = from;
+  while (vs < eol && (raw.charCodeAt(vs) === 32 || raw.charCodeAt(vs) === 9)) vs++;
+  return raw.substring(vs, Math.min(eol, vs + HEADER_VALUE_LIMIT));
 }
 
 /** Status codes as shared strings (no allocation per call for the codes servers use). */

@@ -10,17 +10,22 @@ export interface HttpFrame extends Frame {
   /** Response status code (responses only). */
   status: number;
   /**
-   * `raw[rawStart, rawEnd)`: a copy of the header lines (bounded) followed by the body prefix, decoded only
-   * when a consumer reads the call's headers or body (most calls only feed metrics). `raw` is a shared slab.
+   * A Latin-1 copy (one char per byte) of the start line, the header lines (bounded) and the body prefix,
+   * decoded only when a consumer reads the call's headers or body (most calls only feed metrics). A string
+   * rather than bytes: one native slice per message, young-generation garbage, and `target` is a substring.
    */
-  raw: Uint8Array;
-  rawStart: number;
-  /** Bytes of header lines from `rawStart`. */
+  raw: string;
+  /** Where the header lines start in `raw` (after the start line's CRLF). */
+  headStart: number;
+  /** Chars of header lines from `headStart`. */
   headLength: number;
-  /** Where the body prefix starts in `raw` (equals `rawEnd` when none was kept). */
+  /** Where the body prefix starts in `raw` (equals `raw.length` when none was kept). */
   bodyStart: number;
-  rawEnd: number;
-  /** Body length when known (Content-Length), else the bytes seen with the head. */
+  /**
+   * Body bytes on the wire: Content-Length, or for chunked bodies and bodies read until close every byte
+   * of the body framing counted as it streams (the frame is held back until the body ends, see
+   * `HttpDirectionState.held`). `size` is the head plus this.
+   */
   bodySize: number;
   /** The request asked to switch protocols (Upgrade) or tunnel (CONNECT). */
   upgrade: boolean;
@@ -41,6 +46,12 @@ export interface HttpDirectionState {
    * in many small reads is searched once, not from the start on every read.
    */
   headSearched: number;
+  /**
+   * A message whose body length is only known at its end (chunked, or read until close): the frame waits
+   * here while its body streams, counting the bytes, and is handed to the tracker when the body ends (or
+   * to `released` when the framing breaks or bytes are lost; at close by `releaseHeld`).
+   */
+  held: HttpFrame | undefined;
 }
 
 export interface HttpState {
@@ -52,6 +63,8 @@ export interface HttpState {
   lostResponses: number;
   /** After a 101 or a CONNECT 2xx the bytes are no longer HTTP. */
   switched: boolean;
+  /** Held frames whose body ended abnormally (broken framing, a gap): stitched in time order. */
+  released: HttpFrame[];
 }
 
 export const HEADER_LIMIT = 32;

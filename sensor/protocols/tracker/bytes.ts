@@ -99,29 +99,3 @@ export function readU24(buf: Uint8Array, at: number): number {
 export function readU32(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
 }
-
-/**
- * Copies small byte ranges that must outlive the caller's buffer (header blocks kept for lazy decoding)
- * into shared 64 KiB slabs: one allocation per slab instead of one per message, which dominated the
- * HTTP/1.1 parse cost. A copy stays valid forever; a slab is freed when nothing references it any more.
- * Single-threaded use only.
- */
-export class ByteSlab {
-  static readonly SIZE = 64 * 1024;
-  /** The slab the last `copy` wrote to. */
-  current = new Uint8Array(ByteSlab.SIZE);
-  private pos = 0;
-
-  /** Copies `src[start, end)` and returns its offset in `this.current`. */
-  copy(src: Uint8Array, start: number, end: number): number {
-    const n = end - start;
-    if (this.pos + n > this.current.length) {
-      this.current = new Uint8Array(Math.max(ByteSlab.SIZE, n));
-      this.pos = 0;
-    }
-    const at = this.pos;
-    if (n > 0) this.current.set(src.subarray(start, end), at);
-    this.pos += n;
-    return at;
-  }
-}

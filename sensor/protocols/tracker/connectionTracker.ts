@@ -408,6 +408,7 @@ export class ConnectionTracker {
 
   private finish(conn: Conn): void {
     if (conn.phase !== 'tracking') return;
+    conn.spec!.releaseHeld?.(conn.requests, conn.responses, conn.state);
     if (conn.requests.length > 0 || conn.responses.length > 0) {
       this.stitch(conn);
       // What is still queued never found its peer.
