@@ -92,6 +92,25 @@ describe('monitors in understory up', () => {
     expect(metrics).toMatch(/monitors_rule_reloads_total\{result="ok"[^}]*\} [1-9]/);
   }, 60_000);
 
+  it('refuses a key file it cannot read as a usage error naming the file', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'understory.mjs'), 'incloud', '--data-dir', join(dir, 'unused')],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, UNDERSTORY_MONITORS_SECRETS_KEY_FILE: join(dir, 'missing.key') },
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`cannot read the monitors secrets key file ${join(dir, 'missing.key')}: ENOENT`);
+    expect(stderr).not.toMatch(/TargetSecretError|\.ts:\d+/); // a message, not a stack trace
+  }, 60_000);
+
   it('generates the target secrets key once, readable by its owner only, and keeps it', async () => {
     const keyFile = plan.incloudArgs[plan.incloudArgs.indexOf('--secrets-key-file') + 1]!;
     expect(keyFile).toBe(join(dir, 'monitors', 'secrets.key'));

@@ -4,7 +4,7 @@
  * cli/commands/incloud.ts; nothing runs without `--vmalert-url`. vmalert itself is a separate process (`up`
  * starts it from cli/up/plan.ts with vmalertArgs()).
  */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { InCloudProcess } from '../inCloudProcess.ts';
 import { MonitorEvaluator } from './evaluator.ts';
 import { TargetSecretKeys } from './targetSecrets.ts';
@@ -39,7 +39,17 @@ export function addEmbeddedMonitorOptions(cmd: Command, parsePort: (v: string) =
         '--secrets-key-file <file>',
         'key file sealing notification target secrets in ClickHouse (AES-256-GCM; one base64 key per line, the ' +
           'first seals, all open: openssl rand -base64 32); used by the portal and the evaluator',
-      ).env('UNDERSTORY_MONITORS_SECRETS_KEY_FILE'),
+      )
+        .env('UNDERSTORY_MONITORS_SECRETS_KEY_FILE')
+        // Checked while parsing, so a bad key file is a usage error (exit 1, one line), not a crash later.
+        .argParser((file: string) => {
+          try {
+            TargetSecretKeys.fromFile(file);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+          return file;
+        }),
     );
 }
 
