@@ -69,6 +69,16 @@ describe('the monitors pod', () => {
     });
   });
 
+  it('runs the vmalert of the VictoriaMetrics release the chart deploys', () => {
+    const tag = (name: string, workload: string, c: string) =>
+      containerOf(pod(render(name).manifests, workload).pod, c).image.split(':')[1];
+    const vmalert = tag('default', 'understory-monitors', 'vmalert');
+    expect(vmalert).toMatch(/^v1\.\d+\.\d+$/);
+    expect(tag('default', 'understory-victoria-metrics', 'victoria-metrics')).toBe(vmalert);
+    expect(tag('default', 'understory-vmagent', 'vmagent')).toBe(vmalert);
+    expect(tag('cluster', 'understory-vmselect', 'vmselect')).toBe(`${vmalert}-cluster`);
+  });
+
   it('reads and writes the stores of each mode (vmselect reads, vminsert alert state)', () => {
     const vmalert = (name: string) =>
       containerOf(pod(render(name).manifests, 'understory-monitors').pod, 'vmalert');
