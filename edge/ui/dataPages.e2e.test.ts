@@ -154,8 +154,8 @@ test('services: every workload with exact RED figures, filter, sort, and a servi
     '750 ms',
     '950 ms',
   ]);
-  // Three RED charts plus two by resource.
-  await poll(() => page.locator('.chart-card canvas').count()).toBe(5);
+  // Three RED charts, CPU and memory, two by resource.
+  await poll(() => page.locator('.chart-card canvas').count()).toBe(7);
   await poll(() => page.locator('tr[data-resource-row]').count()).toBe(2);
   expect(await row(page, 'data-resource-row', 'GET /api/orders/{id}').textContent()).toContain('9.09%');
   // Slowest calls are those at or over the p95 (750 ms), longest first; failing calls are the three errors.
@@ -176,6 +176,23 @@ test('services: every workload with exact RED figures, filter, sort, and a servi
   await poll(() => tip.locator('.chart-tooltip-label').allTextContents()).toEqual(['p99', 'p95', 'p50']);
   expect(await tip.locator('.chart-tooltip-value').allTextContents()).toEqual(['950 ms', '750 ms', '100 ms']);
   await shot(page, '02c-chart-tooltip');
+  // CPU and memory per pod (each the sum of its two containers), largest first.
+  for (const [title, values] of [
+    ['CPU by pod', ['500m', '250m']],
+    ['Memory by pod', ['192 MiB', '128 MiB']],
+  ] as const) {
+    const chart = page.locator(`figure[aria-label="${title}"]`);
+    await chart.scrollIntoViewIfNeeded();
+    const b = (await chart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    const t = chart.locator('.chart-tooltip');
+    await poll(() => t.locator('.chart-tooltip-label').allTextContents()).toEqual([
+      'checkout-5f4b-x2',
+      'checkout-5f4b-k9',
+    ]);
+    expect(await t.locator('.chart-tooltip-value').allTextContents()).toEqual(values);
+  }
+  await shot(page, '02d-service-cpu-memory');
 
   // A resource focuses the charts (URL), the whole service comes back.
   await page.getByRole('button', { name: 'POST /api/cart' }).click();

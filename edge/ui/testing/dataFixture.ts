@@ -6,6 +6,10 @@
  * `checkout` serves at constant rates with known buckets, so its figures are exact: 1.5 requests/s, 0.1/s
  * failed (6.67%), p50 100 ms, p95 750 ms, p99 950 ms. The other services vary over time (so charts and
  * sparklines have shape); their figures are not asserted.
+ *
+ * Container resource metrics in the sensor's names and labels (sensor/pipeline/README.md, "Resource
+ * metrics") for checkout's two pods, each with an app and a sidecar container: per pod exactly 250m and 500m
+ * of CPU, 128 MiB and 192 MiB of working set.
  */
 import {
   encodeRemoteWrite,
@@ -306,9 +310,47 @@ export function redSeries(endMs: number, flows: Flow[] = FLOWS): RemoteSeries[] 
   return out;
 }
 
-/** Remote-writes the series to VictoriaMetrics' /api/v1/write in a few bodies. */
+const MIB = 1024 * 1024;
+export const CHECKOUT_PODS = [
+  { pod: 'checkout-5f4b-k9', cores: 0.25, bytes: 128 * MIB },
+  { pod: 'checkout-5f4b-x2', cores: 0.5, bytes: 192 * MIB },
+];
+
+/** `container_cpu_usage_seconds_total` and `container_memory_working_set_bytes` of checkout's pods. */
+export function resourceSeries(endMs: number): RemoteSeries[] {
+  const out: RemoteSeries[] = [];
+  for (const p of CHECKOUT_PODS) {
+    // The app takes 80 % of the pod's CPU and all but 16 MiB of its memory; the sidecar the rest.
+    const containers = [
+      { container: 'checkout', cores: p.cores * 0.8, bytes: p.bytes - 16 * MIB },
+      { container: 'istio-proxy', cores: p.cores * 0.2, bytes: 16 * MIB },
+    ];
+    for (const c of containers) {
+      const labels = {
+        namespace: 'shop',
+        workload: 'checkout',
+        pod: p.pod,
+        container: c.container,
+        host: 'node-a',
+      };
+      const times: number[] = [];
+      for (let t = endMs - HOUR_MS; t <= endMs; t += STEP_MS) times.push(t);
+      out.push({
+        labels: { __name__: 'container_cpu_usage_seconds_total', ...labels },
+        samples: times.map((t, i) => ({ timestampMs: t, value: 1000 + (i * c.cores * STEP_MS) / 1000 })),
+      });
+      out.push({
+        labels: { __name__: 'container_memory_working_set_bytes', ...labels },
+        samples: times.map((t) => ({ timestampMs: t, value: c.bytes })),
+      });
+    }
+  }
+  return out;
+}
+
+/** Remote-writes the RED and resource series to VictoriaMetrics' /api/v1/write in a few bodies. */
 export async function writeRedSeries(vmUrl: string, endMs: number): Promise<number> {
-  const all = redSeries(endMs);
+  const all = [...redSeries(endMs), ...resourceSeries(endMs)];
   for (let i = 0; i < all.length; i += 40) {
     await postRemoteWrite(`${vmUrl}/api/v1/write`, encodeRemoteWrite(all.slice(i, i + 40)));
   }

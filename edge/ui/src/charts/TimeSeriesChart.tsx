@@ -15,6 +15,10 @@ import { seriesColor, withAlpha } from './palette.ts';
 import { tooltipPlugin } from './tooltipPlugin.ts';
 
 const COUNT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7];
+/** Byte ticks on binary units (100 MiB, not 95.4 MiB): 1, 2, 5, 10, 20, 50, 100, 200, 500 of each. */
+const BYTE_INCRS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((u) =>
+  [1, 2, 5, 10, 20, 50, 100, 200, 500].map((n) => n * u),
+);
 
 export interface ChartSeries {
   label: string;
@@ -118,8 +122,8 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
           ...AXIS,
           size: 64,
           values: (_u, splits) => splits.map((v) => formatValue(v, unit)),
-          // Counts are whole: no 0.5 ticks.
-          ...(unit === 'count' ? { incrs: COUNT_INCRS } : {}),
+          // Counts are whole: no 0.5 ticks. Bytes tick on binary units.
+          ...(unit === 'count' ? { incrs: COUNT_INCRS } : unit === 'bytes' ? { incrs: BYTE_INCRS } : {}),
         },
       ],
       series: [

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatPercent, formatRate, formatValue, short } from './format.ts';
+import {
+  formatBytes,
+  formatCores,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  formatValue,
+  short,
+} from './format.ts';
 
 describe('number formats', () => {
   it.each([
@@ -49,4 +57,15 @@ describe('number formats', () => {
     expect(formatValue(0.25, 'ratio')).toBe('25%');
     expect(formatValue(Number.NaN, 'seconds')).toBe('–');
   });
+
+  it.each([
+    [0, '0'],
+    [0.25, '250m'],
+    [0.0012, '1.2m'],
+    [0.999, '999m'],
+    [1, '1 core'],
+    [1.5, '1.5 cores'],
+    [12.34, '12.3 cores'],
+    [null, '–'],
+  ])('formatCores(%s) = %s', (v, want) => expect(formatCores(v)).toBe(want));
 });

@@ -2,7 +2,7 @@
  * Number formats of the data pages, shared by charts (axes, tooltips) and tables so a figure reads the same
  * everywhere. Null means "no data" and prints as an en dash.
  */
-export type Unit = 'reqps' | 'ratio' | 'seconds' | 'count' | 'bytes' | 'none';
+export type Unit = 'reqps' | 'ratio' | 'seconds' | 'count' | 'bytes' | 'cores' | 'none';
 
 const DASH = '–';
 
@@ -77,9 +77,22 @@ export function formatValue(v: number | null, unit: Unit): string {
       return formatDuration(v);
     case 'bytes':
       return formatBytes(v);
+    case 'cores':
+      return formatCores(v);
     case 'count':
       return Number.isInteger(v) ? v.toLocaleString('en') : short(v);
     default:
       return short(v);
   }
+}
+
+/** CPU in cores, the way Kubernetes writes requests and limits: `250m` under one core, `1.5 cores` above. */
+export function formatCores(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return DASH;
+  if (v === 0) return '0';
+  if (Math.abs(v) < 1) {
+    const m = v * 1000;
+    return `${Math.abs(m) < 10 ? trim(m.toPrecision(2)) : Math.round(m)}m`;
+  }
+  return `${trim(v.toPrecision(3))} ${v === 1 ? 'core' : 'cores'}`;
 }

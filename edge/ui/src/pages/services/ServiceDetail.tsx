@@ -1,6 +1,6 @@
 /**
  * One service: its RED figures, RED charts over time (for the whole service or the resource chosen in the
- * table below, `method` + `resource` in the URL), its resources, the slowest and failing calls (sampled
+ * table below, `method` + `resource` in the URL), CPU and memory per pod, its resources, the slowest and failing calls (sampled
  * traces) and its peers (the service map's edges in and out).
  */
 import { useMemo } from 'react';
@@ -19,6 +19,7 @@ import { rateWindowS, redRangeQueries } from './redPromQL.ts';
 import { ServiceCalls } from './ServiceCalls.tsx';
 import { ServicePeers } from './ServicePeers.tsx';
 import { ServiceResources } from './ServiceResources.tsx';
+import { ServiceResourceUse } from './ServiceResourceUse.tsx';
 
 export function ServiceDetail({
   ctx,
@@ -155,6 +156,7 @@ export function ServiceDetail({
           />
         </section>
       </div>
+      <ServiceResourceUse cluster={ref} range={range} namespace={namespace} workload={workload} />
       <ServiceResources
         ctx={ctx}
         namespace={namespace}
