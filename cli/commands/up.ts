@@ -9,12 +9,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { freePort, portIsFree } from '../../lib/net.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { defaultDataDir, parsePort } from '../options.ts';
 import { bootstrapLocalEdge, type LocalAccount } from '../up/localBootstrap.ts';
 import { type UpOptions, upPlan } from '../up/plan.ts';
+import { processTree, sensorPrivilege } from '../up/sensorPlan.ts';
 import { type RunningProcess, Supervisor } from '../up/supervisor.ts';
 
 interface UpFlags {
@@ -30,6 +31,10 @@ interface UpFlags {
   edgeUrl?: string;
   installToken?: string;
   installTokenFile?: string;
+  /** true: --sensor (fail if it cannot run), false: --no-sensor, undefined: run it when privileged. */
+  sensor?: boolean;
+  sensorAdminPort: number;
+  sensorPid: number[];
 }
 
 export function register(program: Command): void {
@@ -60,9 +65,28 @@ export function register(program: Command): void {
         'mode 0600, so later runs need only --edge-url); env UNDERSTORY_INSTALL_TOKEN keeps it out of `ps`',
     )
     .option('--install-token-file <file>', 'with --edge-url: a file holding the install token')
+    .option(
+      '--sensor',
+      'run the eBPF sensor (the default when privileged); fail if it cannot run here (needs root, or ' +
+        'CAP_BPF and CAP_PERFMON)',
+    )
+    .option('--no-sensor', 'do not run the sensor')
+    .option('--sensor-admin-port <port>', 'sensor /healthz and /metrics port', parsePort, 9465)
+    .addOption(
+      new Option('--sensor-pid <pid>', 'capture only this process and what it forks (repeatable)')
+        .argParser((v: string, prev: number[]) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`not a pid: ${v}`);
+          return [...prev, n];
+        })
+        .default([], "every process but up's own"),
+    )
     .addHelpText(
       'after',
-      '\nWithout --edge-url, `up` also runs the edge and bootstraps it: an account admin@understory.localhost\n' +
+      '\nRun as root (or with CAP_BPF and CAP_PERFMON), `up` also runs the eBPF sensor: the HTTP, gRPC,\n' +
+        "database and messaging calls of this machine's processes (up's own excluded) become RED metrics,\n" +
+        'traces and service-map edges in the UI with no further step. --no-sensor leaves it out.\n' +
+        '\nWithout --edge-url, `up` also runs the edge and bootstraps it: an account admin@understory.localhost\n' +
         '(password printed, kept in <data-dir>/edge/local-account.json), an organization "local" and a cluster\n' +
         '"local" whose portal connects at once. With --edge-url, this machine becomes a cluster of that edge:\n' +
         '  understory up --edge-url https://edge.example.com --install-token ust_cit_...\n',
@@ -86,9 +110,17 @@ async function up(flags: UpFlags): Promise<number> {
     releaseLock(dataDir);
     return 1;
   }
+  const sensor = sensorDecision(flags);
+  if ('error' in sensor) {
+    process.stderr.write(`cannot start: ${sensor.error}\n`);
+    releaseLock(dataDir);
+    return 1;
+  }
   let account: LocalAccount | undefined;
+  let sup: Supervisor | undefined;
+  const { sensor: _sensorFlag, ...ports } = flags;
   const opts: UpOptions = {
-    ...flags,
+    ...ports,
     dataDir,
     edgeInspectorPort: await freePort(),
     remoteEdgeUrl: flags.edgeUrl,
@@ -100,6 +132,18 @@ async function up(flags: UpFlags): Promise<number> {
         tokenFile,
       });
     },
+    ...(sensor.run
+      ? {
+          sensor: {
+            adminPort: flags.sensorAdminPort,
+            pids: flags.sensorPid,
+            tls: sensor.tls,
+            // Everything up runs, with what those processes started (wrangler's workerd, ...).
+            excludePids: () =>
+              processTree((sup?.processes() ?? []).filter((p) => p.spec.name !== 'sensor').map((p) => p.pid)),
+          },
+        }
+      : {}),
   };
   const edgePorts = flags.edgeUrl ? [] : ([['edge', opts.edgePort]] as const);
   for (const [what, port] of [
@@ -110,6 +154,7 @@ async function up(flags: UpFlags): Promise<number> {
     ['OTLP collector', opts.collectorPort],
     ['metrics-ingester', opts.ingesterPort],
     ['k8s-watcher', opts.watcherPort],
+    ...(opts.sensor ? ([['sensor admin', opts.sensor.adminPort]] as const) : []),
   ] as const) {
     if (!(await portIsFree(port))) {
       process.stderr.write(
@@ -121,14 +166,15 @@ async function up(flags: UpFlags): Promise<number> {
   }
 
   const logDir = join(dataDir, 'logs');
-  const sup = new Supervisor(logDir, (msg) => process.stderr.write(`up: ${msg}\n`));
+  sup = new Supervisor(logDir, (msg) => process.stderr.write(`up: ${msg}\n`));
+  const supervisor = sup;
   const stopped = onShutdownSignal(
     async () => {
       process.stderr.write('up: stopping...\n');
-      await sup.stopAll();
+      await supervisor.stopAll();
     },
     () => {
-      sup.killAll();
+      supervisor.killAll();
       releaseLock(dataDir);
     },
   );
@@ -152,7 +198,7 @@ async function up(flags: UpFlags): Promise<number> {
       `\nremote write: http://127.0.0.1:${opts.ingesterPort}/api/v1/write` +
       `\nworkloads (k8s-watcher, plain host): http://127.0.0.1:${opts.watcherPort}/v1/workloads` +
       `\n${portalStatus(flags, opts, account)}` +
-      `\nsensor: not started: ${sensorStatus()}` +
+      `\n${sensor.status}` +
       `\nlogs: ${logDir}\nready: press Ctrl-C to stop\n`,
   );
 
@@ -209,14 +255,33 @@ function portalStatus(flags: UpFlags, opts: UpOptions, account: LocalAccount | u
 }
 
 /**
- * Why the sensor does not join yet. Capture works (`understory sensor --debug`), but the pipeline that turns
- * its events into metrics and traces (issue 5) is not built, so running it here would only cost CPU.
+ * Whether `up` runs the sensor: by default when this process may load eBPF; `--sensor` insists (and fails
+ * with the reason when it cannot), `--no-sensor` leaves it out. `status` is the line `up` prints.
  */
-function sensorStatus(): string {
-  const privileged = process.getuid?.() === 0;
-  return privileged
-    ? 'the pipeline from captured events to metrics and traces is not built yet; `understory sensor --debug` shows capture'
-    : 'it needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for TLS uprobes), and its metrics pipeline is not built yet';
+function sensorDecision(
+  flags: UpFlags,
+): { run: true; tls: boolean; status: string } | { run: false; status: string } | { error: string } {
+  if (flags.sensor === false) return { run: false, status: 'sensor: off (--no-sensor)' };
+  const p = sensorPrivilege();
+  if (!p.ok) {
+    if (flags.sensor === true)
+      return { error: `the sensor cannot run: ${p.reason}; run \`sudo understory up\`, or pass --no-sensor` };
+    return {
+      run: false,
+      status:
+        `sensor: not started: ${p.reason}. \`sudo understory up\` adds it: the calls of this machine's ` +
+        'services then show in the UI',
+    };
+  }
+  const what =
+    flags.sensorPid.length > 0
+      ? `processes ${flags.sensorPid.join(', ')}`
+      : "this machine's processes (up's own excluded)";
+  return {
+    run: true,
+    tls: p.tls,
+    status: `sensor: capturing ${what}${p.tls ? '' : ' without TLS plaintext (no CAP_SYS_ADMIN)'}; RED metrics, traces and logs go to the receivers above`,
+  };
 }
 
 function stateOf(p: RunningProcess) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { monitorsPlan } from '../../incloud/monitors/upPlan.ts';
 import { vmagentArgs } from '../../incloud/vmagent/vmagentConfig.ts';
+import { sensorSpec, type UpSensorOptions } from './sensorPlan.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 const run = promisify(execFile);
@@ -32,6 +33,8 @@ export interface UpOptions {
   installTokenFile: string;
   /** Run after the local edge is healthy, each time it (re)starts: `up` bootstraps the local account there. */
   afterEdgeStart?: () => Promise<void>;
+  /** The sensor, started last (it needs the receivers); absent when it cannot or should not run. */
+  sensor?: UpSensorOptions;
 }
 
 /** Wrangler must never reach for the network here (metrics, banners, cf fetch): see ENVIRONMENT.md. */
@@ -44,8 +47,8 @@ export const WRANGLER_OFFLINE_ENV = {
 
 /**
  * What `understory up` runs, in start order: the local edge first (unless a remote one is given), so the
- * portal in the in-cluster process finds it and its token; then storage, the in-cluster process, and vmagent
- * (which scrapes them).
+ * portal in the in-cluster process finds it and its token; then storage, the in-cluster process, vmagent
+ * (which scrapes them), vmalert, and the sensor (which sends to the in-cluster process's receivers).
  */
 export function upPlan(o: UpOptions): ProcessSpec[] {
   const dataDir = resolve(o.dataDir);
@@ -61,6 +64,7 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       { job: 'incloud', url: `http://127.0.0.1:${o.adminPort}/metrics` },
       { job: 'victoria-metrics', url: `${vmUrl}/metrics` },
       { job: 'vmagent', url: `http://127.0.0.1:${o.vmagentPort}/metrics` },
+      ...(o.sensor ? [{ job: 'sensor', url: `http://127.0.0.1:${o.sensor.adminPort}/metrics` }] : []),
     ],
   });
   const edge: ProcessSpec[] = o.remoteEdgeUrl ? [] : [localEdgeSpec(o, wrangler, edgeState)];
@@ -117,6 +121,7 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       url: `http://127.0.0.1:${o.vmagentPort}/targets`,
     },
     monitors.vmalert,
+    ...(o.sensor ? [sensorSpec(o.sensor, o, dataDir, join(REPO_ROOT, 'bin', 'understory.mjs'))] : []),
   ];
 }
 

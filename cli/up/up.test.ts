@@ -73,10 +73,37 @@ class EdgeClient {
   }
 }
 
+/**
+ * A user's service on this machine: an HTTP server and a client calling it, in one process (the sensor
+ * follows it with --sensor-pid so the test does not capture the rest of a busy machine). Waits for "go".
+ */
+const WORKLOAD = `
+  const http = require('node:http');
+  const server = http.createServer((req, res) => {
+    res.writeHead(req.url.startsWith('/up-sensor-fail') ? 500 : 200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path) => new Promise((resolve, reject) =>
+    http.get({ port: server.address().port, host: '127.0.0.1', path, agent }, (r) => { r.resume(); r.on('end', resolve); })
+      .on('error', reject));
+  server.listen(0, '127.0.0.1', () => {
+    console.log('READY');
+    process.stdin.once('data', async () => {
+      for (let i = 0; i < 30; i++) await get('/up-sensor/' + (5000 + i));
+      for (let i = 0; i < 2; i++) await get('/up-sensor-fail');
+      console.log('DONE');
+    });
+  });`;
+
 describe('understory up', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
-  let ports: Record<'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester' | 'watcher', number>;
+  let ports: Record<
+    'edge' | 'vm' | 'vmagent' | 'admin' | 'collector' | 'ingester' | 'watcher' | 'sensor-admin',
+    number
+  >;
   let up: ChildProcess;
+  let workload: ChildProcess;
   let table = '';
 
   beforeAll(async () => {
@@ -88,16 +115,23 @@ describe('understory up', () => {
       collector: await freePort(),
       ingester: await freePort(),
       watcher: await freePort(),
+      'sensor-admin': await freePort(),
     };
+    workload = spawn(process.execPath, ['-e', WORKLOAD], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await waitForOutput(workload, /READY/, 30_000);
     const flags = Object.entries(ports).flatMap(([k, v]) => [`--${k}-port`, String(v)]);
-    up = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, ...flags], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    table = await waitForOutput(up, /ready: press Ctrl-C/, 150_000);
-  }, 160_000);
+    // No --sensor flag: running as root, up starts the sensor by itself, as for a new user.
+    up = spawn(
+      process.execPath,
+      [BIN, 'up', '--data-dir', dataDir, ...flags, '--sensor-pid', String(workload.pid)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    table = await waitForOutput(up, /ready: press Ctrl-C/, 200_000);
+  }, 210_000);
 
   afterAll(() => {
     if (up.exitCode === null) up.kill('SIGKILL');
+    workload?.kill();
   });
 
   it('prints what runs where', () => {
@@ -105,6 +139,9 @@ describe('understory up', () => {
     expect(table).toMatch(/victoria-metrics\s+\d+\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(table).toContain(`http://127.0.0.1:${ports.edge}`);
     expect(table).toContain(`http://127.0.0.1:${ports.admin}/healthz`);
+    expect(table).toMatch(/^sensor\s+\d+\s+http:\/\/127\.0\.0\.1:\d+\/metrics/m);
+    expect(table).toContain(`sensor: capturing processes ${workload.pid}`);
+    expect(table).not.toMatch(/not built/);
   });
 
   it('every component answers its health check', async () => {
@@ -190,6 +227,56 @@ describe('understory up', () => {
       .toEqual([`hello ${marker}`]);
   });
 
+  it("the sensor turns the machine's own HTTP calls into RED series in VictoriaMetrics and spans in ClickHouse", async () => {
+    const health = await fetch(`http://127.0.0.1:${ports['sensor-admin']}/healthz`);
+    expect(health.status, await health.clone().text()).toBe(200);
+    const start = Date.now();
+    workload.stdin!.write('go\n');
+    await waitForOutput(workload, /DONE/, 60_000);
+    // Up's own VictoriaMetrics, fed by sensor -> remote write -> up's ingester (report intervals: ~15 s each).
+    const vmQuery = async (expr: string) => {
+      const res = await fetch(`http://127.0.0.1:${ports.vm}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+      return body.data.result.map((r) => Number(r.value[1]));
+    };
+    await expect
+      .poll(() => vmQuery('sum(http_server_request_duration_seconds_count{resource="/up-sensor/{id}"})'), {
+        timeout: 120_000,
+        interval: 1000,
+      })
+      .toEqual([30]);
+    await expect
+      .poll(
+        () =>
+          vmQuery('sum(http_server_request_duration_seconds_count{resource="/up-sensor-fail",error="true"})'),
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toEqual([2]);
+    // Spans in up's ClickHouse (chdb inside the in-cluster process), read through the edge as the UI does.
+    const account = JSON.parse(readFileSync(join(dataDir, 'edge', 'local-account.json'), 'utf8')) as {
+      email: string;
+      password: string;
+      orgId: string;
+      clusterId: string;
+    };
+    const edge = new EdgeClient(`http://127.0.0.1:${ports.edge}`);
+    await edge.signIn(account.email, account.password);
+    const base = `/api/orgs/${account.orgId}/clusters/${account.clusterId}`;
+    await expect
+      .poll(
+        async () => {
+          const q = `start=${start - 60_000}&end=${Date.now() + 60_000}&resource=${encodeURIComponent('GET /up-sensor-fail')}`;
+          const { spans } = await edge.json<{ spans: { name: string; kind: string; status: string }[] }>(
+            'GET',
+            `${base}/traces?${q}`,
+          );
+          return [...new Set(spans.map((s) => `${s.kind} ${s.status}`))].sort();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toContain('SPAN_KIND_SERVER STATUS_CODE_ERROR');
+  }, 240_000);
+
   it('bootstrapping again is idempotent: same account, organization, cluster and token', async () => {
     const files = {
       accountFile: join(dataDir, 'edge', 'local-account.json'),
@@ -221,6 +308,8 @@ describe('understory up', () => {
     const flags: string[] = [];
     for (const name of ['vm', 'vmagent', 'admin', 'collector', 'ingester', 'watcher'])
       flags.push(`--${name}-port`, String(await freePort()));
+    // --no-sensor: one sensor on this machine is enough (the first `up` runs one).
+    flags.push('--no-sensor');
     const remote = spawn(process.execPath, [BIN, ...words.slice(1), '--data-dir', remoteDir, ...flags], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -259,7 +348,14 @@ describe('understory up', () => {
       name: string;
       pid: number;
     }[];
-    expect(state.map((s) => s.name)).toEqual(['edge', 'victoria-metrics', 'incloud', 'vmagent', 'vmalert']);
+    expect(state.map((s) => s.name)).toEqual([
+      'edge',
+      'victoria-metrics',
+      'incloud',
+      'vmagent',
+      'vmalert',
+      'sensor',
+    ]);
     for (const s of state) expect(groupAlive(s.pid)).toBe(true);
     up.kill('SIGINT');
     const code = await new Promise<number | null>((r) => up.once('exit', r));
