@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startNats, startRabbitmq } from '../protocols/testkit-b/servers.ts';
 import { LiveCalls, runNode } from '../testing/liveCalls.ts';
+import { type RunningServer, startNats, startRabbitmq } from '../testing/servers.ts';
 
 /**
  * RabbitMQ (amqplib) and NATS (a raw client speaking the text protocol), brokers and clients all children of

@@ -1,5 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,20 +26,29 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `understory-${prefix}-`));
 }
 
-/** Spawns a long-running server, keeping its output for error messages. */
+/**
+ * Spawns a long-running server, keeping its output for error messages. `group`: the command is a script
+ * that runs the real server as its child (RabbitMQ); in its own process group, stopping signals the group.
+ */
 function spawnServer(
   cmd: string,
   args: string[],
-  opts: { cwd?: string } = {},
-): ChildProcess & { output: () => string } {
-  const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; group?: boolean } = {},
+): ChildProcess & { output: () => string; group: boolean } {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env === undefined ? undefined : { ...process.env, ...opts.env },
+    detached: opts.group ?? false,
+  });
   let out = '';
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-8000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  return Object.assign(child, { output: () => out });
+  child.on('error', (e) => keep(Buffer.from(String(e))));
+  return Object.assign(child, { output: () => out, group: opts.group ?? false });
 }
 
 /** Retries `probe` until it resolves or `timeoutMs` passes. */
@@ -64,11 +73,22 @@ export async function waitFor<T>(
   );
 }
 
-async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+async function killAndWait(
+  child: ChildProcess & { group?: boolean },
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const send = (s: NodeJS.Signals) => {
+    try {
+      if (child.group === true && child.pid !== undefined) process.kill(-child.pid, s);
+      else child.kill(s);
+    } catch {
+      // already gone
+    }
+  };
+  send(signal);
+  const t = setTimeout(() => send('SIGKILL'), child.group === true ? 10_000 : 5000);
   await done;
   clearTimeout(t);
 }
@@ -116,6 +136,71 @@ export async function startRedis(): Promise<RunningServer> {
       await killAndWait(child);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** nats-server on loopback. */
+export async function startNats(): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawnServer('nats-server', ['-a', '127.0.0.1', '-p', String(port)]);
+  await waitFor('nats-server', exitedOr(child, tcpProbe(port)), 20_000, child.output);
+  return { port, pid: child.pid!, dir: '', stop: () => killAndWait(child) };
+}
+
+/**
+ * RabbitMQ with its own node name, ports, data and log directories (the Debian wrapper would switch to the
+ * `rabbitmq` user and the system directories, so the real start script is called directly), and a private
+ * epmd (Erlang's port mapper, which erl starts as a daemon) so none outlives the test. It is slow to boot
+ * (tens of seconds on a loaded machine): start it once per test file. `pid` is the start script's.
+ */
+export async function startRabbitmq(): Promise<RunningServer> {
+  const script = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+  if (!existsSync(script))
+    throw new Error(
+      `cannot start rabbitmq: ${script} is not installed (scripts/setup-system.sh installs it)`,
+    );
+  const port = await freePort();
+  const distPort = await freePort();
+  const epmdPort = await freePort();
+  const dir = tempDir('rabbitmq');
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  writeFileSync(join(dir, 'enabled_plugins'), '[].');
+  const child = spawnServer(script, [], {
+    group: true,
+    env: {
+      HOME: join(dir, 'home'),
+      RABBITMQ_NODENAME: `understory-${port}@localhost`,
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(port),
+      RABBITMQ_DIST_PORT: String(distPort),
+      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(dir, 'log'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+      RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+      RABBITMQ_PID_FILE: join(dir, 'pid'),
+      ERL_EPMD_PORT: String(epmdPort),
+    },
+  });
+  const stop = async () => {
+    await killAndWait(child);
+    spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('rabbitmq-server', exitedOr(child, tcpProbe(port)), 120_000, child.output);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, pid: child.pid!, dir, stop };
+}
+
+/** A probe that fails for good (no more waiting) once the server process has exited. */
+function exitedOr(child: ChildProcess & { output: () => string }, probe: () => Promise<void>) {
+  return async () => {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${child.output()}`);
+    await probe();
   };
 }
 

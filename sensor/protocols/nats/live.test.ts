@@ -1,7 +1,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startNats } from '../../testing/servers.ts';
 import { waitFor } from '../testkit-b/freePort.ts';
-import { type RunningServer, startNats } from '../testkit-b/servers.ts';
 import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startPostgres } from '../testkit-b/servers.ts';
+import { type RunningServer, startPostgres } from '../../testing/servers.ts';
 import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
