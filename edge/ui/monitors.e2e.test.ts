@@ -225,6 +225,27 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   await shot(page, '07b-list-wide');
   await page.setViewportSize({ width: 1366, height: 900 });
 
+  // p99 of a templated path: the template API takes plain names only, so it opens as a custom PromQL monitor
+  // built like the services page's chart of that resource.
+  await page.getByRole('button', { name: 'Show 5' }).click();
+  await page.getByRole('button', { name: /p99 latency of a resource/ }).click();
+  await poll(() => workload.locator('option').allTextContents()).toContain('checkout (shop)');
+  await workload.selectOption('shop/checkout');
+  const resource = page.getByLabel('Resource', { exact: true });
+  await poll(() => resource.locator('option').count()).toBeGreaterThan(2);
+  await resource.selectOption('/api/orders/{id}');
+  await page.getByRole('button', { name: 'Customize as a PromQL monitor' }).click();
+  await page.waitForURL('**/monitors/new?**');
+  await poll(() => page.getByLabel('PromQL query').inputValue()).toContain('resource="/api/orders/{id}"');
+  expect(await page.getByLabel('PromQL query').inputValue()).toMatch(/^histogram_quantile\(0\.99, /);
+  expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(
+    'p99 latency of checkout /api/orders/{id}',
+  );
+  expect(await page.getByLabel('Label 3 value').inputValue()).toBe('/api/orders/{id}');
+  await page.locator('.mon-preview canvas').first().waitFor();
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await monitorRow(page, 'Failed scheduling').waitFor();
+
   // A custom SQL monitor over checkout's error logs (15 in any 5 minutes, health checks left out), with a
   // preview of the counts per window; the real evaluator fires it.
   await page.getByRole('link', { name: 'New monitor' }).click();
@@ -253,6 +274,12 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   const logValue = Number(await page.locator('tr[data-alert-row="firing"] td.num').first().textContent());
   expect(logValue).toBeGreaterThanOrEqual(13);
   expect(logValue).toBeLessThanOrEqual(16);
+  // From the alert to the lines behind it: the monitor's filter narrowed to its group.
+  await page.locator('tr[data-alert-row="firing"]').getByRole('link', { name: 'Logs →' }).click();
+  await page.waitForURL('**/o/stack/logs?**');
+  expect(new URL(page.url()).searchParams.get('q')).toBe('severity:error -"health check" service:checkout');
+  await page.goBack();
+  await page.locator('[data-monitor-title="Checkout error logs"]').waitFor();
 
   // Silences and history.
   await page.getByRole('link', { name: 'Silences' }).click();

@@ -10,6 +10,7 @@ import { DataError } from '../../DataPage.tsx';
 import { linkClick, navigate } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
+import { AlertLinks } from './AlertLinks.tsx';
 import { AlertTimeline } from './AlertTimeline.tsx';
 import { HistoryTable } from './HistoryTable.tsx';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
@@ -222,6 +223,9 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
                   Value
                 </th>
                 <th scope="col">Active for</th>
+                <th scope="col">
+                  <span className="sr-only">Look closer</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -237,6 +241,9 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
                   <td title={new Date(a.activeSince).toLocaleString()}>
                     {formatSpan(data.now - a.activeSince)}
                     {a.firingSince ? ` (firing ${formatSpan(data.now - a.firingSince)})` : ''}
+                  </td>
+                  <td className="actions">
+                    <AlertLinks org={org} monitor={m} labels={a.labels} />
                   </td>
                 </tr>
               ))}

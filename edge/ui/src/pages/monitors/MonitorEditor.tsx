@@ -29,6 +29,36 @@ const FILTER_HINTS: Record<string, string> = {
   events: 'attr.reason:BackOff namespace:shop',
 };
 
+/**
+ * A new monitor may start from a link: `query`, `name`, `op`, `threshold`, `for`, `every`, `severity`, `labels`
+ * (a JSON object) in the URL, e.g. a ready-made monitor customized, or a query from elsewhere in the UI.
+ */
+function prefilledDraft(type: 'promql' | 'sql', p: URLSearchParams): Draft {
+  const d = emptyDraft(type);
+  const op = p.get('op');
+  const severity = p.get('severity');
+  let labels: Draft['labels'] = [];
+  try {
+    const parsed = JSON.parse(p.get('labels') ?? '{}') as Record<string, unknown>;
+    labels = Object.entries(parsed).map(([key, value]) => ({ key, value: String(value) }));
+  } catch {
+    labels = [];
+  }
+  return {
+    ...d,
+    query: p.get('query') ?? d.query,
+    name: p.get('name') ?? d.name,
+    op: COMPARISONS.includes(op as Draft['op']) ? (op as Draft['op']) : d.op,
+    threshold: p.get('threshold') ?? d.threshold,
+    forDuration: p.get('for') ?? d.forDuration,
+    interval: p.get('every') ?? d.interval,
+    severity: SEVERITIES.includes(severity as Draft['severity'])
+      ? (severity as Draft['severity'])
+      : d.severity,
+    labels,
+  };
+}
+
 /** Rows for the query box: its lines, long ones counted as wrapped (about 110 characters a row), 3 to 8. */
 function queryRows(text: string): number {
   const rows = text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 110)), 0);
@@ -37,13 +67,14 @@ function queryRows(text: string): number {
 
 export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?: string }) {
   const { ref, org } = ctx;
-  const type = new URLSearchParams(useSearch()).get('type') === 'sql' ? 'sql' : 'promql';
+  const params = new URLSearchParams(useSearch());
+  const type = params.get('type') === 'sql' ? 'sql' : 'promql';
   const existing = useLoad(
     async () => (monitorId ? (await monitorsApi.get(ref, monitorId)).monitor : null),
     `${ref.clusterId}|${monitorId ?? ''}`,
   );
   const targets = useLoad(() => monitorsApi.targets(ref), ref.clusterId);
-  const [draft, setDraft] = useState<Draft | null>(monitorId ? null : emptyDraft(type));
+  const [draft, setDraft] = useState<Draft | null>(monitorId ? null : prefilledDraft(type, params));
   useEffect(() => {
     if (existing.data && !draft) setDraft(draftFromMonitor(existing.data));
   }, [existing.data, draft]);

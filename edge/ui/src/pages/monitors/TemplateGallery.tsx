@@ -9,6 +9,7 @@ import type { DataContext } from '../../DataPage.tsx';
 import { navigate, setSearchParams, useSearch } from '../../router.ts';
 import { ErrorNote } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
+import { redRangeQueries } from '../services/redPromQL.ts';
 import { monitorsPath } from './MonitorsPage.tsx';
 import { type MonitorTemplate, monitorsApi, type TargetView, TEMPLATE_NAME } from './monitorsApi.ts';
 
@@ -117,8 +118,30 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
       return next;
     });
 
+  // The template API takes plain names only: a templated path such as /api/orders/{id} becomes a custom PromQL
+  // monitor instead, built the way the services page charts the same resource, and opened in the editor.
+  const customResource =
+    template.id === 'resource-p99-latency' &&
+    values.resource !== undefined &&
+    !TEMPLATE_NAME.test(values.resource);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (customResource) {
+      const where = { namespace: ns, workload: wl, resource: values.resource! };
+      const prefill = new URLSearchParams({
+        type: 'promql',
+        name: `p99 latency of ${wl} ${values.resource}`,
+        query: redRangeQueries('server', where, [], 300).p99,
+        op: '>',
+        threshold: values.threshold ?? '1',
+        for: '5m',
+        severity: 'warning',
+        labels: JSON.stringify(where),
+      });
+      setSearchParams({ template: null }, true);
+      navigate(`${monitorsPath(org, 'new')}${monitorsPath(org, 'new').includes('?') ? '&' : '?'}${prefill}`);
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -141,7 +164,11 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
       return (
         <label className="field" key={name}>
           <span>Namespace</span>
-          <select value={values.namespace ?? ''} onChange={(e) => set('namespace', e.target.value)}>
+          <select
+            aria-label="Namespace"
+            value={values.namespace ?? ''}
+            onChange={(e) => set('namespace', e.target.value)}
+          >
             {p.required ? null : <option value="">Every namespace</option>}
             {namespaces.map((n) => (
               <option key={n}>{n}</option>
@@ -154,7 +181,11 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
       return (
         <label className="field" key={name}>
           <span>Service</span>
-          <select value={values.service ?? ''} onChange={(e) => set('service', e.target.value)}>
+          <select
+            aria-label="Service"
+            value={values.service ?? ''}
+            onChange={(e) => set('service', e.target.value)}
+          >
             {p.required ? null : <option value="">Every service</option>}
             {[...new Set(workloads.map((w) => w.workload))].sort().map((w) => (
               <option key={w}>{w}</option>
@@ -168,6 +199,7 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
         <label className="field grow" key={name}>
           <span>Resource</span>
           <select
+            aria-label="Resource"
             required
             value={values.resource ?? ''}
             disabled={!wl}
@@ -177,10 +209,10 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
             {(resources.data ?? []).map((r) => {
               const ok = TEMPLATE_NAME.test(r.resource);
               return (
-                <option key={`${r.method} ${r.resource}`} value={r.resource} disabled={!ok}>
+                <option key={`${r.method} ${r.resource}`} value={r.resource}>
                   {r.method ? `${r.method} ` : ''}
                   {r.resource}
-                  {ok ? '' : ' (use a custom monitor: not a plain name)'}
+                  {ok ? '' : ' (opens as a custom PromQL monitor)'}
                 </option>
               );
             })}
@@ -271,7 +303,7 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
       <ErrorNote error={error} />
       <div className="row-actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? 'Turning on…' : 'Turn on monitor'}
+          {busy ? 'Turning on…' : customResource ? 'Customize as a PromQL monitor' : 'Turn on monitor'}
         </button>
         <button type="button" className="btn btn-ghost" onClick={() => setSearchParams({ template: null })}>
           Cancel
