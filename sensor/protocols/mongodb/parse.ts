@@ -1,5 +1,6 @@
 import { onDemand } from 'bson';
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { decompressMessage } from './compressed.ts';
 import { KNOWN_OPCODES, MAX_MESSAGE, MAX_TEXT, type MongoFrame, OP } from './types.ts';
 
 /** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
@@ -56,6 +57,7 @@ export function parseMongo(
     responseTo: i32le(buf, offset + 8),
     opCode: u32le(buf, offset + 12),
   };
+  if (frame.opCode === OP.COMPRESSED) return parseCompressed(type, buf, offset, len, frame);
   const body = offset + 16;
   const end = offset + len;
   try {
@@ -87,6 +89,31 @@ export function parseMongo(
     // A malformed document: keep the frame (header and size are valid), without its fields.
   }
   return { state: 'success', consumed: len, frames: [frame] };
+}
+
+/** OP_COMPRESSED: the original message, decompressed, parsed as if it had been sent as is. */
+function parseCompressed(
+  type: MessageType,
+  buf: Uint8Array,
+  offset: number,
+  len: number,
+  frame: MongoFrame,
+): ParseResult<MongoFrame> {
+  const d = decompressMessage(buf, offset, len);
+  frame.compressor = d.compressor;
+  if (!d.ok) {
+    frame.compressError = d.reason;
+    return { state: 'success', consumed: len, frames: [frame] };
+  }
+  const inner = parseMongo(type, d.message, 0, frame.tsNs);
+  const original = inner.state === 'success' ? inner.frames?.[0] : undefined;
+  if (original === undefined) {
+    frame.compressError = 'the decompressed message is not a valid message';
+    return { state: 'success', consumed: len, frames: [frame] };
+  }
+  original.size = len; // the bytes on the wire
+  original.compressor = d.compressor;
+  return { state: 'success', consumed: len, frames: [original] };
 }
 
 function text(buf: Uint8Array, start: number, end: number): string {

@@ -54,6 +54,10 @@ function makeCall(req: MongoFrame, resp: MongoFrame | undefined, meta: Connectio
   if (req.db) attributes['db.name'] = req.db;
   if (resp?.errmsg) attributes['error.message'] = resp.errmsg;
   if (req.moreToCome) attributes['mongodb.more_to_come'] = true;
+  const compressor = req.compressor ?? resp?.compressor;
+  if (compressor !== undefined) attributes['mongodb.compressor'] = compressor;
+  const compressError = req.compressError ?? resp?.compressError;
+  if (compressError !== undefined) attributes['mongodb.compress_error'] = compressError;
   const resource =
     req.db && req.collection && req.opCode === OP.MSG
       ? `${req.db}.${req.collection}`

@@ -19,6 +19,10 @@ export interface MongoFrame extends Frame {
   ok?: number;
   code?: number;
   errmsg?: string;
+  /** Sent as OP_COMPRESSED with this compressor (`snappy`, `zlib`, `zstd`, `noop`). */
+  compressor?: string;
+  /** Why an OP_COMPRESSED message could not be decompressed (zstd, damaged, too large). */
+  compressError?: string;
   /** OP_MSG flag moreToCome: no reply will follow this request. */
   moreToCome?: boolean;
 }
