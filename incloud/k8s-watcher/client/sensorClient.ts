@@ -17,12 +17,22 @@ export interface MetadataClientOptions {
   backoffMaxMs?: number;
   /** No line (heartbeats included) for this long means a dead connection: reconnect. */
   idleTimeoutMs?: number;
+  /**
+   * Bounds of the copy (a watcher gone wrong must not exhaust the sensor's memory): entries kept (new keys
+   * past it are dropped and counted in `limits.entriesDropped`), bytes of one snapshot (a bigger one is
+   * refused, counted, and retried with back-off), bytes of one change line (skipped and counted).
+   */
+  maxEntries?: number;
+  maxSnapshotBytes?: number;
+  maxLineBytes?: number;
   /** Called after each applied change, also for the differences a re-sync brings. */
   onChange?: (key: string, value: Entry | undefined) => void;
   onError?: (err: Error) => void;
 }
 
 class GoneError extends Error {}
+
+export const CLIENT_LIMITS = { maxEntries: 500_000, maxSnapshotBytes: 256 << 20, maxLineBytes: 1 << 20 };
 
 /**
  * The sensor's copy of the watcher's metadata: a snapshot, then the change stream, reconnecting with
@@ -45,10 +55,19 @@ export class K8sMetadataClient {
   });
   /** Snapshots taken (1 at start, +1 per watcher restart or expired history). */
   snapshots = 0;
+  /** What the bounds refused (see MetadataClientOptions): counted, never thrown at callers. */
+  readonly limits = { entriesDropped: 0, snapshotsRefused: 0, linesSkipped: 0 };
+  private readonly max: typeof CLIENT_LIMITS;
   connected = false;
   lastError: string | undefined;
 
-  constructor(private readonly opts: MetadataClientOptions) {}
+  constructor(private readonly opts: MetadataClientOptions) {
+    this.max = {
+      maxEntries: opts.maxEntries ?? CLIENT_LIMITS.maxEntries,
+      maxSnapshotBytes: opts.maxSnapshotBytes ?? CLIENT_LIMITS.maxSnapshotBytes,
+      maxLineBytes: opts.maxLineBytes ?? CLIENT_LIMITS.maxLineBytes,
+    };
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -132,9 +151,15 @@ export class K8sMetadataClient {
     ]);
     const res = await fetch(new URL(SNAPSHOT_PATH, this.opts.url), { headers: this.headers(), signal });
     if (res.status !== 200) throw new Error(`cannot take snapshot: HTTP ${res.status}: ${await res.text()}`);
-    const snap = (await res.json()) as Snapshot;
+    const snap = JSON.parse(await this.boundedText(res)) as Snapshot;
     const next = new EntryIndex();
-    for (const { key, value } of snap.entries) next.put(key, value);
+    for (const { key, value } of snap.entries) {
+      if (next.size >= this.max.maxEntries) {
+        this.limits.entriesDropped++;
+        continue;
+      }
+      next.put(key, value);
+    }
     const previous = this.index;
     this.index = next;
     this.epoch = snap.epoch;
@@ -142,6 +167,26 @@ export class K8sMetadataClient {
     this.snapshots++;
     this.readyResolve();
     this.announceDifferences(previous, next);
+  }
+
+  /** The body as text, refused (and counted) past maxSnapshotBytes without reading the rest. */
+  private async boundedText(res: Response): Promise<string> {
+    const limit = this.max.maxSnapshotBytes;
+    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    const refuse = async () => {
+      this.limits.snapshotsRefused++;
+      await res.body?.cancel().catch(() => undefined);
+      return new Error(`cannot take snapshot: larger than ${limit} bytes (maxSnapshotBytes)`);
+    };
+    if (declared > limit) throw await refuse();
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      bytes += chunk.byteLength;
+      if (bytes > limit) throw await refuse();
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   private announceDifferences(previous: EntryIndex, next: EntryIndex): void {
@@ -175,6 +220,7 @@ export class K8sMetadataClient {
       this.connected = true;
       const decoder = new TextDecoder();
       let buffered = '';
+      let skipping = false;
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         clearTimeout(idle);
         idle = setTimeout(() => abort.abort(), idleMs);
@@ -182,6 +228,15 @@ export class K8sMetadataClient {
         // Walk the lines by index and cut the buffer once: a chunk can hold hundreds of lines.
         let start = 0;
         let nl = buffered.indexOf('\n');
+        if (skipping) {
+          if (nl < 0) {
+            buffered = '';
+            continue;
+          }
+          skipping = false;
+          start = nl + 1;
+          nl = buffered.indexOf('\n', start);
+        }
         while (nl >= 0) {
           if (nl > start) {
             this.apply(JSON.parse(buffered.slice(start, nl)) as ChangeLine);
@@ -191,6 +246,12 @@ export class K8sMetadataClient {
           nl = buffered.indexOf('\n', start);
         }
         buffered = buffered.slice(start);
+        if (buffered.length > this.max.maxLineBytes) {
+          // No end of line within the bound: drop what is buffered and the rest of that line.
+          this.limits.linesSkipped++;
+          buffered = '';
+          skipping = true;
+        }
       }
       return progressed;
     } catch (err) {
@@ -209,7 +270,10 @@ export class K8sMetadataClient {
     if (line.rev <= this.revision) return;
     this.revision = line.rev;
     if (line.value === undefined) this.index.delete(line.key);
-    else this.index.put(line.key, line.value);
+    else if (this.index.size >= this.max.maxEntries && !this.index.get(line.key)) {
+      this.limits.entriesDropped++;
+      return;
+    } else this.index.put(line.key, line.value);
     this.opts.onChange?.(line.key, line.value);
   }
 }
