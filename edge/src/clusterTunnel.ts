@@ -57,8 +57,7 @@ export class ClusterTunnel extends DurableObject<Env> {
     this.heartbeat = new SocketHeartbeat(
       ctx,
       () => this.busySockets(),
-      (ws, silentMs) =>
-        this.closeSocket(ws, CLOSE_CODES.unresponsive, `the portal sent nothing for ${silentMs} ms`),
+      (ws, reason) => this.closeSocket(ws, CLOSE_CODES.unresponsive, reason),
     );
   }
 

@@ -29,7 +29,8 @@ export class SocketHeartbeat {
     private readonly ctx: DurableObjectState,
     /** The sockets that carry queries right now. */
     private readonly busySockets: () => Set<WebSocket>,
-    private readonly onDead: (ws: WebSocket, silentMs: number) => void,
+    /** Fails or re-routes the socket's queries; `reason` goes into their 503. */
+    private readonly onDead: (ws: WebSocket, reason: string) => void,
     private readonly limits: HeartbeatLimits = TUNNEL_LIMITS.heartbeat,
   ) {}
 
@@ -59,16 +60,22 @@ export class SocketHeartbeat {
       return;
     }
     for (const ws of busy) {
+      if (ws.readyState === WebSocket.CLOSED) {
+        // Closed without its close event reaching us (seen under load): the queries must not wait for it.
+        this.forget(ws);
+        this.onDead(ws, "the cluster's portal disconnected (its socket is closed)");
+        continue;
+      }
       const silent = now - this.lastSign(ws, now);
       if (silent >= this.limits.deadAfterMs) {
         this.forget(ws);
-        this.onDead(ws, silent);
+        this.onDead(ws, `the portal sent nothing for ${silent} ms`);
       } else if (silent >= this.limits.probeAfterMs && !this.probedAt.has(ws)) {
         this.probedAt.set(ws, now);
         try {
           ws.send(PING_TEXT);
         } catch {
-          // Closing already: its close handler fails the queries.
+          // Closing already: its close handler (or the next round) fails the queries.
         }
       }
     }
@@ -77,7 +84,12 @@ export class SocketHeartbeat {
   private lastSign(ws: WebSocket, now: number): number {
     if (!this.heardAt.has(ws)) this.heardAt.set(ws, now);
     // The portal's own pings are answered by workerd without waking us: they count as signs of life too.
-    const auto = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    let auto = 0;
+    try {
+      auto = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    } catch {
+      // Not a hibernatable socket any more (closing): only our own record counts.
+    }
     return Math.max(this.heardAt.get(ws)!, auto);
   }
 }
