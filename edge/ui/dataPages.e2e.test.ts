@@ -379,3 +379,30 @@ test('events: Kubernetes events with type, text and reason filters in the URL', 
   expect(errors).toEqual([]);
   await page.context().close();
 }, 300_000);
+
+test('a portal that goes away and comes back: the page says so and recovers by itself', async () => {
+  const { page, errors } = await signIn(1366);
+  await page.goto(`${stack!.url}/o/stack/events`);
+  const rows = page.locator('tr[data-event-row]');
+  await poll(() => rows.count(), 60_000).toBe(8);
+  await portal!.shutdown();
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const alert = page.locator('.data-error');
+  await poll(() => alert.textContent()).toContain('went away');
+  expect(await alert.textContent()).toContain('Trying again in a few seconds.');
+  await shot(page, '12-portal-gone');
+  portal = new Portal({
+    edgeUrl: stack!.url,
+    installToken: stack!.installToken,
+    clickhouse: store,
+    victoriaMetricsUrl: vm.url,
+    replicaId: 'e2e-data-2',
+  });
+  await portal.start();
+  await waitConnected(stack!, 60_000);
+  // No click: the page retries by itself and shows the events again.
+  await poll(() => alert.count(), 60_000).toBe(0);
+  await poll(() => rows.count()).toBe(8);
+  expect(errors).toEqual([]);
+  await page.context().close();
+}, 300_000);

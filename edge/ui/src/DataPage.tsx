@@ -4,7 +4,7 @@
  * state that tells a new user what to do next (connect a cluster, run its command, wait for it).
  * The chosen cluster is the `cluster` query parameter (its id); without it, the first connected cluster.
  */
-import { type ReactNode, useEffect } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiError, type Cluster, endpoints, type OrgRef } from './api.ts';
 import type { ClusterRef } from './clusterApi.ts';
 import { linkClick, setSearchParams, useSearch } from './router.ts';
@@ -146,24 +146,47 @@ function NotConnected({ org, cluster }: { org: OrgRef; cluster: Cluster }) {
   );
 }
 
+/** Errors that pass by themselves: the portal reconnecting (503), a busy portal (429). */
+const AUTO_RETRY_MS: Record<number, number> = { 503: 5000, 429: 3000 };
+
 /**
  * An error from a data query, with what to do about it: the tunnel's codes (503 not connected, 504 timeout,
- * 501 not served by this portal) get advice; others show the server's message.
+ * 501 not served by this portal) get advice; others show the server's message. A passing error (a portal
+ * reconnecting, a busy one) is retried by itself after a few seconds (while the tab is visible), so a page
+ * left open recovers without a click; the Retry button does it at once.
  */
 export function DataError({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const status = error instanceof ApiError ? error.status : 0;
+  const delay = onRetry ? AUTO_RETRY_MS[status] : undefined;
+  const [retryAt, setRetryAt] = useState<number | null>(null);
+  const retryRef = useRef(onRetry);
+  retryRef.current = onRetry;
+  useEffect(() => {
+    if (!error || delay === undefined) {
+      setRetryAt(null);
+      return;
+    }
+    setRetryAt(Date.now() + delay);
+    let timer: ReturnType<typeof setTimeout>;
+    const fire = () => {
+      if (document.hidden) timer = setTimeout(fire, delay);
+      else retryRef.current?.();
+    };
+    timer = setTimeout(fire, delay);
+    return () => clearTimeout(timer);
+  }, [error, delay]);
   if (!error) return null;
   let advice: string | null = null;
-  if (error instanceof ApiError) {
-    if (error.status === 503) advice = 'The cluster went away while asking it. It may be restarting.';
-    else if (error.status === 504) advice = 'The cluster did not answer in time. Try a shorter time range.';
-    else if (error.status === 501) advice = 'This cluster’s portal does not serve this kind of data.';
-    else if (error.status === 429) advice = 'The cluster is busy answering other queries.';
-  }
+  if (status === 503) advice = 'The cluster went away while asking it. It may be restarting.';
+  else if (status === 504) advice = 'The cluster did not answer in time. Try a shorter time range.';
+  else if (status === 501) advice = 'This cluster’s portal does not serve this kind of data.';
+  else if (status === 429) advice = 'The cluster is busy answering other queries.';
   return (
     <div className="alert alert-error data-error" role="alert">
       <div>
         <div className="strong">{advice ?? 'The query failed.'}</div>
         <div>{error instanceof Error ? error.message : String(error)}</div>
+        {retryAt !== null ? <div className="muted">Trying again in a few seconds.</div> : null}
       </div>
       {onRetry ? (
         <button type="button" className="btn btn-ghost btn-sm" onClick={onRetry}>
