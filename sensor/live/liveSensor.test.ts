@@ -33,3 +33,17 @@ describe('LiveSensor container logs', () => {
     expect(sensor({ root: dir }).logs).toBeDefined();
   });
 });
+
+describe('LiveSensor self-metrics', () => {
+  it('counts what the bounds of the k8s-watcher copy refused', async () => {
+    const registry = new Registry();
+    new LiveSensor({
+      capture: {},
+      pipeline: { identity: { watcherUrl: 'http://127.0.0.1:1' } },
+      registry,
+    });
+    const text = await registry.metrics();
+    expect(text).toContain('sensor_identity_watcher_refused_total{what="entries"} 0');
+    expect(text).toContain('sensor_identity_watcher_refused_total{what="lines"} 0');
+  });
+});

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { startAll } from '../../lib/component.ts';
 import { type Logger, logger } from '../../lib/log.ts';
@@ -82,6 +82,22 @@ export class LiveSensor implements Component {
     this.capture = new SensorCapture({ ...o.capture, onBatch: (b) => this.onBatch(b) });
     registerCaptureMetrics(o.registry, () => this.capture.stats());
     registerLiveMetrics(o.registry, this.source);
+    const watcher = this.pipeline.identity?.client;
+    if (watcher) {
+      new Counter({
+        name: 'sensor_identity_watcher_refused_total',
+        help: 'What the bounds of the k8s-watcher copy refused: entries (past maxEntries), snapshots (too big), lines (too long)',
+        labelNames: ['what'],
+        registers: [o.registry],
+        collect() {
+          const l = watcher.limits;
+          this.reset();
+          this.inc({ what: 'entries' }, l.entriesDropped);
+          this.inc({ what: 'snapshots' }, l.snapshotsRefused);
+          this.inc({ what: 'lines' }, l.linesSkipped);
+        },
+      });
+    }
     const logs = containerLogsOptions(o.pipeline);
     const hostFiles = logs?.hostFiles?.length ?? 0;
     if (logs && (existsSync(logs.root) || hostFiles > 0)) {
