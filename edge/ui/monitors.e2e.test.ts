@@ -280,6 +280,12 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   expect(new URL(page.url()).searchParams.get('q')).toBe('severity:error -"health check" service:checkout');
   await page.goBack();
   await page.locator('[data-monitor-title="Checkout error logs"]').waitFor();
+  // Duplicate starts a new monitor from this one.
+  await page.getByRole('link', { name: 'Duplicate' }).click();
+  await page.waitForURL('**/monitors/new?**copy=**');
+  await poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe('Copy of Checkout error logs');
+  expect(await page.getByLabel('Filter').inputValue()).toBe('severity:error -"health check"');
+  await page.getByRole('link', { name: 'Cancel' }).click();
 
   // Silences and history.
   await page.getByRole('link', { name: 'Silences' }).click();
@@ -318,6 +324,7 @@ test('viewer: sees monitors, alerts, targets and silences read-only; the API ref
   for (const name of ['Edit', 'Delete', 'Disable'])
     expect(await page.getByRole('button', { name, exact: true }).count()).toBe(0);
   expect(await page.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+  expect(await page.getByRole('link', { name: 'Duplicate' }).count()).toBe(0);
   await shot(page, '12-viewer-detail');
   await page.goto(`${page.url().replace(/\?.*$/, '')}/edit`);
   await page.getByRole('heading', { name: 'Read-only' }).waitFor();

@@ -7,7 +7,7 @@ import { useCallback, useState } from 'react';
 import { ApiError } from '../../api.ts';
 import type { DataContext } from '../../DataPage.tsx';
 import { DataError } from '../../DataPage.tsx';
-import { linkClick, navigate } from '../../router.ts';
+import { linkClick, navigate, withSharedParams } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, Spinner } from '../../ui.tsx';
 import { useLoad } from '../../useLoad.ts';
 import { AlertLinks } from './AlertLinks.tsx';
@@ -135,6 +135,13 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
               >
                 {m.enabled ? 'Disable' : 'Enable'}
               </button>
+              <a
+                className="btn btn-ghost btn-sm"
+                href={withSharedParams(`/o/${org.slug}/monitors/new?copy=${encodeURIComponent(m.id)}`)}
+                onClick={linkClick}
+              >
+                Duplicate
+              </a>
               <a
                 className="btn btn-secondary btn-sm"
                 href={monitorsPath(org, `m/${encodeURIComponent(m.id)}/edit`)}

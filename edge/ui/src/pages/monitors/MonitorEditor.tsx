@@ -69,15 +69,20 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
   const { ref, org } = ctx;
   const params = new URLSearchParams(useSearch());
   const type = params.get('type') === 'sql' ? 'sql' : 'promql';
+  // `copy=<id>`: a new monitor starting as a copy of another (Duplicate on a monitor's page).
+  const copyId = monitorId ? null : params.get('copy');
+  const source = monitorId ?? copyId;
   const existing = useLoad(
-    async () => (monitorId ? (await monitorsApi.get(ref, monitorId)).monitor : null),
-    `${ref.clusterId}|${monitorId ?? ''}`,
+    async () => (source ? (await monitorsApi.get(ref, source)).monitor : null),
+    `${ref.clusterId}|${source ?? ''}`,
   );
   const targets = useLoad(() => monitorsApi.targets(ref), ref.clusterId);
-  const [draft, setDraft] = useState<Draft | null>(monitorId ? null : prefilledDraft(type, params));
+  const [draft, setDraft] = useState<Draft | null>(source ? null : prefilledDraft(type, params));
   useEffect(() => {
-    if (existing.data && !draft) setDraft(draftFromMonitor(existing.data));
-  }, [existing.data, draft]);
+    if (!existing.data || draft) return;
+    const loaded = draftFromMonitor(existing.data);
+    setDraft(copyId ? { ...loaded, name: `Copy of ${loaded.name}` } : loaded);
+  }, [existing.data, draft, copyId]);
   const [problems, setProblems] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -132,7 +137,13 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
         <a href={back} onClick={linkClick} className="muted">
           ← {monitorId ? 'Back to the monitor' : 'All monitors'}
         </a>
-        <h2>{monitorId ? `Edit ${existing.data?.name ?? ''}` : 'New monitor'}</h2>
+        <h2>
+          {monitorId
+            ? `Edit ${existing.data?.name ?? ''}`
+            : copyId
+              ? `New monitor, a copy of ${existing.data?.name ?? ''}`
+              : 'New monitor'}
+        </h2>
       </div>
 
       <section className="card panel" aria-labelledby="cond-h">

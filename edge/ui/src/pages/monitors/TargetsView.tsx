@@ -251,6 +251,7 @@ function TargetForm(props: {
               aria-label={`Header ${i + 1} value`}
               type="password"
               autoComplete="off"
+              required={h.name !== ''}
               placeholder="Bearer …"
               value={h.value}
               onChange={(e) =>
