@@ -166,6 +166,7 @@ async function up(flags: UpFlags): Promise<number> {
   }
 
   const logDir = join(dataDir, 'logs');
+  let sensorLine = sensor.status;
   sup = new Supervisor(logDir, (msg) => process.stderr.write(`up: ${msg}\n`));
   const supervisor = sup;
   const stopped = onShutdownSignal(
@@ -182,7 +183,16 @@ async function up(flags: UpFlags): Promise<number> {
   try {
     for (const spec of upPlan(opts)) {
       process.stderr.write(`up: starting ${spec.name}...\n`);
-      await sup.start(spec);
+      try {
+        await sup.start(spec);
+      } catch (err) {
+        // Started by default (not --sensor), the sensor is optional: a kernel it cannot load on must
+        // not take the rest of `up` down with it.
+        if (spec.name !== 'sensor' || flags.sensor === true) throw err;
+        await sup.drop('sensor');
+        process.stderr.write(`up: ${(err as Error).message}\nup: continuing without the sensor\n`);
+        sensorLine = `sensor: failed to start, see ${join(logDir, 'sensor.log')} (\`--sensor\` makes that fatal)`;
+      }
     }
   } catch (err) {
     process.stderr.write(`up: ${(err as Error).message}\nup: stopping what was started\n`);
@@ -198,7 +208,7 @@ async function up(flags: UpFlags): Promise<number> {
       `\nremote write: http://127.0.0.1:${opts.ingesterPort}/api/v1/write` +
       `\nworkloads (k8s-watcher, plain host): http://127.0.0.1:${opts.watcherPort}/v1/workloads` +
       `\n${portalStatus(flags, opts, account)}` +
-      `\n${sensor.status}` +
+      `\n${sensorLine}` +
       `\nlogs: ${logDir}\nready: press Ctrl-C to stop\n`,
   );
 

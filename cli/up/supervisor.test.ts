@@ -61,4 +61,25 @@ describe('Supervisor', () => {
     ).rejects.toThrow(/cannot start broken: .*exited with code 2[\s\S]*bad config: no such table/);
     await sup.stopAll();
   });
+
+  it('drop: a component given up on is stopped and never restarted', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'sup-'));
+    const sup = new Supervisor(logDir);
+    const port = await freePort();
+    await expect(
+      sup.start({
+        name: 'optional',
+        command: process.execPath,
+        args: ['-e', 'process.exit(2)'],
+        healthUrl: `http://127.0.0.1:${port}/`,
+        url: '',
+      }),
+    ).rejects.toThrow(/cannot start optional/);
+    await sup.drop('optional');
+    // A restart would come after 1 s of backoff; give it three.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(sup.processes()).toEqual([]);
+    expect(readFileSync(join(logDir, 'optional.log'), 'utf8').match(/starting/g)).toHaveLength(1);
+    await sup.stopAll();
+  });
 });

@@ -44,6 +44,8 @@ export class Supervisor {
     { child: ChildProcess; info: RunningProcess; log: WriteStream }
   >();
   private stopping = false;
+  /** Components given up on with `drop` (never restarted). */
+  private readonly dropped = new Set<string>();
   private readonly usePdeathsig = existsSync('/usr/bin/setpriv');
 
   constructor(
@@ -102,7 +104,7 @@ export class Supervisor {
 
   private async onExit(spec: ProcessSpec, restarts: number, why: string): Promise<void> {
     const entry = this.running.get(spec.name);
-    if (this.stopping || !entry || entry.info.restarts !== restarts) return;
+    if (this.stopping || this.dropped.has(spec.name) || !entry || entry.info.restarts !== restarts) return;
     this.running.delete(spec.name);
     entry.log.end();
     if (restarts >= MAX_RESTARTS) {
@@ -112,13 +114,23 @@ export class Supervisor {
     const delay = Math.min(30_000, 1000 * 2 ** restarts);
     this.onEvent(`${spec.name} ${why}; restarting in ${delay} ms (log: ${entry.info.log})`);
     await new Promise((r) => setTimeout(r, delay));
-    if (this.stopping) return;
+    if (this.stopping || this.dropped.has(spec.name)) return;
     try {
       await this.start(spec, restarts + 1);
       this.onEvent(`${spec.name} is back (pid ${this.running.get(spec.name)?.info.pid})`);
     } catch (err) {
       this.onEvent((err as Error).message);
     }
+  }
+
+  /** Stops one component for good (an optional one that failed to start): no restart follows. */
+  async drop(name: string): Promise<void> {
+    this.dropped.add(name);
+    const entry = this.running.get(name);
+    if (!entry) return;
+    this.running.delete(name);
+    await stopGroup(entry.child);
+    entry.log.end();
   }
 
   /** Last resort when the user insists: SIGKILL every child's process group now. */
