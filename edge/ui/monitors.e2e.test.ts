@@ -43,11 +43,13 @@ beforeAll(async () => {
   stack = s;
   browser = b;
   hookUrl = url;
-  // Data stamped after the slow start-up, so the windows of the monitors (5 and 10 minutes) still hold it.
+  // Data stamped after the slow start-up and running a few minutes past it, so the monitors' windows (5 and 10
+  // minutes, read at each evaluation) still hold it however slowly a loaded machine gets to the evaluations:
+  // the RED series continue 10 minutes ahead, the events are shifted 5 minutes (FailedScheduling 3 minutes ago).
   const now = Date.now();
-  await writeRedSeries(vm.url, now);
+  await writeRedSeries(vm.url, now + 10 * 60_000);
   await vm.flush();
-  await db.store.insert('k8s_events', eventRows(now));
+  await db.store.insert('k8s_events', eventRows(now + 5 * 60_000));
   await db.store.insert('otel_logs', logRows(now));
   monitors = await startWithVmalert(db.store, db.dir, vm.url);
   portal = new Portal({
