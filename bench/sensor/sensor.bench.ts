@@ -12,7 +12,8 @@
  * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
  * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
- * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state)
+ * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state;
+ * BENCH_SENSOR_NODE_OPTIONS sets NODE_OPTIONS for the sensor processes only)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -171,7 +172,9 @@ async function startSensor(pids: number[], sink: string, cwd = repo): Promise<Se
     '0',
     '--no-logs',
   ];
-  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SENSOR_NODE_OPTIONS: Node/V8 options for the sensor process only (e.g. --max-semi-space-size=2).
+  const env = { ...process.env, NODE_OPTIONS: process.env.BENCH_SENSOR_NODE_OPTIONS ?? '' };
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
     log = (log + b.toString()).slice(-20_000);

@@ -34,6 +34,8 @@ function span(i: number, resource: BuiltSpan['resource'], extra: Partial<BuiltSp
         kv('ratio', { doubleValue: 0.25 }),
         kv('flag', { boolValue: false }),
         kv('empty', { stringValue: '' }),
+        kv('short.non.ascii', { stringValue: 'abc café ü €' }), // ASCII first, then multi-byte
+        kv('max.one.byte', { stringValue: '€'.repeat(42) }), // 42 chars, 126 bytes: still one length byte
         kv('understory.response.body', { stringValue: long }),
       ],
       status: i === 1 ? { code: 2, message: '503' } : { code: 0 },

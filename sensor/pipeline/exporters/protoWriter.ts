@@ -90,11 +90,19 @@ export class ProtoWriter {
     this.ensure(s.length * 3 + 16);
     this.tag(field, WIRE_LEN);
     if (s.length < 43) {
-      // Short strings (keys, most values): the length fits one byte, write in place.
-      const at = this.pos++;
-      const n = this.buf.write(s, this.pos, 'utf8');
-      this.buf[at] = n;
-      this.pos += n;
+      // Short strings (attribute keys, most values): the length fits one byte. ASCII is copied by a loop
+      // here, cheaper than a call into C++ per string (a span has ~70 of them).
+      const b = this.buf;
+      const at = this.pos;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 128) break;
+        b[at + 1 + i] = c;
+      }
+      const n = i === s.length ? i : b.write(s, at + 1, 'utf8');
+      b[at] = n;
+      this.pos = at + 1 + n;
       return;
     }
     const n = Buffer.byteLength(s, 'utf8');
