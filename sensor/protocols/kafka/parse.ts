@@ -1,4 +1,5 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { readErrorCode } from './errorCodes.ts';
 import { KafkaReader, OutOfRange } from './reader.ts';
 import {
   API,
@@ -147,64 +148,6 @@ function readRequestBody(frame: KafkaFrame, r: KafkaReader, apiKey: number, v: n
 }
 
 /** Top-level error code, or the first partition's for Produce (and Fetch before v7); undefined if none. */
-function readErrorCode(r: KafkaReader, apiKey: number, v: number): number | undefined {
-  const flexible = isFlexible(apiKey, v);
-  switch (apiKey) {
-    case API.ApiVersions:
-    case API.SaslHandshake:
-    case API.SaslAuthenticate:
-      return r.int16();
-    case API.JoinGroup:
-      if (v >= 2) r.int32();
-      return r.int16();
-    case API.Heartbeat:
-    case API.LeaveGroup:
-    case API.SyncGroup:
-    case API.ListGroups:
-      if (v >= 1) r.int32();
-      return r.int16();
-    case API.FindCoordinator:
-      if (v >= 4) return undefined;
-      if (v >= 1) r.int32();
-      return r.int16();
-    case API.InitProducerId:
-    case API.EndTxn:
-    case API.AddOffsetsToTxn:
-      r.int32();
-      return r.int16();
-    case API.Fetch: {
-      if (v >= 1) r.int32(); // throttle
-      if (v >= 7) return r.int16();
-      if (r.arrayLength(flexible) <= 0) return 0;
-      r.string();
-      if (r.arrayLength(flexible) <= 0) return 0;
-      r.int32(); // partition
-      return r.int16();
-    }
-    case API.Produce: {
-      // Responses (topics (name, partitions (index, error_code ...))) come before the throttle time.
-      if (r.arrayLength(flexible) <= 0) return 0;
-      if (v >= 13) r.skip(16);
-      else if (flexible) r.compactString();
-      else r.string();
-      if (r.arrayLength(flexible) <= 0) return 0;
-      r.int32();
-      return r.int16();
-    }
-    case API.OffsetCommit: {
-      if (v >= 3) r.int32();
-      if (r.arrayLength(flexible) <= 0) return 0;
-      if (flexible) r.compactString();
-      else r.string();
-      if (r.arrayLength(flexible) <= 0) return 0;
-      r.int32();
-      return r.int16();
-    }
-    default:
-      return undefined;
-  }
-}
-
 /** Next plausible request header at or after `offset` (responses cannot be recognised alone). */
 export function findKafkaBoundary(type: MessageType, buf: Uint8Array, offset: number): number {
   if (type === 'response') return -1;

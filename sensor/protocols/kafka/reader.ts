@@ -79,6 +79,12 @@ export class KafkaReader {
     return compact ? this.uvarint() - 1 : this.int32();
   }
 
+  /** COMPACT_NULLABLE_BYTES: uvarint length + 1 (0 = null), then the bytes. */
+  skipCompactBytes(): void {
+    const n = this.uvarint() - 1;
+    if (n > 0) this.skip(n);
+  }
+
   /** A tagged-fields section: a count, then (tag, size, bytes) each. */
   taggedFields(): void {
     const count = this.uvarint();
