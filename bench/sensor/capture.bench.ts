@@ -9,7 +9,9 @@
  * sensor user-space CPU per request and per 10k requests/s, sensor RSS.
  * Run: npm run bench capture   (as root; ~4 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also measures that commit's build of
- * the sensor in the same run and records this build's costs against it as `*_vs_reference`)
+ * the sensor in the same run and records this build's costs against it as `*_vs_reference`;
+ * BENCH_REFERENCE_OPTIONS='{"wakeBytes":262144}' gives the reference's sensor those capture options;
+ * BENCH_MSG_START_CAPS=256,512 also measures this build with those message-start caps, as `@msgStartCap=N`)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -112,9 +114,11 @@ function bpfRunTime(pid: number): { ns: number; runs: number } {
 }
 
 /** The sensor (sensorProcess.ts) capturing only `pids` (and their future children), once it is capturing. */
-async function startSensor(pids: number[], addon?: string): Promise<ChildProcess> {
+async function startSensor(pids: number[], build: SensorBuild): Promise<ChildProcess> {
   const args = ['--import', 'tsx', join(import.meta.dirname, 'sensorProcess.ts'), ...pids.map(String)];
-  const env = addon ? { ...process.env, SENSOR_ADDON: addon } : process.env;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (build.addon) env.SENSOR_ADDON = build.addon;
+  if (build.options) env.SENSOR_OPTIONS = JSON.stringify(build.options);
   const child = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -256,10 +260,15 @@ function avg(ms: Measured[]): Measured {
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
-/** A build of the sensor to measure: this checkout's, or a reference commit's (BENCH_REFERENCE). */
+/**
+ * A build of the sensor to measure: this checkout's, a reference commit's (BENCH_REFERENCE), or this
+ * checkout's with another message-start cap (BENCH_MSG_START_CAPS).
+ */
 interface SensorBuild {
   label: string;
   addon?: string;
+  /** SensorCapture options for this build's sensor process. */
+  options?: Record<string, unknown>;
 }
 
 interface BuildRuns {
@@ -278,7 +287,7 @@ async function measureBuild(
   appPids: number[],
   rate: number,
 ) {
-  const sensor = await startSensor(appPids, build.addon);
+  const sensor = await startSensor(appPids, build);
   try {
     runs.background += (await bpfBackground(sensor.pid!)) / ROUNDS;
     const before = await programTimes(sensor);
@@ -323,11 +332,11 @@ async function scenario(name: string, url: string, appPids: number[], builds: Se
     for (const [metric, value] of Object.entries(figures[0]!)) {
       record({
         benchmark: `sensor-capture/${name}`,
-        metric: `${metric}_vs_reference`,
+        metric: `${metric}_vs_${builds[i]!.addon ? 'reference' : builds[i]!.label}`,
         value,
         unit: metric.startsWith('bpf_ns') ? 'ns' : metric.startsWith('sensor_cores') ? 'cores' : 'us',
         baseline: ref[metric],
-        notes: `baseline = the same metric with the sensor built from ${builds[i]!.label}, same run`,
+        notes: `baseline = the same metric with the sensor ${builds[i]!.addon ? `built from ${builds[i]!.label}` : `of this checkout at ${builds[i]!.label}`}, same run`,
       });
     }
   }
@@ -413,7 +422,13 @@ async function main(): Promise<void> {
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-capture-ref-')) : undefined;
   try {
-    if (ref && refDir) builds.push({ label: ref, addon: buildReference(ref, refDir) });
+    // BENCH_REFERENCE_OPTIONS: options for the reference's sensor, e.g. a default this checkout changed in
+    // TypeScript (the reference build swaps only the eBPF program and the addon).
+    const refOptions = JSON.parse(process.env.BENCH_REFERENCE_OPTIONS ?? '{}') as Record<string, unknown>;
+    if (ref && refDir) builds.push({ label: ref, addon: buildReference(ref, refDir), options: refOptions });
+    for (const cap of process.env.BENCH_MSG_START_CAPS?.split(',').filter(Boolean) ?? []) {
+      builds.push({ label: `msgStartCap=${Number(cap)}`, options: { msgStartCap: Number(cap) } });
+    }
     await runScenarios(builds);
   } finally {
     if (refDir) rmSync(refDir, { recursive: true, force: true });
