@@ -50,6 +50,8 @@ async function newPage(width: number): Promise<{ page: Page; errors: string[] }>
   const ctx = await browser!.newContext({ viewport: { width, height: 860 } });
   // Other suites share this machine's two cores: waits get room, the test still fails on a wrong page.
   ctx.setDefaultTimeout(60_000);
+  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
+  ctx.setDefaultNavigationTimeout(120_000);
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

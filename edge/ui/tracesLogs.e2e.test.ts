@@ -278,6 +278,8 @@ async function signIn(width: number): Promise<{ page: Page; errors: string[] }> 
   // Answers go browser -> edge -> tunnel -> portal -> chdb while other suites load the machine: every action
   // gets room; a wrong page still fails.
   ctx.setDefaultTimeout(60_000);
+  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
+  ctx.setDefaultNavigationTimeout(120_000);
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -96,6 +96,8 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   const context = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
   // Other suites share this machine's two cores: waits get room, the test still fails on a wrong page.
   context.setDefaultTimeout(60_000);
+  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
+  context.setDefaultNavigationTimeout(120_000);
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -175,6 +177,8 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await shot(page, '08b-members-invited');
   const grace = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
   grace.setDefaultTimeout(60_000);
+  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
+  grace.setDefaultNavigationTimeout(120_000);
   const gracePage = await grace.newPage();
   gracePage.on('pageerror', (e) => pageErrors.push(e.message));
   await gracePage.goto(inviteUrl);

@@ -2,13 +2,14 @@
  * Pan and zoom of the service map with d3-zoom: drag to pan, wheel or pinch to zoom (around the pointer),
  * double-click zooms in; the buttons and the keyboard (+ and - zoom, arrows pan, 0 fits) do the same. The map
  * starts fitted to its frame and fits again when the layout or the frame changes. A node that gets the
- * keyboard focus outside the frame is brought into view.
+ * keyboard focus outside the frame is brought into view. Once the user has moved the view, a change of the
+ * frame's size alone keeps it; "Fit to view" and 0 fit again.
  *
  * d3-zoom owns the transform (it keeps it on the <svg> element); React only mirrors it into state to draw.
  */
 import { select } from 'd3-selection';
 import { type D3ZoomEvent, type ZoomTransform, zoom, zoomIdentity } from 'd3-zoom';
-import { type KeyboardEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 export const MIN_ZOOM = 0.2;
 export const MAX_ZOOM = 4;
@@ -47,10 +48,16 @@ export function useMapZoom(svg: SVGSVGElement | null, content: Size, frame: Size
         .clickDistance(4),
     [],
   );
+  // Once the user has moved the view, a new frame size (a scrollbar, a resized window) keeps their view;
+  // a new layout (other filters, new data) starts fitted again.
+  const userMoved = useRef(false);
   useEffect(() => {
     if (!svg) return;
     const sel = select(svg);
-    behavior.on('zoom', (e: D3ZoomEvent<SVGSVGElement, unknown>) => setTransform(e.transform));
+    behavior.on('zoom', (e: D3ZoomEvent<SVGSVGElement, unknown>) => {
+      if (e.sourceEvent) userMoved.current = true;
+      setTransform(e.transform);
+    });
     sel.call(behavior);
     return () => {
       sel.on('.zoom', null);
@@ -63,12 +70,23 @@ export function useMapZoom(svg: SVGSVGElement | null, content: Size, frame: Size
     const t = fitTransform({ width: cw, height: ch }, { width: fw, height: fh });
     behavior.transform(select(svg), zoomIdentity.translate(t.x, t.y).scale(t.k));
   }, [svg, behavior, cw, ch, fw, fh]);
-  // A new layout or frame size starts fitted.
-  useEffect(() => fitToView(), [fitToView]);
+  const fitRef = useRef(fitToView);
+  fitRef.current = fitToView;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the svg appears or the layout's size changes
+  useEffect(() => {
+    userMoved.current = false;
+    fitRef.current();
+  }, [svg, cw, ch]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the frame's size changes
+  useEffect(() => {
+    if (!userMoved.current) fitRef.current();
+  }, [fw, fh]);
 
   const zoomBy = useCallback(
     (factor: number) => {
-      if (svg) behavior.scaleBy(select(svg), factor, [fw / 2, fh / 2]);
+      if (!svg) return;
+      userMoved.current = true;
+      behavior.scaleBy(select(svg), factor, [fw / 2, fh / 2]);
     },
     [svg, behavior, fw, fh],
   );
@@ -76,6 +94,7 @@ export function useMapZoom(svg: SVGSVGElement | null, content: Size, frame: Size
     (dx: number, dy: number) => {
       if (!svg) return;
       const k = transform.k;
+      userMoved.current = true;
       behavior.translateBy(select(svg), dx / k, dy / k);
     },
     [svg, behavior, transform.k],
