@@ -105,6 +105,22 @@ describe('SensorPipeline', () => {
     await p.shutdown(); // twice is fine
   });
 
+  it('keeps a call slow against its own resource baseline (workload, protocol, template), not another one', () => {
+    const p = new SensorPipeline({
+      identify: () => ({ workload: 'w', namespace: '', peer: 'p' }),
+      sampling: { baselineRate: 0, baselineWarmup: 5, slowMinMs: 1 },
+    });
+    const at = (resource: string, ms: number, protocol: ApiCall['protocol'] = 'http') =>
+      call({ resource, protocol, startNs: 0n, endNs: BigInt(ms * 1e6), error: false, status: '200' });
+    // /a/1 and /a/2 share the template /a/{id}: one baseline of 2 ms.
+    p.consume(Array.from({ length: 10 }, (_, i) => at(`/a/${i}`, 2)));
+    p.consume([at('/b', 50)]); // no baseline for /b yet
+    p.consume([at('/a/99', 50, 'http2')]); // same template, other protocol: no baseline either
+    expect(p.sampler.counts.kept.slow).toBe(0);
+    p.consume([at('/a/77', 50)]);
+    expect(p.sampler.counts.kept.slow).toBe(1);
+  });
+
   it('fails fast on bad configuration', () => {
     expect(() => new SensorPipeline({ remoteWriteUrl: 'nope' })).toThrow(/cannot configure remote write/);
     expect(() => new SensorPipeline({ templating: { rules: [{ pattern: '[', replacement: '' }] } })).toThrow(

@@ -49,6 +49,9 @@ export interface SensorPipelineOptions {
   registry?: Registry;
 }
 
+const SEP = '\u0000';
+const MAX_BASELINE_KEYS = 20_000;
+
 export class SensorPipeline implements Component {
   readonly name = 'sensor-pipeline';
   readonly templater: ResourceTemplater;
@@ -186,11 +189,7 @@ export class SensorPipeline implements Component {
         const id = this.identify(call);
         const resource = this.templater.template(id.workload, call.protocol, call.resource);
         this.aggregator.observe(call, id, resource);
-        const reason = this.sampler.decide(
-          call,
-          id.workload,
-          `${id.workload}\u0000${call.protocol}\u0000${resource}`,
-        );
+        const reason = this.sampler.decide(call, id.workload, this.baselineKey(id.workload, call, resource));
         if (reason && this.otlp) this.otlp.export(this.spans.build(call, id, resource, reason));
         this.m.calls.inc();
       } catch (err) {
@@ -198,6 +197,38 @@ export class SensorPipeline implements Component {
         this.log.debug({ err: (err as Error).message }, 'cannot process an API call');
       }
     }
+  }
+
+  /**
+   * The sampler's baseline key (workload, protocol, template) as one shared string per combination: the
+   * parts are strings V8 has hashed before, where a key concatenated per call is flattened and hashed
+   * again every time. Bounded like the sampler's own baselines (emptied past `maxKeys`).
+   */
+  private keys = new Map<string, Map<string, Map<string, string>>>();
+  private keyCount = 0;
+
+  private baselineKey(workload: string, call: ApiCall, resource: string): string {
+    if (this.keyCount >= MAX_BASELINE_KEYS) {
+      this.keys = new Map();
+      this.keyCount = 0;
+    }
+    let byProtocol = this.keys.get(workload);
+    if (byProtocol === undefined) {
+      byProtocol = new Map();
+      this.keys.set(workload, byProtocol);
+    }
+    let byResource = byProtocol.get(call.protocol);
+    if (byResource === undefined) {
+      byResource = new Map();
+      byProtocol.set(call.protocol, byResource);
+    }
+    let key = byResource.get(resource);
+    if (key === undefined) {
+      key = workload + SEP + call.protocol + SEP + resource;
+      byResource.set(resource, key);
+      this.keyCount++;
+    }
+    return key;
   }
 
   /** A last metrics snapshot and the pending spans are sent (up to `graceMs` each). Safe twice. */
