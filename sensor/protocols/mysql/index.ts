@@ -3,7 +3,7 @@ import { detectMysql, findMysqlBoundary, parseMysql } from './parse.ts';
 import { stitchMysql } from './stitch.ts';
 import type { MyFrame, MyState } from './types.ts';
 
-/** MySQL / MariaDB client protocol (client = request, server = response). Compression is not decoded. */
+/** MySQL / MariaDB client protocol (client = request, server = response), compressed or not. */
 export const spec: ProtocolSpec<MyFrame, MyState> = {
   protocol: 'mysql',
   detect: detectMysql,
@@ -13,6 +13,7 @@ export const spec: ProtocolSpec<MyFrame, MyState> = {
     clientCapabilities: 0,
     inLogin: false,
     encrypted: false,
+    plain: { request: new Uint8Array(0), response: new Uint8Array(0) },
   }),
   parseFrame: parseMysql,
   findFrameBoundary: (type, buf, offset) => findMysqlBoundary(type, buf, offset),

@@ -1,4 +1,5 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { compressionActive, parseCompressed } from './compressed.ts';
 import {
   CLIENT_CONNECT_WITH_DB,
   CLIENT_PROTOCOL_41,
@@ -72,6 +73,18 @@ export function parseMysql(
   state: MyState,
 ): ParseResult<MyFrame> {
   if (state.encrypted) return { state: 'eos', consumed: 0 };
+  if (compressionActive(state)) return parseCompressed(type, buf, offset, tsNs, state, parsePacket);
+  return parsePacket(type, buf, offset, tsNs, state);
+}
+
+/** One ordinary packet (3-byte length, sequence id, payload). */
+function parsePacket(
+  type: MessageType,
+  buf: Uint8Array,
+  offset: number,
+  tsNs: bigint,
+  state: MyState,
+): ParseResult<MyFrame> {
   const avail = buf.length - offset;
   if (avail < 4) return { state: 'needs-more-data', consumed: 0 };
   const len = u24le(buf, offset);
