@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runClient } from '../testing/liveCalls.ts';
 import { type RunningServer, startNodeHttp } from '../testing/servers.ts';
@@ -108,4 +111,35 @@ describe('understory sensor (CLI)', () => {
       expect(r.stderr).not.toContain('capture started');
     }
   }, 150_000);
+
+  it('--check-config: the ingest token from the file or UNDERSTORY_INGEST_TOKEN, shown only as "set"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'understory-sensor-cli-'));
+    const token = 'tok-7f3a9c1e5b';
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    const run = async (args: string[], env: Record<string, string>) => {
+      const child = cli(['--check-config', ...args], env);
+      let stdout = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        stdout += b.toString();
+      });
+      const { code, stderr } = await exitOf(child);
+      return { code, stdout, stderr };
+    };
+    const remote = ['--remote-write-url', 'http://ingester.example:9091/api/v1/write'];
+    const [fromEnv, none, bad] = await Promise.all([
+      run(remote, { UNDERSTORY_INGEST_TOKEN: token }),
+      run(remote, {}),
+      run(['--ingest-token-file', empty], {}),
+    ]);
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(JSON.parse(fromEnv.stdout).sensor.ingestToken).toBe('set');
+    expect(fromEnv.stdout + fromEnv.stderr).not.toContain(token);
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout).sensor.ingestToken).toBe('none');
+    expect(none.stderr).toMatch(/no ingest token .*ingester\.example:9091.* will refuse the data/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/cannot use ingest token file .*empty: it is empty/);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });
