@@ -18,11 +18,29 @@ const u24le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]
 const EMPTY = new Uint8Array(0);
 
 export function compressionActive(state: MyState): boolean {
+  if (state.compressedFraming) return true;
   return (
     !state.inLogin &&
     state.clientCapabilities !== 0 &&
     (state.clientCapabilities & state.serverCapabilities & CLIENT_COMPRESS) !== 0
   );
+}
+
+const ZLIB_LEVELS = new Set([0x01, 0x5e, 0x9c, 0xda]);
+
+/**
+ * A capture that starts after the handshake cannot tell whether compression was negotiated: the framing
+ * itself tells. A compressed packet holding a zlib stream has its uncompressed length at 4..6 and the zlib
+ * header (0x78, a level byte) at 7; a stored one (uncompressed length 0) holds exactly one ordinary packet
+ * whose own length is the compressed length minus its 4-byte header. As ordinary packets both would be
+ * COM_SLEEP (payload starting with 0), which clients never send, or an answer starting 0x78 0x9c.
+ */
+export function looksCompressed(buf: Uint8Array, offset: number): boolean {
+  if (buf.length - offset < 11) return false;
+  const clen = u24le(buf, offset);
+  const ulen = u24le(buf, offset + 4);
+  if (ulen === 0) return clen >= 5 && u24le(buf, offset + 7) + 4 === clen;
+  return buf[offset + 7] === 0x78 && ZLIB_LEVELS.has(buf[offset + 8]!) && ulen >= clen - 16;
 }
 
 type PlainParser = (

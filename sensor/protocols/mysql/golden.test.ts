@@ -6,7 +6,9 @@ import { spec } from './index.ts';
  * Every command tshark pairs with a response must be one of our calls, started by the same frame, with the
  * same query text, response kind (tshark calls a prepare answer RESULTSET) and error code. Commands without
  * a response (COM_QUIT, COM_STMT_CLOSE, cut captures) make no call. Extra calls are listed: a failed login
- * (tshark counts no command) and the compressed-protocol captures, which we do not decompress.
+ * (tshark counts no command), and the calls of the compressed-protocol captures, which tshark cannot
+ * decompress and we do (they start after the handshake: the framing tells; every call there is a SELECT
+ * answered by a result set).
  */
 interface Command {
   req_frame: number;
@@ -54,7 +56,18 @@ describe('mysql against tshark goldens', () => {
         `mysql ${row.file}: ${agreed}/${expected} agree; extra calls: ${extra.join(', ') || 'none'}`,
       );
       expect(agreed).toBe(expected);
-      for (const e of extra) expect(['LOGIN 1040', 'SLEEP 0']).toContain(e);
+      if (row.file.includes('compressed') && row.goldenStatus === 'empty') {
+        // A capture cut inside a compressed packet: nothing to compare with (tshark sees no command); what
+        // we make of its remains is not checked (see README: limits).
+      } else if (row.file.includes('compressed')) {
+        expect(extra.length).toBeGreaterThan(0);
+        for (const f of framed.filter((x) => !wanted.has(x.frame))) {
+          expect(`${f.call.method} ${f.call.status} ${f.call.attributes?.['db.response']}`).toBe(
+            'SELECT 0 RESULTSET',
+          );
+          expect(f.call.resource).toMatch(/^SELECT \* FROM `/);
+        }
+      } else for (const e of extra) expect(['LOGIN 1040', 'SLEEP 0']).toContain(e);
     });
   }
 });

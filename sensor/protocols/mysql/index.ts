@@ -13,6 +13,7 @@ export const spec: ProtocolSpec<MyFrame, MyState> = {
     clientCapabilities: 0,
     inLogin: false,
     encrypted: false,
+    compressedFraming: false,
     plain: { request: new Uint8Array(0), response: new Uint8Array(0) },
   }),
   parseFrame: parseMysql,

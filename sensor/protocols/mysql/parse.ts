@@ -1,5 +1,5 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
-import { compressionActive, parseCompressed } from './compressed.ts';
+import { compressionActive, looksCompressed, parseCompressed } from './compressed.ts';
 import {
   CLIENT_CONNECT_WITH_DB,
   CLIENT_PROTOCOL_41,
@@ -73,6 +73,9 @@ export function parseMysql(
   state: MyState,
 ): ParseResult<MyFrame> {
   if (state.encrypted) return { state: 'eos', consumed: 0 };
+  // Handshake not seen (the capture started later): the framing says whether packets are compressed.
+  if (state.clientCapabilities === 0 && state.serverCapabilities === 0 && looksCompressed(buf, offset))
+    state.compressedFraming = true;
   if (compressionActive(state)) return parseCompressed(type, buf, offset, tsNs, state, parsePacket);
   return parsePacket(type, buf, offset, tsNs, state);
 }

@@ -33,6 +33,8 @@ export interface MyState {
   /** Between the server greeting and the OK/ERR that ends authentication. */
   inLogin: boolean;
   encrypted: boolean;
+  /** The capture started after the handshake and the packets' framing is the compressed protocol's. */
+  compressedFraming: boolean;
   /** Compressed protocol: ordinary packet bytes decompressed but not parsed yet, per direction. */
   plain: { request: Uint8Array; response: Uint8Array };
   user?: string;
