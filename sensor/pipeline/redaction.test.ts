@@ -56,6 +56,12 @@ describe('bodies', () => {
     ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig here', `jwt ${X} here`],
     ['key AKIAABCDEFGHIJKLMNOP end', `key ${X} end`],
     ['plain text body', 'plain text body'],
+    // The patterns' cheap pre-tests (literal, whitespace) must not skip these:
+    ['{"a":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"}', `{"a":"${X}"}`],
+    ['{"k":"AKIAABCDEFGHIJKLMNOP"}', `{"k":"${X}"}`],
+    ['hdr=Bearer\tabcdefghijkl', `hdr=${X}`],
+    ['note Token\u00a0abcdefghijkl end', `note ${X} end`],
+    ['{"a":"Bearerabcdefghijkl"}', '{"a":"Bearerabcdefghijkl"}'],
   ])('%s', (body, want) => {
     expect(r.body(body)).toBe(want);
   });
