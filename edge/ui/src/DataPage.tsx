@@ -4,7 +4,7 @@
  * state that tells a new user what to do next (connect a cluster, run its command, wait for it).
  * The chosen cluster is the `cluster` query parameter (its id); without it, the first connected cluster.
  */
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef } from 'react';
 import { ApiError, type Cluster, endpoints, type OrgRef } from './api.ts';
 import type { ClusterRef } from './clusterApi.ts';
 import { linkClick, setSearchParams, useSearch } from './router.ts';
@@ -155,18 +155,17 @@ const AUTO_RETRY_MS: Record<number, number> = { 503: 5000, 429: 3000 };
  * reconnecting, a busy one) is retried by itself after a few seconds (while the tab is visible), so a page
  * left open recovers without a click; the Retry button does it at once.
  */
-export function DataError({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+/**
+ * Retries a passing error (AUTO_RETRY_MS) by itself after its delay, again while the tab is hidden; true while
+ * a retry is pending. Charts and tables use it so a page left open recovers from a portal reconnecting.
+ */
+export function useAutoRetry(error: unknown, retry: (() => unknown) | undefined): boolean {
   const status = error instanceof ApiError ? error.status : 0;
-  const delay = onRetry ? AUTO_RETRY_MS[status] : undefined;
-  const [retryAt, setRetryAt] = useState<number | null>(null);
-  const retryRef = useRef(onRetry);
-  retryRef.current = onRetry;
+  const delay = retry ? AUTO_RETRY_MS[status] : undefined;
+  const retryRef = useRef(retry);
+  retryRef.current = retry;
   useEffect(() => {
-    if (!error || delay === undefined) {
-      setRetryAt(null);
-      return;
-    }
-    setRetryAt(Date.now() + delay);
+    if (!error || delay === undefined) return;
     let timer: ReturnType<typeof setTimeout>;
     const fire = () => {
       if (document.hidden) timer = setTimeout(fire, delay);
@@ -175,6 +174,12 @@ export function DataError({ error, onRetry }: { error: unknown; onRetry?: () => 
     timer = setTimeout(fire, delay);
     return () => clearTimeout(timer);
   }, [error, delay]);
+  return Boolean(error) && delay !== undefined;
+}
+
+export function DataError({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const status = error instanceof ApiError ? error.status : 0;
+  const retrying = useAutoRetry(error, onRetry);
   if (!error) return null;
   let advice: string | null = null;
   if (status === 503) advice = 'The cluster went away while asking it. It may be restarting.';
@@ -186,7 +191,7 @@ export function DataError({ error, onRetry }: { error: unknown; onRetry?: () => 
       <div>
         <div className="strong">{advice ?? 'The query failed.'}</div>
         <div>{error instanceof Error ? error.message : String(error)}</div>
-        {retryAt !== null ? <div className="muted">Trying again in a few seconds.</div> : null}
+        {retrying ? <div className="muted">Trying again in a few seconds.</div> : null}
       </div>
       {onRetry ? (
         <button type="button" className="btn btn-ghost btn-sm" onClick={onRetry}>

@@ -1,10 +1,12 @@
 /**
  * Runs several PromQL range queries over the page's time range in parallel and aligns each result for the
- * charts. Reloads when the cluster, the range (or a refresh) or the expressions change.
+ * charts. Reloads when the cluster, the range (or a refresh) or the expressions change, and after a passing
+ * error (useAutoRetry).
  */
 import { useMemo } from 'react';
 import { type AlignedSeries, alignMatrix, seriesLabel } from './charts/promSeries.ts';
 import { type ClusterRef, type PromLabels, type PromMatrix, promApi } from './clusterApi.ts';
+import { useAutoRetry } from './DataPage.tsx';
 import { stepMs, type TimeRange } from './timeRange.ts';
 import { useLoad } from './useLoad.ts';
 
@@ -27,6 +29,8 @@ export function usePromRange(
       ),
     key,
   );
+  // The charts show their error in place; a passing one (portal reconnecting) is retried by itself.
+  useAutoRetry(load.error, load.reload);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `label` is a formatting choice fixed per call site
   const aligned = useMemo<AlignedSeries[] | undefined>(
     () => load.data?.map((m) => alignMatrix(m, step, label)),
