@@ -162,7 +162,7 @@ describe('heartbeat', () => {
     expect(late.status).toBe(200);
     expect(late.body).toEqual({ late: true });
     live.close();
-  });
+  }, 60_000); // the heartbeat's 12 s bound plus a loaded machine's slack, over the 30 s default
 });
 
 /** `p`, or a rejection naming `what` after `ms`. */

@@ -20,7 +20,8 @@ export const TUNNEL_LIMITS = {
   /**
    * Liveness of sockets with queries in flight (heartbeat.ts): ping after `probeAfterMs` of silence, declare
    * the portal gone after `deadAfterMs` (its queries: another replica or 503 at once, not the 32 s deadline).
-   * A live portal answers a ping within milliseconds; 6 s leaves room for a loaded machine's pauses.
+   * A live portal answers a ping within milliseconds, but 6 s closed live portals on a loaded 2-core machine
+   * (event-loop pauses under CI load); 12 s still fails a vanished portal's queries well before the 32 s deadline.
    */
-  heartbeat: { checkEveryMs: 1_000, probeAfterMs: 2_000, deadAfterMs: 6_000 },
+  heartbeat: { checkEveryMs: 1_000, probeAfterMs: 3_000, deadAfterMs: 12_000 },
 } as const;
