@@ -71,7 +71,12 @@ export function register(program: Command): void {
         'CAP_BPF and CAP_PERFMON)',
     )
     .option('--no-sensor', 'do not run the sensor')
-    .option('--sensor-admin-port <port>', 'sensor /healthz and /metrics port', parsePort, 9465)
+    .option(
+      '--sensor-admin-port <port>',
+      'sensor /healthz and /metrics port (vmalert and the alert receiver take admin port + 1 and + 2)',
+      parsePort,
+      9467,
+    )
     .addOption(
       new Option('--sensor-pid <pid>', 'capture only this process and what it forks (repeatable)')
         .argParser((v: string, prev: number[]) => {
@@ -146,16 +151,32 @@ async function up(flags: UpFlags): Promise<number> {
       : {}),
   };
   const edgePorts = flags.edgeUrl ? [] : ([['edge', opts.edgePort]] as const);
-  for (const [what, port] of [
+  const listeners = [
     ...edgePorts,
     ['VictoriaMetrics', opts.vmPort],
     ['vmagent', opts.vmagentPort],
     ['in-cluster admin', opts.adminPort],
+    // Not flags of their own: incloud/monitors/upPlan.ts puts them beside the admin port.
+    ['vmalert (admin port + 1)', opts.adminPort + 1],
+    ['alert receiver (admin port + 2)', opts.adminPort + 2],
     ['OTLP collector', opts.collectorPort],
     ['metrics-ingester', opts.ingesterPort],
     ['k8s-watcher', opts.watcherPort],
     ...(opts.sensor ? ([['sensor admin', opts.sensor.adminPort]] as const) : []),
-  ] as const) {
+  ] as const;
+  const taken = new Map<number, string>();
+  for (const [what, port] of listeners) {
+    const other = taken.get(port);
+    if (other) {
+      process.stderr.write(
+        `cannot start: port ${port} is given to both ${other} and ${what}; change one of them\n`,
+      );
+      releaseLock(dataDir);
+      return 1;
+    }
+    taken.set(port, what);
+  }
+  for (const [what, port] of listeners) {
     if (!(await portIsFree(port))) {
       process.stderr.write(
         `cannot start: port ${port} (${what}) is in use; pick another with its --*-port flag\n`,
