@@ -31,6 +31,7 @@ describe("up's sensor", () => {
     );
     await spec.prepare!();
     expect(spec.args).toEqual([
+      '--max-semi-space-size=2',
       '/repo/bin/understory.mjs',
       'sensor',
       '--remote-write-url',

@@ -40,6 +40,8 @@ export function sensorSpec(
   launcher: string,
 ): ProcessSpec {
   const base = [
+    // A 2 MiB young generation: RSS ~147 instead of ~173 MiB under load (bench/sensor/sensor.bench.ts).
+    '--max-semi-space-size=2',
     launcher,
     'sensor',
     '--remote-write-url',
