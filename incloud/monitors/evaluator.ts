@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
-import type { MonitorSpec } from '../../lib/tunnel/monitors.ts';
+import { conditionHolds, type MonitorSpec } from '../../lib/tunnel/monitors.ts';
 import type { ClickhouseStore } from '../clickhouse/store.ts';
 import { ClickhouseReader } from '../portal/clickhouseReader.ts';
 import { defaultLimits, type PortalLimits } from '../portal/limits.ts';
@@ -12,7 +12,7 @@ import { type MonitorConfig, MonitorConfigStore, type StoredTarget } from './con
 import { MonitorMetrics } from './metrics.ts';
 import { DEFAULT_NOTIFIER, isSilenced, Notifier, type NotifierOptions } from './notifier.ts';
 import { notificationAlert, renderMessage } from './payloads.ts';
-import { compare, compileCondition } from './sqlCondition.ts';
+import { compileCondition } from './sqlCondition.ts';
 import type { TargetSecretKeys } from './targetSecrets.ts';
 import {
   checkExpr,
@@ -334,7 +334,7 @@ export class MonitorEvaluator implements Component {
       const out: Transition[] = [];
       for (const row of rows) {
         const value = Number(row.v);
-        if (!compare(value, c.op, c.threshold)) continue;
+        if (!conditionHolds(value, c.op, c.threshold)) continue;
         const labels = { ...m.labels, severity: m.severity, [MONITOR_LABEL]: m.id };
         if (c.groupBy !== undefined) Object.assign(labels, { [c.groupBy]: String(row.g) });
         seen.add(fingerprint(m.id, labels));

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlCondition } from '../../lib/tunnel/monitors.ts';
+import { conditionHolds as compare, sqlCondition } from '../../lib/tunnel/monitors.ts';
 import { ClickhouseReader } from '../portal/clickhouseReader.ts';
 import { defaultLimits } from '../portal/limits.ts';
 import { dt64ms } from './alertHistory.ts';
-import { compare, compileCondition, SqlConditionError } from './sqlCondition.ts';
+import { compileCondition, SqlConditionError } from './sqlCondition.ts';
 import { openStore } from './testing/stack.ts';
 
 let db: Awaited<ReturnType<typeof openStore>>;

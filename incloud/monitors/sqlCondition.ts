@@ -197,21 +197,3 @@ function compileTerm(
 function wrap(term: LogTerm, cond: string): string {
   return term.negated ? `NOT (${cond})` : cond;
 }
-
-/** Whether `value <op> threshold` holds. */
-export function compare(value: number, op: SqlConditionSpec['op'], threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    case '==':
-      return value === threshold;
-    case '!=':
-      return value !== threshold;
-  }
-}

@@ -20,6 +20,24 @@ const labelValue = z
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];
+
+/** Whether `value <op> threshold` holds: the alert condition, the same in the evaluator and the UI's previews. */
+export function conditionHolds(value: number, op: Comparison, threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '==':
+      return value === threshold;
+    case '!=':
+      return value !== threshold;
+  }
+}
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export const SQL_SOURCES = ['logs', 'traces', 'events'] as const;
 export type SqlSource = (typeof SQL_SOURCES)[number];

@@ -4,11 +4,11 @@
  * Below it, how many series are over the threshold at the end of the range: the alerts it would raise now.
  */
 import { useEffect, useMemo, useState } from 'react';
+import { type Comparison, conditionHolds } from '../../../../../lib/tunnel/monitors.ts';
 import { TimeSeriesChart } from '../../charts/TimeSeriesChart.tsx';
 import type { DataContext } from '../../DataPage.tsx';
 import { useTimeRange } from '../../timeRange.ts';
 import { usePromRange } from '../../usePromRange.ts';
-import { type Comparison, conditionHolds } from './previewMath.ts';
 
 const TYPING_PAUSE_MS = 600;
 export const THRESHOLD_COLOR = '#d64545';

@@ -6,14 +6,13 @@
  * aggregates and the other sources have no preview yet.
  */
 import { useEffect, useMemo, useState } from 'react';
+import { type Comparison, conditionHolds } from '../../../../../lib/tunnel/monitors.ts';
 import { TimeSeriesChart } from '../../charts/TimeSeriesChart.tsx';
 import type { DataContext } from '../../DataPage.tsx';
 import { useTimeRange } from '../../timeRange.ts';
 import { useLoad } from '../../useLoad.ts';
 import { MAX_BUCKETS, searchLogs } from '../logs/logsApi.ts';
 import { THRESHOLD_COLOR } from './PromqlPreview.tsx';
-import type { Comparison } from './previewMath.ts';
-import { conditionHolds } from './previewMath.ts';
 
 const TYPING_PAUSE_MS = 600;
 
