@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, encodeChunk, encodeControl } from '../../lib/tunnel/index.ts';
 import { call, callJson, unique } from './client.ts';
 import { createOrgWorld, type OrgWorld } from './fixtures.ts';
-import { connectTunnel, newCluster, TestPortal } from './tunnelPortal.ts';
+import { connectTunnel, newCluster, TestPortal, within } from './tunnelPortal.ts';
 
 let a: OrgWorld;
 let b: OrgWorld;
@@ -18,23 +18,6 @@ beforeAll(async () => {
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** `p`, or a rejection naming `what` after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 const promQuery = (clusterId: string, expr = 'up', world = a) =>

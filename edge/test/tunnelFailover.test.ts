@@ -10,7 +10,7 @@ import { TUNNEL_LIMITS } from '../src/tunnel/limits.ts';
 import type { SocketState } from '../src/tunnel/portalSockets.ts';
 import { call, callJson, unique } from './client.ts';
 import { createOrgWorld, type OrgWorld } from './fixtures.ts';
-import { newCluster, TestPortal } from './tunnelPortal.ts';
+import { newCluster, TestPortal, within } from './tunnelPortal.ts';
 
 let a: OrgWorld;
 
@@ -164,20 +164,3 @@ describe('heartbeat', () => {
     live.close();
   }, 60_000); // the heartbeat's 12 s bound plus a loaded machine's slack, over the 30 s default
 });
-
-/** `p`, or a rejection naming `what` after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
