@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import Provider from 'oidc-provider';
 import type { TestProject } from 'vitest/node';
+import { answerDnsQuery, completeInteraction } from './oidcInteraction.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -61,15 +62,7 @@ export default async function setup(project: TestProject) {
     try {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname === '/dns-query') {
-        const name = url.searchParams.get('name') ?? '';
-        const answers = (txtRecords.get(name) ?? []).map((data) => ({
-          name,
-          type: 16,
-          TTL: 60,
-          data: `"${data}"`,
-        }));
-        res.setHeader('content-type', 'application/dns-json');
-        res.end(JSON.stringify({ Status: 0, Answer: answers }));
+        answerDnsQuery(url, txtRecords, res);
         return;
       }
       if (url.pathname === '/__dns' && req.method === 'POST') {
@@ -79,26 +72,7 @@ export default async function setup(project: TestProject) {
         return;
       }
       if (url.pathname.startsWith('/interaction/') && provider) {
-        const details = await provider.interactionDetails(req, res);
-        const accountId = String(details.params.login_hint ?? 'nobody@example.com');
-        if (details.prompt.name === 'login') {
-          await provider.interactionFinished(
-            req,
-            res,
-            { login: { accountId } },
-            { mergeWithLastSubmission: false },
-          );
-          return;
-        }
-        const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-        grant.addOIDCScope('openid email profile');
-        const grantId = await grant.save();
-        await provider.interactionFinished(
-          req,
-          res,
-          { consent: { grantId } },
-          { mergeWithLastSubmission: true },
-        );
+        await completeInteraction(provider, req, res);
         return;
       }
       provider?.callback()(req, res);

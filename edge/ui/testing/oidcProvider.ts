@@ -3,7 +3,8 @@
  * port, plus the DNS-over-HTTPS JSON endpoint the edge asks when it verifies a domain's TXT record.
  * Chromium walks the real authorization-code flow through it. Users sign in without a form: the interaction
  * completes for the account named by `login_hint` (the edge sends the email typed on the sign-in page).
- * The edge-side suite has its own provider with attack clients (edge/test/oidcProvider.globalSetup.ts).
+ * The edge-side suite has its own provider with attack clients (edge/test/oidcProvider.globalSetup.ts); both
+ * complete interactions and answer DNS the same way (edge/test/oidcInteraction.ts).
  *
  * The client's redirect URI names the edge, whose port is known only once it runs: `start()` listens first
  * (so the edge can be given the DNS endpoint), `register(redirectUri)` then creates the provider.
@@ -12,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { answerDnsQuery, completeInteraction } from '../../test/oidcInteraction.ts';
 
 export const CLIENT_ID = 'understory-ui';
 export const CLIENT_SECRET = 'understory-ui-secret';
@@ -31,10 +33,7 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
     try {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname === '/dns-query') {
-        const name = url.searchParams.get('name') ?? '';
-        const answers = (txt.get(name) ?? []).map((data) => ({ name, type: 16, TTL: 60, data: `"${data}"` }));
-        res.setHeader('content-type', 'application/dns-json');
-        res.end(JSON.stringify({ Status: 0, Answer: answers }));
+        answerDnsQuery(url, txt, res);
         return;
       }
       if (!provider) {
@@ -43,26 +42,7 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
         return;
       }
       if (url.pathname.startsWith('/interaction/')) {
-        const details = await provider.interactionDetails(req, res);
-        const accountId = String(details.params.login_hint ?? 'nobody@example.com');
-        if (details.prompt.name === 'login') {
-          await provider.interactionFinished(
-            req,
-            res,
-            { login: { accountId } },
-            { mergeWithLastSubmission: false },
-          );
-          return;
-        }
-        const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-        grant.addOIDCScope('openid email profile');
-        const grantId = await grant.save();
-        await provider.interactionFinished(
-          req,
-          res,
-          { consent: { grantId } },
-          { mergeWithLastSubmission: true },
-        );
+        await completeInteraction(provider, req, res);
         return;
       }
       provider.callback()(req, res);
