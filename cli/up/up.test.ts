@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../lib/net.ts';
+import { freePort, portIsFree } from '../../lib/net.ts';
 import { bootstrapLocalEdge, LOCAL_EMAIL } from './localBootstrap.ts';
 import { REPO_ROOT } from './plan.ts';
 
@@ -111,7 +111,7 @@ describe('understory up', () => {
       edge: await freePort(),
       vm: await freePort(),
       vmagent: await freePort(),
-      admin: await freePort(),
+      admin: await freeAdminPort(),
       collector: await freePort(),
       ingester: await freePort(),
       watcher: await freePort(),
@@ -393,3 +393,12 @@ describe('understory up refuses a busy port', () => {
     expect(err).toContain(`port ${port} (VictoriaMetrics) is in use`);
   });
 });
+
+/** A free port whose next two are free too: up puts vmalert and the alert receiver on admin port + 1 and + 2. */
+async function freeAdminPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p < 65_534 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
+  }
+  throw new Error('cannot find three free consecutive ports for up');
+}

@@ -142,7 +142,8 @@ describe('vmalert (Debian vmalert -dryRun)', () => {
       expect(await groups()).toEqual([]);
       writeFileSync(join(empty, 'rules.json'), readFileSync(join(rulesDir, 'rules.json')));
       expect((await fetch(`http://127.0.0.1:${port}/-/reload`)).status).toBe(200);
-      expect(await groups()).toEqual(['mon_chart']);
+      // /-/reload only signals vmalert; the groups change once its reload loop has run (slow under load).
+      await expect.poll(groups, { timeout: 30_000, interval: 200 }).toEqual(['mon_chart']);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
