@@ -98,7 +98,9 @@ describe('live: messaging through the eBPF source', () => {
       ['client SUB orders.* OK', 'client PUB orders.new OK', 'client MSG orders.new OK'],
       ['server SUB orders.* OK', 'server PUB orders.new OK', 'server MSG orders.new OK'],
     );
-    const errors = live.calls.filter((c) => c.protocol === 'nats' && c.pid === run.pid && c.error);
-    expect(errors.map((c) => c.method)).toContain('ERR');
+    // The -ERR comes after the MSG, and may reach the tracker after the calls waited for above.
+    const errors = () => live.calls.filter((c) => c.protocol === 'nats' && c.pid === run.pid && c.error);
+    await live.waitFor(`a NATS -ERR of pid ${run.pid}`, () => errors().some((c) => c.method === 'ERR'));
+    expect(errors().map((c) => c.method)).toContain('ERR');
   });
 });

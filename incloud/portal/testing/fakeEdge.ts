@@ -52,6 +52,8 @@ export class FakeEdge {
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
     server.on('upgrade', (req, socket, head) => {
       this.upgrades.push(req);
+      // A refused client may reset the raw socket before our answer is flushed; an upgrade socket has no handler.
+      socket.on('error', () => {});
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== TUNNEL_CONNECT_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
