@@ -16,6 +16,7 @@ import { MonitorConfigStore, type StoredTarget } from './configStore.ts';
 import { compileCondition, SqlConditionError } from './sqlCondition.ts';
 import { TargetSecretError, type TargetSecretKeys } from './targetSecrets.ts';
 import { TEMPLATES, TemplateError, templateList } from './templates.ts';
+import { sendTestNotification } from './testNotification.ts';
 
 export interface MonitorBackends {
   /** Writes definitions (not read-only: this is the one place the portal changes anything). */
@@ -125,6 +126,16 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
         throw new QueryError('bad_request', `cannot delete target ${p.id}: used by ${users.join(', ')}`);
       if (!(await config.delete('target', p.id))) throw new QueryError('not_found', `no target ${p.id}`);
       return jsonAnswer({ deleted: p.id });
+    },
+    'targets.test': async (p: QueryParams<'targets.test'>, ctx) => {
+      const stored = await config.get('target', p.id);
+      if (!stored) throw new QueryError('not_found', `no target ${p.id}`);
+      const opened = config.openTargets([stored]);
+      const target = opened.targets[0];
+      // A key problem is the cluster's configuration, not the caller's input (as for targets.put).
+      if (!target)
+        throw new QueryError('unavailable', opened.unreadableTargets[0]?.error ?? 'cannot open target');
+      return jsonAnswer({ result: await sendTestNotification(target, p.requestedBy, ctx.signal) });
     },
     'silences.list': async () => jsonAnswer({ silences: await config.list('silence') }),
     'silences.put': async (p: QueryParams<'silences.put'>) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { logger } from '../../lib/log.ts';
 import type { MonitorSpec, SilenceSpec, TargetSpec } from '../../lib/tunnel/monitors.ts';
+import { type AttemptOutcome, postOnce } from './delivery.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import { type NotificationAlert, slackPayload, webhookPayload } from './payloads.ts';
 
@@ -107,37 +108,8 @@ export class Notifier {
     }
   }
 
-  private async attempt(
-    target: TargetSpec,
-    id: string,
-    body: string,
-  ): Promise<{ kind: 'ok' | 'retry' | 'permanent'; reason?: string; retryAfterMs?: number }> {
-    try {
-      const res = await fetch(target.url, {
-        method: 'POST',
-        headers: {
-          ...target.headers,
-          'content-type': 'application/json',
-          'x-understory-notification-id': id,
-        },
-        body,
-        redirect: 'error',
-        signal: AbortSignal.any([AbortSignal.timeout(this.opts.attemptTimeoutMs), this.stopped.signal]),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { kind: 'ok' };
-      const retryAfter = Number(res.headers.get('retry-after'));
-      const reason = `HTTP ${res.status}`;
-      if (res.status === 408 || res.status === 429 || res.status >= 500)
-        return {
-          kind: 'retry',
-          reason,
-          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-        };
-      return { kind: 'permanent', reason };
-    } catch (err) {
-      return { kind: 'retry', reason: (err as Error).message };
-    }
+  private attempt(target: TargetSpec, id: string, body: string): Promise<AttemptOutcome> {
+    return postOnce(target, id, body, { timeoutMs: this.opts.attemptTimeoutMs, signal: this.stopped.signal });
   }
 
   /** Notifications waiting for their group or in flight. */

@@ -44,6 +44,43 @@ export interface WebhookPayload {
   status: 'firing' | 'resolved';
   monitor: { id: string; name: string; severity: string };
   alerts: NotificationAlert[];
+  /** Only on a test notification (`targets.test`): no monitor fired; receivers may drop it. */
+  test?: true;
+}
+
+/** The monitor id a test notification names; no real monitor can have it (ids start with a letter or digit). */
+export const TEST_MONITOR_ID = '_understory_test';
+
+/**
+ * A test notification: the generic payload with `test: true`, a monitor named `[TEST] ...` and a label
+ * `understory_test="true"`, so it cannot be mistaken for an alert by a person or a receiver's rules.
+ */
+export function testPayload(
+  notificationId: string,
+  target: { id: string; name: string },
+  requestedBy: string,
+  at: number,
+): WebhookPayload {
+  const when = new Date(at).toISOString();
+  const by = requestedBy ? ` by ${requestedBy}` : '';
+  return {
+    version: 1,
+    notificationId,
+    status: 'firing',
+    test: true,
+    monitor: { id: TEST_MONITOR_ID, name: '[TEST] Understory test notification', severity: 'info' },
+    alerts: [
+      {
+        fingerprint: '0000000000000000',
+        state: 'firing',
+        labels: { understory_test: 'true', target: target.name },
+        value: 0,
+        message: `Test notification to target "${target.name}" (${target.id}), sent${by} at ${when}. No monitor fired; nothing needs doing.`,
+        activeSince: when,
+        at: when,
+      },
+    ],
+  };
 }
 
 export function notificationAlert(monitor: MonitorSpec, t: Transition): NotificationAlert {
@@ -74,8 +111,10 @@ export function webhookPayload(
 
 /** Slack's incoming-webhook shape: `text` (the fallback and notification line) plus mrkdwn `blocks`. */
 export function slackPayload(p: WebhookPayload): { text: string; blocks: unknown[] } {
-  const icon = p.status === 'firing' ? ':rotating_light:' : ':white_check_mark:';
-  const title = `${icon} [${p.status.toUpperCase()}] ${p.monitor.name} (${p.monitor.severity})`;
+  const icon = p.test ? ':test_tube:' : p.status === 'firing' ? ':rotating_light:' : ':white_check_mark:';
+  const title = p.test
+    ? `${icon} ${p.monitor.name}`
+    : `${icon} [${p.status.toUpperCase()}] ${p.monitor.name} (${p.monitor.severity})`;
   const lines = p.alerts.slice(0, 20).map((a) => `• *${a.state}* ${slackEscape(a.message)}`);
   if (p.alerts.length > 20) lines.push(`… and ${p.alerts.length - 20} more`);
   return {

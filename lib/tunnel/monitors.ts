@@ -189,6 +189,8 @@ export const MONITOR_QUERY_PARAMS = {
   'targets.list': none,
   'targets.put': z.strictObject({ target: targetInput }),
   'targets.delete': byId,
+  /** One test notification to a target (editor); `requestedBy` is set by the edge to the caller. */
+  'targets.test': z.strictObject({ id, requestedBy: z.string().max(256).default('') }),
   'silences.list': none,
   'silences.put': z.strictObject({ silence: silenceInput }),
   'silences.delete': byId,
@@ -203,6 +205,19 @@ export interface AlertView {
   value: number;
   activeSince: number;
   firingSince: number | null;
+}
+
+/** What `targets.test` answers: the receiver's status, or why there was none. Never its body. */
+export interface TestNotificationResult {
+  /** The receiver answered 2xx. */
+  delivered: boolean;
+  /** Its HTTP status; null when it never answered (network error, timeout). */
+  status: number | null;
+  /** `HTTP 404 Not Found`, `no answer within 10000 ms`, `fetch failed: connect ECONNREFUSED ...`; null when delivered. */
+  error: string | null;
+  /** Also in the payload and the `X-Understory-Notification-Id` header, to find it at the receiver. */
+  notificationId: string;
+  durationMs: number;
 }
 
 export interface AlertHistoryRow {

@@ -165,6 +165,32 @@ describe('monitor routes', () => {
     );
   });
 
+  it('sends a test notification for editors only, as the caller, and audits it', async () => {
+    const before = portal.requests.length;
+    for (const who of [{ as: w.members.viewer }, { token: w.serviceTokens.read.token }]) {
+      const denied = await callJson('POST', `${base()}/notification-targets/tgt_1/test`, who);
+      expect(denied.status).toBe(403);
+    }
+    expect(portal.requests.length).toBe(before);
+    const result = { delivered: false, status: 503, error: 'HTTP 503', notificationId: 'n1', durationMs: 3 };
+    const res = await viaPortal(
+      'POST',
+      '/notification-targets/tgt_1/test',
+      { token: w.serviceTokens.write.token },
+      { result },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ result });
+    expect(res.request.kind).toBe('targets.test');
+    expect(res.request.params).toEqual({ id: 'tgt_1', requestedBy: `token:${w.serviceTokens.write.id}` });
+    const audit = await env.DB.prepare(
+      "SELECT target_id FROM audit_log WHERE org_id = ? AND action = 'notification_target.test'",
+    )
+      .bind(w.orgId)
+      .all();
+    expect(audit.results).toEqual([{ target_id: 'tgt_1' }]);
+  });
+
   it('documents the monitor bodies with the shared schemas in the OpenAPI document', async () => {
     const doc = await callJson<{ paths: Record<string, Record<string, { requestBody?: unknown }>> }>(
       'GET',

@@ -160,6 +160,17 @@ const ROUTES: MonitorRoute[] = [
     params: (p) => ({ id: p.targetId }),
     audit: { action: 'notification_target.delete', targetType: 'notification_target' },
   },
+  {
+    method: 'post',
+    path: 'notification-targets/{targetId}/test',
+    kind: 'targets.test',
+    summary:
+      'Send one test notification (marked as a test) and answer what the receiver said: ' +
+      '{result: {delivered, status, error, notificationId, durationMs}}; one attempt, no retries',
+    pathParams: ['targetId'],
+    params: (p, _b, c) => ({ id: p.targetId, requestedBy: actorOf(c.var.principal) }),
+    audit: { action: 'notification_target.test', targetType: 'notification_target' },
+  },
   { method: 'get', path: 'silences', kind: 'silences.list', summary: 'Silences', params: () => ({}) },
   {
     method: 'post',
