@@ -45,10 +45,36 @@ export interface MetadataLookup {
   lookupContainer(id: string): Entry | undefined;
   lookupPid(pid: number): ProcessEntry | undefined;
   get(key: string): Entry | undefined;
+  /** Changes whenever the copy changes (K8sMetadataClient's revision); names made earlier are then redone. */
+  readonly rev?: number;
 }
 
 export type WorkloadSource = 'k8s' | 'host' | 'unknown';
 export type PeerSource = 'k8s' | 'dns' | 'address';
+
+/**
+ * Names made for a (process, peer) pair are reused for this long: a service's calls repeat the same few
+ * pairs, and naming each call afresh (process table, watcher indexes, DNS cache, an address string, one
+ * Identity object) was a fifth of the pipeline's time and most of its allocation per call. A change of
+ * the watcher's copy or a newly learnt DNS answer redoes every name at once; the process table's own
+ * refresh (30 s) is what bounds a reused pid anyway.
+ */
+const NAME_REUSE_MS = 1000;
+/** Pairs remembered at most (all forgotten past it); a node talks to far fewer peers per second. */
+const MAX_NAMED_PAIRS = 50_000;
+
+/** A shared, read-only Identity and where its parts came from (counted for every call it names). */
+interface Named {
+  readonly id: Identity;
+  readonly workload: WorkloadSource;
+  readonly peer: PeerSource;
+}
+
+/** One process's names: a server call's peer is the client's address; any other call's, server ip:port. */
+interface ProcessNames {
+  server: Map<string, Named>;
+  other: Map<string, Map<number, Named>>;
+}
 
 export class IdentityResolver {
   readonly processes: ProcessTable;
@@ -127,18 +153,72 @@ export class IdentityResolver {
     return `k8s-watcher: ${c.size} entries, rev ${c.rev}, ${c.connected ? 'following' : `reconnecting (${c.lastError ?? ''})`}`;
   }
 
+  private named = new Map<number, ProcessNames>();
+  private namedPairs = 0;
+  private namedAtMs = 0;
+  private namedRev: number | undefined;
+  private namedDnsLearnt = 0;
+
+  /** The returned Identity is shared by the calls of the same (process, peer): callers must not modify it. */
   readonly identify: Identify = (call) => {
-    const id: Identity = { workload: 'unknown', namespace: '', peer: '' };
-    this.nameWorkload(call.pid, id);
-    id.peer = this.namePeer(call);
-    return id;
+    const t = Date.now();
+    if (
+      t - this.namedAtMs >= NAME_REUSE_MS ||
+      this.metadata?.rev !== this.namedRev ||
+      this.dnsNames.counts.learnt !== this.namedDnsLearnt ||
+      this.namedPairs >= MAX_NAMED_PAIRS
+    ) {
+      this.named = new Map();
+      this.namedPairs = 0;
+      this.namedAtMs = t;
+      this.namedRev = this.metadata?.rev;
+      this.namedDnsLearnt = this.dnsNames.counts.learnt;
+    }
+    const pid = call.pid ?? -1;
+    let names = this.named.get(pid);
+    if (names === undefined) {
+      names = { server: new Map(), other: new Map() };
+      this.named.set(pid, names);
+    }
+    let n: Named | undefined;
+    if (call.role === 'server') {
+      const ip = call.client?.ip ?? '';
+      n = names.server.get(ip);
+      if (n === undefined) {
+        n = this.name(call);
+        names.server.set(ip, n);
+        this.namedPairs++;
+      }
+    } else {
+      const ip = call.server?.ip ?? '';
+      let byPort = names.other.get(ip);
+      if (byPort === undefined) {
+        byPort = new Map();
+        names.other.set(ip, byPort);
+      }
+      const port = call.server?.port ?? -1;
+      n = byPort.get(port);
+      if (n === undefined) {
+        n = this.name(call);
+        byPort.set(port, n);
+        this.namedPairs++;
+      }
+    }
+    this.counts.workload[n.workload]++;
+    this.counts.peer[n.peer]++;
+    return n.id;
   };
 
-  private nameWorkload(pid: number | undefined, id: Identity): void {
-    if (pid === undefined) {
-      this.counts.workload.unknown++;
-      return;
-    }
+  private name(call: ApiCall): Named {
+    const id: Identity = { workload: 'unknown', namespace: '', peer: '' };
+    const workload = this.nameWorkload(call.pid, id);
+    const [peer, peerSource] = this.namePeer(call);
+    id.peer = peer;
+    return { id, workload, peer: peerSource };
+  }
+
+  private nameWorkload(pid: number | undefined, id: Identity): WorkloadSource {
+    if (pid === undefined) return 'unknown';
     const facts = this.processes.get(pid);
     const m = this.metadata;
     if (m) {
@@ -151,40 +231,28 @@ export class IdentityResolver {
         id.namespace = entry.namespace;
         id.pod = entry.name;
         if (entry.node) id.node = entry.node;
-        this.counts.workload.k8s++;
-        return;
+        return 'k8s';
       }
       if (entry?.type === 'container' || entry?.type === 'process') {
         id.workload = entry.workload.name;
         id.namespace = entry.workload.namespace;
-        this.counts.workload.k8s++;
-        return;
+        return 'k8s';
       }
     }
-    if (facts.comm === 'unknown' && !facts.containerId) {
-      this.counts.workload.unknown++;
-      return;
-    }
+    if (facts.comm === 'unknown' && !facts.containerId) return 'unknown';
     id.workload = facts.containerId ? facts.containerId.slice(0, 12) : (facts.unit ?? facts.comm);
-    this.counts.workload.host++;
+    return 'host';
   }
 
-  private namePeer(call: ApiCall): string {
+  private namePeer(call: ApiCall): [string, PeerSource] {
     const ip = call.role === 'server' ? call.client?.ip : call.server?.ip;
     if (ip !== undefined) {
       const addr = plainIp(ip);
       const owner = this.metadata?.lookupIp(addr);
-      if (owner) {
-        this.counts.peer.k8s++;
-        return owner.type === 'pod' ? owner.workload.name : owner.name;
-      }
+      if (owner) return [owner.type === 'pod' ? owner.workload.name : owner.name, 'k8s'];
       const name = this.dnsNames.lookup(addr);
-      if (name !== undefined) {
-        this.counts.peer.dns++;
-        return name;
-      }
+      if (name !== undefined) return [name, 'dns'];
     }
-    this.counts.peer.address++;
-    return peerOf(call);
+    return [peerOf(call), 'address'];
   }
 }

@@ -125,8 +125,13 @@ export class RedAggregator {
     return this.series.size;
   }
 
-  /** Counts one call whose resource was already templated. */
-  observe(call: ApiCall, id: Identity, resource: string): void {
+  /** Counts one call whose resource was already templated; `durationNs` when the caller has it already. */
+  observe(
+    call: ApiCall,
+    id: Identity,
+    resource: string,
+    durationNs = Number(call.endNs - call.startNs),
+  ): void {
     const name = redMetricName(call.protocol, call.role);
     // Values are cut to maxLabelChars first so a path names exactly one series.
     const max = this.cfg.maxLabelChars;
@@ -166,8 +171,7 @@ export class RedAggregator {
         h.indexed = node;
       }
     }
-    const s = Number(call.endNs - call.startNs) / 1e9;
-    const seconds = Math.max(s, 0);
+    const seconds = durationNs > 0 ? durationNs / 1e9 : 0;
     const b = this.cfg.bucketsS;
     let i = 0;
     while (i < b.length && seconds > b[i]!) i++;

@@ -142,7 +142,6 @@ export function templateResource(protocol: ProtocolName, resource: string, maxSe
 const SHAPE_MEMO = 4096;
 /** Longer raw resources (big SQL statements) are templated every time rather than kept as memo keys. */
 const MEMO_MAX_CHARS = 1024;
-const SEP = '\u0000';
 
 export class ResourceTemplater {
   private readonly cfg: ResourceTemplaterConfig;
@@ -183,16 +182,27 @@ export class ResourceTemplater {
    * regular expressions, SQL scanning) cost more than the rest of the call's aggregation. Bounded: the
    * memo is emptied when it reaches SHAPE_MEMO entries (raw paths with ids miss it, and only cost a set).
    */
-  private readonly shapes = new Map<string, string>();
+  private readonly shapes = new Map<ProtocolName, Map<string, string>>();
+  private memoized = 0;
 
   private shapeOf(protocol: ProtocolName, resource: string): string {
     if (resource.length > MEMO_MAX_CHARS) return this.shape(protocol, resource);
-    const key = protocol + SEP + resource;
-    let t = this.shapes.get(key);
+    // One map per protocol, keyed by the raw resource itself: a `protocol + resource` key was a new
+    // string per call, flattened and hashed every time.
+    let memo = this.shapes.get(protocol);
+    if (memo === undefined) {
+      memo = new Map();
+      this.shapes.set(protocol, memo);
+    }
+    let t = memo.get(resource);
     if (t === undefined) {
       t = this.shape(protocol, resource);
-      if (this.shapes.size >= SHAPE_MEMO) this.shapes.clear();
-      this.shapes.set(key, t);
+      if (this.memoized >= SHAPE_MEMO) {
+        for (const m of this.shapes.values()) m.clear();
+        this.memoized = 0;
+      }
+      memo.set(resource, t);
+      this.memoized++;
     }
     return t;
   }

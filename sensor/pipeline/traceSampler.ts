@@ -99,9 +99,16 @@ export class TraceSampler {
     this.lastRefillMs = this.now();
   }
 
-  /** Why `call` is kept, or undefined. `resourceKey` identifies the baseline (workload + templated resource). */
-  decide(call: ApiCall, workload: string, resourceKey: string): SampleReason | undefined {
-    const ms = Number(call.endNs - call.startNs) / 1e6;
+  /**
+   * Why `call` is kept, or undefined. `resourceKey` identifies the baseline (workload + templated resource);
+   * `ms` is the call's duration when the caller has it already.
+   */
+  decide(
+    call: ApiCall,
+    workload: string,
+    resourceKey: string,
+    ms = Number(call.endNs - call.startNs) / 1e6,
+  ): SampleReason | undefined {
     const reason = this.reasonFor(call, workload, resourceKey, ms);
     if (!call.error) this.learn(resourceKey, ms);
     if (!reason) {
