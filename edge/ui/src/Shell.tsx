@@ -1,5 +1,5 @@
 /** Signed-in layout: sidebar (org switcher, navigation), top bar (page title, user, sign out), the page. */
-import { type ReactNode, useState } from 'react';
+import type { ReactNode } from 'react';
 import { endpoints, type Me, type OrgRef } from './api.ts';
 import { ADMIN_PAGES, AdminPage, isAdmin } from './pages/admin/AdminPage.tsx';
 import { ClustersPage } from './pages/ClustersPage.tsx';
@@ -14,6 +14,8 @@ import { ServicesPage } from './pages/services/ServicesPage.tsx';
 import { TokensPage } from './pages/tokens/TokensPage.tsx';
 import { TracesPage } from './pages/traces/TracesPage.tsx';
 import { linkClick, navigate, useSearch, withSharedParams } from './router.ts';
+import { ErrorNote } from './ui.tsx';
+import { useAction } from './useAction.ts';
 
 /** Props of a data page: the org, and the path segments after the page name (e.g. a service's name). */
 export interface PageProps {
@@ -74,21 +76,23 @@ export function Shell({
   rest?: string[];
   onSignedOut: () => Promise<unknown>;
 }) {
-  const [signingOut, setSigningOut] = useState(false);
+  const signingOut = useAction();
   const search = useSearch();
   const observe = new Set(NAV[0]!.items.map((i) => i.page));
   const DataPageBody = DATA_PAGES[page];
   const title = NAV.flatMap((s) => s.items).find((i) => i.page === page)?.label ?? 'Not found';
-  const signOut = async () => {
-    setSigningOut(true);
-    try {
-      await endpoints.logout();
-    } finally {
-      // Forget the user first: navigating while still signed in would bounce back to the org's page.
+  const signOut = () =>
+    signingOut.run(async () => {
+      const failure = await endpoints.logout().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      // Forget the user first, also after a failed call (the session may be gone anyway): navigating while
+      // still signed in would bounce back to the org's page. A user still signed in sees why.
       await onSignedOut();
       navigate('/signin', true);
-    }
-  };
+      if (failure) throw failure;
+    });
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -148,12 +152,18 @@ export function Shell({
             <span className="muted" title={me.user.email}>
               {me.user.name} <span className="role-badge">{org.role}</span>
             </span>
-            <button type="button" className="btn btn-ghost btn-sm" onClick={signOut} disabled={signingOut}>
+            <button
+              type="button"
+              className="btn btn-ghost btn-sm"
+              onClick={signOut}
+              disabled={signingOut.busy}
+            >
               Sign out
             </button>
           </div>
         </header>
         <main id="main" className="content" tabIndex={-1}>
+          <ErrorNote error={signingOut.error} />
           {page === 'clusters' ? (
             <ClustersPage org={org} />
           ) : page === 'members' ? (

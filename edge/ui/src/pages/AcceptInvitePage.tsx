@@ -2,9 +2,9 @@
  * /invite#ust_inv_...: the token rides in the URL fragment, which browsers never send to servers, and is kept
  * in sessionStorage across sign-up or sign-in until the invitee accepts or declines.
  */
-import { useState } from 'react';
 import { endpoints, type Me } from '../api.ts';
 import { ErrorNote } from '../ui.tsx';
+import { useAction } from '../useAction.ts';
 
 const KEY = 'understory.invitation';
 
@@ -26,20 +26,13 @@ export function AcceptInvitePage({
   token: string;
   onDone: (orgId?: string) => Promise<void>;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const accept = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const accept = () =>
+    run(async () => {
       const { orgId } = await endpoints.acceptInvitation(token);
       sessionStorage.removeItem(KEY);
       await onDone(orgId);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
+    });
   const decline = async () => {
     sessionStorage.removeItem(KEY);
     await onDone();

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { endpoints, setCsrfToken } from '../api.ts';
 import { linkClick, navigate } from '../router.ts';
 import { ErrorNote } from '../ui.tsx';
+import { useAction } from '../useAction.ts';
 import { SsoSignIn } from './SsoSignIn.tsx';
 import './admin/admin.css';
 
@@ -13,17 +14,14 @@ export function AuthPage({
   mode: 'signin' | 'signup';
   onSignedIn: () => Promise<unknown>;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [sso, setSso] = useState(false);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     const email = String(f.get('email') ?? '');
     const password = String(f.get('password') ?? '');
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const res =
         mode === 'signup'
           ? await endpoints.signup({ email, password, name: String(f.get('name') ?? '') })
@@ -31,10 +29,7 @@ export function AuthPage({
       setCsrfToken(res.csrfToken);
       navigate('/', true);
       await onSignedIn();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   };
   const signup = mode === 'signup';
   return (

@@ -2,6 +2,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { type ClusterWithToken, endpoints, type OrgRef } from '../api.ts';
 import { CopyBlock, EmptyState, ErrorNote, relativeTime, Spinner, slugify } from '../ui.tsx';
+import { useAction } from '../useAction.ts';
 import { useLoad } from '../useLoad.ts';
 
 /** How often the list refreshes so a cluster that connects turns green without a reload. */
@@ -11,18 +12,14 @@ export function ClustersPage({ org }: { org: OrgRef }) {
   const { data, error, loading, reload } = useLoad(() => endpoints.clusters(org.id), org.id);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ClusterWithToken | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const rowAction = useAction();
   const canWrite = org.role !== 'viewer';
   /** Runs a row action, then refreshes the list; its error shows above the table. */
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
+  const act = (fn: () => Promise<unknown>) =>
+    rowAction.run(async () => {
       await fn();
       await reload();
-    } catch (err) {
-      setActionError(err);
-    }
-  };
+    });
   useEffect(() => {
     const t = setInterval(() => void reload(), STATUS_POLL_MS);
     return () => clearInterval(t);
@@ -53,7 +50,7 @@ export function ClustersPage({ org }: { org: OrgRef }) {
           }}
         />
       ) : null}
-      <ErrorNote error={error || actionError} />
+      <ErrorNote error={error || rowAction.error} />
       {loading && !data ? <Spinner label="Loading clusters" /> : null}
       {data && clusters.length === 0 && !canWrite ? (
         <EmptyState icon="⎈" title="No clusters yet">
@@ -93,6 +90,7 @@ export function ClustersPage({ org }: { org: OrgRef }) {
                         type="button"
                         className="btn btn-ghost btn-sm"
                         aria-label={`Rotate the install token of ${c.name}`}
+                        disabled={rowAction.busy}
                         onClick={() => act(() => endpoints.rotateInstallToken(org.id, c.id).then(setCreated))}
                       >
                         Rotate token
@@ -103,6 +101,7 @@ export function ClustersPage({ org }: { org: OrgRef }) {
                         type="button"
                         className="btn btn-danger btn-sm"
                         aria-label={`Delete ${c.name}`}
+                        disabled={rowAction.busy}
                         onClick={() => {
                           if (window.confirm(`Delete ${c.name}? Its portal is disconnected at once.`))
                             void act(() =>
@@ -130,19 +129,10 @@ function NewClusterForm(props: {
   onCreated: (c: ClusterWithToken) => Promise<void>;
 }) {
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onCreated(await endpoints.createCluster(props.orgId, name));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    void run(async () => props.onCreated(await endpoints.createCluster(props.orgId, name)));
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="new-cluster-title">

@@ -2,6 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { endpoints, type Me, type OrgRef } from '../api.ts';
 import { CopyBlock, ErrorNote, relativeTime, Spinner } from '../ui.tsx';
+import { useAction } from '../useAction.ts';
 import { useLoad } from '../useLoad.ts';
 
 const ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
@@ -14,18 +15,14 @@ export function MembersPage({ org, me }: { org: OrgRef; me: Me }) {
     `${org.id}:${canManage}`,
   );
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const rowAction = useAction();
   /** Only owners may grant or take the owner role (the API enforces it; the UI just does not offer it). */
   const grantable = ROLES.filter((r) => r !== 'owner' || org.role === 'owner');
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
+  const act = (fn: () => Promise<unknown>) =>
+    rowAction.run(async () => {
       await fn();
       await Promise.all([members.reload(), invitations.reload()]);
-    } catch (err) {
-      setActionError(err);
-    }
-  };
+    });
   const pending = (invitations.data?.invitations ?? []).filter((i) => i.acceptedAt === null);
   return (
     <div className="page">
@@ -55,7 +52,7 @@ export function MembersPage({ org, me }: { org: OrgRef; me: Me }) {
           </button>
         </section>
       ) : null}
-      <ErrorNote error={members.error || invitations.error || actionError} />
+      <ErrorNote error={members.error || invitations.error || rowAction.error} />
       {members.loading && !members.data ? <Spinner label="Loading members" /> : null}
       {members.data ? (
         <div className="card table-card">
@@ -87,6 +84,7 @@ export function MembersPage({ org, me }: { org: OrgRef; me: Me }) {
                         <select
                           className="inline-select"
                           aria-label={`Role of ${m.email}`}
+                          disabled={rowAction.busy}
                           value={m.role}
                           onChange={(e) =>
                             void act(() => endpoints.setMemberRole(org.id, m.userId, e.target.value))
@@ -109,6 +107,7 @@ export function MembersPage({ org, me }: { org: OrgRef; me: Me }) {
                           type="button"
                           className="btn btn-danger btn-sm"
                           aria-label={`Remove ${m.email}`}
+                          disabled={rowAction.busy}
                           onClick={() => {
                             if (window.confirm(`Remove ${m.email} from ${org.name}?`))
                               void act(() => endpoints.removeMember(org.id, m.userId));
@@ -136,6 +135,7 @@ export function MembersPage({ org, me }: { org: OrgRef; me: Me }) {
                       type="button"
                       className="btn btn-ghost btn-sm"
                       aria-label={`Cancel the invitation of ${i.email}`}
+                      disabled={rowAction.busy}
                       onClick={() => void act(() => endpoints.cancelInvitation(org.id, i.id))}
                     >
                       Cancel
@@ -156,26 +156,19 @@ function InviteForm(props: {
   roles: readonly string[];
   onInvited: (email: string, token: string) => Promise<void>;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const inv = await endpoints.invite(props.orgId, {
         email: String(f.get('inviteEmail') ?? ''),
         role: String(f.get('inviteRole') ?? 'viewer'),
       });
       form.reset();
       await props.onInvited(inv.email, inv.token);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="invite-title">

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { endpoints, type Me } from '../api.ts';
 import { linkClick, navigate } from '../router.ts';
 import { ErrorNote, slugify } from '../ui.tsx';
+import { useAction } from '../useAction.ts';
 
 export function NewOrgPage({
   me,
@@ -16,21 +17,15 @@ export function NewOrgPage({
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
   const [slugEdited, setSlugEdited] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const org = await endpoints.createOrg({ name, slug });
       // Reload the user's orgs first: the shell sends paths of unknown orgs to the first org.
       await onCreated();
       navigate(`/o/${org.slug}/clusters`, true);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   };
   return (
     <div className="auth-page">

@@ -6,36 +6,35 @@
  * shows here, in the form, instead of as a bare error page; the answer that is a redirect is then followed by
  * a real navigation (a fetched redirect cannot set the state cookie of a top-level visit).
  */
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useEffect, useRef } from 'react';
 import { ErrorNote } from '../ui.tsx';
+import { LEAVING_PAGE, useAction } from '../useAction.ts';
 
 export function ssoStartUrl(email: string): string {
   return `/api/sso/start?email=${encodeURIComponent(email)}`;
 }
 
 export function SsoSignIn({ onBack }: { onBack: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const emailRef = useRef<HTMLInputElement>(null);
   // The user asked for this form with the button that it replaces: the focus moves into it, not to the page.
   useEffect(() => emailRef.current?.focus(), []);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const email = String(new FormData(e.currentTarget).get('email') ?? '').trim();
-    setBusy(true);
-    setError(null);
-    try {
-      const res = await fetch(ssoStartUrl(email), { redirect: 'manual', credentials: 'same-origin' });
+    void run(async () => {
+      const res = await fetch(ssoStartUrl(email), { redirect: 'manual', credentials: 'same-origin' }).catch(
+        (err: Error) => {
+          throw new Error(`cannot reach the server: ${err.message}`);
+        },
+      );
       if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
         location.assign(ssoStartUrl(email));
-        return;
+        return LEAVING_PAGE;
       }
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-      setError(body?.error?.message ?? `cannot start SSO (${res.status})`);
-    } catch (err) {
-      setError(`cannot reach the server: ${(err as Error).message}`);
-    }
-    setBusy(false);
+      throw new Error(body?.error?.message ?? `cannot start SSO (${res.status})`);
+    });
   };
   return (
     <form onSubmit={submit} className="form" aria-label="Sign in with SSO">

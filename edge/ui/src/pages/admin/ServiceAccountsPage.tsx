@@ -11,6 +11,7 @@ import {
   type ServiceAccount,
 } from '../../api.ts';
 import { EmptyState, ErrorNote, relativeTime, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { CreatedTokenPanel, NewTokenForm, TokenTable } from '../tokens/tokenParts.tsx';
 import './admin.css';
@@ -56,22 +57,15 @@ export function ServiceAccountsPage({
 }
 
 function NewAccountForm({ orgId, onCreated }: { orgId: string; onCreated: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await adminEndpoints.createServiceAccount(orgId, String(new FormData(form).get('saName') ?? ''));
       form.reset();
       await onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="new-sa-title">
@@ -114,35 +108,26 @@ function AccountCard({
   const tokens = useLoad(() => adminEndpoints.serviceAccountTokens(orgId, account.id), account.id);
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<CreatedToken | null>(null);
-  const [revoking, setRevoking] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
-  const revoke = async ({ id, name }: ApiToken) => {
+  /** Revoking a token (keyed by its id) or deleting the account: one at a time, errors above the tokens. */
+  const action = useAction();
+  const revoke = ({ id, name }: ApiToken) => {
     if (!window.confirm(`Revoke “${name}” of ${account.name}? Programs using it stop working at once.`))
       return;
-    setRevoking(id);
-    setActionError(null);
-    try {
+    void action.run(async () => {
       await adminEndpoints.revokeServiceAccountToken(orgId, account.id, id);
       setCreated((c) => (c?.id === id ? null : c));
       const revokedAt = Date.now();
       tokens.setData((d) => d && { tokens: d.tokens.map((t) => (t.id === id ? { ...t, revokedAt } : t)) });
       await tokens.reload();
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setRevoking(null);
-    }
+    }, id);
   };
-  const remove = async () => {
+  const remove = () => {
     if (!window.confirm(`Delete the service account ${account.name}? All its tokens stop working at once.`))
       return;
-    setActionError(null);
-    try {
+    void action.run(async () => {
       await adminEndpoints.deleteServiceAccount(orgId, account.id);
       await onDeleted();
-    } catch (err) {
-      setActionError(err);
-    }
+    }, 'delete');
   };
   const list = tokens.data?.tokens ?? [];
   const active = list.filter((t) => t.revokedAt === null).length;
@@ -172,6 +157,7 @@ function AccountCard({
             type="button"
             className="btn btn-ghost btn-sm sa-delete"
             onClick={remove}
+            disabled={action.busy}
             aria-label={`Delete ${account.name}`}
           >
             Delete
@@ -197,7 +183,7 @@ function AccountCard({
           <CreatedTokenPanel token={created} onDone={() => setCreated(null)} />
         </div>
       ) : null}
-      <ErrorNote error={tokens.error || actionError} />
+      <ErrorNote error={tokens.error || action.error} />
       {tokens.loading && !tokens.data ? <Spinner label="Loading tokens" /> : null}
       {tokens.data && list.length === 0 ? (
         <p className="muted sa-empty">No tokens yet: “New token” gives this account access to the API.</p>
@@ -206,7 +192,7 @@ function AccountCard({
         <div className="table-card">
           <TokenTable
             tokens={list}
-            revoking={revoking}
+            revoking={action.running}
             onRevoke={revoke}
             label={`Tokens of ${account.name}`}
           />

@@ -7,6 +7,7 @@
 import { type FormEvent, useState } from 'react';
 import { adminEndpoints, type OrgRef, type SsoDomain, type SsoSettings } from '../../api.ts';
 import { CopyBlock, ErrorNote, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import './admin.css';
 
@@ -61,18 +62,15 @@ function ProviderForm({
   onSaved: (s: SsoSettings) => void;
 }) {
   const config = settings.config;
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
     const secret = String(f.get('clientSecret') ?? '');
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    void run(async () => {
       const next = await adminEndpoints.configureSso(orgId, {
         issuer: String(f.get('issuer') ?? '').trim(),
         clientId: String(f.get('clientId') ?? '').trim(),
@@ -86,11 +84,7 @@ function ProviderForm({
       // The secret is stored now: do not keep it in the page.
       const secretInput = form.elements.namedItem('clientSecret');
       if (secretInput instanceof HTMLInputElement) secretInput.value = '';
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="sso-provider">
@@ -170,26 +164,16 @@ function Domains({
   domains: SsoDomain[];
   onChange: (d: SsoDomain[]) => void;
 }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const act = async (name: string, fn: () => Promise<SsoDomain[]>) => {
-    setBusy(name);
-    setError(null);
-    try {
-      onChange(await fn());
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
-  };
+  /** Adding, verifying or removing a domain, one at a time; the list changes with the answer. */
+  const { busy, error, run } = useAction();
+  const act = (fn: () => Promise<SsoDomain[]>) => run(async () => onChange(await fn()));
   const add = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const domain = String(new FormData(form).get('domain') ?? '')
       .trim()
       .toLowerCase();
-    void act('+add', async () => {
+    void act(async () => {
       const d = await adminEndpoints.addSsoDomain(orgId, domain);
       form.reset();
       return [...domains, d];
@@ -204,7 +188,7 @@ function Domains({
           <input name="domain" required maxLength={253} placeholder="example.com" />
         </label>
         <div className="row-actions">
-          <button type="submit" className="btn btn-secondary" disabled={busy === '+add'}>
+          <button type="submit" className="btn btn-secondary" disabled={busy}>
             Add domain
           </button>
         </div>
@@ -250,9 +234,9 @@ function Domains({
                       <button
                         type="button"
                         className="btn btn-primary btn-sm"
-                        disabled={busy === d.domain}
+                        disabled={busy}
                         onClick={() =>
-                          act(d.domain, async () => {
+                          act(async () => {
                             const v = await adminEndpoints.verifySsoDomain(orgId, d.domain);
                             return domains.map((x) => (x.domain === v.domain ? v : x));
                           })
@@ -264,11 +248,11 @@ function Domains({
                     <button
                       type="button"
                       className="btn btn-ghost btn-sm"
-                      disabled={busy === d.domain}
+                      disabled={busy}
                       aria-label={`Remove ${d.domain}`}
                       onClick={() => {
                         if (!window.confirm(`Stop using SSO for ${d.domain}?`)) return;
-                        void act(d.domain, async () => {
+                        void act(async () => {
                           await adminEndpoints.removeSsoDomain(orgId, d.domain);
                           return domains.filter((x) => x.domain !== d.domain);
                         });

@@ -7,6 +7,7 @@ import { Fragment, type ReactNode, useState } from 'react';
 import type { ClusterRef } from '../../clusterApi.ts';
 import { linkClick, withSharedParams } from '../../router.ts';
 import { ErrorNote, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { formatTimestamp, nsToMs, serviceColor } from '../traces/format.ts';
 import { contextOf, type LogRow, lineKey, severityLevel } from './logsApi.ts';
 
@@ -105,19 +106,8 @@ function LogDetail({
   onFilter: FilterAction;
 }) {
   const [context, setContext] = useState<Awaited<ReturnType<typeof contextOf>> | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const loadContext = async () => {
-    setLoading(true);
-    setError(null);
-    try {
-      setContext(await contextOf(cluster, row));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const { busy: loading, error, run } = useAction();
+  const loadContext = () => run(async () => setContext(await contextOf(cluster, row)));
   const fields: [string, string, string][] = [];
   for (const f of FIELD_ROWS) {
     const v = f.get(row);

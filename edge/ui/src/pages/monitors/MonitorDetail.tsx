@@ -3,12 +3,13 @@
  * time range (a state timeline and the transitions), and, for PromQL, its expression charted against the
  * threshold. Editors can edit, mute, disable and delete it. State is read again every 10 s.
  */
-import { useCallback, useState } from 'react';
+import { useCallback } from 'react';
 import { ApiError } from '../../api.ts';
 import type { DataContext } from '../../DataPage.tsx';
 import { DataError } from '../../DataPage.tsx';
 import { linkClick, navigate, withSharedParams } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { AlertLinks } from './AlertLinks.tsx';
 import { AlertTimeline } from './AlertTimeline.tsx';
@@ -32,8 +33,8 @@ const POLL_MS = 10_000;
 export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId: string }) {
   const { ref, org, range } = ctx;
   const editor = canEdit(org);
-  const [actionError, setActionError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const busy = action.busy;
   const load = useCallback(async () => {
     // A relative range keeps moving while the page polls: history up to now, not to when the page opened.
     const now = Date.now();
@@ -84,18 +85,11 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
         : 'ok';
   const mute = monitorMute(data.silences, m.id, data.now);
   const c = m.condition;
-  const act = async (f: () => Promise<unknown>) => {
-    setBusy(true);
-    setActionError(null);
-    try {
+  const act = (f: () => Promise<unknown>) =>
+    action.run(async () => {
       await f();
       await reload();
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const remove = () => {
     if (!window.confirm(`Delete the monitor “${m.name}”? Its alerts resolve; history stays.`)) return;
     void act(async () => {
@@ -123,7 +117,7 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
                 monitorName={m.name}
                 mute={mute}
                 onChanged={reload}
-                onError={setActionError}
+                action={action}
               />
               <button
                 type="button"
@@ -163,7 +157,7 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
         ) : null}
       </div>
       <DataError error={error} onRetry={reload} />
-      <ErrorNote error={actionError} />
+      <ErrorNote error={action.error} />
 
       <section className="card panel mon-facts" aria-label="Definition">
         <dl>

@@ -8,6 +8,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, navigate, useSearch } from '../../router.ts';
 import { EmptyState, ErrorNote, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
 import { type Draft, draftFromMonitor, draftToInput, emptyDraft, PLACEHOLDERS } from './monitorDraft.ts';
@@ -84,8 +85,7 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
     setDraft(copyId ? { ...loaded, name: `Copy of ${loaded.name}` } : loaded);
   }, [existing.data, draft, copyId]);
   const [problems, setProblems] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const back = monitorId ? monitorsPath(org, `m/${encodeURIComponent(monitorId)}`) : monitorsPath(org);
 
   if (!canEdit(org))
@@ -106,23 +106,19 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
   if (!draft) return <Spinner label="Loading the monitor" />;
 
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setDraft((d) => (d ? { ...d, [k]: v } : d));
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const checked = draftToInput(draft);
     setProblems(checked.problems);
-    setError(null);
-    if (!checked.input) return;
-    setBusy(true);
-    try {
+    const input = checked.input;
+    // Run even when the draft has problems: that clears the previous save's error, which no longer applies.
+    void run(async () => {
+      if (!input) return;
       const { monitor } = monitorId
-        ? await monitorsApi.update(ref, monitorId, checked.input)
-        : await monitorsApi.create(ref, checked.input);
+        ? await monitorsApi.update(ref, monitorId, input)
+        : await monitorsApi.create(ref, input);
       navigate(monitorsPath(org, `m/${encodeURIComponent(monitor.id)}`));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const groupFields = SQL_GROUP_FIELDS[draft.source];
 

@@ -4,10 +4,11 @@
  * filters in the URL (q, state, severity). The ready-made monitors sit on top for editors (all of them when
  * there is no monitor yet). The list is read again every 10 s: alert state changes in the cluster by itself.
  */
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo } from 'react';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, setSearchParams, useSearch } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
 import { MuteControl } from './MuteControl.tsx';
@@ -36,7 +37,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
   const q = params.get('q') ?? '';
   const stateFilter = params.get('state') ?? '';
   const severityFilter = params.get('severity') ?? '';
-  const [actionError, setActionError] = useState<unknown>(null);
+  const rowAction = useAction();
 
   const load = useCallback(async () => {
     const now = Date.now();
@@ -107,7 +108,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
       ) : null}
       {editor ? <TemplateGallery ctx={ctx} compact={!empty} /> : null}
       <DataError error={error} onRetry={reload} />
-      <ErrorNote error={actionError} />
+      <ErrorNote error={rowAction.error} />
       {loading && !data ? <TableSkeleton rows={5} label="Loading monitors" /> : null}
       {empty ? (
         <EmptyState
@@ -265,7 +266,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                               monitorName={m.name}
                               mute={mute}
                               onChanged={reload}
-                              onError={setActionError}
+                              action={rowAction}
                             />
                             <a
                               className="btn btn-ghost btn-sm"

@@ -3,8 +3,8 @@
  * every alert of the monitor). Alerts still change state and are recorded in history as `silenced`; nobody is
  * notified until the silence ends. Unmute ends that silence.
  */
-import { useState } from 'react';
 import type { ClusterRef } from '../../clusterApi.ts';
+import type { Action } from '../../useAction.ts';
 import { MONITOR_LABEL, monitorsApi, type Silence } from './monitorsApi.ts';
 
 const DURATIONS = [
@@ -21,21 +21,16 @@ export function MuteControl(props: {
   monitorName: string;
   mute: Silence | undefined;
   onChanged: () => unknown;
-  onError: (err: unknown) => void;
+  /** The owner's action: its busy state disables this control, its error shows where the owner puts it. */
+  action: Action;
 }) {
-  const { cluster, monitorId, monitorName, mute, onChanged, onError } = props;
-  const [busy, setBusy] = useState(false);
-  const act = async (f: () => Promise<unknown>) => {
-    setBusy(true);
-    try {
+  const { cluster, monitorId, monitorName, mute, onChanged, action } = props;
+  const busy = action.busy;
+  const act = (f: () => Promise<unknown>) =>
+    action.run(async () => {
       await f();
       await onChanged();
-    } catch (err) {
-      onError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   if (mute) {
     return (
       <button

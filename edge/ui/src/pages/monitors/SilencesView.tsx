@@ -9,6 +9,7 @@ import { endpoints, type Member } from '../../api.ts';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { useSearch } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit } from './MonitorsPage.tsx';
 import { MONITOR_LABEL, monitorsApi, type Silence, silenceActive } from './monitorsApi.ts';
@@ -37,21 +38,17 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
     ]);
     return { silences: s.silences, monitors: m.monitors, members: people.members, now: Date.now() };
   }, ref.clusterId);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const ending = useAction();
   const monitorName = (id: string) => data?.monitors.find((m) => m.id === id)?.name;
   const author = (by: string) => {
     const member = data?.members.find((m) => `user:${m.userId}` === by);
     return member ? member.name || member.email : by.startsWith('token:') ? 'an API token' : by || '-';
   };
-  const end = async (s: Silence) => {
-    setActionError(null);
-    try {
+  const end = (s: Silence) =>
+    ending.run(async () => {
       await monitorsApi.endSilence(ref, s.id);
       await reload();
-    } catch (err) {
-      setActionError(err);
-    }
-  };
+    });
   const rows = [...(data?.silences ?? [])].sort(
     (a, b) => ORDER[status(a, data!.now)] - ORDER[status(b, data!.now)] || b.endsAt - a.endsAt,
   );
@@ -59,7 +56,7 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
     <>
       {editor && data ? <SilenceForm ctx={ctx} monitors={data.monitors} onDone={reload} /> : null}
       <DataError error={error} onRetry={reload} />
-      <ErrorNote error={actionError} />
+      <ErrorNote error={ending.error} />
       {loading && !data ? <TableSkeleton rows={3} label="Loading silences" /> : null}
       {data && rows.length === 0 ? (
         <EmptyState icon="◑" title="No silences">
@@ -127,6 +124,7 @@ export function SilencesView({ ctx }: { ctx: DataContext }) {
                             type="button"
                             className="btn btn-ghost btn-sm"
                             aria-label={`End silence ${s.comment || s.id}`}
+                            disabled={ending.busy}
                             onClick={() => end(s)}
                           >
                             End now
@@ -155,17 +153,14 @@ function SilenceForm(props: {
   const [matchers, setMatchers] = useState<{ name: string; value: string }[]>([
     { name: MONITOR_LABEL, value: prefill },
   ]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
     const ms = Number(f.get('duration'));
     const now = Date.now();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await monitorsApi.createSilence(ctx.ref, {
         matchers: Object.fromEntries(matchers.filter((m) => m.name && m.value).map((m) => [m.name, m.value])),
         startsAt: now,
@@ -175,11 +170,7 @@ function SilenceForm(props: {
       form.reset();
       setMatchers([{ name: MONITOR_LABEL, value: '' }]);
       await onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="silence-form-h">

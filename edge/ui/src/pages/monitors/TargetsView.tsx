@@ -7,6 +7,7 @@
 import { type FormEvent, useState } from 'react';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { EmptyState, ErrorNote, TableSkeleton } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit } from './MonitorsPage.tsx';
 import { monitorsApi, type TargetView } from './monitorsApi.ts';
@@ -19,18 +20,15 @@ export function TargetsView({ ctx }: { ctx: DataContext }) {
     return { targets: t.targets, monitors: m.monitors };
   }, ref.clusterId);
   const [editing, setEditing] = useState<TargetView | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const removing = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const users = (id: string) => (data?.monitors ?? []).filter((m) => m.targets.includes(id));
-  const remove = async (t: TargetView) => {
+  const remove = (t: TargetView) => {
     if (!window.confirm(`Delete the notification target “${t.name}”?`)) return;
-    setActionError(null);
-    try {
+    void removing.run(async () => {
       await monitorsApi.removeTarget(ref, t.id);
       await reload();
-    } catch (err) {
-      setActionError(err);
-    }
+    });
   };
   const targets = data?.targets ?? [];
   return (
@@ -54,7 +52,7 @@ export function TargetsView({ ctx }: { ctx: DataContext }) {
         </div>
       ) : null}
       <DataError error={error} onRetry={reload} />
-      <ErrorNote error={actionError} />
+      <ErrorNote error={removing.error} />
       {loading && !data ? <TableSkeleton rows={3} label="Loading notification targets" /> : null}
       {data && targets.length === 0 ? (
         <EmptyState icon="✉" title="No notification targets">
@@ -132,7 +130,7 @@ export function TargetsView({ ctx }: { ctx: DataContext }) {
                           type="button"
                           className="btn btn-danger btn-sm"
                           aria-label={`Delete ${t.name}`}
-                          disabled={used.length > 0}
+                          disabled={used.length > 0 || removing.busy}
                           title={used.length > 0 ? 'Used by a monitor: remove it there first' : undefined}
                           onClick={() => remove(t)}
                         >
@@ -162,9 +160,8 @@ function TargetForm(props: {
   const [headers, setHeaders] = useState<{ name: string; value: string }[]>(
     editing ? editing.headerNames.map((name) => ({ name, value: '' })) : [],
   );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
@@ -174,20 +171,14 @@ function TargetForm(props: {
       url: String(f.get('targetUrl') ?? ''),
       headers: Object.fromEntries(headers.filter((h) => h.name).map((h) => [h.name, h.value])),
     };
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       if (editing) await monitorsApi.replaceTarget(ctx.ref, editing.id, body);
       else await monitorsApi.createTarget(ctx.ref, body);
       // The secret leaves the page with the request: nothing of it stays in the form.
       form.reset();
       setHeaders([]);
       await onDone(body.name);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card panel form" onSubmit={submit} aria-labelledby="target-form-h" autoComplete="off">

@@ -8,6 +8,7 @@ import { clusterData } from '../../clusterApi.ts';
 import type { DataContext } from '../../DataPage.tsx';
 import { navigate, setSearchParams, useSearch } from '../../router.ts';
 import { ErrorNote } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { redRangeQueries } from '../services/redPromQL.ts';
 import { monitorsPath } from './MonitorsPage.tsx';
@@ -89,8 +90,7 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
     ),
   );
   const [chosenTargets, setChosenTargets] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const first = useRef<HTMLSelectElement>(null);
   useEffect(() => first.current?.focus(), []);
 
@@ -124,7 +124,7 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
     template.id === 'resource-p99-latency' &&
     values.resource !== undefined &&
     !TEMPLATE_NAME.test(values.resource);
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (customResource) {
       const where = { namespace: ns, workload: wl, resource: values.resource! };
@@ -142,17 +142,11 @@ function TemplateForm({ ctx, template }: { ctx: DataContext; template: MonitorTe
       navigate(`${monitorsPath(org, 'new')}${monitorsPath(org, 'new').includes('?') ? '&' : '?'}${prefill}`);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const { monitor } = await monitorsApi.fromTemplate(ref, template.id, values, chosenTargets);
       setSearchParams({ template: null }, true);
       navigate(monitorsPath(org, `m/${encodeURIComponent(monitor.id)}`));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const field = (name: string) => {

@@ -2,19 +2,17 @@
 import { useState } from 'react';
 import { type ApiToken, type CreatedToken, endpoints, type OrgRef } from '../../api.ts';
 import { EmptyState, ErrorNote, Spinner } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { CreatedTokenPanel, NewTokenForm, TokenTable } from './tokenParts.tsx';
 
 export function TokensPage({ org }: { org: OrgRef }) {
   const { data, error, loading, reload, setData } = useLoad(() => endpoints.tokens(org.id), org.id);
   const [created, setCreated] = useState<CreatedToken | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
-  const [revoking, setRevoking] = useState<string | null>(null);
-  const revoke = async ({ id, name }: ApiToken) => {
+  const revoking = useAction();
+  const revoke = ({ id, name }: ApiToken) => {
     if (!window.confirm(`Revoke the token “${name}”? Programs using it stop working at once.`)) return;
-    setRevoking(id);
-    setActionError(null);
-    try {
+    void revoking.run(async () => {
       await endpoints.revokeToken(org.id, id);
       // A revoked secret is useless: stop showing it. The row says "revoked" at once (the API has answered);
       // the reload then shows the server's own record.
@@ -22,11 +20,7 @@ export function TokensPage({ org }: { org: OrgRef }) {
       const revokedAt = Date.now();
       setData((d) => d && { tokens: d.tokens.map((t) => (t.id === id ? { ...t, revokedAt } : t)) });
       await reload();
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setRevoking(null);
-    }
+    }, id);
   };
   const tokens = data?.tokens ?? [];
   return (
@@ -49,7 +43,7 @@ export function TokensPage({ org }: { org: OrgRef }) {
         />
       </div>
       {created ? <CreatedTokenPanel token={created} onDone={() => setCreated(null)} /> : null}
-      <ErrorNote error={error || actionError} />
+      <ErrorNote error={error || revoking.error} />
       {loading && !data ? <Spinner label="Loading tokens" /> : null}
       {data && tokens.length === 0 ? (
         <EmptyState icon="⚿" title="No API tokens">
@@ -58,7 +52,7 @@ export function TokensPage({ org }: { org: OrgRef }) {
       ) : null}
       {tokens.length > 0 ? (
         <div className="card table-card">
-          <TokenTable tokens={tokens} revoking={revoking} onRevoke={revoke} label="API tokens" />
+          <TokenTable tokens={tokens} revoking={revoking.running} onRevoke={revoke} label="API tokens" />
         </div>
       ) : null}
     </div>

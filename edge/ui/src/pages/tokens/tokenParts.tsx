@@ -2,9 +2,10 @@
  * Pieces shared by personal API tokens and service-account tokens: the create form, the shown-once panel and
  * the table with revoke.
  */
-import { type FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
 import type { ApiToken, CreatedToken } from '../../api.ts';
 import { CopyBlock, ErrorNote, relativeTime } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
 
 /** Token scopes: what a token may do (the API's permission table, edge/src/permissions.ts). */
 export const SCOPES = [
@@ -34,16 +35,13 @@ export function NewTokenForm({
   create: (t: NewToken) => Promise<CreatedToken>;
   onCreated: (t: CreatedToken) => Promise<void>;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
     const days = String(f.get('expires') ?? '');
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const t = await create({
         name: String(f.get('tokenName') ?? ''),
         scopes: [String(f.get('scope') ?? defaultScope)],
@@ -51,11 +49,7 @@ export function NewTokenForm({
       });
       form.reset();
       await onCreated(t);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="form" onSubmit={submit} aria-labelledby={`${idPrefix}-title`}>
@@ -127,6 +121,7 @@ export function TokenTable({
   label,
 }: {
   tokens: ApiToken[];
+  /** What the owner is running (the id of a token being revoked, or another action): every Revoke waits. */
   revoking: string | null;
   onRevoke: (t: ApiToken) => void;
   label: string;
@@ -172,11 +167,11 @@ export function TokenTable({
                   <button
                     type="button"
                     className="btn btn-danger btn-sm"
-                    disabled={revoking === t.id}
+                    disabled={revoking !== null}
                     onClick={() => onRevoke(t)}
                     aria-label={`Revoke ${t.name}`}
                   >
-                    Revoke
+                    {revoking === t.id ? 'Revoking...' : 'Revoke'}
                   </button>
                 ) : null}
               </td>
