@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { logger } from '../../lib/log.ts';
-import { conditionHolds, type MonitorSpec } from '../../lib/tunnel/monitors.ts';
+import type { MonitorSpec } from '../../lib/tunnel/monitors.ts';
 import type { ClickhouseStore } from '../clickhouse/store.ts';
 import { ClickhouseReader } from '../portal/clickhouseReader.ts';
 import { defaultLimits, type PortalLimits } from '../portal/limits.ts';
@@ -12,7 +12,7 @@ import { type MonitorConfig, MonitorConfigStore, type StoredTarget } from './con
 import { MonitorMetrics } from './metrics.ts';
 import { DEFAULT_NOTIFIER, isSilenced, Notifier, type NotifierOptions } from './notifier.ts';
 import { notificationAlert, renderMessage } from './payloads.ts';
-import { compileCondition } from './sqlCondition.ts';
+import { runSqlCondition, sqlEvaluationError, sqlTimeoutMs } from './sqlCondition.ts';
 import type { TargetSecretKeys } from './targetSecrets.ts';
 import {
   checkExpr,
@@ -324,19 +324,15 @@ export class MonitorEvaluator implements Component {
     if (m.condition.type !== 'sql') return;
     const c = m.condition;
     try {
-      const { sql, params } = compileCondition(c, at);
-      let rows = await this.reader.select<{ g: string; v: number }>(sql, params, {
-        timeoutMs: Math.min(m.intervalSeconds * 1000, 30_000),
+      const values = await runSqlCondition(this.reader, c, at, {
+        timeoutMs: sqlTimeoutMs(m.intervalSeconds),
       });
-      // No rows at all is a value of 0 when not grouped (so `count < 1` can fire on silence).
-      if (rows.length === 0 && c.groupBy === undefined) rows = [{ g: '', v: 0 }];
       const seen = new Set<string>();
       const out: Transition[] = [];
-      for (const row of rows) {
-        const value = Number(row.v);
-        if (!conditionHolds(value, c.op, c.threshold)) continue;
+      for (const { group, value, holds } of values) {
+        if (!holds) continue;
         const labels = { ...m.labels, severity: m.severity, [MONITOR_LABEL]: m.id };
-        if (c.groupBy !== undefined) Object.assign(labels, { [c.groupBy]: String(row.g) });
+        if (c.groupBy !== undefined) Object.assign(labels, { [c.groupBy]: group });
         seen.add(fingerprint(m.id, labels));
         out.push(...this.tracker.active(m.id, labels, value, at, m.forSeconds * 1000));
       }
@@ -345,7 +341,7 @@ export class MonitorEvaluator implements Component {
       this.metrics.evaluations.inc({ type: 'sql', outcome: 'ok' });
     } catch (err) {
       this.metrics.evaluations.inc({ type: 'sql', outcome: 'error' });
-      this.log.warn({ monitor: m.id, err: (err as Error).message }, 'cannot evaluate SQL monitor');
+      this.log.warn({ monitor: m.id, err: sqlEvaluationError(err) }, 'cannot evaluate SQL monitor');
     }
   }
 

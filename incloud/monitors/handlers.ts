@@ -3,6 +3,7 @@ import {
   type MonitorSpec,
   monitorInput,
   type SilenceSpec,
+  type SqlDryRunResult,
   type TargetSpec,
   type TargetView,
 } from '../../lib/tunnel/monitors.ts';
@@ -13,7 +14,15 @@ import type { QueryHandlers } from '../portal/queryRouter.ts';
 import { checkRange } from '../portal/timeRange.ts';
 import { readCurrent, readHistory } from './alertHistory.ts';
 import { MonitorConfigStore, type StoredTarget } from './configStore.ts';
-import { compileCondition, SqlConditionError } from './sqlCondition.ts';
+import {
+  compileCondition,
+  type GroupValue,
+  MAX_GROUPS,
+  runSqlCondition,
+  SqlConditionError,
+  sqlEvaluationError,
+  sqlTimeoutMs,
+} from './sqlCondition.ts';
 import { TargetSecretError, type TargetSecretKeys } from './targetSecrets.ts';
 import { TEMPLATES, TemplateError, templateList } from './templates.ts';
 import { sendTestNotification } from './testNotification.ts';
@@ -88,6 +97,35 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
     'monitors.delete': async (p: QueryParams<'monitors.delete'>) => {
       if (!(await config.delete('monitor', p.id))) throw new QueryError('not_found', `no monitor ${p.id}`);
       return jsonAnswer({ deleted: p.id });
+    },
+    'monitors.dryRun': async (p: QueryParams<'monitors.dryRun'>, ctx) => {
+      const at = Date.now();
+      const started = performance.now();
+      let groups: GroupValue[];
+      try {
+        groups = await runSqlCondition(b.reader, p.condition, at, {
+          timeoutMs: Math.min(ctx.timeoutMs, sqlTimeoutMs(p.intervalSeconds)),
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        // The words the evaluator would log; the code of a limit (timeout, too_large) is kept.
+        const code =
+          err instanceof QueryError
+            ? err.code
+            : err instanceof SqlConditionError
+              ? 'bad_request'
+              : 'internal';
+        throw new QueryError(code, sqlEvaluationError(err));
+      }
+      const result: SqlDryRunResult = {
+        at,
+        windowSeconds: p.condition.windowSeconds,
+        groups,
+        holds: groups.some((g) => g.holds),
+        truncated: groups.length >= MAX_GROUPS,
+        durationMs: Math.round(performance.now() - started),
+      };
+      return jsonAnswer({ result });
     },
     'monitors.templates': async () => jsonAnswer({ templates: templateList() }),
     'monitors.fromTemplate': async (p: QueryParams<'monitors.fromTemplate'>, ctx) => {

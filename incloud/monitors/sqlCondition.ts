@@ -1,4 +1,5 @@
-import type { MonitorSpec, SqlSource } from '../../lib/tunnel/monitors.ts';
+import { conditionHolds, type MonitorSpec, type SqlSource } from '../../lib/tunnel/monitors.ts';
+import type { ClickhouseReader } from '../portal/clickhouseReader.ts';
 import { compileLogFilter } from '../portal/logs/compile.ts';
 import { type LogQuery, type LogTerm, parseLogQuery } from '../portal/logs/queryLanguage.ts';
 
@@ -150,6 +151,44 @@ ORDER BY v DESC
 LIMIT ${MAX_GROUPS}`,
     params,
   };
+}
+
+/** One group's value in an evaluation, and whether the condition holds for it. */
+export interface GroupValue {
+  group: string;
+  value: number;
+  holds: boolean;
+}
+
+/** A SQL monitor's query deadline: its interval (one evaluation must end before the next), at most 30 s. */
+export function sqlTimeoutMs(intervalSeconds: number): number {
+  return Math.min(intervalSeconds * 1000, 30_000);
+}
+
+/**
+ * ONE evaluation of a SQL condition at `at`, through the reader (read-only and bounded): every group's value,
+ * highest first, at most MAX_GROUPS. Without `groupBy`, no matching rows is one value of 0 (so `count < 1` can
+ * alert on silence). The evaluator runs it on schedule; the portal's dry run (`monitors.dryRun`) runs it once
+ * for the editor, so both see the same values and the same errors (`sqlEvaluationError`).
+ */
+export async function runSqlCondition(
+  reader: ClickhouseReader,
+  c: SqlConditionSpec,
+  at: number,
+  ctx: { timeoutMs: number; signal?: AbortSignal },
+): Promise<GroupValue[]> {
+  const { sql, params } = compileCondition(c, at);
+  let rows = await reader.select<{ g: string; v: number }>(sql, params, ctx);
+  if (rows.length === 0 && c.groupBy === undefined) rows = [{ g: '', v: 0 }];
+  return rows.map((r) => {
+    const value = Number(r.v);
+    return { group: String(r.g), value, holds: conditionHolds(value, c.op, c.threshold) };
+  });
+}
+
+/** What the evaluator logs, and the dry run answers, when a SQL condition cannot be evaluated. */
+export function sqlEvaluationError(err: unknown): string {
+  return `cannot evaluate SQL condition: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 function compileTerm(

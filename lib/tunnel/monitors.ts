@@ -171,6 +171,14 @@ export const MONITOR_QUERY_PARAMS = {
   'monitors.get': byId,
   'monitors.put': z.strictObject({ monitor: monitorInput }),
   'monitors.delete': byId,
+  /**
+   * Runs a SQL condition once, now, as the evaluator would (read-only, bounded), without storing anything:
+   * the editor's dry run before saving. `intervalSeconds` sets the deadline as it would for the monitor.
+   */
+  'monitors.dryRun': z.strictObject({
+    condition: sqlCondition,
+    intervalSeconds: z.number().int().min(1).max(3600).default(60),
+  }),
   'monitors.templates': none,
   'monitors.fromTemplate': z.strictObject({
     template: z.string().max(64),
@@ -205,6 +213,20 @@ export interface AlertView {
   value: number;
   activeSince: number;
   firingSince: number | null;
+}
+
+/** What `monitors.dryRun` answers: the values one evaluation yields now, highest first. */
+export interface SqlDryRunResult {
+  /** The evaluation time (epoch ms): the window is [at - windowSeconds, at). */
+  at: number;
+  windowSeconds: number;
+  /** One per group (`group` '' when not grouped), at most 100. */
+  groups: { group: string; value: number; holds: boolean }[];
+  /** Whether any group's value meets the condition: the alert would fire (after `for`, pending until then). */
+  holds: boolean;
+  /** 100 groups came back: more may exist (the evaluator cuts there too). */
+  truncated: boolean;
+  durationMs: number;
 }
 
 /** What `targets.test` answers: the receiver's status, or why there was none. Never its body. */

@@ -191,6 +191,38 @@ describe('monitor routes', () => {
     expect(audit.results).toEqual([{ target_id: 'tgt_1' }]);
   });
 
+  it('runs a SQL condition dry run for readers too, validated before the tunnel', async () => {
+    const condition = {
+      type: 'sql',
+      source: 'logs',
+      filter: 'severity:error',
+      windowSeconds: 300,
+      op: '>',
+      threshold: 3,
+    };
+    const result = { at: 1, windowSeconds: 300, groups: [{ group: '', value: 5, holds: true }], holds: true };
+    const res = await viaPortal(
+      'POST',
+      '/monitors/dry-run',
+      { token: w.serviceTokens.read.token, body: { condition } },
+      { result },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ result });
+    expect(res.request.kind).toBe('monitors.dryRun');
+    expect(res.request.params).toEqual({
+      condition: { ...condition, aggregate: 'count' },
+      intervalSeconds: 60,
+    });
+    const before = portal.requests.length;
+    const bad = await callJson('POST', `${base()}/monitors/dry-run`, {
+      as: w.members.viewer,
+      body: { condition: { ...condition, source: 'metrics' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(portal.requests.length).toBe(before);
+  });
+
   it('documents the monitor bodies with the shared schemas in the OpenAPI document', async () => {
     const doc = await callJson<{ paths: Record<string, Record<string, { requestBody?: unknown }>> }>(
       'GET',

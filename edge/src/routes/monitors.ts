@@ -44,6 +44,8 @@ interface MonitorRoute {
   summary: string;
   pathParams?: string[];
   body?: z.ZodType;
+  /** Who may call it; by default GET reads (`clusters:read`) and every other method changes (`clusters:write`). */
+  permission?: Permission;
   /** The tunnel params from the path parameters, the JSON body and the caller. */
   params: (p: Params, body: Record<string, unknown>, c: Context<AppEnv>) => Record<string, unknown>;
   /** Audit action for a change; its target id comes from the path or the answer. */
@@ -66,6 +68,19 @@ const ROUTES: MonitorRoute[] = [
     body: monitorInput,
     params: (_p, b) => ({ monitor: b }),
     audit: { action: 'monitor.create', targetType: 'monitor', answerKey: 'monitor' },
+  },
+  {
+    // Before `monitors/{monitorId}`; a read (the condition runs read-only and bounded, stores nothing), so
+    // viewers may too: it shows no more than the logs, traces and events they can search anyway.
+    method: 'post',
+    path: 'monitors/dry-run',
+    kind: 'monitors.dryRun',
+    summary:
+      'Run a SQL condition once, now, as the evaluator would, storing nothing: ' +
+      '{result: {at, windowSeconds, groups: [{group, value, holds}], holds, truncated, durationMs}}',
+    permission: 'clusters:read',
+    body: MONITOR_QUERY_PARAMS['monitors.dryRun'],
+    params: (_p, b) => b,
   },
   {
     method: 'get',
@@ -200,7 +215,7 @@ const openapi = (app: App, route: ReturnType<typeof defineRoute>, handler: Handl
 export function registerMonitorRoutes(app: App) {
   for (const r of ROUTES) {
     const params = ClusterParams.extend(Object.fromEntries((r.pathParams ?? []).map((n) => [n, Id])));
-    const permission: Permission = r.method === 'get' ? 'clusters:read' : 'clusters:write';
+    const permission: Permission = r.permission ?? (r.method === 'get' ? 'clusters:read' : 'clusters:write');
     const route = defineRoute({
       method: r.method,
       path: `${base}/${r.path}`,
