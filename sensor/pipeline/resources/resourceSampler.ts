@@ -26,7 +26,12 @@ import { nodeSamples, type Sample, toFlatSeries } from './procMetrics.ts';
  * labels without `container`; host-network processes (the node's namespace) are skipped, the node series
  * cover them. Bounds: `maxContainers` containers and `maxPids` processes per sample.
  *
- * Synchronous procfs/cgroupfs reads on the event loop: a few small files per process and container.
+ * Synchronous procfs/cgroupfs reads on the event loop: a few small files per container, and the cgroup
+ * file of each process only when it is new. A process's cgroup is read when it first shows up and once
+ * more at the next sample (a runtime may move it into its container's cgroup just after it started), then
+ * remembered while the pid stays in /proc; every `FULL_REREAD_SAMPLES` samples everything is read again
+ * (a pid reused between two samples). Reading every process's cgroup every 15 s was most of the sensor's
+ * own work on an idle node.
  */
 export interface ResourceSamplerOptions {
   procRoot: string;
@@ -38,6 +43,17 @@ export interface ResourceSamplerOptions {
   maxPids: number;
 }
 
+/** Every this many samples each process's cgroup is read again, known or not. */
+const FULL_REREAD_SAMPLES = 20;
+
+/** What one process's cgroup file said: its container (undefined: none) and that container's paths. */
+interface ProcessCgroup {
+  containerId: string | undefined;
+  paths: CgroupPaths | undefined;
+  /** Read at two samples in a row: no longer re-read while the pid lives. */
+  settled: boolean;
+}
+
 interface Found {
   id: string;
   pid: number;
@@ -47,7 +63,9 @@ interface Found {
 
 export class ResourceSampler {
   private readonly o: ResourceSamplerOptions;
-  readonly counts = { samples: 0, containers: 0, containersSkipped: 0 };
+  readonly counts = { samples: 0, containers: 0, containersSkipped: 0, cgroupReads: 0 };
+  private known = new Map<number, ProcessCgroup>();
+  private sampleNo = 0;
 
   constructor(options: Partial<ResourceSamplerOptions> & Pick<ResourceSamplerOptions, 'host'>) {
     this.o = {
@@ -94,30 +112,48 @@ export class ResourceSampler {
       return [];
     }
     const byId = new Map<string, Found>();
+    const reread = this.sampleNo++ % FULL_REREAD_SAMPLES === 0;
+    const before = this.known;
+    // Only the pids listed now are kept: an exited process's entry goes with it.
+    const known = new Map<number, ProcessCgroup>();
+    this.known = known;
     let pids = 0;
     let skipped = 0;
     for (const name of names) {
       if (!/^\d+$/.test(name)) continue;
       if (++pids > this.o.maxPids) break;
-      let text: string;
-      try {
-        text = readFileSync(join(this.o.procRoot, name, 'cgroup'), 'utf8');
-      } catch {
-        continue; // exited meanwhile
+      const pid = Number(name);
+      let cg = reread ? undefined : before.get(pid);
+      if (cg === undefined || !cg.settled) {
+        const read = this.readCgroup(name, cg !== undefined);
+        if (read === undefined) continue; // exited meanwhile
+        cg = read;
       }
-      const { containerId } = parseContainerCgroup(text);
-      if (!containerId || byId.has(containerId)) continue;
-      const paths = parseCgroupPaths(text);
+      known.set(pid, cg);
+      const { containerId, paths } = cg;
+      if (containerId === undefined || paths === undefined || byId.has(containerId)) continue;
       if (containerCgroup(paths, unified) === undefined) continue;
       if (byId.size >= this.o.maxContainers) {
         skipped++;
         continue;
       }
-      const pid = Number(name);
       byId.set(containerId, { id: containerId, pid, paths, netns: netnsOf(this.o.procRoot, pid) });
     }
     this.counts.containersSkipped = skipped;
     return [...byId.values()];
+  }
+
+  /** One process's cgroup file; `settled` when this is its second read. Undefined when it is gone. */
+  private readCgroup(pid: string, settled: boolean): ProcessCgroup | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.o.procRoot, pid, 'cgroup'), 'utf8');
+    } catch {
+      return undefined;
+    }
+    this.counts.cgroupReads++;
+    const { containerId } = parseContainerCgroup(text);
+    return { containerId, paths: containerId ? parseCgroupPaths(text) : undefined, settled };
   }
 
   private labelsOf(id: string): Record<string, string> {
