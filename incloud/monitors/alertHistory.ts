@@ -131,3 +131,35 @@ LIMIT 10000`,
     firingSince: r.state === 'firing' ? Number(r.since) : null,
   }));
 }
+
+/** Each monitor's newest transition (epoch ms) within the current-state lookback, by monitor id. */
+export async function readNewestTransitions(
+  reader: ClickhouseReader,
+  ctx: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Map<string, number>> {
+  const rows = await reader.select<{ MonitorId: string; newest: string }>(
+    `SELECT MonitorId, toString(toUnixTimestamp64Milli(max(Timestamp))) AS newest
+FROM alert_history
+WHERE Timestamp >= now() - toIntervalDay(${CURRENT_LOOKBACK_DAYS})
+GROUP BY MonitorId
+LIMIT 10000`,
+    {},
+    ctx,
+  );
+  return new Map(rows.map((r) => [r.MonitorId, Number(r.newest)]));
+}
+
+/**
+ * When a monitor's state (firing, pending, OK) last changed, from its alerts now and its newest transition:
+ * firing: the earliest `firingSince` of its alerts firing now; pending: the earliest `activeSince` of its
+ * pending alerts; OK: its newest transition (the last of its alerts resolved then). Null: no transition in the
+ * lookback. An approximation where instances overlap: firing since 10:00 (A), then B fires at 10:05 and A
+ * resolves at 10:10 reads "firing since 10:05", though some alert has fired since 10:00.
+ */
+export function lastTransitionAt(alerts: readonly AlertView[], newest: number | undefined): number | null {
+  const firing = alerts.filter((a) => a.state === 'firing').map((a) => a.firingSince ?? a.activeSince);
+  if (firing.length > 0) return Math.min(...firing);
+  const pending = alerts.filter((a) => a.state === 'pending').map((a) => a.activeSince);
+  if (pending.length > 0) return Math.min(...pending);
+  return newest ?? null;
+}

@@ -117,7 +117,7 @@ describe('monitor kinds', () => {
     expect(monitor.id).toMatch(/^mon_[0-9a-f]{12}$/);
     expect(monitor).toMatchObject({ enabled: true, severity: 'warning', intervalSeconds: 60, forSeconds: 0 });
     const got = await call<{ monitor: MonitorSpec; alerts: unknown[] }>('monitors.get', { id: monitor.id });
-    expect(got).toEqual({ monitor, alerts: [] });
+    expect(got).toEqual({ monitor, alerts: [], lastTransitionAt: null });
     const list = await call<{ monitors: (MonitorSpec & { alerts: object })[] }>('monitors.list', {});
     expect(list.monitors.map((m) => m.id)).toContain(monitor.id);
     expect(list.monitors.find((m) => m.id === monitor.id)?.alerts).toEqual({ pending: 0, firing: 0 });

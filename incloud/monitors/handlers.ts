@@ -12,7 +12,7 @@ import type { ClickhouseReader } from '../portal/clickhouseReader.ts';
 import { jsonAnswer, type QueryAnswer, type QueryContext, QueryError } from '../portal/query.ts';
 import type { QueryHandlers } from '../portal/queryRouter.ts';
 import { checkRange } from '../portal/timeRange.ts';
-import { readCurrent, readHistory } from './alertHistory.ts';
+import { lastTransitionAt, readCurrent, readHistory, readNewestTransitions } from './alertHistory.ts';
 import { MonitorConfigStore, type StoredTarget } from './configStore.ts';
 import {
   compileCondition,
@@ -73,7 +73,11 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
 
   return {
     'monitors.list': async (_p, ctx) => {
-      const [monitors, alerts] = await Promise.all([config.list('monitor'), readCurrent(b.reader, ctx)]);
+      const [monitors, alerts, newest] = await Promise.all([
+        config.list('monitor'),
+        readCurrent(b.reader, ctx),
+        readNewestTransitions(b.reader, ctx),
+      ]);
       return jsonAnswer({
         monitors: monitors.map((m) => {
           const own = alerts.filter((a) => a.monitorId === m.id);
@@ -83,6 +87,7 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
               pending: own.filter((a) => a.state === 'pending').length,
               firing: own.filter((a) => a.state === 'firing').length,
             },
+            lastTransitionAt: lastTransitionAt(own, newest.get(m.id)),
           };
         }),
       });
@@ -90,8 +95,13 @@ export function monitorHandlers(b: MonitorBackends): QueryHandlers {
     'monitors.get': async (p: QueryParams<'monitors.get'>, ctx) => {
       const monitor = await config.get('monitor', p.id);
       if (!monitor) throw new QueryError('not_found', `no monitor ${p.id}`);
-      const alerts = (await readCurrent(b.reader, ctx)).filter((a) => a.monitorId === p.id);
-      return jsonAnswer({ monitor, alerts });
+      const [current, newest] = await Promise.all([
+        readCurrent(b.reader, ctx),
+        readNewestTransitions(b.reader, ctx),
+      ]);
+      const alerts = current.filter((a) => a.monitorId === p.id);
+      // Beside the monitor, not in it: `monitor` stays exactly what a PUT takes back.
+      return jsonAnswer({ monitor, alerts, lastTransitionAt: lastTransitionAt(alerts, newest.get(p.id)) });
     },
     'monitors.put': async (p: QueryParams<'monitors.put'>, ctx) => putMonitor(p.monitor, ctx),
     'monitors.delete': async (p: QueryParams<'monitors.delete'>) => {
