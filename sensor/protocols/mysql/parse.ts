@@ -62,6 +62,11 @@ export function detectMysql(input: DetectInput): DetectResult {
   if (seq === 1 && len >= 32 && (u32le(d, 4) & CLIENT_PROTOCOL_41) !== 0 && d[17] === 0 && d[35] === 0) {
     return { score: hinted ? 0.9 : 0.7, messageType: 'request' };
   }
+  // A capture that starts after a compressed-protocol handshake: the compressed sequence restarts at 0 with
+  // each command, so 0 is the client's and anything else an answer (the framing check is strict enough to
+  // name the protocol only with the port's support).
+  if (looksCompressed(d, 0))
+    return { score: hinted ? 0.6 : 0.3, messageType: seq === 0 ? 'request' : 'response' };
   return NO;
 }
 

@@ -30,9 +30,22 @@ export function detectProtocol(
     if (forced !== undefined) {
       const spec = specs.find((s) => s.protocol === forced);
       if (spec !== undefined) {
-        // The user named the port: whoever listens on it is the server.
-        const forcedRole: Role = decodeAs.has(info.remote.port) ? 'client' : 'server';
-        return { spec, role: role === 'unknown' ? forcedRole : role };
+        if (role !== 'unknown') return { spec, role };
+        // The user named the protocol; which side serves comes from the bytes when they tell (a port named
+        // from the client's side, as with tshark's decode-as), else whoever has the named port serves.
+        const told = spec.detect({
+          data,
+          direction,
+          role,
+          localPort: info.local.port,
+          remotePort: info.remote.port,
+          transport: info.transport,
+        });
+        if (told.score > 0 && told.messageType !== undefined) {
+          const wroteRequest = (direction === 'egress') === (told.messageType === 'request');
+          return { spec, role: wroteRequest ? 'client' : 'server' };
+        }
+        return { spec, role: decodeAs.has(info.remote.port) ? 'client' : 'server' };
       }
     }
   }
