@@ -147,18 +147,34 @@ export class Redactor {
     return this.headers.has(n) || this.isSensitiveKey(n);
   }
 
+  /** Header name (as sent) -> its lower-case form and what to do with its value; bounded like keyVerdicts. */
+  private readonly headerVerdicts = new Map<string, { lower: string; kind: 'secret' | 'url' | 'value' }>();
+
+  private headerVerdict(name: string): { lower: string; kind: 'secret' | 'url' | 'value' } {
+    let v = this.headerVerdicts.get(name);
+    if (v === undefined) {
+      const lower = name.toLowerCase();
+      v = {
+        lower,
+        kind: this.isSensitiveHeader(lower) ? 'secret' : URL_HEADERS.has(lower) ? 'url' : 'value',
+      };
+      if (this.headerVerdicts.size >= 4096) this.headerVerdicts.clear();
+      if (name.length <= 128) this.headerVerdicts.set(name, v);
+    }
+    return v;
+  }
+
   /** A new, bounded header map with sensitive values replaced. */
   headersOf(h: Record<string, string> | undefined): Record<string, string> | undefined {
     if (!h) return undefined;
     const out: Record<string, string> = {};
     let n = 0;
-    for (const [name, value] of Object.entries(h)) {
+    for (const name in h) {
       if (n++ >= this.cfg.maxHeaders) break;
-      const lower = name.toLowerCase();
-      let v: string;
-      if (this.isSensitiveHeader(lower)) v = this.cfg.replacement;
-      else if (URL_HEADERS.has(lower)) v = this.url(value);
-      else v = this.values(value);
+      const value = h[name]!;
+      const { lower, kind } = this.headerVerdict(name);
+      const v =
+        kind === 'secret' ? this.cfg.replacement : kind === 'url' ? this.url(value) : this.values(value);
       out[lower] = v.length > this.cfg.maxHeaderValueChars ? v.slice(0, this.cfg.maxHeaderValueChars) : v;
     }
     return out;
@@ -215,13 +231,13 @@ export class Redactor {
       const end = stringEnd(s, i);
       const key = end <= n ? s.slice(i + 1, end - 1) : '';
       let j = end;
-      while (j < n && isSpace(s[j]!)) j++;
-      if (j >= n || s[j] !== ':') {
+      while (j < n && isSpace(s.charCodeAt(j))) j++;
+      if (j >= n || s.charCodeAt(j) !== COLON) {
         i = end; // a string value, not a key
         continue;
       }
       j++;
-      while (j < n && isSpace(s[j]!)) j++;
+      while (j < n && isSpace(s.charCodeAt(j))) j++;
       if (!this.isSensitiveKey(key.includes('\\') ? decodeJsonString(key) : key)) {
         i = j;
         continue;
@@ -271,20 +287,26 @@ function decodeJsonString(raw: string): string {
   }
 }
 
-function isSpace(c: string): boolean {
-  return c === ' ' || c === '\n' || c === '\r' || c === '\t';
+// Character codes: the scanner compares codes, not one-character strings.
+const COLON = 58;
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
 /** Index after the closing quote of the string starting at `i`; past the end when unterminated. */
 function stringEnd(s: string, i: number): number {
   let j = i + 1;
-  while (j < s.length) {
-    const c = s[j];
-    if (c === '\\') j += 2;
-    else if (c === '"') return j + 1;
+  const n = s.length;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c === BACKSLASH) j += 2;
+    else if (c === QUOTE) return j + 1;
     else j++;
   }
-  return s.length + 1;
+  return n + 1;
 }
 
 /** Index after the JSON value starting at `i` (string, object, array, number, literal); the end if cut. */

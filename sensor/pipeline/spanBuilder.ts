@@ -85,6 +85,15 @@ export class SpanBuilder {
     this.toEpochNs = o.toEpochNs ?? ((ns) => ns);
   }
 
+  /** A method, not a closure made per span (one closure per span showed in the profile). */
+  private add(attrs: OtlpKeyValue[], key: string, v: string | number | boolean | undefined): void {
+    if (v === undefined || v === '' || attrs.length >= this.maxAttributes) return;
+    if (typeof v === 'string') attrs.push({ key, value: { stringValue: v.slice(0, this.maxChars) } });
+    else if (typeof v === 'boolean') attrs.push({ key, value: { boolValue: v } });
+    else if (Number.isInteger(v)) attrs.push({ key, value: { intValue: v } });
+    else attrs.push({ key, value: { doubleValue: v } });
+  }
+
   build(call: ApiCall, id: Identity, resource: string, reason: SampleReason): BuiltSpan {
     const r = this.o.redactor;
     // Read once: for HTTP/1.x these are getters that decode the raw head on every read.
@@ -92,70 +101,71 @@ export class SpanBuilder {
     const respHeaders = call.respHeaders;
     const parent = parseTraceparent(headerOf(reqHeaders, 'traceparent'));
     const attrs: OtlpKeyValue[] = [];
-    const add = (key: string, v: string | number | boolean | undefined) => {
-      if (v === undefined || v === '' || attrs.length >= this.maxAttributes) return;
-      if (typeof v === 'string') attrs.push({ key, value: { stringValue: v.slice(0, this.maxChars) } });
-      else if (typeof v === 'boolean') attrs.push({ key, value: { boolValue: v } });
-      else if (Number.isInteger(v)) attrs.push({ key, value: { intValue: v } });
-      else attrs.push({ key, value: { doubleValue: v } });
-    };
     const family = PROTOCOL_FAMILY[call.protocol];
     let name: string;
     if (family === 'http') {
       const status = Number(call.status);
-      add('http.request.method', call.method);
-      add('http.route', resource);
-      add('url.path', r.url(call.resource.split('?')[0] ?? ''));
+      this.add(attrs, 'http.request.method', call.method);
+      this.add(attrs, 'http.route', resource);
+      this.add(attrs, 'url.path', r.url(call.resource.split('?')[0] ?? ''));
       const q = call.resource.indexOf('?');
-      if (q >= 0) add('url.query', r.url(call.resource.slice(q)).slice(1));
-      if (Number.isInteger(status) && status > 0) add('http.response.status_code', status);
-      add('network.protocol.name', 'http');
-      add('network.protocol.version', call.protocol === 'http2' ? '2' : '1.1');
+      if (q >= 0) this.add(attrs, 'url.query', r.url(call.resource.slice(q)).slice(1));
+      if (Number.isInteger(status) && status > 0) this.add(attrs, 'http.response.status_code', status);
+      this.add(attrs, 'network.protocol.name', 'http');
+      this.add(attrs, 'network.protocol.version', call.protocol === 'http2' ? '2' : '1.1');
       name = `${call.method} ${resource}`;
     } else if (family === 'rpc') {
       const [service, method] = call.resource.replace(/^\//, '').split('/');
-      add('rpc.system', 'grpc');
-      add('rpc.service', service);
-      add('rpc.method', method);
-      if (/^\d+$/.test(call.status)) add('rpc.grpc.status_code', Number(call.status));
+      this.add(attrs, 'rpc.system', 'grpc');
+      this.add(attrs, 'rpc.service', service);
+      this.add(attrs, 'rpc.method', method);
+      if (/^\d+$/.test(call.status)) this.add(attrs, 'rpc.grpc.status_code', Number(call.status));
       name = call.resource.replace(/^\//, '');
     } else if (family === 'db') {
-      add('db.system.name', DB_SYSTEM[call.protocol]);
-      add('db.operation.name', call.method);
+      this.add(attrs, 'db.system.name', DB_SYSTEM[call.protocol]);
+      this.add(attrs, 'db.operation.name', call.method);
       // The statement shape only: literals are gone, so no value leaves the sensor through the query text.
-      add('db.query.text', resource);
-      add('db.response.status_code', call.status);
+      this.add(attrs, 'db.query.text', resource);
+      this.add(attrs, 'db.response.status_code', call.status);
       name = call.method || call.protocol;
     } else if (family === 'messaging') {
-      add('messaging.system', MESSAGING_SYSTEM[call.protocol]);
-      add('messaging.operation.name', call.method);
-      add('messaging.destination.name', resource);
+      this.add(attrs, 'messaging.system', MESSAGING_SYSTEM[call.protocol]);
+      this.add(attrs, 'messaging.operation.name', call.method);
+      this.add(attrs, 'messaging.destination.name', resource);
       name = `${call.method} ${resource}`.trim();
     } else {
-      add('dns.question.name', call.resource);
-      add('dns.question.type', call.method);
-      add('dns.response.code', call.status);
+      this.add(attrs, 'dns.question.name', call.resource);
+      this.add(attrs, 'dns.question.type', call.method);
+      this.add(attrs, 'dns.response.code', call.status);
       name = `${call.method} ${call.resource}`.trim();
     }
-    add('network.transport', call.protocol === 'dns' ? 'udp' : 'tcp');
-    add('server.address', call.server?.ip);
-    add('server.port', call.server?.port);
-    add('client.address', call.client?.ip);
-    add('client.port', call.client?.port);
-    add('peer.service', id.peer);
-    add('understory.protocol', call.protocol);
-    add('understory.sample.reason', reason);
-    add('understory.request.size', call.reqBytes);
-    add('understory.response.size', call.respBytes);
+    this.add(attrs, 'network.transport', call.protocol === 'dns' ? 'udp' : 'tcp');
+    this.add(attrs, 'server.address', call.server?.ip);
+    this.add(attrs, 'server.port', call.server?.port);
+    this.add(attrs, 'client.address', call.client?.ip);
+    this.add(attrs, 'client.port', call.client?.port);
+    this.add(attrs, 'peer.service', id.peer);
+    this.add(attrs, 'understory.protocol', call.protocol);
+    this.add(attrs, 'understory.sample.reason', reason);
+    this.add(attrs, 'understory.request.size', call.reqBytes);
+    this.add(attrs, 'understory.response.size', call.respBytes);
     const prefix = family === 'http' ? 'http' : 'understory';
     const reqKept = r.headersOf(reqHeaders);
-    for (const k in reqKept) add(`${prefix}.request.header.${k}`, reqKept[k]);
+    for (const k in reqKept) this.add(attrs, `${prefix}.request.header.${k}`, reqKept[k]);
     const respKept = r.headersOf(respHeaders);
-    for (const k in respKept) add(`${prefix}.response.header.${k}`, respKept[k]);
-    add('understory.request.body', r.body(call.reqBody, headerOf(reqHeaders, 'content-type') ?? ''));
-    add('understory.response.body', r.body(call.respBody, headerOf(respHeaders, 'content-type') ?? ''));
+    for (const k in respKept) this.add(attrs, `${prefix}.response.header.${k}`, respKept[k]);
+    this.add(
+      attrs,
+      'understory.request.body',
+      r.body(call.reqBody, headerOf(reqHeaders, 'content-type') ?? ''),
+    );
+    this.add(
+      attrs,
+      'understory.response.body',
+      r.body(call.respBody, headerOf(respHeaders, 'content-type') ?? ''),
+    );
     for (const [k, v] of Object.entries(call.attributes ?? {}))
-      add(k, typeof v === 'string' ? r.values(v) : v);
+      this.add(attrs, k, typeof v === 'string' ? r.values(v) : v);
 
     const span: OtlpSpan = {
       traceId: parent?.traceId ?? randomId(16),

@@ -109,8 +109,10 @@ export class TraceSampler {
     resourceKey: string,
     ms = Number(call.endNs - call.startNs) / 1e6,
   ): SampleReason | undefined {
-    const reason = this.reasonFor(call, workload, resourceKey, ms);
-    if (!call.error) this.learn(resourceKey, ms);
+    // One lookup of the baseline for both the verdict and the learning.
+    const b = this.baselines.get(resourceKey);
+    const reason = this.reasonFor(call, workload, b, ms);
+    if (!call.error) this.learn(resourceKey, b, ms);
     if (!reason) {
       this.counts.notSampled++;
       return undefined;
@@ -126,11 +128,15 @@ export class TraceSampler {
     return reason;
   }
 
-  private reasonFor(call: ApiCall, workload: string, key: string, ms: number): SampleReason | undefined {
+  private reasonFor(
+    call: ApiCall,
+    workload: string,
+    b: Baseline | undefined,
+    ms: number,
+  ): SampleReason | undefined {
     if (this.forceWorkloads.has(workload) || this.forcedByHeader(call)) return 'forced';
     if (call.error) return 'error';
     if (ms >= this.cfg.slowThresholdMs) return 'slow';
-    const b = this.baselines.get(key);
     if (
       ms >= this.cfg.slowMinMs &&
       b !== undefined &&
@@ -160,8 +166,8 @@ export class TraceSampler {
     return false;
   }
 
-  private learn(key: string, ms: number): void {
-    let b = this.baselines.get(key);
+  private learn(key: string, known: Baseline | undefined, ms: number): void {
+    let b = known;
     if (!b) {
       if (this.baselines.size >= this.cfg.maxResources) {
         const oldest = this.baselines.keys().next().value;
