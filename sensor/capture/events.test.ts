@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventBatch, ipv6 } from './events.ts';
+import { EventBatch, FLAG_TRUNCATED, ipv6, KIND_DATA } from './events.ts';
 import { checkLayout, L, RECORD_PREFIX } from './layout.ts';
 import { loadNative } from './native.ts';
 
@@ -142,6 +142,34 @@ describe('event decoding', () => {
     const [unknown] = header(L.connSize, 99, 1, 1);
     const [ok] = header(L.procSize, 6, 77, -1);
     expect([...batch([short, unknown, ok])].map((e) => e.kind)).toEqual(['exit']);
+  });
+
+  it('walks the same records with the allocation-free cursor, and skips one that overruns the batch', () => {
+    const payload = new TextEncoder().encode('HTTP/1.1 200 OK\r\n');
+    const [d, dv] = header(L.dataSize + payload.length, 1, 42, 7, FLAG_TRUNCATED);
+    dv.setUint32(L['data.len'], 5000, true);
+    dv.setUint32(L['data.capLen'], payload.length, true);
+    dv.setUint8(L['data.direction'], 1);
+    d.set(payload, L.dataSize);
+    const [x] = header(L.procSize, 6, 77, -1);
+    const [short] = header(L.dataSize - 1, 1, 1, 1);
+    const b = batch([short, d, x]);
+    const c = b.cursor();
+    const seen: string[] = [];
+    while (c.next()) {
+      if (c.kind === KIND_DATA)
+        seen.push(
+          `data ${c.pid} ${c.fd} ${c.tsNs} ${c.length} ${c.egress} ${c.flags} ${new TextDecoder().decode(c.data())}`,
+        );
+      else seen.push(`${c.event().kind} ${c.pid}`);
+    }
+    expect(seen).toEqual([`data 42 7 123456789 5000 true ${FLAG_TRUNCATED} HTTP/1.1 200 OK\r\n`, 'exit 77']);
+    expect(c.next()).toBe(false);
+    expect([...b].map((e) => `${e.kind} ${e.pid}`)).toEqual(['data 42', 'exit 77']);
+    // A record whose size runs past the end of the batch (a damaged batch) is not read.
+    const bytes = new Uint8Array(b.buffer.slice(0));
+    new DataView(bytes.buffer).setUint32(RECORD_PREFIX + ((short.length + 7) & ~7), 1 << 20, true);
+    expect([...new EventBatch(bytes.buffer, 3)].map((e) => e.kind)).toEqual([]);
   });
 
   it.each([

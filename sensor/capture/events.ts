@@ -121,10 +121,11 @@ const SYSCALLS: SyscallName[] = [
 const ROLES: Role[] = ['unknown', 'client', 'server'];
 const KIND_EXEC = 5;
 const KIND_EXIT = 6;
-const FLAG_TLS = 1;
-const FLAG_UNATTRIBUTED = 2;
-const FLAG_MSG_START = 4;
-const FLAG_TRUNCATED = 8;
+/** Bits of a record's flags byte (capture.h). */
+export const FLAG_TLS = 1;
+export const FLAG_UNATTRIBUTED = 2;
+export const FLAG_MSG_START = 4;
+export const FLAG_TRUNCATED = 8;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const latin1 = new TextDecoder('latin1');
@@ -144,14 +145,16 @@ export class EventBatch implements Iterable<CaptureEvent> {
   }
 
   *[Symbol.iterator](): Iterator<CaptureEvent> {
-    for (let off = 0; off + RECORD_PREFIX <= this.buffer.byteLength; ) {
-      const len = this.view.getUint32(off, true);
-      const at = off + RECORD_PREFIX;
-      off = at + ((len + 7) & ~7);
-      if (len < L.headerSize) continue;
-      const ev = decodeAt(this.view, this.bytes, at, len);
-      if (ev) yield ev;
-    }
+    const c = this.cursor();
+    while (c.next()) yield c.event();
+  }
+
+  /**
+   * An allocation-free walk over the records, for the hot consumer (the live source): one cursor whose
+   * fields read the record it stands on. Valid during the batch callback, each record until `next()`.
+   */
+  cursor(): RecordCursor {
+    return new RecordCursor(this.view, this.bytes);
   }
 
   /**
@@ -159,34 +162,104 @@ export class EventBatch implements Iterable<CaptureEvent> {
    * process bookkeeping pass over every batch must not allocate per event.
    */
   forEachProcessChange(fn: (kind: 'exec' | 'exit', pid: number) => void): void {
-    for (let off = 0; off + RECORD_PREFIX <= this.buffer.byteLength; ) {
-      const len = this.view.getUint32(off, true);
-      const at = off + RECORD_PREFIX;
-      off = at + ((len + 7) & ~7);
-      if (len < L.headerSize) continue;
-      const kind = this.view.getUint8(at + L['header.kind']);
-      if (kind === KIND_EXEC || kind === KIND_EXIT) {
-        fn(kind === KIND_EXEC ? 'exec' : 'exit', this.view.getUint32(at + L['header.pid'], true));
-      }
+    const c = this.cursor();
+    while (c.next()) {
+      const kind = c.kind;
+      if (kind === KIND_EXEC || kind === KIND_EXIT) fn(kind === KIND_EXEC ? 'exec' : 'exit', c.pid);
     }
   }
 }
 
-function decodeAt(view: DataView, bytes: Uint8Array, at: number, len: number): CaptureEvent | undefined {
-  const kind = KINDS[view.getUint8(at + L['header.kind'])];
-  switch (kind) {
+/** Raw record kinds (capture.h `enum event_kind`), as `RecordCursor.kind` gives them. */
+export const KIND_DATA = 1;
+export const KIND_CONNECT = 2;
+export const KIND_ACCEPT = 3;
+export const KIND_CLOSE = 4;
+
+/** Smallest record of each kind (by raw kind code); 0 = not a kind this decoder knows. */
+const MIN_SIZE = [0, L.dataSize, L.connSize, L.connSize, L.connSize, L.procSize, L.procSize, L.procSize];
+
+/**
+ * Walks one batch's records without creating objects: `next()` moves to the next record this decoder
+ * knows (too short, unknown or overrunning records are skipped, as the iterator skips them) and the
+ * getters read that record's bytes. `event()` makes the usual event object for the current record.
+ * JavaScript thread only; nothing here outlives the batch callback.
+ */
+export class RecordCursor {
+  /** Raw kind of the current record (`KIND_DATA`, ...); 0 before the first and after the last. */
+  kind = 0;
+  /** Offset of the current record in the batch. */
+  private at = 0;
+  /** Offset of the next record's prefix. */
+  private off = 0;
+
+  constructor(
+    private readonly v: DataView,
+    private readonly b: Uint8Array,
+  ) {}
+
+  next(): boolean {
+    const v = this.v;
+    const total = v.byteLength;
+    while (this.off + RECORD_PREFIX <= total) {
+      const len = v.getUint32(this.off, true);
+      const at = this.off + RECORD_PREFIX;
+      this.off = at + ((len + 7) & ~7);
+      if (len < L.headerSize || at + len > total) continue;
+      const kind = v.getUint8(at + L['header.kind']);
+      if (len < (MIN_SIZE[kind] ?? 0) || (MIN_SIZE[kind] ?? 0) === 0) continue;
+      this.at = at;
+      this.kind = kind;
+      return true;
+    }
+    this.kind = 0;
+    return false;
+  }
+
+  get tsNs(): bigint {
+    return this.v.getBigUint64(this.at + L['header.tsNs'], true);
+  }
+  get pid(): number {
+    return this.v.getUint32(this.at + L['header.pid'], true);
+  }
+  get fd(): number {
+    return this.v.getInt32(this.at + L['header.fd'], true);
+  }
+  /** `FLAG_*` bits of the current record. */
+  get flags(): number {
+    return this.v.getUint8(this.at + L['header.flags']);
+  }
+  /** Data records: bytes the call moved. */
+  get length(): number {
+    return this.v.getUint32(this.at + L['data.len'], true);
+  }
+  /** Data records: the process wrote the bytes. */
+  get egress(): boolean {
+    return this.v.getUint8(this.at + L['data.direction']) === 1;
+  }
+  /** Data records: the copied bytes, a view into the batch (valid during the batch callback only). */
+  data(): Uint8Array {
+    const n = Math.min(this.v.getUint32(this.at + L['data.capLen'], true), L.maxData);
+    return this.b.subarray(this.at + L.dataSize, this.at + L.dataSize + n);
+  }
+  /** The current record as an event object (what iterating the batch gives). */
+  event(): CaptureEvent {
+    return decodeAt(this.v, this.b, this.at, this.kind);
+  }
+}
+
+/** The event object of a record the cursor accepted (kind known, size checked). */
+function decodeAt(view: DataView, bytes: Uint8Array, at: number, kind: number): CaptureEvent {
+  const name = KINDS[kind]!;
+  switch (name) {
     case 'data':
-      return len >= L.dataSize ? new DataEventView(view, bytes, at) : undefined;
+      return new DataEventView(view, bytes, at);
     case 'connect':
     case 'accept':
     case 'close':
-      return len >= L.connSize ? new ConnectionEventView(view, bytes, at, kind) : undefined;
-    case 'exec':
-    case 'exit':
-    case 'fork':
-      return len >= L.procSize ? new ProcessEventView(view, bytes, at, kind) : undefined;
+      return new ConnectionEventView(view, bytes, at, name);
     default:
-      return undefined;
+      return new ProcessEventView(view, bytes, at, name);
   }
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureEvent, ConnectionEvent, DataEvent, Direction, Tuple } from '../capture/events.ts';
 import type { ApiCall } from '../protocols/contract.ts';
 import { protocolSpecs } from '../protocols/registry.ts';
+import { encodeBatch } from './eventBatchWriter.ts';
 import { LiveSource } from './liveSource.ts';
 
 /**
@@ -53,10 +54,11 @@ function conn(kind: 'close' | 'accept' | 'connect', pid: number, fd: number, t: 
   return { kind, tsNs: tick(), pid, tid: pid, fd, tuple: t, role: 'unknown', result: 0 };
 }
 
-function source(opts: Partial<ConstructorParameters<typeof LiveSource>[0]> = {}) {
+/** `batched`: events go through a capture batch (the cursor walk of the real sensor), else as objects. */
+function makeSource(opts: Partial<ConstructorParameters<typeof LiveSource>[0]>, batched: boolean) {
   const calls: ApiCall[] = [];
   const src = new LiveSource({ specs: protocolSpecs, onCall: (c) => calls.push(c), ...opts });
-  const feed = (...events: CaptureEvent[]) => src.consume(events);
+  const feed = (...events: CaptureEvent[]) => src.consume(batched ? encodeBatch(events) : events);
   const keys = () =>
     calls.map((c) => `${c.protocol} ${c.role} ${c.method} ${c.resource} ${c.status} ${c.pid}`);
   return { src, calls, feed, keys };
@@ -65,7 +67,13 @@ function source(opts: Partial<ConstructorParameters<typeof LiveSource>[0]> = {})
 const body = (n: number) => 'x'.repeat(n);
 const response = (n: number) => `HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n${body(n)}`;
 
-describe('LiveSource', () => {
+describe.each([
+  ['event objects', false],
+  ['capture batches', true],
+])('LiveSource, %s', (_name, batched) => {
+  const source = (opts: Partial<ConstructorParameters<typeof LiveSource>[0]> = {}) =>
+    makeSource(opts, batched);
+
   it('turns a server socket into calls with pid, role and endpoints', () => {
     const { src, calls, feed, keys } = source();
     const t = tuple(8080, 50000);
@@ -251,4 +259,30 @@ describe('LiveSource', () => {
     expect(src.stats.gaps).toBe(1);
     expect(keys()).toEqual(['http client GET /a 200 80', 'http client GET /b 200 80']);
   });
+});
+
+it('the batch writer encodes events that decode back to the same fields', () => {
+  const t = tuple(8080, 50000);
+  const events: CaptureEvent[] = [
+    conn('accept', 10, 5, t),
+    data(10, 5, t, 'ingress', 'GET /a HTTP/1.1\r\n\r\n', { role: 'server', length: 900 }),
+    data(10, -1, tuple(0, 0), 'egress', 'x', { tls: true, unattributed: true }),
+    { kind: 'exit', tsNs: tick(), pid: 10, tid: 10, comm: 'node', parentPid: 0, childPid: 0, exitCode: 256 },
+  ];
+  // Every field the event types declare, read through the getters of the decoded views.
+  const plain = (e: CaptureEvent) => {
+    const out: Record<string, unknown> = {};
+    const fields =
+      e.kind === 'data'
+        ? Object.keys(events[1]!)
+        : e.kind === 'exit'
+          ? Object.keys(events[3]!)
+          : Object.keys(events[0]!);
+    for (const k of fields) {
+      const v = (e as unknown as Record<string, unknown>)[k];
+      out[k] = v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v;
+    }
+    return out;
+  };
+  expect([...encodeBatch(events)].map(plain)).toEqual(events.map(plain));
 });

@@ -1,8 +1,19 @@
-import type { CaptureEvent, ConnectionEvent, DataEvent } from '../capture/events.ts';
+import {
+  type CaptureEvent,
+  type ConnectionEvent,
+  type DataEvent,
+  type Direction,
+  EventBatch,
+  FLAG_TLS,
+  FLAG_UNATTRIBUTED,
+  KIND_DATA,
+  type RecordCursor,
+} from '../capture/events.ts';
 import type { ApiCall, ProtocolName, ProtocolSpec } from '../protocols/contract.ts';
 import {
   type ConnectionInfo,
   ConnectionTracker,
+  type TrackedConnection,
   type TrackerOptions,
   type TrackerStats,
 } from '../protocols/tracker/connectionTracker.ts';
@@ -23,6 +34,11 @@ import {
  * hole is paired with what comes after it, and the parser resynchronises on the next bytes). Zeros
  * never form a valid HTTP head or frame boundary, so a fill that lands outside a body makes the parser
  * resynchronise too. Fills are bounded (`maxFillBytes` per event; past it: a gap).
+ *
+ * Cost: a capture batch is walked with its allocation-free cursor; a data record of a known TCP socket is
+ * found by a numeric (pid, fd, channel) key and handed to the tracker's connection handle, so the per-read
+ * path builds no event object, decodes no tuple and does no string-keyed lookup. New sockets and UDP take
+ * the slow path through a full event object.
  *
  * Threading: everything runs on the JavaScript thread that receives capture batches. Events (and their
  * `data` views) are only read during `consume`; the tracker copies what it keeps.
@@ -60,6 +76,8 @@ export interface LiveSourceStats {
 
 interface LiveConn {
   key: string;
+  /** The tracker's side of this connection; replaced when the tracker restarted it (after a gap). */
+  tracked: TrackedConnection;
   /** Numeric (pid, fd, channel) of a TCP stream, its key in the fast index. */
   socket?: number;
   info: ConnectionInfo;
@@ -71,6 +89,8 @@ interface LiveConn {
 const FILL_CHUNK = 64 * 1024;
 /** Shared and never written: the tracker only reads `data` during onData. */
 const ZEROS = new Uint8Array(FILL_CHUNK);
+/** Fill views kept by length (a workload's truncated writes miss the same few sizes); emptied when full. */
+const FILL_VIEWS_MAX = 1024;
 const EXPIRE_EVERY_NS = 1_000_000_000n;
 /** fds below this get a numeric fast-path key (Linux's default nr_open is 2^20). */
 const FD_LIMIT = 1 << 20;
@@ -103,6 +123,7 @@ export class LiveSource {
   private readonly maxConnections: number;
   private readonly idleTimeoutNs: bigint;
   private lastExpireNs = 0n;
+  private readonly fillViews = new Map<number, Uint8Array>();
 
   constructor(options: LiveSourceOptions) {
     this.maxConnections = options.tracker?.maxConnections ?? 65_536;
@@ -125,15 +146,40 @@ export class LiveSource {
   /** One capture batch (or any iterable of events). Events are read only during the call. */
   consume(events: Iterable<CaptureEvent>): void {
     let last = 0n;
-    for (const ev of events) {
-      this.event(ev);
-      last = ev.tsNs;
+    if (events instanceof EventBatch) last = this.consumeBatch(events.cursor());
+    else {
+      for (const ev of events) {
+        this.stats.events++;
+        this.dispatch(ev);
+        last = ev.tsNs;
+      }
     }
     if (last - this.lastExpireNs >= EXPIRE_EVERY_NS) this.expire(last);
   }
 
   event(ev: CaptureEvent): void {
     this.stats.events++;
+    this.dispatch(ev);
+  }
+
+  /** The per-batch hot loop: data records straight from the batch bytes; the rest as event objects. */
+  private consumeBatch(c: RecordCursor): bigint {
+    let last = 0n;
+    while (c.next()) {
+      this.stats.events++;
+      if (c.kind === KIND_DATA) {
+        last = c.tsNs;
+        this.dataRecord(c, last);
+      } else {
+        const ev = c.event();
+        last = ev.tsNs;
+        this.dispatch(ev);
+      }
+    }
+    return last;
+  }
+
+  private dispatch(ev: CaptureEvent): void {
     switch (ev.kind) {
       case 'data':
         this.data(ev);
@@ -184,6 +230,24 @@ export class LiveSource {
     return this.tracker.stats;
   }
 
+  /** A data record read through the cursor; known TCP sockets never build an event object. */
+  private dataRecord(c: RecordCursor, ts: bigint): void {
+    this.stats.dataEvents++;
+    const flags = c.flags;
+    const fd = c.fd;
+    if ((flags & FLAG_UNATTRIBUTED) !== 0 || fd < 0) {
+      this.stats.unattributed++;
+      return;
+    }
+    const length = c.length;
+    if (length === 0) return;
+    const fast = fd < FD_LIMIT ? (c.pid * FD_LIMIT + fd) * 2 + ((flags & FLAG_TLS) !== 0 ? 1 : 0) : -1;
+    const conn =
+      (fast >= 0 ? this.tcpBySocket.get(fast) : undefined) ?? this.find(c.event() as DataEvent, fast);
+    if (conn === undefined) return;
+    this.deliver(conn, c.egress ? 'egress' : 'ingress', c.data(), length, ts);
+  }
+
   private data(ev: DataEvent): void {
     this.stats.dataEvents++;
     if (ev.unattributed || ev.fd < 0) {
@@ -192,49 +256,50 @@ export class LiveSource {
     }
     const length = ev.length;
     if (length === 0) return;
-    const ts = ev.tsNs;
-    const tls = ev.tls;
-    // Fast path: a known TCP socket is found by (pid, fd, channel) without decoding the tuple, which costs
-    // more than the rest of this function. Slow path: new sockets and UDP (one stream per peer).
     const fd = ev.fd;
-    const fast = fd < FD_LIMIT ? (ev.pid * FD_LIMIT + fd) * 2 + (tls ? 1 : 0) : -1;
-    let conn = fast >= 0 ? this.tcpBySocket.get(fast) : undefined;
-    if (conn === undefined) {
-      const t = ev.tuple;
-      if (t.family === 0) {
-        this.stats.noTuple++;
-        return;
-      }
-      const key = `${ev.pid} ${fd} ${tls ? 's' : 'p'} ${t.transport} ${t.local.ip} ${t.local.port} ${t.remote.ip} ${t.remote.port}`;
-      conn = this.conns.get(key) ?? this.open(key, ev, ts);
-      if (t.transport === 'tcp' && fast >= 0) {
-        conn.socket = fast;
-        this.tcpBySocket.set(fast, conn);
-      }
+    const fast = fd < FD_LIMIT ? (ev.pid * FD_LIMIT + fd) * 2 + (ev.tls ? 1 : 0) : -1;
+    const conn = (fast >= 0 ? this.tcpBySocket.get(fast) : undefined) ?? this.find(ev, fast);
+    if (conn === undefined) return;
+    this.deliver(conn, ev.direction, ev.data, length, ev.tsNs);
+  }
+
+  /**
+   * Slow path: the connection of a socket not in the fast index (new sockets, UDP: one stream per peer),
+   * keyed by its tuple (decoding the tuple costs more than the rest of an event); opened when new.
+   */
+  private find(ev: DataEvent, fast: number): LiveConn | undefined {
+    const t = ev.tuple;
+    if (t.family === 0) {
+      this.stats.noTuple++;
+      return undefined;
     }
-    const key = conn.key;
+    const key = `${ev.pid} ${ev.fd} ${ev.tls ? 's' : 'p'} ${t.transport} ${t.local.ip} ${t.local.port} ${t.remote.ip} ${t.remote.port}`;
+    const conn = this.conns.get(key) ?? this.open(key, ev, ev.tsNs);
+    if (t.transport === 'tcp' && fast >= 0) {
+      conn.socket = fast;
+      this.tcpBySocket.set(fast, conn);
+    }
+    return conn;
+  }
+
+  /** Hands one read or write to the tracker, then its missing (not copied) bytes as a fill or a gap. */
+  private deliver(conn: LiveConn, direction: Direction, bytes: Uint8Array, length: number, ts: bigint): void {
     conn.lastNs = ts;
-    const direction = ev.direction;
-    const bytes = ev.data;
-    this.tracker.onData(key, conn.info, direction, bytes, ts);
+    const tracker = this.tracker;
+    let tracked = conn.tracked;
+    if (tracked.closed) tracked = conn.tracked = tracker.connection(conn.key, conn.info, ts);
+    tracker.dataOn(tracked, direction, bytes, ts);
     const missing = length - bytes.length;
-    if (missing <= 0 || conn.info.transport !== 'tcp') {
-      // A UDP datagram is parsed on its own: a truncated one simply yields what its prefix holds.
-      if (missing > 0) this.countMissing(missing);
-      return;
-    }
+    if (missing <= 0) return;
     this.countMissing(missing);
-    const proto = this.tracker.protocolOf(key);
-    if (proto !== undefined && proto !== 'unknown' && proto !== 'detecting' && this.fill.has(proto)) {
+    // A UDP datagram is parsed on its own: a truncated one simply yields what its prefix holds.
+    if (conn.info.transport !== 'tcp') return;
+    const proto = tracker.protocolOn(tracked);
+    if (proto !== 'unknown' && proto !== 'detecting' && this.fill.has(proto)) {
       if (missing <= this.maxFillBytes) {
         for (let left = missing; left > 0; left -= FILL_CHUNK) {
-          this.tracker.onData(
-            key,
-            conn.info,
-            direction,
-            left >= FILL_CHUNK ? ZEROS : ZEROS.subarray(0, left),
-            ts,
-          );
+          // A fill can end the connection's HTTP (eos, protocol switch) but never forget it.
+          tracker.dataOn(tracked, direction, left >= FILL_CHUNK ? ZEROS : this.zeros(left), ts);
         }
         this.stats.filledBytes += missing;
         return;
@@ -245,8 +310,19 @@ export class LiveSource {
     // a gap restarts the connection: what is queued is stitched or counted as unpaired, and the next bytes
     // are detected and parsed afresh, as when a capture starts mid-connection (stitchers drop responses
     // older than every pending request). The price is per-connection parser state (prepared statements).
-    this.tracker.onClose(key);
+    tracker.onClose(conn.key);
     this.stats.gaps++;
+  }
+
+  /** `n` (< FILL_CHUNK) zero bytes: a view of ZEROS, kept by length so a fill allocates nothing. */
+  private zeros(n: number): Uint8Array {
+    let view = this.fillViews.get(n);
+    if (view === undefined) {
+      if (this.fillViews.size >= FILL_VIEWS_MAX) this.fillViews.clear();
+      view = ZEROS.subarray(0, n);
+      this.fillViews.set(n, view);
+    }
+    return view;
   }
 
   private countMissing(missing: number): void {
@@ -261,16 +337,18 @@ export class LiveSource {
       this.stats.connectionsEvicted++;
     }
     const t = ev.tuple;
+    const info: ConnectionInfo = {
+      local: t.local,
+      remote: t.remote,
+      transport: t.transport,
+      role: ev.role,
+      pid: ev.pid,
+      fd: ev.fd,
+    };
     const conn: LiveConn = {
       key,
-      info: {
-        local: t.local,
-        remote: t.remote,
-        transport: t.transport,
-        role: ev.role,
-        pid: ev.pid,
-        fd: ev.fd,
-      },
+      tracked: this.tracker.connection(key, info, ts),
+      info,
       pid: ev.pid,
       fd: ev.fd,
       lastNs: ts,

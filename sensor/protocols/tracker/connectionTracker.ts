@@ -67,7 +67,18 @@ export interface TrackerStats {
   callsByProtocol: Record<string, number>;
 }
 
-interface Conn {
+/**
+ * A tracked connection, for a source that keeps it to skip the key lookup on every read
+ * (`connection()`, `dataOn()`). Opaque outside the tracker; `closed` turns true once the tracker has
+ * forgotten it (close, expiry, eviction, flush), after which the source must ask `connection()` again.
+ */
+export interface TrackedConnection {
+  readonly key: string;
+  readonly closed: boolean;
+}
+
+interface Conn extends TrackedConnection {
+  closed: boolean;
   info: ConnectionInfo;
   meta: ConnectionMeta;
   role: Role;
@@ -126,8 +137,20 @@ export class ConnectionTracker {
 
   /** Bytes seen on a connection. `data` is only read during the call (the caller may reuse it). */
   onData(key: string, info: ConnectionInfo, direction: Direction, data: Uint8Array, tsNs: bigint): void {
-    let conn = this.conns.get(key);
-    if (conn === undefined) conn = this.open(key, info, tsNs);
+    this.dataOn(this.conns.get(key) ?? this.open(key, info, tsNs), direction, data, tsNs);
+  }
+
+  /** The connection under `key`, opened (with `info`) when new: a handle for `dataOn`. */
+  connection(key: string, info: ConnectionInfo, tsNs: bigint): TrackedConnection {
+    return this.conns.get(key) ?? this.open(key, info, tsNs);
+  }
+
+  /**
+   * `onData` on a handle from `connection()`, which must not be `closed`. `data` is only read during the
+   * call. The live source's per-read path: no key lookup.
+   */
+  dataOn(handle: TrackedConnection, direction: Direction, data: Uint8Array, tsNs: bigint): void {
+    const conn = handle as Conn;
     conn.lastNs = tsNs;
     if (conn.phase === 'unknown' || data.length === 0) return;
     if (conn.phase === 'detecting') {
@@ -159,6 +182,7 @@ export class ConnectionTracker {
     if (conn === undefined) return;
     this.finish(conn);
     this.conns.delete(key);
+    conn.closed = true;
     this.stats.connections = this.conns.size;
   }
 
@@ -172,6 +196,7 @@ export class ConnectionTracker {
       if (conn.lastNs >= cutoff) continue;
       this.finish(conn);
       this.conns.delete(key);
+      conn.closed = true;
       this.stats.connectionsExpired++;
     }
     this.stats.connections = this.conns.size;
@@ -179,7 +204,10 @@ export class ConnectionTracker {
 
   /** End of input (end of a capture file): stitch and drop every connection. */
   flush(): void {
-    for (const conn of this.conns.values()) this.finish(conn);
+    for (const conn of this.conns.values()) {
+      this.finish(conn);
+      conn.closed = true;
+    }
     this.conns.clear();
     this.stats.connections = 0;
   }
@@ -199,19 +227,27 @@ export class ConnectionTracker {
   /** Protocol chosen for a connection, for tests and introspection. */
   protocolOf(key: string): ProtocolName | 'unknown' | 'detecting' | undefined {
     const c = this.conns.get(key);
-    if (c === undefined) return undefined;
+    return c === undefined ? undefined : this.protocolOn(c);
+  }
+
+  /** Protocol of a connection handle (see `connection()`). */
+  protocolOn(handle: TrackedConnection): ProtocolName | 'unknown' | 'detecting' {
+    const c = handle as Conn;
     return c.phase === 'tracking' ? c.spec!.protocol : c.phase;
   }
 
   private open(key: string, info: ConnectionInfo, tsNs: bigint): Conn {
     if (this.conns.size >= this.opts.maxConnections) {
       // Full: evict the connection opened first (insertion order), a cheap stand-in for least recent.
-      const oldest = this.conns.keys().next().value as string;
-      this.finish(this.conns.get(oldest)!);
-      this.conns.delete(oldest);
+      const oldest = this.conns.values().next().value as Conn;
+      this.finish(oldest);
+      this.conns.delete(oldest.key);
+      oldest.closed = true;
       this.stats.connectionsEvicted++;
     }
     const conn: Conn = {
+      key,
+      closed: false,
       info,
       meta: { transport: info.transport, pid: info.pid, fd: info.fd },
       role: info.role,
