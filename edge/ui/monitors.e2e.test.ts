@@ -127,6 +127,14 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   const html = await page.content();
   expect(html).not.toContain('hook-secret');
   expect(html).not.toContain(hookUrl);
+  // Send test: the cluster (which holds the URL) sends one notification marked as a test, with the secret
+  // header; the page shows what the receiver answered.
+  await target.getByRole('button', { name: 'Send a test notification to ops' }).click();
+  await target.getByText('✓ Delivered: the receiver answered HTTP 200').waitFor();
+  await hook.waitFor(1, 30_000);
+  expect(hook.accepted[0]!.headers.authorization).toBe(SECRET);
+  expect((hook.accepted[0]!.body as WebhookPayload).test).toBe(true);
+  const testSends = hook.accepted.length;
   await shot(page, '02-targets');
 
   // One click: failed scheduling (SQL over Kubernetes events). The fixture has a FailedScheduling event 8 minutes
@@ -187,12 +195,16 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   await page.getByText('every 1s, fires as soon as the condition holds').waitFor();
 
   // vmalert evaluates it, the evaluator records the transition and notifies "ops" with its secret header.
-  await hook.waitFor(1, 90_000);
-  const note = hook.accepted[0]!;
+  await hook.waitFor(testSends + 1, 90_000);
+  const note = hook.accepted[testSends]!;
   expect(note.headers.authorization).toBe(SECRET);
   expect((note.body as WebhookPayload).monitor.name).toBe('Error rate of shop/checkout');
   expect((note.body as WebhookPayload).status).toBe('firing');
   await poll(() => titleState(page), 60_000).toBe('firing');
+  // Since when: from the history the portal keeps.
+  await poll(() => page.locator('.mon-title-since').textContent()).toMatch(
+    /^Firing since \d\d:\d\d \((just now|\d+ minutes? ago)\)$/,
+  );
   await poll(() => page.locator('tr[data-alert-row="firing"] td.num').first().textContent(), 30_000).toMatch(
     /^0\.066/,
   );
@@ -214,7 +226,7 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
   expect(await errRow.textContent()).toContain('muted');
   expect(await errRow.textContent()).toContain('critical');
   expect(await errRow.textContent()).toContain('ops');
-  expect(await errRow.textContent()).toMatch(/firing\s*(just now|\d+ minutes? ago)/);
+  expect(await errRow.textContent()).toMatch(/Firing since \d\d:\d\d \((just now|\d+ minutes? ago)\)/);
   await poll(() => page.locator('.tile-value').first().textContent()).toBe('2');
   // Filters live in the URL.
   await page.getByLabel('Severity').selectOption('critical');
@@ -266,6 +278,25 @@ test('editor: a target with write-only secrets, ready-made monitors that fire fr
     /^1[7-8]\d matching lines in the range; (11|12) of 12 windows > 10/,
   );
   await page.locator('.mon-preview canvas').first().waitFor();
+  // Dry run: the cluster runs the condition once as its evaluator would. A broken filter gets the evaluator's
+  // words; the real one yields checkout's count (about 15 in the last 5 minutes), over 10: it would fire.
+  await page.getByLabel('Filter').fill('severity:error -"health check');
+  await page.getByRole('button', { name: 'Run once now' }).click();
+  await page
+    .locator('.mon-dry-run .alert-error')
+    .filter({ hasText: 'cannot evaluate SQL condition:' })
+    .waitFor();
+  await page.getByLabel('Filter').fill('severity:error -"health check"');
+  await page.getByRole('button', { name: 'Run once now' }).click();
+  const dryRun = page.locator('[data-dry-run="fires"]');
+  await dryRun.waitFor();
+  expect(await dryRun.textContent()).toMatch(/^Would fire for 1 of \d+ groups/);
+  const checkoutValue = Number(
+    await dryRun.locator('tr[data-dry-run-group="checkout"] td.num').textContent(),
+  );
+  expect(checkoutValue).toBeGreaterThanOrEqual(13);
+  expect(checkoutValue).toBeLessThanOrEqual(16);
+  expect(await dryRun.locator('tr[data-dry-run-group="checkout"]').textContent()).toContain('holds');
   await shot(page, '08-new-sql');
   await page.getByRole('button', { name: 'Create monitor' }).click();
   await page.locator('[data-monitor-title="Checkout error logs"]').waitFor();
@@ -333,7 +364,7 @@ test('viewer: sees monitors, alerts, targets and silences read-only; the API ref
 
   await page.getByRole('link', { name: 'Notification targets' }).click();
   await page.locator('tr[data-target-row="ops"]').waitFor();
-  expect(await page.getByRole('button', { name: /Add target|Replace|Delete/ }).count()).toBe(0);
+  expect(await page.getByRole('button', { name: /Add target|Replace|Delete|Send a test/ }).count()).toBe(0);
   await page.getByRole('link', { name: 'Silences' }).click();
   await page.locator('tr[data-silence-row="active"]').waitFor();
   expect(await page.getByRole('button', { name: /End/ }).count()).toBe(0);

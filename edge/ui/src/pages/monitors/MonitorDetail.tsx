@@ -25,7 +25,15 @@ import {
   toInput,
 } from './monitorsApi.ts';
 import { PromqlPreview } from './PromqlPreview.tsx';
-import { formatAlertValue, formatSpan, LabelChips, SeverityBadge, StateBadge, usePolling } from './parts.tsx';
+import {
+  formatAlertValue,
+  formatSpan,
+  LabelChips,
+  SeverityBadge,
+  StateBadge,
+  StateSince,
+  usePolling,
+} from './parts.tsx';
 import { HIDDEN_LABELS } from './timelineBands.ts';
 
 const POLL_MS = 10_000;
@@ -149,6 +157,9 @@ export function MonitorDetail({ ctx, monitorId }: { ctx: DataContext; monitorId:
             </div>
           ) : null}
         </div>
+        <p className="mon-title-since">
+          <StateSince state={state} at={data.lastTransitionAt} now={data.now} />
+        </p>
         {mute ? (
           <div className="alert alert-warn" role="status">
             Muted until {new Date(mute.endsAt).toLocaleString()} ({relativeTime(mute.endsAt, data.now)}):

@@ -21,6 +21,7 @@ import {
   SQL_SOURCES,
 } from './monitorsApi.ts';
 import { PromqlPreview } from './PromqlPreview.tsx';
+import { SqlDryRun } from './SqlDryRun.tsx';
 import { SqlLogsPreview } from './SqlLogsPreview.tsx';
 import { TargetChecks } from './TemplateGallery.tsx';
 
@@ -255,6 +256,7 @@ export function MonitorEditor({ ctx, monitorId }: { ctx: DataContext; monitorId?
               {draft.groupBy ? ` per ${draft.groupBy}` : ''} is <strong>{draft.op}</strong>{' '}
               <strong>{draft.threshold || '?'}</strong>.
             </p>
+            <SqlDryRun ctx={ctx} draft={draft} />
             {draft.source === 'logs' ? (
               <SqlLogsPreview
                 ctx={ctx}

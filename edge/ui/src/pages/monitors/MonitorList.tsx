@@ -7,13 +7,12 @@
 import { useCallback, useMemo } from 'react';
 import { type DataContext, DataError } from '../../DataPage.tsx';
 import { linkClick, setSearchParams, useSearch } from '../../router.ts';
-import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
+import { EmptyState, ErrorNote, TableSkeleton } from '../../ui.tsx';
 import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit, monitorsPath } from './MonitorsPage.tsx';
 import { MuteControl } from './MuteControl.tsx';
 import {
-  type AlertHistoryRow,
   conditionSummary,
   type MonitorState,
   type MonitorWithCounts,
@@ -22,12 +21,10 @@ import {
   monitorsApi,
   SEVERITIES,
 } from './monitorsApi.ts';
-import { SeverityBadge, StateBadge, usePolling } from './parts.tsx';
+import { SeverityBadge, StateBadge, StateSince, usePolling } from './parts.tsx';
 import { TemplateGallery } from './TemplateGallery.tsx';
 
 const POLL_MS = 10_000;
-/** How far back "last transition" looks (the portal allows 31 days per history read). */
-const LAST_TRANSITION_MS = 30 * 86_400_000;
 const STATE_ORDER: Record<MonitorState, number> = { firing: 0, pending: 1, ok: 2, disabled: 3 };
 
 export function MonitorList({ ctx }: { ctx: DataContext }) {
@@ -40,23 +37,15 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
   const rowAction = useAction();
 
   const load = useCallback(async () => {
-    const now = Date.now();
-    const [list, silences, targets, history] = await Promise.all([
+    const [list, silences, targets] = await Promise.all([
       monitorsApi.list(ref),
       monitorsApi.silences(ref),
       monitorsApi.targets(ref),
-      monitorsApi.history(ref, { start: now - LAST_TRANSITION_MS, end: now + 1000, limit: 1000 }),
     ]);
-    return { ...list, silences: silences.silences, targets: targets.targets, history: history.history, now };
+    return { ...list, silences: silences.silences, targets: targets.targets, now: Date.now() };
   }, [ref]);
   const { data, error, loading, reload } = useLoad(load, `${ref.clusterId}|${range.key}`);
   usePolling(reload, POLL_MS);
-
-  const lastTransition = useMemo(() => {
-    const last = new Map<string, AlertHistoryRow>();
-    for (const h of data?.history ?? []) if (!last.has(h.monitorId)) last.set(h.monitorId, h);
-    return last;
-  }, [data]);
 
   const rows = useMemo(() => {
     const needle = q.trim().toLowerCase();
@@ -189,7 +178,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                   <th scope="col">Monitor</th>
                   <th scope="col">Severity</th>
 
-                  <th scope="col">Last transition</th>
+                  <th scope="col">In this state</th>
                   <th scope="col">Notifies</th>
                   {editor ? (
                     <th scope="col">
@@ -200,7 +189,6 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
               </thead>
               <tbody>
                 {rows.map(({ m, state, mute }) => {
-                  const last = lastTransition.get(m.id);
                   return (
                     <tr key={m.id} data-monitor-row={m.name} data-state={state}>
                       <td>
@@ -237,14 +225,7 @@ export function MonitorList({ ctx }: { ctx: DataContext }) {
                       </td>
 
                       <td>
-                        {last ? (
-                          <span title={new Date(last.timestamp).toLocaleString()}>
-                            <span className={`mon-to mon-to-${last.state}`}>{last.state}</span>{' '}
-                            {relativeTime(last.timestamp, data.now)}
-                          </span>
-                        ) : (
-                          <span className="muted">none in 30 days</span>
-                        )}
+                        <StateSince state={state} at={m.lastTransitionAt} now={data.now} stacked />
                       </td>
                       <td className="cell-wrap">
                         {m.targets.length === 0 ? (

@@ -11,6 +11,7 @@ import { useAction } from '../../useAction.ts';
 import { useLoad } from '../../useLoad.ts';
 import { canEdit } from './MonitorsPage.tsx';
 import { monitorsApi, type TargetView } from './monitorsApi.ts';
+import { TargetTestButton } from './TargetTestButton.tsx';
 
 export function TargetsView({ ctx }: { ctx: DataContext }) {
   const { ref, org } = ctx;
@@ -115,6 +116,7 @@ export function TargetsView({ ctx }: { ctx: DataContext }) {
                     </td>
                     {editor ? (
                       <td className="actions">
+                        <TargetTestButton clusterRef={ref} target={t} />
                         <button
                           type="button"
                           className="btn btn-ghost btn-sm"

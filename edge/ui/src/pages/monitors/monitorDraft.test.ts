@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Draft, draftFromMonitor, draftToInput, emptyDraft } from './monitorDraft.ts';
+import { type Draft, draftFromMonitor, draftToDryRun, draftToInput, emptyDraft } from './monitorDraft.ts';
 import { conditionSummary, type Monitor, parseSeconds } from './monitorsApi.ts';
 
 const promql: Monitor = {
@@ -81,6 +81,23 @@ describe('monitor editor draft', () => {
     expect(c).not.toHaveProperty('groupBy');
     const t = draftToInput({ ...d, source: 'traces' }).input?.condition;
     expect(t).toMatchObject({ aggregate: 'p99', groupBy: 'status' });
+  });
+
+  it('takes the dry run’s condition and interval from a draft without a name or valid labels', () => {
+    const d: Draft = {
+      ...draftFromMonitor(sql),
+      name: '',
+      interval: '30s',
+      labels: [{ key: 'bad name', value: '' }],
+    };
+    expect(draftToDryRun(d)).toEqual({
+      params: { condition: sql.condition, intervalSeconds: 30 },
+      problems: [],
+    });
+    expect(draftToDryRun({ ...d, window: 'soon', threshold: '' }).problems).toEqual([
+      'Threshold must be a number.',
+      'Window: a duration from 1s to 1d, e.g. 5m.',
+    ]);
   });
 
   it('reads durations and summarises conditions', () => {

@@ -11,6 +11,7 @@ import {
   parseSeconds,
   type Severity,
   SQL_GROUP_FIELDS,
+  type SqlCondition,
   type SqlSource,
 } from './monitorsApi.ts';
 
@@ -139,6 +140,26 @@ export function draftToInput(d: Draft): DraftCheck {
       labels,
       message: d.message,
       targets: d.targets,
+    },
+    problems: [],
+  };
+}
+
+export type DryRunParams = { condition: SqlCondition; intervalSeconds: number };
+
+/**
+ * What the SQL dry run needs from the draft: its condition and interval (the query's deadline), checked like
+ * `draftToInput` checks them; the name, labels and the rest do not matter for a dry run.
+ */
+export function draftToDryRun(
+  d: Draft,
+): { params: DryRunParams; problems: [] } | { params: null; problems: string[] } {
+  const full = draftToInput({ ...d, type: 'sql', name: d.name.trim() || 'dry run', labels: [] });
+  if (!full.input) return { params: null, problems: full.problems };
+  return {
+    params: {
+      condition: full.input.condition as SqlCondition,
+      intervalSeconds: full.input.intervalSeconds ?? 60,
     },
     problems: [],
   };

@@ -9,12 +9,22 @@ import type {
   AlertView,
   Comparison,
   MonitorInput,
+  SqlDryRunResult,
   TargetView,
+  TestNotificationResult,
 } from '../../../../../lib/tunnel/monitors.ts';
 import { api } from '../../api.ts';
 import { type ClusterRef, clusterUrl, type QueryArgs } from '../../clusterApi.ts';
 
-export type { AlertHistoryRow, AlertView, Comparison, MonitorInput, TargetView };
+export type {
+  AlertHistoryRow,
+  AlertView,
+  Comparison,
+  MonitorInput,
+  SqlDryRunResult,
+  TargetView,
+  TestNotificationResult,
+};
 
 /** The portal's copy of lib/tunnel/monitors.ts' constants (that module imports zod, which is not bundled). */
 export const COMPARISONS: Comparison[] = ['>', '>=', '<', '<=', '==', '!='];
@@ -61,7 +71,14 @@ export interface Monitor {
   message: string;
   targets: string[];
 }
-export type MonitorWithCounts = Monitor & { alerts: { pending: number; firing: number } };
+/**
+ * A monitor as listed: its alert counts and since when it is in its state (epoch ms; null: no transition in
+ * 30 days), computed by the portal from the alert history.
+ */
+export type MonitorWithCounts = Monitor & {
+  alerts: { pending: number; firing: number };
+  lastTransitionAt: number | null;
+};
 
 export interface TemplateParam {
   name: string;
@@ -101,12 +118,18 @@ const seg = encodeURIComponent;
 export const monitorsApi = {
   list: (ref: ClusterRef) => api<{ monitors: MonitorWithCounts[] }>('GET', path(ref, 'monitors')),
   get: (ref: ClusterRef, id: string) =>
-    api<{ monitor: Monitor; alerts: AlertView[] }>('GET', path(ref, `monitors/${seg(id)}`)),
+    api<{ monitor: Monitor; alerts: AlertView[]; lastTransitionAt: number | null }>(
+      'GET',
+      path(ref, `monitors/${seg(id)}`),
+    ),
   create: (ref: ClusterRef, m: MonitorInput) => api<{ monitor: Monitor }>('POST', path(ref, 'monitors'), m),
   update: (ref: ClusterRef, id: string, m: MonitorInput) =>
     api<{ monitor: Monitor }>('PUT', path(ref, `monitors/${seg(id)}`), m),
   remove: (ref: ClusterRef, id: string) =>
     api<{ deleted: string }>('DELETE', path(ref, `monitors/${seg(id)}`)),
+  /** Runs a SQL condition once in the cluster, as the evaluator would; stores nothing. */
+  dryRun: (ref: ClusterRef, p: { condition: SqlCondition; intervalSeconds: number }) =>
+    api<{ result: SqlDryRunResult }>('POST', path(ref, 'monitors/dry-run'), p),
   templates: (ref: ClusterRef) =>
     api<{ templates: MonitorTemplate[] }>('GET', path(ref, 'monitor-templates')),
   fromTemplate: (ref: ClusterRef, id: string, params: Record<string, string>, targets: string[]) =>
@@ -121,6 +144,9 @@ export const monitorsApi = {
     api<{ target: TargetView }>('PUT', path(ref, `notification-targets/${seg(id)}`), t),
   removeTarget: (ref: ClusterRef, id: string) =>
     api<{ deleted: string }>('DELETE', path(ref, `notification-targets/${seg(id)}`)),
+  /** One marked test notification, sent by the cluster (which holds the URL); the receiver's status. */
+  testTarget: (ref: ClusterRef, id: string) =>
+    api<{ result: TestNotificationResult }>('POST', path(ref, `notification-targets/${seg(id)}/test`)),
   silences: (ref: ClusterRef) => api<{ silences: Silence[] }>('GET', path(ref, 'silences')),
   createSilence: (ref: ClusterRef, s: Omit<Silence, 'id' | 'createdBy'>) =>
     api<{ silence: Silence }>('POST', path(ref, 'silences'), s),
@@ -130,8 +156,10 @@ export const monitorsApi = {
 
 /** The input form of a stored monitor (what PUT wants back). */
 export function toInput(m: Monitor): MonitorInput {
-  const { id: _id, ...rest } = m as Monitor & { alerts?: unknown };
+  // A listed monitor also carries its counts and state time, which a PUT refuses (the schema is strict).
+  const { id: _id, ...rest } = m as Monitor & { alerts?: unknown; lastTransitionAt?: unknown };
   delete (rest as { alerts?: unknown }).alerts;
+  delete (rest as { lastTransitionAt?: unknown }).lastTransitionAt;
   return rest;
 }
 

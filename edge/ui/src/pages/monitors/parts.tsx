@@ -1,5 +1,6 @@
 /** Small pieces shared by the monitors views: state and severity badges, label chips, live polling. */
 import { useEffect } from 'react';
+import { relativeTime } from '../../ui.tsx';
 import type { MonitorState, Severity } from './monitorsApi.ts';
 
 const STATE_TEXT: Record<MonitorState | 'resolved' | 'muted', string> = {
@@ -16,6 +17,41 @@ export function StateBadge({ state }: { state: MonitorState | 'resolved' | 'mute
     <span className={`mon-state mon-state-${state}`} data-state={state}>
       <span className="mon-state-dot" aria-hidden="true" />
       {STATE_TEXT[state]}
+    </span>
+  );
+}
+
+/** A clock time today, or the date and time: when a state began. */
+function stamp(ms: number, now: number): string {
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit', hour12: false });
+  if (d.toDateString() === new Date(now).toDateString()) return time;
+  return `${d.toLocaleDateString('en', { month: 'short', day: 'numeric' })}, ${time}`;
+}
+
+/**
+ * "Firing since 10:42 (3 minutes ago)": since when a monitor is in its state (the API's `lastTransitionAt`,
+ * from the cluster's alert history). Disabled monitors are not evaluated: no time.
+ */
+export function StateSince(props: {
+  state: MonitorState;
+  at: number | null;
+  now: number;
+  stacked?: boolean;
+}) {
+  const { state, at, now, stacked } = props;
+  if (state === 'disabled') return <span className="muted">not evaluated</span>;
+  if (at === null)
+    return (
+      <span className="mon-since" data-state-since="">
+        <span className={`mon-to mon-to-${state}`}>{STATE_TEXT[state]}</span>
+        <span className="muted">, no change in 30 days</span>
+      </span>
+    );
+  return (
+    <span className="mon-since" data-state-since={at} title={new Date(at).toLocaleString()}>
+      <span className={`mon-to mon-to-${state}`}>{STATE_TEXT[state]}</span> since {stamp(at, now)}{' '}
+      <span className={stacked ? 'muted mon-since-rel' : 'muted'}>({relativeTime(at, now)})</span>
     </span>
   );
 }
