@@ -17,12 +17,14 @@ const program = new Command('understory')
   .enablePositionalOptions();
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+// .ts from the sources (through tsx), .js in a tree compiled by scripts/build-js.mjs.
+const ext = import.meta.url.endsWith('.js') ? '.js' : '.ts';
 const files = readdirSync(commandsDir)
-  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .filter((f) => f.endsWith(ext) && !f.endsWith(`.test${ext}`))
   .sort();
 // Load only the module of the subcommand being run (file name = command name), so e.g. `understory replay`
 // does not load the embedded ClickHouse. `--help` and unknown commands load them all.
-const wanted = `${process.argv[2] ?? ''}.ts`;
+const wanted = `${process.argv[2] ?? ''}${ext}`;
 for (const f of files.includes(wanted) ? [wanted] : files) {
   const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as CommandModule;
   mod.register(program);

@@ -13,7 +13,8 @@
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
  * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
  * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state;
- * BENCH_SENSOR_NODE_OPTIONS sets NODE_OPTIONS for the sensor processes only)
+ * BENCH_SENSOR_NODE_OPTIONS sets NODE_OPTIONS for the sensor processes only; BENCH_SENSOR_BUILD=js measures
+ * this checkout compiled by scripts/build-js.mjs, as the images run it, e.g. against BENCH_REFERENCE=HEAD)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -401,6 +402,16 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const only = process.env.BENCH_SCENARIOS;
   const builds: Build[] = [{ label: 'this', dir: repo }];
+  // BENCH_SENSOR_BUILD=js: this checkout compiled by scripts/build-js.mjs (as the images run it, no tsx).
+  const jsDir =
+    process.env.BENCH_SENSOR_BUILD === 'js' ? mkdtempSync(join(tmpdir(), 'understory-js-')) : undefined;
+  if (jsDir) {
+    execFileSync(process.execPath, [join(repo, 'scripts/build-js.mjs'), join(jsDir, 'tree')], {
+      stdio: 'inherit',
+    });
+    symlinkSync(join(repo, 'node_modules'), join(jsDir, 'tree/node_modules'));
+    builds[0] = { label: 'this (compiled)', dir: join(jsDir, 'tree') };
+  }
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;
   if (ref && refDir) builds.push(buildReference(ref, refDir));
@@ -445,6 +456,7 @@ async function main(): Promise<void> {
   } finally {
     await sink.close();
     if (refDir) rmSync(refDir, { recursive: true, force: true });
+    if (jsDir) rmSync(jsDir, { recursive: true, force: true });
   }
 }
 

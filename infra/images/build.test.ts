@@ -94,13 +94,18 @@ describe('Dockerfiles', () => {
   it('sensor: builds the BPF object and addon on bookworm, runs on bookworm-slim with libbpf1 and libelf1', () => {
     const s = stages('sensor.Dockerfile');
     const froms = s.map((x) => x.split('\n')[0]);
-    expect(froms).toHaveLength(3);
+    expect(froms).toHaveLength(4);
     expect(froms[0]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm AS deps$/);
-    expect(froms[1]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm AS native$/);
-    expect(froms[2]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm-slim$/);
-    expect(s[1]).toMatch(/apt-get install .*clang .*libbpf-dev bpftool/);
-    expect(s[1]).toContain('RUN node scripts/build-native.mjs --force');
-    const runtime = s[2]!;
+    expect(froms[1]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm AS js$/);
+    expect(froms[2]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm AS native$/);
+    expect(froms[3]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm-slim$/);
+    expect(s[1]).toContain('RUN node scripts/build-js.mjs /out');
+    expect(s[2]).toMatch(/apt-get install .*clang .*libbpf-dev bpftool/);
+    expect(s[2]).toContain('RUN node scripts/build-native.mjs --force');
+    const runtime = s[3]!;
+    // The compiled tree, not the sources through tsx (scripts/buildJs.test.ts runs such a tree).
+    expect(runtime).toContain('COPY --from=js /out/ ./');
+    expect(runtime).not.toMatch(/^COPY (cli|sensor|lib)\b/m);
     expect(runtime).toMatch(/apt-get install -y --no-install-recommends libbpf1 libelf1/);
     expect(runtime).toContain('COPY --from=native /src/sensor/native/build/Release/understory_capture.node');
     expect(runtime).not.toMatch(/clang|libbpf-dev|bpftool/);
@@ -111,6 +116,7 @@ describe('Dockerfiles', () => {
     const runtime = s[s.length - 1]!;
     expect(runtime.split('\n')[0]).toMatch(/^FROM node:\$\{NODE_MAJOR\}-bookworm-slim$/);
     expect(runtime).toMatch(/^USER 10001:10001$/m);
+    expect(runtime).toContain('COPY --from=js /out/ ./');
     expect(runtime).not.toMatch(/apt-get|clang/);
   });
 });

@@ -15,7 +15,22 @@ COPY package.json package-lock.json ./
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
-# --- 2. the BPF object, its skeleton and the addon (clang, libbpf, bpftool, node-gyp) ---------------------
+# --- 2. the TypeScript compiled to JavaScript (scripts/build-js.mjs: tests and test data left out): the
+#        program runs on plain node, without tsx's loader thread (~26 MiB less RSS, a faster start) ----------
+FROM node:${NODE_MAJOR}-bookworm AS js
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm install --ignore-scripts --no-audit --no-fund
+COPY scripts/build-js.mjs scripts/
+COPY bin ./bin
+COPY cli ./cli
+COPY lib ./lib
+COPY incloud ./incloud
+COPY db ./db
+COPY sensor ./sensor
+RUN node scripts/build-js.mjs /out
+
+# --- 3. the BPF object, its skeleton and the addon (clang, libbpf, bpftool, node-gyp) ---------------------
 FROM node:${NODE_MAJOR}-bookworm AS native
 RUN apt-get update \
  && apt-get install -y --no-install-recommends clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
@@ -32,25 +47,18 @@ COPY sensor/native/src sensor/native/src
 # kernel at load time, so the image runs on any BTF-enabled kernel.
 RUN node scripts/build-native.mjs --force
 
-# --- 3. runtime: Node 20 on Debian bookworm slim, shared libbpf and libelf ----------------------------------
+# --- 4. runtime: Node 20 on Debian bookworm slim, shared libbpf and libelf ----------------------------------
 FROM node:${NODE_MAJOR}-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/understory
 COPY --from=deps /src/node_modules ./node_modules
-COPY package.json tsconfig.json ./
-# cli/main.ts loads every command, so every package the commands import ships (sources run through tsx).
-COPY bin ./bin
-COPY cli ./cli
-COPY lib ./lib
-COPY incloud ./incloud
-COPY db ./db
-COPY sensor ./sensor
+# The compiled tree (bin/understory.mjs runs cli/main.js when it is there) and the native parts beside it.
+COPY --from=js /out/ ./
 COPY --from=native /src/sensor/bpf/capture.bpf.o ./sensor/bpf/
 COPY --from=native /src/sensor/native/build/Release/understory_capture.node ./sensor/native/build/Release/
-RUN ln -s /opt/understory/bin/understory.mjs /usr/local/bin/understory \
- && find . -name '*.test.ts' -not -path './node_modules/*' -delete
+RUN ln -s /opt/understory/bin/understory.mjs /usr/local/bin/understory
 ENV NODE_ENV=production
 # Root, because loading eBPF programs and reading other processes' /proc entries need uid 0 on most kernels;
 # the chart drops every capability except the ones it names.
