@@ -145,14 +145,14 @@ function pipelineOptions() {
   };
 }
 
-/** A pipeline of the reference commit (BENCH_REFERENCE): its sensor/pipeline code on the same calls. */
-async function referencePipeline(ref: string, dir: string): Promise<Consumer> {
+/** The reference commit's (BENCH_REFERENCE) pipeline class: its sensor/pipeline code on the same calls. */
+async function referencePipeline(ref: string, dir: string): Promise<() => Consumer> {
   const tar = join(dir, 'src.tar');
   execFileSync('git', ['archive', '--output', tar, ref], { cwd: repo });
   execFileSync('tar', ['-xf', tar, '-C', dir]);
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   const mod = await import(join(dir, 'sensor/pipeline/sensorPipeline.ts'));
-  return new mod.SensorPipeline(pipelineOptions()) as Consumer;
+  return () => new mod.SensorPipeline(pipelineOptions()) as Consumer;
 }
 
 /** The floor: RED aggregation only, names and templates fixed. */
@@ -204,12 +204,13 @@ async function main(): Promise<void> {
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-pipeline-ref-')) : undefined;
   try {
+    const reference = ref && refDir ? await referencePipeline(ref, refDir) : undefined;
     const workloads = { 'node-service': nodeServiceCalls(), mixed: mixedCalls() };
     for (const [name, calls] of Object.entries(workloads)) {
       if (ONLY && !ONLY.includes(name)) continue;
       if (calls.length < DISTINCT * 0.9) throw new Error(`${name}: only ${calls.length} calls were made`);
       const builds: [string, Consumer][] = [['current', new SensorPipeline(pipelineOptions())]];
-      if (ref && refDir) builds.push([ref, await referencePipeline(ref, refDir)]);
+      if (ref && reference) builds.push([ref, reference()]);
       else builds.push(['bare RED aggregation', bareRed()]);
       for (const [, b] of builds) await run(b, calls, CALLS / 2); // warm-up: JIT, caches, series
       const runs: Run[][] = builds.map(() => []);

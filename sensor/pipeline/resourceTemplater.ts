@@ -95,18 +95,57 @@ function hasDigit(s: string): boolean {
   return false;
 }
 
-/** `/a/123/b?x=1#f` -> `/a/{id}/b`. The query string never reaches a label (it may carry secrets). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
+
+/**
+ * `/a/123/b?x=1#f` -> `/a/{id}/b`. The query string never reaches a label (it may carry secrets).
+ * One pass over the segments: only a segment with a digit can be an id, and the result is built only
+ * when a segment changes or the path is cut (paths with ids miss the memo, so this runs often).
+ */
 export function templatePath(path: string, maxSegments = DEFAULT_TEMPLATER_CONFIG.maxSegments): string {
   let p = path;
-  const cut = p.search(/[?#;]/);
-  if (cut >= 0) p = p.slice(0, cut);
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 63 || c === 35 || c === 59) {
+      p = p.slice(0, i); // ? # ;
+      break;
+    }
+  }
   // An absolute-form request target (`http://host/x`, sent to proxies): keep only the path.
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(p);
-  if (abs) p = p.slice(abs[0].length) || '/';
-  const segs = p.split('/');
-  const out = segs.slice(0, maxSegments + 1).map(templateSegment);
-  if (segs.length > maxSegments + 1) out.push('{...}');
-  return out.join('/');
+  if (p.charCodeAt(0) !== 47) {
+    const abs = ABSOLUTE_FORM.exec(p);
+    if (abs) p = p.slice(abs[0].length) || '/';
+  }
+  let out = '';
+  let copied = 0; // p[0, copied) is in `out` (or unchanged so far when `out` is empty and copied is 0)
+  let from = 0;
+  for (let pieces = 1; ; pieces++) {
+    const slash = p.indexOf('/', from);
+    const to = slash < 0 ? p.length : slash;
+    if (pieces > maxSegments + 1) {
+      // The pieces before this one are kept (their slashes included), the rest is one `{...}`.
+      return `${out}${p.slice(copied, from)}{...}`;
+    }
+    if (hasDigitIn(p, from, to)) {
+      const seg = p.slice(from, to);
+      const t = templateSegment(seg);
+      if (t !== seg) {
+        out += p.slice(copied, from) + t;
+        copied = to;
+      }
+    }
+    if (slash < 0) break;
+    from = slash + 1;
+  }
+  return copied === 0 ? p : out + p.slice(copied);
+}
+
+function hasDigitIn(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 /** Redis keys (`user:123:cart`) and NATS/AMQP names (`orders.42.created`): segments on the separators. */
@@ -235,6 +274,9 @@ export class ResourceTemplater {
 }
 
 function stripQuery(p: string): string {
-  const cut = p.search(/[?#]/);
-  return cut >= 0 ? p.slice(0, cut) : p;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 63 || c === 35) return p.slice(0, i); // ? #
+  }
+  return p;
 }

@@ -29,11 +29,6 @@ export function sqlShape(sql: string, opts: SqlShapeOptions = {}): string {
   const n = sql.length;
   let i = 0;
   let space = false;
-  const emit = (s: string) => {
-    if (space && out.length > 0) out += ' ';
-    space = false;
-    out += s;
-  };
   while (i < n) {
     const c = sql.charCodeAt(i);
     const next = i + 1 < n ? sql.charCodeAt(i + 1) : -1;
@@ -49,13 +44,16 @@ export function sqlShape(sql: string, opts: SqlShapeOptions = {}): string {
       space = true;
     } else if (c === 39) {
       i = quotedEnd(sql, i, "'");
-      emit('?');
+      out = appendToken(out, space, '?');
+      space = false;
     } else if (c === 34 && opts.doubleQuotedStrings) {
       i = quotedEnd(sql, i, '"');
-      emit('?');
+      out = appendToken(out, space, '?');
+      space = false;
     } else if (c === 34 || c === 96) {
       const end = quotedEnd(sql, i, sql[i]!); // "identifier" or `identifier`
-      emit(sql.slice(i, end));
+      out = appendToken(out, space, sql.slice(i, end));
+      space = false;
       i = end;
     } else if (c === 36 && next !== -1 && !isDigit(next)) {
       let j = i + 1;
@@ -64,28 +62,34 @@ export function sqlShape(sql: string, opts: SqlShapeOptions = {}): string {
         const tag = sql.slice(i, j + 1); // $tag$ ... $tag$
         const end = sql.indexOf(tag, j + 1);
         i = end < 0 ? n : end + tag.length;
-        emit('?');
+        out = appendToken(out, space, '?');
+        space = false;
       } else {
-        emit('$');
+        out = appendToken(out, space, '$');
+        space = false;
         i++;
       }
     } else if (PREFIXES.has(c) && next === 39 && !(i > 0 && isIdent(sql.charCodeAt(i - 1)))) {
       i = quotedEnd(sql, i + 1, "'"); // E'..', N'..', X'..', B'..'
-      emit('?');
+      out = appendToken(out, space, '?');
+      space = false;
     } else if (isDigit(c) || (c === 46 && isDigit(next))) {
       const end = numberEnd(sql, i);
       const joined = (i > 0 && isIdent(sql.charCodeAt(i - 1))) || (end < n && isLetter(sql.charCodeAt(end)));
-      emit(joined ? sql.slice(i, end) : '?');
+      out = appendToken(out, space, joined ? sql.slice(i, end) : '?');
+      space = false;
       i = end;
     } else if (isIdent(c)) {
       let end = i + 1;
       while (end < n && isIdent(sql.charCodeAt(end))) end++;
-      emit(sql.slice(i, end));
+      out = appendToken(out, space, sql.slice(i, end));
+      space = false;
       i = end;
     } else {
       // Punctuation: no space before `,` `)` and none after `(` `.`, so lists have one spelling.
       if (c === 44 || c === 41) space = false;
-      emit(sql[i]!);
+      out = appendToken(out, space, sql[i]!);
+      space = false;
       if (c === 40 || c === 46) space = false;
       if (c === 44) space = true;
       i++;
@@ -94,6 +98,11 @@ export function sqlShape(sql: string, opts: SqlShapeOptions = {}): string {
   let shape = out.includes('(') ? collapseLists(out) : out;
   if (opts.maxLength !== undefined && shape.length > opts.maxLength) shape = shape.slice(0, opts.maxLength);
   return shape;
+}
+
+/** `out` + `token`, with one space between when the statement had whitespace there (not at the start). */
+function appendToken(out: string, space: boolean, token: string): string {
+  return space && out.length > 0 ? `${out} ${token}` : out + token;
 }
 
 /** End of a numeric literal: 0x hex, or digits with an optional fraction and exponent. */
@@ -147,9 +156,13 @@ function quotedEnd(s: string, start: number, q: string): number {
 
 function collapseLists(shape: string): string {
   // IN (?, ?, ?) -> IN (?): the number of values is not part of the statement's identity.
-  let s = shape.replace(/\b(IN) \((?:\?|\$\d+)(?:, (?:\?|\$\d+))*\)/gi, '$1 (?)');
+  let s = shape.replace(IN_LIST, '$1 (?)');
   // VALUES (..), (..), (..) -> VALUES (..): a multi-row insert is the same statement as a one-row one.
-  const tuple = String.raw`\((?:[^()]|\([^()]*\))*\)`;
-  s = s.replace(new RegExp(String.raw`\b(VALUES) (${tuple})(?:, ${tuple})+`, 'gi'), '$1 $2');
+  s = s.replace(VALUES_TUPLES, '$1 $2');
   return s;
 }
+
+const IN_LIST = /\b(IN) \((?:\?|\$\d+)(?:, (?:\?|\$\d+))*\)/gi;
+const TUPLE = String.raw`\((?:[^()]|\([^()]*\))*\)`;
+/** Compiled once (it was built per statement); `replace` starts a global pattern from 0 every time. */
+const VALUES_TUPLES = new RegExp(String.raw`\b(VALUES) (${TUPLE})(?:, ${TUPLE})+`, 'gi');
