@@ -14,9 +14,14 @@ export function answerDnsQuery(url: URL, txt: ReadonlyMap<string, string[]>, res
   res.end(JSON.stringify({ Status: 0, Answer: answers }));
 }
 
+/** What the provider says, HTML and all, when it refuses: the edge must not carry it to the sign-in page. */
+export const REFUSAL_DESCRIPTION = 'The user said <b>no</b> & left';
+
 /**
  * Completes an `/interaction/` step with no form: login as the account named by `login_hint` (the edge sends
- * the email the user typed), then consent to `openid email profile`.
+ * the email the user typed), then consent to `openid email profile`. Accounts starting with `denied` are
+ * refused with `error=access_denied`, those starting with `failing` with `error=temporarily_unavailable`, both
+ * with `REFUSAL_DESCRIPTION`.
  */
 export async function completeInteraction(
   provider: Provider,
@@ -25,6 +30,16 @@ export async function completeInteraction(
 ): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const accountId = String(details.params.login_hint ?? 'nobody@example.com');
+  const refusal = accountId.startsWith('denied')
+    ? 'access_denied'
+    : accountId.startsWith('failing')
+      ? 'temporarily_unavailable'
+      : null;
+  if (refusal) {
+    const result = { error: refusal, error_description: REFUSAL_DESCRIPTION };
+    await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    return;
+  }
   if (details.prompt.name === 'login') {
     await provider.interactionFinished(
       req,

@@ -9,7 +9,8 @@
  * - `understory-badsig`: the ID token is re-signed with a foreign key under the provider's key id.
  * - `understory-wrongaud`: the ID token is re-signed with the provider's real key but for another audience.
  * Users sign in without a form: the interaction completes for the account named by `login_hint`
- * (accounts starting with `unverified` have email_verified=false).
+ * (accounts starting with `unverified` have email_verified=false; `denied` and `failing` ones are refused,
+ * see oidcInteraction.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

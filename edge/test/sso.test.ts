@@ -2,11 +2,15 @@
  * SSO end to end against a real OpenID Connect provider (oidc-provider, started by oidcProvider.globalSetup.ts):
  * domain verification over DNS-over-HTTPS, authorization code + PKCE, ID token checks, provisioning, and the
  * attacks: wrong audience, bad signature, replayed code or state, unverified email, state without its browser.
+ * API clients get the JSON error; a browser is sent to the sign-in page with a code from a fixed list.
  */
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { SSO_ERROR_CODES } from '../src/routes/sso.ts';
+import { SSO_ERROR_MESSAGES } from '../ui/src/pages/ssoErrors.ts';
 import { type Browser, call, callJson, cookieFrom, unique } from './client.ts';
 import { signUp } from './fixtures.ts';
+import { REFUSAL_DESCRIPTION } from './oidcInteraction.ts';
 
 const SESSION = '__Host-understory_session';
 const SSO_STATE = '__Host-understory_sso';
@@ -88,6 +92,30 @@ function callback(url: string, cookie: string | null) {
   return exports.default.fetch(new Request(url, { headers, redirect: 'manual' }));
 }
 
+/** The provider's redirect back as a browser makes it: a top-level navigation. */
+function browserCallback(url: string, cookie: string | null) {
+  const headers: Record<string, string> = {
+    accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'sec-fetch-dest': 'document',
+    'sec-fetch-mode': 'navigate',
+  };
+  if (cookie) headers.cookie = cookie;
+  return exports.default.fetch(new Request(url, { headers, redirect: 'manual' }));
+}
+
+/**
+ * A failed callback in a browser: to the sign-in page with the code and nothing else (no session, the state
+ * cookie cleared), and the state is gone (the same callback as an API call finds it used).
+ */
+async function expectSentToSignIn(callbackUrl: string, cookie: string | null, code: string) {
+  const res = await browserCallback(callbackUrl, cookie);
+  expect(res.status).toBe(302);
+  expect(res.headers.get('location')).toBe(`/signin?sso_error=${code}`);
+  expect(cookieFrom(res, SESSION)).toBeNull();
+  expect(cookieFrom(res, SSO_STATE)).toBe(`${SSO_STATE}=`);
+  await expectRejected(await callback(callbackUrl, cookie), /unknown, used or expired state/);
+}
+
 async function expectRejected(res: Response, why: RegExp) {
   expect(res.status).toBe(401);
   const body = (await res.json()) as { error: { code: string; message: string } };
@@ -166,6 +194,66 @@ describe('SSO with OpenID Connect', () => {
     const { callbackUrl, stateCookie } = await authorize(`${unique('fay')}@${org.domain}`);
     await expectRejected(await callback(callbackUrl, stateCookie), /provider answer rejected.*signature/i);
   }, 60_000);
+
+  it('sends a browser whose provider refused back to the sign-in page, without the provider text', async () => {
+    const denied = await authorize(`denied-${unique('gus')}@${good.domain}`);
+    const params = new URL(denied.callbackUrl).searchParams;
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('error_description')).toBe(REFUSAL_DESCRIPTION);
+    await expectSentToSignIn(denied.callbackUrl, denied.stateCookie, 'access_denied');
+    const failing = await authorize(`failing-${unique('hal')}@${good.domain}`);
+    expect(new URL(failing.callbackUrl).searchParams.get('error')).toBe('temporarily_unavailable');
+    await expectSentToSignIn(failing.callbackUrl, failing.stateCookie, 'provider_error');
+    // An API client is told the provider's error code (plain), not its description.
+    const api = await authorize(`denied-${unique('ida')}@${good.domain}`);
+    const res = await callback(api.callbackUrl, api.stateCookie);
+    await expectRejected(res.clone(), /the provider answered access_denied$/);
+    expect(await res.text()).not.toContain('<b>');
+  });
+
+  it('sends a browser to the sign-in page for a used, foreign or rejected state and an unverified email', async () => {
+    const used = await authorize(`${unique('jan')}@${good.domain}`);
+    expect((await browserCallback(used.callbackUrl, used.stateCookie)).status).toBe(302);
+    await expectSentToSignIn(used.callbackUrl, used.stateCookie, 'expired');
+    const foreign = await authorize(`${unique('kim')}@${good.domain}`);
+    await expectSentToSignIn(foreign.callbackUrl, null, 'wrong_browser');
+    const unverified = await authorize(`unverified-${unique('lee')}@${good.domain}`);
+    await expectSentToSignIn(unverified.callbackUrl, unverified.stateCookie, 'email_unverified');
+    // A used code under a fresh state: the provider refuses the exchange.
+    const fresh = await authorize(`${unique('jan')}@${good.domain}`);
+    const forged = new URL(fresh.callbackUrl);
+    forged.searchParams.set('code', new URL(used.callbackUrl).searchParams.get('code')!);
+    await expectSentToSignIn(forged.toString(), fresh.stateCookie, 'invalid_response');
+  });
+
+  it('sends a browser to the sign-in page when SSO or the domain went away while it was at the provider', async () => {
+    const org = await ssoOrg('understory-good');
+    const first = await authorize(`${unique('mo')}@${org.domain}`);
+    const second = await authorize(`${unique('ned')}@${org.domain}`);
+    const sso = (enabled: boolean) =>
+      call('PUT', `/api/orgs/${org.orgId}/sso`, {
+        as: org.owner,
+        body: { issuer, clientId: 'understory-good', defaultRole: 'editor', enabled },
+      });
+    expect((await sso(false)).status).toBe(200);
+    await expectSentToSignIn(first.callbackUrl, first.stateCookie, 'sso_disabled');
+    expect((await sso(true)).status).toBe(200);
+    const removed = await call('DELETE', `/api/orgs/${org.orgId}/sso/domains/${org.domain}`, {
+      as: org.owner,
+    });
+    expect(removed.status).toBe(200);
+    await expectSentToSignIn(second.callbackUrl, second.stateCookie, 'domain_not_verified');
+    const audit = await callJson<{ entries: { action: string; outcome: string; details: unknown }[] }>(
+      'GET',
+      `/api/orgs/${org.orgId}/audit?action=sso.login`,
+      { as: org.owner },
+    );
+    expect(audit.body.entries.filter((e) => e.outcome === 'failure').length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('has a sign-in page message for every code the callback sends', () => {
+    for (const code of SSO_ERROR_CODES) expect(SSO_ERROR_MESSAGES[code], code).toMatch(/\w/);
+  });
 
   it('does not start SSO for an unverified or unknown domain', async () => {
     const res = await callJson(

@@ -2,7 +2,8 @@
  * End to end for the admin pages: service accounts (create, token shown once and working, revoke, delete),
  * the audit log (entries of those actions, filters in the URL, paging), single sign-on settings against a real
  * OpenID Connect provider (oidc-provider, testing/oidcProvider.ts) with DNS verification of the domain, and
- * "Sign in with SSO" walked by Chromium through the provider and back, signed in as a new member.
+ * "Sign in with SSO" walked by Chromium through the provider and back, signed in as a new member; a sign-in the
+ * provider refuses ends on the sign-in page with the reason (and so does the same callback replayed).
  * The edge is `wrangler dev` with its local D1 (incloud/portal/testing/edgeStack.ts). Screenshots:
  * test-artifacts/ui/admin/.
  */
@@ -12,6 +13,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest';
 import { REPO_ROOT } from '../../cli/up/plan.ts';
 import { type EdgeStack, startEdgeStack } from '../../incloud/portal/testing/edgeStack.ts';
+import { REFUSAL_DESCRIPTION } from '../test/oidcInteraction.ts';
+import { SSO_ERROR_MESSAGES } from './src/pages/ssoErrors.ts';
 import { launchChromium, poll, screenshots } from './testing/browser.ts';
 import {
   CLIENT_ID,
@@ -234,5 +237,31 @@ test('single sign-on: configure the provider, verify the domain, sign a new memb
   await page.getByLabel('Area').selectOption('sso');
   await poll(() => page.locator('tbody tr[data-audit-action="sso.login"]').count()).toBe(1);
   await shot(page, '11-audit-sso');
+
+  // The provider refuses someone: they land on the sign-in page, told why in our words, not signed in.
+  const eve = await newPage(1366);
+  await eve.page.goto(`${stack!.url}/signin`);
+  await eve.page.getByRole('button', { name: 'Sign in with SSO' }).click();
+  await eve.page.getByLabel('Work email').fill(`denied-eve@${SSO_DOMAIN}`);
+  const callback = eve.page.waitForRequest((r) => r.url().startsWith(`${stack!.url}/api/sso/callback?`));
+  await eve.page.getByRole('button', { name: 'Continue with SSO' }).click();
+  const callbackUrl = (await callback).url();
+  expect(new URL(callbackUrl).searchParams.get('error')).toBe('access_denied');
+  await poll(() => eve.page.getByTestId('sso-error').textContent()).toBe(SSO_ERROR_MESSAGES.access_denied);
+  // The code leaves the address bar once shown; the SSO form is open to try again.
+  await poll(() => new URL(eve.page.url()).pathname + new URL(eve.page.url()).search).toBe('/signin');
+  expect(await eve.page.getByRole('button', { name: 'Continue with SSO' }).count()).toBe(1);
+  expect(await eve.page.content()).not.toContain(REFUSAL_DESCRIPTION.slice(0, 12));
+  expect((await eve.page.request.get(`${stack!.url}/api/me`)).status()).toBe(401);
+  await shot(eve.page, '12-sso-refused');
+  // The same answer from the provider again: its state was used up by the first visit.
+  await eve.page.goto(callbackUrl);
+  await poll(() => eve.page.getByTestId('sso-error').textContent()).toBe(SSO_ERROR_MESSAGES.expired);
+  expect((await eve.page.request.get(`${stack!.url}/api/me`)).status()).toBe(401);
+  expect(eve.errors).toEqual([]);
+  // The refusal is in the organization's audit log next to the sign-in that worked (the replay's state names
+  // no organization any more, so it is audited without one).
+  await page.reload();
+  await poll(() => page.locator('tbody tr[data-audit-action="sso.login"]').count()).toBe(2);
   expect(errors).toEqual([]);
 }, 300_000);

@@ -5,6 +5,10 @@
  *
  * The flow's state is bound to the browser by a short-lived `__Host-` cookie and kept server-side (hashed) with
  * the PKCE verifier and nonce; the callback consumes it, so a replayed callback finds nothing.
+ *
+ * A failed callback is answered by where the browser should go: a browser (the provider's redirect back) is sent
+ * to the UI's sign-in page with one of `SSO_ERROR_CODES` in `sso_error`, so it never shows the provider's own
+ * text; an API client gets the JSON error (401 `sso_failed` with the reason), as before.
  */
 import { z } from '@hono/zod-openapi';
 import { and, eq, isNotNull } from 'drizzle-orm';
@@ -42,10 +46,66 @@ const callback = defineRoute({
   request: {
     query: z.object({ state: z.string().max(200), code: z.string().max(2000).optional() }).passthrough(),
   },
-  responses: { 302: { description: 'signed in' }, ...errorResponses },
+  responses: {
+    302: {
+      description:
+        'signed in: to /; a browser whose sign-in failed: to /signin?sso_error=<code> (codes: SSO_ERROR_CODES)',
+    },
+    ...errorResponses,
+  },
 });
 
+/**
+ * Why a browser's SSO sign-in failed, as the sign-in page is told (`/signin?sso_error=`). A fixed list: the page
+ * maps each to its own message (edge/ui/src/pages/ssoErrors.ts) and never shows text from the provider.
+ */
+export const SSO_ERROR_CODES = [
+  /** The provider answered `error=access_denied`: the user cancelled or is not allowed to use the app. */
+  'access_denied',
+  /** The provider answered with another error. */
+  'provider_error',
+  /** The provider could not be reached (discovery failed). */
+  'provider_unreachable',
+  /** The state is unknown, used already or expired: start again. */
+  'expired',
+  /** The state belongs to another browser (no or another state cookie): start again here. */
+  'wrong_browser',
+  /** The organization turned SSO off while the user was at the provider. */
+  'sso_disabled',
+  /** The code exchange or the ID token was refused (audience, signature, nonce, issuer...). */
+  'invalid_response',
+  /** The provider has not verified the email address. */
+  'email_unverified',
+  /** The email's domain is not (or no longer) a verified domain of the organization. */
+  'domain_not_verified',
+] as const;
+export type SsoErrorCode = (typeof SSO_ERROR_CODES)[number];
+
 const ssoFailed = (why: string) => new ApiError(401, 'sso_failed', `cannot sign in with SSO: ${why}`);
+
+/** A failed callback: `why` goes to the audit log and the API's answer, `code` to a browser. */
+class CallbackFailure extends Error {
+  constructor(
+    readonly code: SsoErrorCode,
+    readonly why: string,
+    readonly orgId: string | null = null,
+  ) {
+    super(why);
+  }
+}
+
+/**
+ * Whether the request is a browser's top-level visit (what the provider's redirect back is), which should end on
+ * a page, not on JSON. Browsers send `Sec-Fetch-Dest: document` (older ones only `Accept: text/html...`).
+ */
+function isPageVisit(c: Context<AppEnv>): boolean {
+  return c.req.header('sec-fetch-dest') === 'document' || /\btext\/html\b/.test(c.req.header('accept') ?? '');
+}
+
+/** OAuth error codes are printable ASCII (RFC 6749 4.1.2.1); only a short, plain form goes to the audit log. */
+function providerErrorCode(raw: string): string {
+  return raw.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 64) || 'unnamed';
+}
 
 function options(env: Env): OidcOptions {
   return { allowInsecureHttp: edgeConfig(env).ssoAllowInsecureHttp };
@@ -55,10 +115,10 @@ function callbackUrl(c: Context<AppEnv>): string {
   return `${edgeConfig(c.env).publicUrl ?? new URL(c.req.url).origin}/api/sso/callback`;
 }
 
+const SSO_DISABLED = 'SSO is not enabled for this organization';
+
 async function ssoConfigOf(c: Context<AppEnv>, orgId: string) {
-  const config = await c.var.db.query.ssoConfigs.findFirst({ where: eq(schema.ssoConfigs.orgId, orgId) });
-  if (!config?.enabled) throw ssoFailed('SSO is not enabled for this organization');
-  return config;
+  return c.var.db.query.ssoConfigs.findFirst({ where: eq(schema.ssoConfigs.orgId, orgId) });
 }
 
 async function verifiedDomainOrg(c: Context<AppEnv>, email: string): Promise<string | null> {
@@ -75,6 +135,7 @@ export function registerSsoRoutes(app: App) {
     const orgId = await verifiedDomainOrg(c, email);
     if (!orgId) throw ssoFailed('no organization uses SSO for this email domain');
     const config = await ssoConfigOf(c, orgId);
+    if (!config?.enabled) throw ssoFailed(SSO_DISABLED);
     const as = await discover(config.issuer, options(c.env)).catch((err: Error) => {
       throw new ApiError(502, 'upstream_failed', `cannot discover the identity provider: ${err.message}`);
     });
@@ -101,51 +162,83 @@ export function registerSsoRoutes(app: App) {
     const { state } = c.req.valid('query');
     const cookieState = getCookie(c, SSO_STATE_COOKIE) ?? '';
     deleteCookie(c, SSO_STATE_COOKIE, { path: '/', secure: true });
-    // Consume the state first: whatever happens next, this authorization response cannot be used twice.
-    const [pending] = await c.var.db
-      .delete(schema.ssoStates)
-      .where(eq(schema.ssoStates.stateHash, await sha256Hex(state)))
-      .returning();
-    const fail = async (why: string, orgId: string | null = null) => {
-      await audit(c, { orgId, action: 'sso.login', outcome: 'failure', details: { reason: why } });
-      return ssoFailed(why);
-    };
-    if (!pending || pending.expiresAt <= Date.now()) throw await fail('unknown, used or expired state');
-    if (!timingSafeEqualText(cookieState, state))
-      throw await fail('state does not belong to this browser', pending.orgId);
-    const config = await ssoConfigOf(c, pending.orgId);
-    let identity: Awaited<ReturnType<typeof completeAuthorization>>;
     try {
-      const as = await discover(config.issuer, options(c.env));
-      identity = await completeAuthorization(
-        as,
-        config,
-        new URL(c.req.url),
-        { state, nonce: pending.nonce, codeVerifier: pending.codeVerifier, redirectUri: callbackUrl(c) },
-        options(c.env),
-      );
+      await finishSignIn(c, state, cookieState);
+      return c.redirect('/', 302);
     } catch (err) {
-      throw await fail(`provider answer rejected: ${(err as Error).message}`, pending.orgId);
+      if (!(err instanceof CallbackFailure)) throw err;
+      await audit(c, {
+        orgId: err.orgId,
+        action: 'sso.login',
+        outcome: 'failure',
+        details: { reason: err.why },
+      });
+      if (isPageVisit(c)) return c.redirect(`/signin?sso_error=${err.code}`, 302);
+      throw ssoFailed(err.why);
     }
-    if (!identity.emailVerified)
-      throw await fail('the provider has not verified the email address', pending.orgId);
-    if ((await verifiedDomainOrg(c, identity.email)) !== pending.orgId) {
-      throw await fail(
-        `email domain of ${identity.email} is not verified for this organization`,
-        pending.orgId,
-      );
-    }
-    const userId = await provision(c, identity.email, identity.name, pending.orgId, config.defaultRole);
-    await startSession(c, userId, `sso:${pending.orgId}`);
-    await audit(c, {
-      orgId: pending.orgId,
-      actor: `user:${userId}`,
-      action: 'sso.login',
-      targetType: 'user',
-      targetId: userId,
-      details: { subject: identity.subject, issuer: config.issuer },
-    });
-    return c.redirect('/', 302);
+  });
+}
+
+/** The callback's checks, in order; throws a `CallbackFailure` for every way it can fail. */
+async function finishSignIn(c: Context<AppEnv>, state: string, cookieState: string): Promise<void> {
+  // Consume the state first: whatever happens next, this authorization response cannot be used twice.
+  const [pending] = await c.var.db
+    .delete(schema.ssoStates)
+    .where(eq(schema.ssoStates.stateHash, await sha256Hex(state)))
+    .returning();
+  if (!pending || pending.expiresAt <= Date.now())
+    throw new CallbackFailure('expired', 'unknown, used or expired state');
+  const orgId = pending.orgId;
+  if (!timingSafeEqualText(cookieState, state))
+    throw new CallbackFailure('wrong_browser', 'state does not belong to this browser', orgId);
+  const providerError = c.req.query('error');
+  if (providerError !== undefined) {
+    const code = providerErrorCode(providerError);
+    throw new CallbackFailure(
+      code === 'access_denied' ? 'access_denied' : 'provider_error',
+      `the provider answered ${code}`,
+      orgId,
+    );
+  }
+  const config = await ssoConfigOf(c, orgId);
+  if (!config?.enabled) throw new CallbackFailure('sso_disabled', SSO_DISABLED, orgId);
+  const as = await discover(config.issuer, options(c.env)).catch((err: Error) => {
+    throw new CallbackFailure('provider_unreachable', `cannot discover the provider: ${err.message}`, orgId);
+  });
+  let identity: Awaited<ReturnType<typeof completeAuthorization>>;
+  try {
+    identity = await completeAuthorization(
+      as,
+      config,
+      new URL(c.req.url),
+      { state, nonce: pending.nonce, codeVerifier: pending.codeVerifier, redirectUri: callbackUrl(c) },
+      options(c.env),
+    );
+  } catch (err) {
+    throw new CallbackFailure(
+      'invalid_response',
+      `provider answer rejected: ${(err as Error).message}`,
+      orgId,
+    );
+  }
+  if (!identity.emailVerified)
+    throw new CallbackFailure('email_unverified', 'the provider has not verified the email address', orgId);
+  if ((await verifiedDomainOrg(c, identity.email)) !== orgId) {
+    throw new CallbackFailure(
+      'domain_not_verified',
+      `email domain of ${identity.email} is not verified for this organization`,
+      orgId,
+    );
+  }
+  const userId = await provision(c, identity.email, identity.name, orgId, config.defaultRole);
+  await startSession(c, userId, `sso:${orgId}`);
+  await audit(c, {
+    orgId,
+    actor: `user:${userId}`,
+    action: 'sso.login',
+    targetType: 'user',
+    targetId: userId,
+    details: { subject: identity.subject, issuer: config.issuer },
   });
 }
 

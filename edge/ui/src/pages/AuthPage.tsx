@@ -1,10 +1,11 @@
 /** Sign in and sign up: one card, the mode in the URL (/signin, /signup). */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { endpoints, setCsrfToken } from '../api.ts';
 import { linkClick, navigate } from '../router.ts';
 import { ErrorNote } from '../ui.tsx';
 import { useAction } from '../useAction.ts';
 import { SsoSignIn } from './SsoSignIn.tsx';
+import { ssoErrorMessage } from './ssoErrors.ts';
 import './admin/admin.css';
 
 export function AuthPage({
@@ -15,7 +16,14 @@ export function AuthPage({
   onSignedIn: () => Promise<unknown>;
 }) {
   const { busy, error, run } = useAction();
-  const [sso, setSso] = useState(false);
+  // Back from a failed SSO sign-in (the edge's callback sends `?sso_error=<code>`): say why, with the SSO form
+  // open to try again.
+  const [ssoError] = useState(() => (mode === 'signin' ? ssoErrorMessage(location.search) : null));
+  const [sso, setSso] = useState(ssoError !== null);
+  useEffect(() => {
+    // The message stays on the page; a reload or a copied address should not show it again.
+    if (ssoError !== null) history.replaceState(history.state, '', '/signin');
+  }, [ssoError]);
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -47,6 +55,11 @@ export function AuthPage({
               ? 'For organizations that sign in through their identity provider.'
               : 'Welcome back. Sign in to your organization.'}
         </p>
+        {ssoError ? (
+          <div className="alert alert-error" role="alert" data-testid="sso-error">
+            {ssoError}
+          </div>
+        ) : null}
         {sso ? <SsoSignIn onBack={() => setSso(false)} /> : null}
         {sso ? null : (
           <form onSubmit={submit} className="form">
