@@ -1,8 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import type { BuiltSpan, OtlpKeyValue } from '../spanBuilder.ts';
-import { encodeSpans } from './otlpExporter.ts';
+import { encodeSpans, OtlpExporter } from './otlpExporter.ts';
 
 // The hand-written encoder against the schema: protobufjs decodes what encodeSpans wrote, and that must be
 // what protobufjs itself would have encoded from the same spans (the reference, field for field).
@@ -91,5 +93,43 @@ describe('encodeSpans', () => {
     const many = Array.from({ length: 40 }, (_, i) => span(i, { 'service.name': `w${i % 3}` }));
     const got = asObject(encodeSpans(many));
     expect(got).toEqual(asObject(reference(many, '0.1.0', {})));
+  });
+});
+
+describe('OtlpExporter batching', () => {
+  it('sends a batch intervalMs after its first span, and keeps no timer while nothing is pending', async () => {
+    const bodies: number[] = [];
+    const server = createServer((req, res) => {
+      let n = 0;
+      req.on('data', (b: Buffer) => {
+        n += b.length;
+      });
+      req.on('end', () => {
+        bodies.push(n);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const exporter = new OtlpExporter({ url, intervalMs: 150 });
+    // The batch timer is unref'd (not among the process's active resources): read the field itself.
+    const timers = () => ((exporter as unknown as { timer?: NodeJS.Timeout }).timer === undefined ? 0 : 1);
+    try {
+      const idle = timers();
+      exporter.start();
+      expect(timers()).toBe(idle); // started and idle: no wake-ups
+      exporter.export(span(0, { 'service.name': 'a' }));
+      exporter.export(span(1, { 'service.name': 'a' }));
+      expect(timers()).toBe(idle + 1); // one timer for the pending batch
+      const t0 = Date.now();
+      while (bodies.length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+      expect(bodies).toHaveLength(1); // both spans in one body, without an explicit flush
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(timers()).toBe(idle);
+    } finally {
+      await exporter.shutdown(1000);
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

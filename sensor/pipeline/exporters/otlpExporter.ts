@@ -6,8 +6,9 @@ import { ProtoWriter } from './protoWriter.ts';
 
 /**
  * OTLP/HTTP protobuf export of sampled spans to the collector (ours or the OpenTelemetry Collector):
- * POST <url>/v1/traces. Spans wait in a pending batch (at most `maxSpansPerBatch`, flushed then or every
- * `intervalMs`); spans of the same resource (workload, namespace, node, pid) share one ResourceSpans.
+ * POST <url>/v1/traces. Spans wait in a pending batch (at most `maxSpansPerBatch`, flushed then or
+ * `intervalMs` after its first span); spans of the same resource (workload, namespace, node, pid) share one
+ * ResourceSpans.
  * 4xx other than 429 is permanent (dropped, counted); 429, 5xx and network errors are retried by the batch
  * sender. The message schema is the collector's own otlp.proto (the wire format of opentelemetry-proto);
  * otlpExporter.test.ts decodes what `encodeSpans` writes with that schema.
@@ -47,7 +48,9 @@ export class OtlpExporter {
   private readonly poster: HttpPoster;
   private readonly headers: Record<string, string>;
   private pending: BuiltSpan[] = [];
+  /** Armed while spans are pending (see `export`). */
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private readonly m;
 
   constructor(opts: Pick<OtlpExporterOptions, 'url'> & Partial<OtlpExporterOptions>) {
@@ -99,20 +102,33 @@ export class OtlpExporter {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.started) return;
+    this.started = true;
     this.sender.start();
-    this.timer = setInterval(() => this.flush(), this.o.intervalMs);
-    this.timer.unref();
   }
 
-  /** Takes ownership of `span`. */
+  /**
+   * Takes ownership of `span`. A batch goes out when full or `intervalMs` after its first span: the timer
+   * is armed only while spans are pending, so an idle sensor has no export wake-ups.
+   */
   export(span: BuiltSpan): void {
     this.pending.push(span);
     if (this.pending.length >= this.o.maxSpansPerBatch) this.flush();
+    else if (this.timer === undefined && this.started) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.o.intervalMs);
+      this.timer.unref();
+    }
   }
 
   /** Encodes the pending spans into one request and queues it. */
   flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.pending.length === 0) return;
     const spans = this.pending;
     this.pending = [];
@@ -131,9 +147,8 @@ export class OtlpExporter {
 
   /** Sends what is pending (up to `graceMs`), then stops. Safe to call twice or before start. */
   async shutdown(graceMs = 3000): Promise<void> {
-    if (!this.timer) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    if (!this.started) return;
+    this.started = false;
     await this.drain(graceMs);
     await this.sender.stop();
     this.poster.close();
