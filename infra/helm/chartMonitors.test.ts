@@ -45,13 +45,23 @@ describe('the monitors pod', () => {
     const evaluator = containerOf(p, 'evaluator');
     const vmalert = containerOf(p, 'vmalert');
     expect(evaluator.args?.[0]).toBe('monitors');
-    // Loopback both ways: vmalert's API for the evaluator, the evaluator's receiver for vmalert.
-    expect(flag(evaluator, '--vmalert-url')).toBe(`http://${flag(vmalert, '-httpListenAddr')}`);
+    // Loopback both ways: vmalert's API for the evaluator, the evaluator's receiver (loopback only) for vmalert.
+    // vmalert also listens on the pod IP, on its declared port, for vmagent (/metrics) and its probes.
+    const vmalertPort = flag(vmalert, '-httpListenAddr')!.replace(/^:/, '');
+    expect(flag(vmalert, '-httpListenAddr')).toBe(`:${vmalertPort}`);
+    expect(flag(evaluator, '--vmalert-url')).toBe(`http://127.0.0.1:${vmalertPort}`);
     expect(flag(vmalert, '-notifier.url')).toBe(
       `http://${flag(evaluator, '--alerts-host')}:${flag(evaluator, '--alerts-port')}`,
     );
     expect(flag(evaluator, '--alerts-host')).toBe('127.0.0.1');
-    expect(flag(vmalert, '-httpListenAddr')).toMatch(/^127\.0\.0\.1:/);
+    const declared = vmalert as Container & {
+      ports?: { name: string; containerPort: number }[];
+      readinessProbe?: { httpGet: { path: string; port: string } };
+    };
+    expect(declared.ports).toEqual([
+      { name: 'vmalert', containerPort: Number(vmalertPort), protocol: 'TCP' },
+    ]);
+    expect(declared.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'vmalert' });
     // The evaluator writes the file vmalert's glob reads, on one emptyDir (read-only for vmalert).
     expect(flag(evaluator, '--rules-file')).toBe('/rules/rules.json');
     expect(flag(vmalert, '-rule')).toBe('/rules/*.json');
@@ -64,7 +74,13 @@ describe('the monitors pod', () => {
     expect(p.automountServiceAccountToken).toBe(false);
     expect(workload.spec).toMatchObject({
       template: {
-        metadata: { annotations: { 'understory.dev/metrics-port': flag(evaluator, '--admin-port') } },
+        metadata: {
+          annotations: {
+            'understory.dev/metrics-port': flag(evaluator, '--admin-port'),
+            // vmalert's /metrics (rule evaluation errors): vmagent's understory-sidecars job.
+            'understory.dev/sidecar-metrics-port': vmalertPort,
+          },
+        },
       },
     });
   });
@@ -142,6 +158,8 @@ describe('the monitors pod', () => {
         expect(admitted('vminsert', 8480)).toContain('monitors');
       }
       expect(admitted('monitors', 9473)).toEqual(['vmagent']);
+      expect(admitted('monitors', 8880)).toEqual(['vmagent']);
+      expect(admitted('monitors', 9093)).toEqual([]);
     },
   );
 });

@@ -118,6 +118,14 @@ describe('references inside each render', () => {
         ports.map((p) => p.containerPort),
         workload.metadata.name,
       ).toContain(port);
+      // A sidecar's /metrics (vmalert in the monitors pod): a declared port too, and not the main one.
+      const sidecar = ann['understory.dev/sidecar-metrics-port'];
+      if (sidecar === undefined) continue;
+      expect(
+        ports.map((p) => p.containerPort),
+        `${workload.metadata.name} sidecar`,
+      ).toContain(Number(sidecar));
+      expect(Number(sidecar)).not.toBe(port);
     }
     expect(annotated).toBeGreaterThanOrEqual(5);
   });

@@ -309,6 +309,17 @@ understory.dev/scrape: "true"
 understory.dev/metrics-port: {{ . | quote }}
 {{- end }}
 
+{{/* vmalert's HTTP port in the monitors pod (its API for the evaluator, /metrics for vmagent, /health). */}}
+{{- define "understory.monitors.vmalertPort" -}}8880{{- end }}
+
+{{/*
+A second /metrics in the same pod (a sidecar's: vmalert beside the evaluator), scraped by vmagent's
+`understory-sidecars` job with a `container` label. Use with understory.scrapeAnnotations.
+*/}}
+{{- define "understory.sidecarScrapeAnnotation" -}}
+understory.dev/sidecar-metrics-port: {{ . | quote }}
+{{- end }}
+
 {{/* VictoriaMetrics images run as nobody: nothing of theirs needs root. */}}
 {{- define "understory.vm.podSecurityContext" -}}
 runAsNonRoot: true
