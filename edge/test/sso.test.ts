@@ -92,8 +92,8 @@ function callback(url: string, cookie: string | null) {
   return exports.default.fetch(new Request(url, { headers, redirect: 'manual' }));
 }
 
-/** The provider's redirect back as a browser makes it: a top-level navigation. */
-function browserCallback(url: string, cookie: string | null) {
+/** A browser's top-level navigation (the provider's redirect back, a link to the start). */
+function browserVisit(url: string, cookie: string | null) {
   const headers: Record<string, string> = {
     accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
     'sec-fetch-dest': 'document',
@@ -108,7 +108,7 @@ function browserCallback(url: string, cookie: string | null) {
  * cookie cleared), and the state is gone (the same callback as an API call finds it used).
  */
 async function expectSentToSignIn(callbackUrl: string, cookie: string | null, code: string) {
-  const res = await browserCallback(callbackUrl, cookie);
+  const res = await browserVisit(callbackUrl, cookie);
   expect(res.status).toBe(302);
   expect(res.headers.get('location')).toBe(`/signin?sso_error=${code}`);
   expect(cookieFrom(res, SESSION)).toBeNull();
@@ -213,7 +213,7 @@ describe('SSO with OpenID Connect', () => {
 
   it('sends a browser to the sign-in page for a used, foreign or rejected state and an unverified email', async () => {
     const used = await authorize(`${unique('jan')}@${good.domain}`);
-    expect((await browserCallback(used.callbackUrl, used.stateCookie)).status).toBe(302);
+    expect((await browserVisit(used.callbackUrl, used.stateCookie)).status).toBe(302);
     await expectSentToSignIn(used.callbackUrl, used.stateCookie, 'expired');
     const foreign = await authorize(`${unique('kim')}@${good.domain}`);
     await expectSentToSignIn(foreign.callbackUrl, null, 'wrong_browser');
@@ -263,4 +263,28 @@ describe('SSO with OpenID Connect', () => {
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ error: { code: 'sso_failed' } });
   });
+
+  it('sends a browser that cannot start SSO to the sign-in page, with no flow begun', async () => {
+    const unknown = await browserVisit(
+      `https://edge.test/api/sso/start?email=${encodeURIComponent('x@nobody-uses-this.example')}`,
+      null,
+    );
+    expect(unknown.status).toBe(302);
+    expect(unknown.headers.get('location')).toBe('/signin?sso_error=unknown_domain');
+    expect(cookieFrom(unknown, SSO_STATE)).toBeNull();
+    const org = await ssoOrg('understory-good');
+    const off = await call('PUT', `/api/orgs/${org.orgId}/sso`, {
+      as: org.owner,
+      body: { issuer, clientId: 'understory-good', defaultRole: 'editor', enabled: false },
+    });
+    expect(off.status).toBe(200);
+    const start = `https://edge.test/api/sso/start?email=${encodeURIComponent(`${unique('oz')}@${org.domain}`)}`;
+    const disabled = await browserVisit(start, null);
+    expect(disabled.headers.get('location')).toBe('/signin?sso_error=sso_disabled');
+    expect(cookieFrom(disabled, SSO_STATE)).toBeNull();
+    // The UI's form asks with fetch (no page visit) and still gets the JSON it shows in the form.
+    const asked = await callJson('GET', new URL(start).pathname + new URL(start).search);
+    expect(asked.status).toBe(401);
+    expect(asked.body).toMatchObject({ error: { code: 'sso_failed' } });
+  }, 60_000);
 });

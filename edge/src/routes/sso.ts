@@ -6,9 +6,10 @@
  * The flow's state is bound to the browser by a short-lived `__Host-` cookie and kept server-side (hashed) with
  * the PKCE verifier and nonce; the callback consumes it, so a replayed callback finds nothing.
  *
- * A failed callback is answered by where the browser should go: a browser (the provider's redirect back) is sent
- * to the UI's sign-in page with one of `SSO_ERROR_CODES` in `sso_error`, so it never shows the provider's own
- * text; an API client gets the JSON error (401 `sso_failed` with the reason), as before.
+ * A failed start or callback is answered by who asked: a browser's visit (the provider's redirect back, a link
+ * to the start) is sent to the UI's sign-in page with one of `SSO_ERROR_CODES` in `sso_error`, so it never shows
+ * the provider's own text; an API client (and the UI's form, which asks the start with fetch first) gets the
+ * JSON error (401 `sso_failed` with the reason, 502 when the provider cannot be discovered).
  */
 import { z } from '@hono/zod-openapi';
 import { and, eq, isNotNull } from 'drizzle-orm';
@@ -35,7 +36,12 @@ const start = defineRoute({
   permission: 'public',
   summary: 'Start SSO for an email address whose domain an organization has verified (302 to the provider)',
   request: { query: z.object({ email: Email }) },
-  responses: { 302: { description: 'to the identity provider' }, ...errorResponses },
+  responses: {
+    302: {
+      description: 'to the identity provider; a browser that cannot start: to /signin?sso_error=<code>',
+    },
+    ...errorResponses,
+  },
 });
 
 const callback = defineRoute({
@@ -60,6 +66,8 @@ const callback = defineRoute({
  * maps each to its own message (edge/ui/src/pages/ssoErrors.ts) and never shows text from the provider.
  */
 export const SSO_ERROR_CODES = [
+  /** (start) No organization has verified the email's domain. */
+  'unknown_domain',
   /** The provider answered `error=access_denied`: the user cancelled or is not allowed to use the app. */
   'access_denied',
   /** The provider answered with another error. */
@@ -102,6 +110,12 @@ function isPageVisit(c: Context<AppEnv>): boolean {
   return c.req.header('sec-fetch-dest') === 'document' || /\btext\/html\b/.test(c.req.header('accept') ?? '');
 }
 
+/** A failure a browser's visit should see on the sign-in page (as `code`); other callers get `err`. */
+function refuse(c: Context<AppEnv>, code: SsoErrorCode, err: ApiError) {
+  if (isPageVisit(c)) return c.redirect(`/signin?sso_error=${code}`, 302);
+  throw err;
+}
+
 /** OAuth error codes are printable ASCII (RFC 6749 4.1.2.1); only a short, plain form goes to the audit log. */
 function providerErrorCode(raw: string): string {
   return raw.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 64) || 'unnamed';
@@ -133,12 +147,17 @@ export function registerSsoRoutes(app: App) {
   app.openapi(start, async (c) => {
     const { email } = c.req.valid('query');
     const orgId = await verifiedDomainOrg(c, email);
-    if (!orgId) throw ssoFailed('no organization uses SSO for this email domain');
+    if (!orgId)
+      return refuse(c, 'unknown_domain', ssoFailed('no organization uses SSO for this email domain'));
     const config = await ssoConfigOf(c, orgId);
-    if (!config?.enabled) throw ssoFailed(SSO_DISABLED);
-    const as = await discover(config.issuer, options(c.env)).catch((err: Error) => {
-      throw new ApiError(502, 'upstream_failed', `cannot discover the identity provider: ${err.message}`);
-    });
+    if (!config?.enabled) return refuse(c, 'sso_disabled', ssoFailed(SSO_DISABLED));
+    let as: Awaited<ReturnType<typeof discover>>;
+    try {
+      as = await discover(config.issuer, options(c.env));
+    } catch (err) {
+      const why = `cannot discover the identity provider: ${(err as Error).message}`;
+      return refuse(c, 'provider_unreachable', new ApiError(502, 'upstream_failed', why));
+    }
     const pending = await beginAuthorization(as, config, callbackUrl(c), email);
     await c.var.db.insert(schema.ssoStates).values({
       stateHash: await sha256Hex(pending.state),
@@ -173,8 +192,7 @@ export function registerSsoRoutes(app: App) {
         outcome: 'failure',
         details: { reason: err.why },
       });
-      if (isPageVisit(c)) return c.redirect(`/signin?sso_error=${err.code}`, 302);
-      throw ssoFailed(err.why);
+      return refuse(c, err.code, ssoFailed(err.why));
     }
   });
 }

@@ -7,6 +7,8 @@
 export const SSO_ERROR_PARAM = 'sso_error';
 
 export const SSO_ERROR_MESSAGES: Readonly<Record<string, string>> = {
+  unknown_domain:
+    'No organization signs in with single sign-on for your email domain. Sign in with a password, or ask your administrator.',
   access_denied:
     'Your identity provider did not let you sign in: the sign-in was cancelled, or your account may not use Understory. Ask your administrator for access, or try again.',
   provider_error:
