@@ -10,12 +10,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../cli/up/plan.ts';
 import { type EdgeStack, startEdgeStack } from '../../incloud/portal/testing/edgeStack.ts';
 import { REFUSAL_DESCRIPTION } from '../test/oidcInteraction.ts';
 import { SSO_ERROR_MESSAGES } from './src/pages/ssoErrors.ts';
-import { launchChromium, poll, screenshots } from './testing/browser.ts';
+import { launchChromium, openPage, poll, screenshots, signInAsStackOwner } from './testing/browser.ts';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -49,28 +49,11 @@ afterAll(async () => {
   await idp?.close();
 }, 60_000);
 
-async function newPage(width: number): Promise<{ page: Page; errors: string[] }> {
-  const ctx = await browser!.newContext({ viewport: { width, height: 860 } });
-  // Other suites share this machine's two cores: waits get room, the test still fails on a wrong page.
-  ctx.setDefaultTimeout(60_000);
-  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
-  ctx.setDefaultNavigationTimeout(120_000);
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  onTestFailed(async ({ task }) => {
-    await shot(page, `failed-${task.name.split(':')[0]}`).catch(() => undefined);
-  });
-  return { page, errors };
-}
+const newPage = (width: number) => openPage(browser!, { width, height: 860 }, shot);
 
 async function signIn(width = 1366) {
   const p = await newPage(width);
-  await p.page.goto(`${stack!.url}/signin`);
-  await p.page.getByLabel('Work email').fill('stack@example.com');
-  await p.page.getByLabel('Password').fill('a long enough password');
-  await p.page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await p.page.waitForURL('**/o/stack/**');
+  await signInAsStackOwner(p.page, stack!.url);
   return p;
 }
 

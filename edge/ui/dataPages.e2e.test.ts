@@ -13,7 +13,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFailed, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../cli/up/plan.ts';
 import type { ChdbStore } from '../../incloud/clickhouse/chdbStore.ts';
 import type { OtlpCollector } from '../../incloud/collector/collector.ts';
@@ -21,7 +21,14 @@ import { openTestStore, RecordingSink, startCollector } from '../../incloud/coll
 import { Portal } from '../../incloud/portal/portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from '../../incloud/portal/testing/edgeStack.ts';
 import { VictoriaMetricsProcess } from '../../incloud/testing/victoriaMetrics.ts';
-import { isFocused, launchChromium, poll, screenshots } from './testing/browser.ts';
+import {
+  isFocused,
+  launchChromium,
+  openPage,
+  poll,
+  screenshots,
+  signInAsStackOwner,
+} from './testing/browser.ts';
 import { eventRows, writeRedSeries } from './testing/dataFixture.ts';
 
 const vm = new VictoriaMetricsProcess();
@@ -99,24 +106,10 @@ afterAll(async () => {
 const shot = screenshots('ui/data');
 
 async function signIn(width: number): Promise<{ page: Page; errors: string[] }> {
-  const ctx = await browser!.newContext({ viewport: { width, height: 900 } });
-  // Other suites share this machine's two cores: waits get room, the test still fails on a wrong page.
-  ctx.setDefaultTimeout(60_000);
-  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
-  ctx.setDefaultNavigationTimeout(120_000);
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   // On failure, what the page showed is the first thing to look at.
-  onTestFailed(async ({ task }) => {
-    await shot(page, `failed-${task.name.split(':')[0]}`).catch(() => undefined);
-  });
-  await page.goto(`${stack!.url}/signin`);
-  await page.getByLabel('Work email').fill('stack@example.com');
-  await page.getByLabel('Password').fill('a long enough password');
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL('**/o/stack/**');
-  return { page, errors };
+  const opened = await openPage(browser!, { width, height: 900 }, shot);
+  await signInAsStackOwner(opened.page, stack!.url);
+  return opened;
 }
 
 const row = (page: Page, attr: string, name: string) => page.locator(`tr[${attr}="${name}"]`);

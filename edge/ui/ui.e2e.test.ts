@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT, WRANGLER_OFFLINE_ENV } from '../../cli/up/plan.ts';
 import { freePort } from '../../lib/net.ts';
-import { focusedText, launchChromium, poll, screenshots } from './testing/browser.ts';
+import { focusedText, launchChromium, openPage, poll, screenshots } from './testing/browser.ts';
 
 const run = promisify(execFile);
 const wrangler = join(REPO_ROOT, 'node_modules/.bin/wrangler');
@@ -93,14 +93,7 @@ afterAll(async () => {
 const shot = screenshots('ui');
 
 test('sign up, org, cluster with its Helm command and rotation, invite a member, create and revoke a token, sign out', async () => {
-  const context = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
-  // Other suites share this machine's two cores: waits get room, the test still fails on a wrong page.
-  context.setDefaultTimeout(60_000);
-  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
-  context.setDefaultNavigationTimeout(120_000);
-  const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const { page, errors: pageErrors } = await openPage(browser!, { width: 1366, height: 820 });
 
   // Signed out: any app path lands on sign-in; the link goes to sign-up (state in the URL).
   await page.goto(`${base}/o/acme/clusters`);
@@ -175,12 +168,7 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   expect(inviteUrl).toMatch(new RegExp(`^${base}/invite#ust_inv_`));
   await page.locator('tr[data-invitation-row="grace@example.com"]').waitFor();
   await shot(page, '08b-members-invited');
-  const grace = await browser!.newContext({ viewport: { width: 1366, height: 820 } });
-  grace.setDefaultTimeout(60_000);
-  // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
-  grace.setDefaultNavigationTimeout(120_000);
-  const gracePage = await grace.newPage();
-  gracePage.on('pageerror', (e) => pageErrors.push(e.message));
+  const { page: gracePage, errors: graceErrors } = await openPage(browser!, { width: 1366, height: 820 });
   await gracePage.goto(inviteUrl);
   await gracePage.getByRole('heading', { name: 'Create your account' }).waitFor();
   await gracePage.getByLabel('Name').fill('Grace Hopper');
@@ -193,7 +181,8 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await gracePage.waitForURL('**/o/acme-analytics/clusters');
   await gracePage.locator('tbody tr', { hasText: 'prod-eu-1' }).waitFor();
   expect(await gracePage.locator('.role-badge').textContent()).toBe('editor');
-  await grace.close();
+  expect(graceErrors).toEqual([]);
+  await gracePage.context().close();
   await page.reload();
   const graceRow = page.locator('tr[data-member-row="grace@example.com"]');
   await graceRow.waitFor();
@@ -263,5 +252,5 @@ test('sign up, org, cluster with its Helm command and rotation, invite a member,
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL('**/o/acme-analytics/clusters');
   expect(pageErrors).toEqual([]);
-  await context.close();
+  await page.context().close();
 }, 300_000);

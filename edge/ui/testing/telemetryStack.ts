@@ -16,7 +16,7 @@ import type { OtlpCollector } from '../../../incloud/collector/collector.ts';
 import { openTestStore, RecordingSink, startCollector } from '../../../incloud/collector/collectorTestKit.ts';
 import { Portal } from '../../../incloud/portal/portal.ts';
 import { type EdgeStack, startEdgeStack, waitConnected } from '../../../incloud/portal/testing/edgeStack.ts';
-import { launchChromium } from './browser.ts';
+import { launchChromium, openPage, signInAsStackOwner } from './browser.ts';
 
 /** Names the set-up step that hangs on a loaded machine instead of a bare hook timeout. */
 async function step<T>(name: string, ms: number, work: Promise<T>): Promise<T> {
@@ -110,20 +110,10 @@ export class TelemetryStack {
 
   /** A new browser context `width` px wide, signed in as the stack's user; page errors are collected. */
   async signIn(width: number): Promise<{ page: Page; errors: string[] }> {
-    const ctx = await this.chromium!.newContext({ viewport: { width, height: 860 } });
-    // Answers go browser -> edge -> tunnel -> portal -> chdb while other suites load the machine: every action
-    // gets room; a wrong page still fails.
-    ctx.setDefaultTimeout(60_000);
-    // A page load fetches the app and its first API answers from wrangler dev: the slowest step under load.
-    ctx.setDefaultNavigationTimeout(120_000);
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${this.url}/signin`);
-    await page.getByLabel('Work email').fill('stack@example.com');
-    await page.getByLabel('Password').fill('a long enough password');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.waitForURL('**/o/stack/**');
-    return { page, errors };
+    const opened = await openPage(this.chromium!, { width, height: 860 }, (page, name) =>
+      this.shot(page, name),
+    );
+    await signInAsStackOwner(opened.page, this.url);
+    return opened;
   }
 }
