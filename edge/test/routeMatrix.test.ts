@@ -39,6 +39,9 @@ function monitorBodies(): Record<string, unknown> {
   const target = { name: 't', type: 'webhook', url: 'https://hooks.example.org/x' };
   return {
     [`${base}/monitors`]: monitor,
+    [`${base}/monitors/dry-run`]: {
+      condition: { type: 'sql', source: 'logs', windowSeconds: 60, op: '>', threshold: 1 },
+    },
     'PUT /api/orgs/{orgId}/clusters/{clusterId}/monitors/{monitorId}': monitor,
     [`${base}/monitor-templates/{templateId}`]: { params: {} },
     [`${base}/notification-targets`]: target,
