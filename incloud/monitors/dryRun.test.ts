@@ -120,6 +120,21 @@ describe('SQL condition dry run', () => {
     expect(silence.holds).toBe(true);
   });
 
+  it('answers at most 100 groups, highest first, and says so', async () => {
+    await db.store.insert(
+      'otel_logs',
+      Array.from({ length: 105 }, (_, i) => logRow(`svc-${String(i).padStart(3, '0')}`, 'WARN', 'slow disk')),
+    );
+    await db.store.insert('otel_logs', [logRow('svc-000', 'WARN', 'slow disk')]);
+    const result = await dryRun({
+      condition: { ...errorsByService, filter: 'severity:warn', threshold: 1 },
+    });
+    expect(result.groups).toHaveLength(100);
+    expect(result.truncated).toBe(true);
+    expect(result.groups[0]).toEqual({ group: 'svc-000', value: 2, holds: true });
+    expect(result.groups.slice(1).every((g) => g.value === 1 && !g.holds)).toBe(true);
+  });
+
   it('refuses a bad condition with the words the evaluator logs', async () => {
     const badField = await refused({
       condition: {
