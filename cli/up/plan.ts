@@ -56,6 +56,8 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
   const edgeState = join(dataDir, 'edge');
   const vmUrl = `http://127.0.0.1:${o.vmPort}`;
   const portalEdgeUrl = o.remoteEdgeUrl ?? `http://127.0.0.1:${o.edgePort}`;
+  // Monitors: the evaluator runs inside incloud (flags below), vmalert after it (incloud/monitors/upPlan.ts).
+  const monitors = monitorsPlan({ dataDir, vmUrl, adminPort: o.adminPort });
   const vmagent = vmagentArgs({
     dataDir: join(dataDir, 'vmagent'),
     remoteWriteUrl: `${vmUrl}/api/v1/write`,
@@ -64,12 +66,11 @@ export function upPlan(o: UpOptions): ProcessSpec[] {
       { job: 'incloud', url: `http://127.0.0.1:${o.adminPort}/metrics` },
       { job: 'victoria-metrics', url: `${vmUrl}/metrics` },
       { job: 'vmagent', url: `http://127.0.0.1:${o.vmagentPort}/metrics` },
+      { job: 'vmalert', url: monitors.vmalertMetricsUrl },
       ...(o.sensor ? [{ job: 'sensor', url: `http://127.0.0.1:${o.sensor.adminPort}/metrics` }] : []),
     ],
   });
   const edge: ProcessSpec[] = o.remoteEdgeUrl ? [] : [localEdgeSpec(o, wrangler, edgeState)];
-  // Monitors: the evaluator runs inside incloud (flags below), vmalert after it (incloud/monitors/upPlan.ts).
-  const monitors = monitorsPlan({ dataDir, vmUrl, adminPort: o.adminPort });
   return [
     ...edge,
     {

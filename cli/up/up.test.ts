@@ -149,6 +149,14 @@ describe('understory up', () => {
     expect(vm.status).toBe(200);
     const vmagent = await fetch(`http://127.0.0.1:${ports.vmagent}/health`);
     expect(vmagent.status).toBe(200);
+    // vmagent scrapes every component, vmalert included (its rule evaluation errors are metrics).
+    const targets = await (await fetch(`http://127.0.0.1:${ports.vmagent}/api/v1/targets`)).json();
+    const jobs = (
+      targets as { data: { activeTargets: { labels: { job: string } }[] } }
+    ).data.activeTargets.map((t) => t.labels.job);
+    expect(jobs).toEqual(
+      expect.arrayContaining(['incloud', 'victoria-metrics', 'vmagent', 'vmalert', 'sensor']),
+    );
     const edge = await fetch(`http://127.0.0.1:${ports.edge}/api/health`);
     expect(await edge.json()).toEqual({ ok: true, d1: true, durableObjects: true });
     const incloud = await fetch(`http://127.0.0.1:${ports.admin}/healthz`);

@@ -16,6 +16,8 @@ export function monitorsPlan(o: { dataDir: string; vmUrl: string; adminPort: num
   incloudArgs: string[];
   prepareIncloud: () => Promise<void>;
   vmalert: ProcessSpec;
+  /** vmalert's own /metrics, for vmagent to scrape (rule evaluation errors show there). */
+  vmalertMetricsUrl: string;
 } {
   const vmalertPort = o.adminPort + 1;
   const alertsPort = o.adminPort + 2;
@@ -30,6 +32,7 @@ export function monitorsPlan(o: { dataDir: string; vmUrl: string; adminPort: num
     evaluationInterval: '30s',
   });
   return {
+    vmalertMetricsUrl: `${vmalertUrl}/metrics`,
     incloudArgs: [
       '--vmalert-url',
       vmalertUrl,
