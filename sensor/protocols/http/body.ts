@@ -12,20 +12,30 @@ export interface BodySkip {
   invalid: boolean;
 }
 
+/** The one result object, reused by every call (read at once by the caller; event-loop thread only). */
+const SKIP: BodySkip = { offset: 0, done: false, invalid: false };
+
+function skipped(offset: number, done: boolean, invalid: boolean): BodySkip {
+  SKIP.offset = offset;
+  SKIP.done = done;
+  SKIP.invalid = invalid;
+  return SKIP;
+}
+
 /**
  * Skips body bytes in `buf[offset, end)` according to `st`, updating it so the rest of a body that spans
- * many reads is skipped without buffering it.
+ * many reads is skipped without buffering it. Returns a shared object, valid until the next call.
  */
 export function skipBody(buf: Uint8Array, offset: number, end: number, st: HttpDirectionState): BodySkip {
-  if (st.body === BodyMode.UntilClose) return { offset: end, done: false, invalid: false };
+  if (st.body === BodyMode.UntilClose) return skipped(end, false, false);
   if (st.body === BodyMode.Length) {
     const take = Math.min(st.remaining, end - offset);
     st.remaining -= take;
     if (st.remaining === 0) st.body = BodyMode.None;
-    return { offset: offset + take, done: st.remaining === 0, invalid: false };
+    return skipped(offset + take, st.remaining === 0, false);
   }
   if (st.body === BodyMode.Chunked) return skipChunked(buf, offset, end, st);
-  return { offset, done: true, invalid: false };
+  return skipped(offset, true, false);
 }
 
 function skipChunked(buf: Uint8Array, offset: number, end: number, st: HttpDirectionState): BodySkip {
@@ -63,7 +73,7 @@ function skipChunked(buf: Uint8Array, offset: number, end: number, st: HttpDirec
         if (empty) {
           st.body = BodyMode.None;
           st.chunkPhase = 0;
-          return { offset: at, done: true, invalid: false };
+          return skipped(at, true, false);
         }
         continue;
       }
@@ -77,14 +87,14 @@ function skipChunked(buf: Uint8Array, offset: number, end: number, st: HttpDirec
       }
     }
   }
-  return { offset: at, done: false, invalid: false };
+  return skipped(at, false, false);
 }
 
 function invalid(st: HttpDirectionState, at: number): BodySkip {
   st.body = BodyMode.None;
   st.chunkPhase = 0;
   st.remaining = 0;
-  return { offset: at, done: true, invalid: true };
+  return skipped(at, true, true);
 }
 
 /** Hex chunk size up to `;` (extensions) or the line end; -1 when malformed or absurd (> 2^40). */

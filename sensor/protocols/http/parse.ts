@@ -12,10 +12,13 @@ import {
 } from './types.ts';
 
 const SUCCESS: ParseResult<HttpFrame> = { state: 'success', consumed: 0, frames: [] };
+/** A message cut short (see `parseHttp`) and the one after it. */
+const SUCCESS_TWO: ParseResult<HttpFrame> = { state: 'success', consumed: 0, frames: [] };
 /** A head was parsed but its frame is held until the body ends (see `HttpDirectionState.held`). */
 const HELD: ParseResult<HttpFrame> = { state: 'success', consumed: 0 };
 const NEEDS_MORE: ParseResult<HttpFrame> = { state: 'needs-more-data', consumed: 0 };
 const INVALID: ParseResult<HttpFrame> = { state: 'invalid', consumed: 0 };
+const IGNORED: ParseResult<HttpFrame> = { state: 'ignored', consumed: 0 };
 
 /**
  * Parses one HTTP/1.x message head at `offset` and skips as much of its body as is present; the rest of
@@ -32,24 +35,55 @@ export function parseHttp(
   // After 101 Switching Protocols or a CONNECT tunnel the bytes belong to another protocol.
   if (state.switched) return { state: 'eos', consumed: 0 };
   const dir = type === 'request' ? state.request : state.response;
-  if (dir.body !== BodyMode.None) {
-    const skip = skipBody(buf, offset, end, dir);
-    const held = dir.held;
-    if (held !== undefined) {
-      held.bodySize += skip.offset - offset;
-      held.size += skip.offset - offset;
-      if (skip.done) dir.held = undefined;
-      // Broken framing: the held message goes out with the bytes counted so far, paired in time order.
-      if (skip.invalid) state.released.push(held);
-    }
-    if (skip.offset > offset) {
-      if (held === undefined || !skip.done || skip.invalid) return ignored(skip.offset - offset);
-      return succeed(skip.offset - offset, held);
-    }
-    if (!skip.invalid) return NEEDS_MORE;
-    // A message start where framing broke (a chunked body whose end was lost) is parsed at once below.
-    if (!startsLikeMessage(type, buf, offset, end)) return INVALID;
+  if (dir.body === BodyMode.None) return parseMessage(type, buf, offset, end, tsNs, state);
+  const skip = skipBody(buf, offset, end, dir);
+  const skipped = skip.offset - offset;
+  const invalid = skip.invalid;
+  const held = dir.held;
+  if (held !== undefined) {
+    held.bodySize += skipped;
+    held.size += skipped;
+    if (skip.done) dir.held = undefined;
   }
+  if (skipped > 0) {
+    // Broken framing: the held message goes out with the bytes counted so far, paired in time order.
+    if (held !== undefined && invalid) state.released.push(held);
+    if (held === undefined || !skip.done || invalid) return ignored(skipped);
+    return succeed(skipped, held);
+  }
+  if (!invalid) return NEEDS_MORE;
+  // A message start where framing broke (a chunked body whose end was lost, e.g. its last bytes were
+  // filled by the eBPF source) is parsed at once. The cut message goes out first, with its bytes so far.
+  if (!startsLikeMessage(type, buf, offset, end)) {
+    if (held !== undefined) state.released.push(held);
+    return INVALID;
+  }
+  const r = parseMessage(type, buf, offset, end, tsNs, state);
+  if (held === undefined) return r;
+  // Handed over with the next message rather than through `state.released`: the common case of a
+  // truncated chunked answer then costs no merge at stitch time. Same queue order (the held frame is
+  // older than anything parsed after it in this direction).
+  if (r === SUCCESS) {
+    SUCCESS_TWO.frames![0] = held;
+    SUCCESS_TWO.frames![1] = r.frames![0]!;
+    SUCCESS_TWO.consumed = r.consumed;
+    return SUCCESS_TWO;
+  }
+  if (r === HELD) return succeed(r.consumed, held);
+  state.released.push(held);
+  return r;
+}
+
+/** A message head (and what is here of its body) at `offset`, with no body of an earlier one pending. */
+function parseMessage(
+  type: MessageType,
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  tsNs: bigint,
+  state: HttpState,
+): ParseResult<HttpFrame> {
+  const dir = type === 'request' ? state.request : state.response;
   const startOk =
     type === 'request' ? requestLineStart(buf, offset, end) : responseLineStart(buf, offset, end);
   if (startOk === 0) {
@@ -108,7 +142,7 @@ export function parseHttp(
     const status = frame.status;
     if (status >= 100 && status < 200 && status !== 101) {
       // Informational (100 Continue, 103 Early Hints): the final response is still to come.
-      return { state: 'ignored', consumed: bodyStart - offset };
+      return ignored(bodyStart - offset);
     }
     const method = state.pendingMethods.shift();
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) state.switched = true;
@@ -167,7 +201,8 @@ function succeed(consumed: number, frame: HttpFrame): ParseResult<HttpFrame> {
 }
 
 function ignored(consumed: number): ParseResult<HttpFrame> {
-  return { state: 'ignored', consumed };
+  IGNORED.consumed = consumed;
+  return IGNORED;
 }
 
 /** A message start at `at`: the start line of a request or a response, as far as the bytes go. */
