@@ -155,7 +155,7 @@ async function referencePipeline(ref: string, dir: string): Promise<() => Consum
   return () => new mod.SensorPipeline(pipelineOptions()) as Consumer;
 }
 
-/** The floor: RED aggregation only, names and templates fixed. */
+/** The floor: RED aggregation only, with fixed names and the method as resource (no templating). */
 function bareRed(): Consumer {
   const agg = new RedAggregator();
   const id = { workload: 'bench', namespace: '', peer: 'peer' };
@@ -218,6 +218,10 @@ async function main(): Promise<void> {
         const order = round % 2 === 0 ? [0, 1] : [1, 0];
         for (const i of order) runs[i]!.push(await run(builds[i]![1], calls));
       }
+      // A pipeline that skipped calls on an error would look fast: every call must have been processed.
+      const current = builds[0]![1] as SensorPipeline;
+      if (current.counts.failed > 0 || current.counts.calls < CALLS * ROUNDS)
+        throw new Error(`${name}: ${current.counts.failed} calls failed of ${current.counts.calls}`);
       const perSecond = runs.map((rs) => CALLS / median(rs.map((r) => r.cpuS)));
       const perScavenge = runs.map((rs) => (median(rs.map((r) => r.scavenges)) / CALLS) * 10_000);
       const notes = `${calls.length} distinct calls cycled, ${CALLS} per round in batches of ${BATCH}, median of ${ROUNDS} alternating rounds; process CPU (all threads); baseline: ${builds[1]![0]}`;
