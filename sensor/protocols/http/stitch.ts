@@ -10,6 +10,8 @@ const NOTHING: StitchResult = Object.freeze({ calls: Object.freeze([]) as unknow
 /** One result for every stitch (see the contract: the tracker takes the calls out before stitching again). */
 const RESULT: StitchResult = { calls: [], errors: 0 };
 const EMPTY_CALLS = NOTHING.calls;
+/** The calls of a stitch that made exactly one (the common case), reused like RESULT. */
+const ONE_CALL: ApiCall[] = [];
 
 export function stitchHttp(
   requests: HttpFrame[],
@@ -19,7 +21,8 @@ export function stitchHttp(
 ): StitchResult {
   if (state.released.length > 0) mergeReleased(requests, responses, state);
   if (responses.length === 0 && state.lostResponses === 0) return NOTHING; // a request waiting for its answer
-  // A fresh array only when a call is made: clearing one (`length = 0`) is a runtime call, dearer than this.
+  // No array per stitch: one call goes out in the shared ONE_CALL, more in a fresh array (clearing one
+  // with `length = 0` is a runtime call, dearer than allocating).
   let calls = EMPTY_CALLS;
   let errors = 0;
   let used = 0;
@@ -39,7 +42,10 @@ export function stitchHttp(
       continue;
     }
     const call = new HttpCall(req, resp);
-    if (calls === EMPTY_CALLS) calls = [call];
+    if (calls === EMPTY_CALLS) {
+      ONE_CALL[0] = call;
+      calls = ONE_CALL;
+    } else if (calls === ONE_CALL) calls = [ONE_CALL[0]!, call];
     else calls.push(call);
     if (resp.status === 101) {
       // RFC 9113 3.2 (h2c): the upgraded request is answered on HTTP/2 stream 1.
