@@ -269,7 +269,8 @@ const COMMON_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATC
 /** Returns a shared string for the common methods (no allocation per request). */
 function methodName(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
-  for (const m of COMMON_METHODS) {
+  for (let i = 0; i < COMMON_METHODS.length; i++) {
+    const m = COMMON_METHODS[i]!;
     if (m.length === len && buf[start] === m.charCodeAt(0) && startsWithAscii(buf, start, end, m)) return m;
   }
   return latin1String(buf, start, end);

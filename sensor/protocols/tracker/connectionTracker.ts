@@ -357,7 +357,9 @@ export class ConnectionTracker {
       if (r.state === 'success') {
         resync = false;
         if (r.frames !== undefined) {
-          for (const f of r.frames) queue.push(f);
+          // Indexed loops on the per-read path: a for-of there showed as an iterator per frame in profiles.
+          const frames = r.frames;
+          for (let i = 0; i < frames.length; i++) queue.push(frames[i]!);
           this.stats.framesParsed += r.frames.length;
         }
         offset += r.consumed > 0 ? r.consumed : end - offset;
@@ -439,7 +441,8 @@ export class ConnectionTracker {
     const spec = conn.spec!;
     const r = spec.stitch(conn.requests, conn.responses, conn.state, conn.meta);
     this.stats.stitchErrors += r.errors;
-    for (const call of r.calls) this.emit(conn, call);
+    const calls = r.calls;
+    for (let i = 0; i < calls.length; i++) this.emit(conn, calls[i]!);
   }
 
   private finish(conn: Conn): void {
