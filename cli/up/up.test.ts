@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, portIsFree } from '../../lib/net.ts';
+import { portIsFree } from '../../lib/net.ts';
 import { bootstrapLocalEdge, LOCAL_EMAIL } from './localBootstrap.ts';
 import { REPO_ROOT } from './plan.ts';
 
@@ -107,15 +107,17 @@ describe('understory up', () => {
   let table = '';
 
   beforeAll(async () => {
+    const taken = new Set<number>();
     ports = {
-      edge: await freePort(),
-      vm: await freePort(),
-      vmagent: await freePort(),
-      admin: await freeAdminPort(),
-      collector: await freePort(),
-      ingester: await freePort(),
-      watcher: await freePort(),
-      'sensor-admin': await freePort(),
+      edge: await quietPort(taken),
+      vm: await quietPort(taken),
+      vmagent: await quietPort(taken),
+      // up puts vmalert and the alert receiver on admin port + 1 and + 2.
+      admin: await quietPort(taken, 3),
+      collector: await quietPort(taken),
+      ingester: await quietPort(taken),
+      watcher: await quietPort(taken),
+      'sensor-admin': await quietPort(taken),
     };
     workload = spawn(process.execPath, ['-e', WORKLOAD], { stdio: ['pipe', 'pipe', 'pipe'] });
     await waitForOutput(workload, /READY/, 30_000);
@@ -314,8 +316,9 @@ describe('understory up', () => {
     expect(words.slice(0, 2)).toEqual(['understory', 'up']);
     const remoteDir = mkdtempSync(join(tmpdir(), 'understory-up-remote-'));
     const flags: string[] = [];
+    const taken = new Set(Object.values(ports));
     for (const name of ['vm', 'vmagent', 'admin', 'collector', 'ingester', 'watcher'])
-      flags.push(`--${name}-port`, String(await freePort()));
+      flags.push(`--${name}-port`, String(await quietPort(taken, name === 'admin' ? 3 : 1)));
     // --no-sensor: one sensor on this machine is enough (the first `up` runs one).
     flags.push('--no-sensor');
     const remote = spawn(process.execPath, [BIN, ...words.slice(1), '--data-dir', remoteDir, ...flags], {
@@ -381,8 +384,9 @@ describe('understory up refuses a busy port', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'understory-up-'));
     // Every other port free too, so the default ports being used by something else cannot decide the answer.
     const others: string[] = [];
+    const taken = new Set([port]);
     for (const flag of ['edge', 'vmagent', 'admin', 'collector', 'ingester', 'watcher']) {
-      others.push(`--${flag}-port`, String(await freePort()));
+      others.push(`--${flag}-port`, String(await quietPort(taken, flag === 'admin' ? 3 : 1)));
     }
     const child = spawn(
       process.execPath,
@@ -402,11 +406,19 @@ describe('understory up refuses a busy port', () => {
   });
 });
 
-/** A free port whose next two are free too: up puts vmalert and the alert receiver on admin port + 1 and + 2. */
-async function freeAdminPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort();
-    if (p < 65_534 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
+/**
+ * A free port (and the `span - 1` after it) outside the kernel's ephemeral range (32768-60999 by default):
+ * the other suites' port-0 listeners and outgoing connections take theirs from that range, so a port picked
+ * here is not taken between this check and up binding it (CI lost runs to that race with port-0 picks).
+ */
+async function quietPort(taken: Set<number>, span = 1): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let k = 0; k < span && ok; k++) ok = !taken.has(p + k) && (await portIsFree(p + k));
+    if (!ok) continue;
+    for (let k = 0; k < span; k++) taken.add(p + k);
+    return p;
   }
-  throw new Error('cannot find three free consecutive ports for up');
+  throw new Error('cannot find free ports for up below the ephemeral range');
 }
