@@ -20,6 +20,29 @@ function tracker(extra: Partial<ConstructorParameters<typeof ConnectionTracker>[
 }
 
 describe('connection tracker', () => {
+  it('a connection handle feeds like its key and reports when the tracker forgot it', () => {
+    const { t, calls } = tracker({ maxConnections: 1, idleTimeoutNs: 100n });
+    const h = t.connection('a', info(8080, 'client'), 1n);
+    expect(t.connection('a', info(8080, 'client'), 1n)).toBe(h);
+    t.dataOn(h, 'egress', GET, 2n);
+    t.dataOn(h, 'ingress', OK, 3n);
+    expect(t.protocolOn(h)).toBe('http');
+    expect(calls.map((c) => `${c.method} ${c.status} ${c.role}`)).toEqual(['GET 200 client']);
+    t.onClose('a');
+    expect(h.closed).toBe(true);
+    const again = t.connection('a', info(8080, 'client'), 4n);
+    expect(again).not.toBe(h);
+    expect(again.closed).toBe(false);
+    expect(t.protocolOn(again)).toBe('detecting');
+    t.expire(1000n); // idle since 4: forgotten
+    expect(again.closed).toBe(true);
+    const b = t.connection('b', info(8081), 1001n);
+    t.connection('c', info(8082), 1002n); // over maxConnections: b is evicted
+    expect(b.closed).toBe(true);
+    t.flush();
+    expect(t.footprint().connections).toBe(0);
+  });
+
   it('infers the role from the bytes and fills client, server and role into calls', () => {
     const { t, calls } = tracker();
     // The observed side received the request: it is the server.
