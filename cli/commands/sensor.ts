@@ -5,7 +5,7 @@ import { readIngestToken } from '../../incloud/ingester/bearerAuth.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { CaptureError, type CaptureEvent } from '../../sensor/capture/index.ts';
-import { formatEvent } from '../../sensor/live/debugFormat.ts';
+import { DebugProcessFilter, formatEvent } from '../../sensor/live/debugFormat.ts';
 import { LiveSensor } from '../../sensor/live/liveSensor.ts';
 import {
   applyHostProc,
@@ -368,6 +368,7 @@ function build(
   const write = (line: string) => {
     if (!out.writableEnded) out.write(line);
   };
+  const debugFilter = new DebugProcessFilter(opts.pid);
   // `understory sensor --debug | head`: a closed pipe ends the debug output, not the process.
   out.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
@@ -393,7 +394,7 @@ function build(
     registry,
     onEvents: (batch: Iterable<CaptureEvent>) => {
       if (!opts.debug) return;
-      for (const ev of batch) write(`${formatEvent(ev)}\n`);
+      for (const ev of batch) if (debugFilter.shows(ev)) write(`${formatEvent(ev)}\n`);
     },
     onCalls: (calls: readonly ApiCall[]) => {
       if (!opts.debugCalls) return;

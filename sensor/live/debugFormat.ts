@@ -38,3 +38,32 @@ function preview(ev: DataEvent): string {
   }
   return JSON.stringify(s);
 }
+
+/**
+ * With --pid, the kernel filters data and connection events but still reports every process's exec, fork and
+ * exit (the sensor tracks them all); --debug shows only those of the chosen processes and their descendants
+ * forked while it watches. No pids: everything is shown.
+ */
+export class DebugProcessFilter {
+  private readonly pids: Set<number>;
+
+  constructor(pids: readonly number[]) {
+    this.pids = new Set(pids);
+  }
+
+  shows(ev: CaptureEvent): boolean {
+    if (this.pids.size === 0) return true;
+    switch (ev.kind) {
+      case 'fork':
+        if (!this.pids.has(ev.parentPid)) return false;
+        this.pids.add(ev.childPid);
+        return true;
+      case 'exec':
+        return this.pids.has(ev.pid);
+      case 'exit':
+        return this.pids.has(ev.pid);
+      default:
+        return true;
+    }
+  }
+}
