@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Component } from './component.ts';
+import { within } from './within.ts';
 
 /**
  * Each Understory process serves `/healthz` (all its components healthy -> 200, else 503 with details)
@@ -55,7 +56,7 @@ export class AdminServer {
     await Promise.all(
       this.components().map(async (c) => {
         try {
-          components[c.name] = await withTimeout(c.health(), 2000);
+          components[c.name] = await within(c.health(), 2000, 'health check');
         } catch (err) {
           components[c.name] = { ok: false, detail: (err as Error).message };
         }
@@ -71,20 +72,4 @@ export class AdminServer {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`health check timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

@@ -142,19 +142,4 @@ export async function newCluster(world: OrgWorld, name: string) {
   return res.body;
 }
 
-/** `p`, or a rejection naming `what` after `ms`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
+export { within } from '../../lib/within.ts';

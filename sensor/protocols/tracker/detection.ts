@@ -25,33 +25,6 @@ export function detectProtocol(
   data: Uint8Array,
   decodeAs?: ReadonlyMap<number, ProtocolName>,
 ): Detected | undefined {
-  if (decodeAs !== undefined && decodeAs.size > 0) {
-    const forced = decodeAs.get(info.remote.port) ?? decodeAs.get(info.local.port);
-    if (forced !== undefined) {
-      const spec = specs.find((s) => s.protocol === forced);
-      if (spec !== undefined) {
-        if (role !== 'unknown') return { spec, role };
-        // The user named the protocol; which side serves comes from the bytes when they tell (a port named
-        // from the client's side, as with tshark's decode-as), else whoever has the named port serves.
-        const told = spec.detect({
-          data,
-          direction,
-          role,
-          localPort: info.local.port,
-          remotePort: info.remote.port,
-          transport: info.transport,
-        });
-        if (told.score > 0 && told.messageType !== undefined) {
-          const wroteRequest = (direction === 'egress') === (told.messageType === 'request');
-          return { spec, role: wroteRequest ? 'client' : 'server' };
-        }
-        return { spec, role: decodeAs.has(info.remote.port) ? 'client' : 'server' };
-      }
-    }
-  }
-  let best: ProtocolSpec | undefined;
-  let bestScore = 0;
-  let bestType: 'request' | 'response' | undefined;
   const input = {
     data,
     direction,
@@ -60,6 +33,24 @@ export function detectProtocol(
     remotePort: info.remote.port,
     transport: info.transport,
   };
+  if (decodeAs !== undefined && decodeAs.size > 0) {
+    const forced = decodeAs.get(info.remote.port) ?? decodeAs.get(info.local.port);
+    if (forced !== undefined) {
+      const spec = specs.find((s) => s.protocol === forced);
+      if (spec !== undefined) {
+        if (role !== 'unknown') return { spec, role };
+        // The user named the protocol; which side serves comes from the bytes when they tell (a port named
+        // from the client's side, as with tshark's decode-as), else whoever has the named port serves.
+        const told = spec.detect(input);
+        if (told.score > 0 && told.messageType !== undefined)
+          return { spec, role: roleOf(direction, told.messageType) };
+        return { spec, role: decodeAs.has(info.remote.port) ? 'client' : 'server' };
+      }
+    }
+  }
+  let best: ProtocolSpec | undefined;
+  let bestScore = 0;
+  let bestType: 'request' | 'response' | undefined;
   for (const spec of specs) {
     const r = spec.detect(input);
     if (r.score > bestScore) {
@@ -69,10 +60,11 @@ export function detectProtocol(
     }
   }
   if (best === undefined || bestScore < MIN_DETECT_SCORE) return undefined;
-  let inferred: Role = 'unknown';
-  if (bestType !== undefined) {
-    const wroteRequest = (direction === 'egress') === (bestType === 'request');
-    inferred = wroteRequest ? 'client' : 'server';
-  }
+  const inferred: Role = bestType === undefined ? 'unknown' : roleOf(direction, bestType);
   return { spec: best, role: role === 'unknown' ? inferred : role };
+}
+
+/** The observed process is the client when the bytes it wrote are a request (or the bytes it read an answer). */
+function roleOf(direction: Direction, type: 'request' | 'response'): Role {
+  return (direction === 'egress') === (type === 'request') ? 'client' : 'server';
 }
