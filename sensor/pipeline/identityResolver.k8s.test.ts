@@ -11,6 +11,7 @@ import {
   until,
 } from '../../incloud/k8s-watcher/testing/shopCluster.ts';
 import type { ApiCall } from '../protocols/contract.ts';
+import { apiCall } from '../testing/apiCall.ts';
 import { SensorPipeline } from './sensorPipeline.ts';
 
 // The real k8s-watcher (informers, owner resolution, sensor API) against the fake kube-apiserver that its
@@ -32,19 +33,7 @@ function fakeProcess(pid: number, comm: string, cgroup: string): void {
 const containerd = (podUid: string, id: string) =>
   `12:memory:/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUid.replaceAll('-', '_')}.slice/cri-containerd-${id}.scope\n0::/\n`;
 
-const call = (over: Partial<ApiCall>): ApiCall => ({
-  protocol: 'http',
-  role: 'server',
-  method: 'GET',
-  resource: '/orders/1',
-  status: '200',
-  error: false,
-  startNs: 1n,
-  endNs: 2n,
-  reqBytes: 1,
-  respBytes: 1,
-  ...over,
-});
+const call = apiCall;
 
 /** Labels of the RED series a single call made. */
 function labelsOf(p: SensorPipeline, c: ApiCall): Record<string, string> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IpOwner } from '../../incloud/k8s-watcher/client/entryIndex.ts';
 import type { ApiCall } from '../protocols/contract.ts';
+import { apiCall } from '../testing/apiCall.ts';
 import { IdentityResolver, type MetadataLookup } from './identityResolver.ts';
 
 // Names are reused per (process, peer) pair; these check that reuse never outlives what named them: a
@@ -14,22 +15,15 @@ writeFileSync(join(proc, '100', 'comm'), 'shop\n');
 writeFileSync(join(proc, '100', 'cgroup'), '0::/system.slice/shop.service\n');
 afterAll(() => rmSync(proc, { recursive: true, force: true }));
 
-const call = (over: Partial<ApiCall> = {}): ApiCall => ({
-  protocol: 'http',
-  role: 'client',
-  method: 'GET',
-  resource: '/',
-  status: '200',
-  error: false,
-  startNs: 1n,
-  endNs: 2n,
-  reqBytes: 1,
-  respBytes: 1,
-  pid: 100,
-  client: { ip: '10.0.0.1', port: 40000 },
-  server: { ip: '192.0.2.7', port: 443 },
-  ...over,
-});
+const call = (over: Partial<ApiCall> = {}): ApiCall =>
+  apiCall({
+    role: 'client',
+    resource: '/',
+    pid: 100,
+    client: { ip: '10.0.0.1', port: 40000 },
+    server: { ip: '192.0.2.7', port: 443 },
+    ...over,
+  });
 
 /** A watcher copy whose IP index the test edits (each edit moves `rev`, as the real client's does). */
 class FakeMetadata implements MetadataLookup {

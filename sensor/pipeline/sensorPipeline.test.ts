@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProtobuf } from '../../incloud/collector/otlpSchema.ts';
 import { decodeRemoteWrite, type RemoteSeries } from '../../incloud/ingester/remoteWrite.ts';
 import type { ApiCall } from '../protocols/contract.ts';
+import { apiCall } from '../testing/apiCall.ts';
 import { HostIdentity, peerOf } from './identity.ts';
 import { SensorPipeline } from './sensorPipeline.ts';
 
@@ -39,22 +40,15 @@ afterAll(() => {
   rmSync(proc, { recursive: true, force: true });
 });
 
-const call = (over: Partial<ApiCall>): ApiCall => ({
-  protocol: 'http',
-  role: 'server',
-  method: 'GET',
-  resource: '/orders/1',
-  status: '200',
-  error: false,
-  startNs: 1_700_000_000_000_000_000n,
-  endNs: 1_700_000_000_010_000_000n,
-  reqBytes: 1,
-  respBytes: 1,
-  pid: 4242,
-  client: { ip: '10.1.1.1', port: 51234 },
-  server: { ip: '10.1.1.2', port: 8080 },
-  ...over,
-});
+const call = (over: Partial<ApiCall>): ApiCall =>
+  apiCall({
+    startNs: 1_700_000_000_000_000_000n,
+    endNs: 1_700_000_000_010_000_000n,
+    pid: 4242,
+    client: { ip: '10.1.1.1', port: 51234 },
+    server: { ip: '10.1.1.2', port: 8080 },
+    ...over,
+  });
 
 describe('SensorPipeline', () => {
   it('turns API calls into RED series and sampled spans', async () => {
