@@ -248,7 +248,11 @@ describe('SSO with OpenID Connect', () => {
       `/api/orgs/${org.orgId}/audit?action=sso.login`,
       { as: org.owner },
     );
-    expect(audit.body.entries.filter((e) => e.outcome === 'failure').length).toBeGreaterThanOrEqual(2);
+    const failures = audit.body.entries.filter((e) => e.outcome === 'failure');
+    // Each failure names its code (the one the browser was sent with) beside the reason.
+    expect(failures.map((e) => (e.details as { code?: string }).code)).toEqual(
+      expect.arrayContaining(['sso_disabled', 'domain_not_verified']),
+    );
   }, 60_000);
 
   it('has a sign-in page message for every code the callback sends', () => {
@@ -286,5 +290,57 @@ describe('SSO with OpenID Connect', () => {
     const asked = await callJson('GET', new URL(start).pathname + new URL(start).search);
     expect(asked.status).toBe(401);
     expect(asked.body).toMatchObject({ error: { code: 'sso_failed' } });
+  }, 60_000);
+
+  it('audits every start that cannot go on: the organization when known, the reason code, no secrets', async () => {
+    type Row = { org_id: string | null; actor: string; outcome: string; details: string };
+    const startRows = async (where: string, arg: string) =>
+      (
+        await env.DB.prepare(
+          `SELECT org_id, actor, outcome, details FROM audit_log WHERE action = 'sso.start' AND ${where}`,
+        )
+          .bind(arg)
+          .all<Row>()
+      ).results;
+    // No organization: the row names none (and not the address someone typed).
+    const stranger = `${unique('who')}@${unique('nobody').toLowerCase()}.example`;
+    const unknown = await browserVisit(
+      `https://edge.test/api/sso/start?email=${encodeURIComponent(stranger)}`,
+      null,
+    );
+    expect(unknown.headers.get('location')).toBe('/signin?sso_error=unknown_domain');
+    const strangerRows = await startRows('org_id IS NULL AND details LIKE ?', '%unknown_domain%');
+    expect(strangerRows.length).toBeGreaterThanOrEqual(1);
+    expect(strangerRows[0]).toMatchObject({ org_id: null, actor: 'anonymous', outcome: 'failure' });
+    expect(JSON.stringify(strangerRows)).not.toContain(stranger.split('@')[0]);
+
+    // SSO turned off, then a provider that cannot be discovered: in the organization's own log.
+    const org = await ssoOrg('understory-good');
+    const setSso = (body: Record<string, unknown>) =>
+      call('PUT', `/api/orgs/${org.orgId}/sso`, {
+        as: org.owner,
+        body: { issuer, clientId: 'understory-good', defaultRole: 'editor', enabled: true, ...body },
+      });
+    const email = `${unique('amy')}@${org.domain}`;
+    const start = `/api/sso/start?email=${encodeURIComponent(email)}`;
+    expect((await setSso({ enabled: false })).status).toBe(200);
+    expect((await callJson('GET', start)).status).toBe(401);
+    // A port nothing listens on: discovery fails (the JSON caller gets 502).
+    expect((await setSso({ issuer: 'http://127.0.0.1:9/gone', clientSecret: 'do-not-log-me' })).status).toBe(
+      200,
+    );
+    expect((await callJson('GET', start)).status).toBe(502);
+    const audit = await callJson<{
+      entries: { action: string; outcome: string; details: Record<string, unknown> }[];
+    }>('GET', `/api/orgs/${org.orgId}/audit?action=sso.start`, { as: org.owner });
+    expect(audit.status).toBe(200);
+    expect(audit.body.entries.map((e) => [e.outcome, e.details.code])).toEqual([
+      ['failure', 'provider_unreachable'],
+      ['failure', 'sso_disabled'],
+    ]);
+    expect(audit.body.entries[0]!.details.reason).toMatch(/cannot discover the identity provider/);
+    const text = JSON.stringify(audit.body.entries);
+    expect(text).not.toContain('do-not-log-me');
+    expect(text).not.toContain(email.split('@')[0]);
   }, 60_000);
 });

@@ -9,7 +9,8 @@
  * A failed start or callback is answered by who asked: a browser's visit (the provider's redirect back, a link
  * to the start) is sent to the UI's sign-in page with one of `SSO_ERROR_CODES` in `sso_error`, so it never shows
  * the provider's own text; an API client (and the UI's form, which asks the start with fetch first) gets the
- * JSON error (401 `sso_failed` with the reason, 502 when the provider cannot be discovered).
+ * JSON error (401 `sso_failed` with the reason, 502 when the provider cannot be discovered). Every failed start
+ * (`sso.start`) and callback (`sso.login`) is audited with its code and reason.
  */
 import { z } from '@hono/zod-openapi';
 import { and, eq, isNotNull } from 'drizzle-orm';
@@ -91,15 +92,39 @@ export type SsoErrorCode = (typeof SSO_ERROR_CODES)[number];
 
 const ssoFailed = (why: string) => new ApiError(401, 'sso_failed', `cannot sign in with SSO: ${why}`);
 
-/** A failed callback: `why` goes to the audit log and the API's answer, `code` to a browser. */
-class CallbackFailure extends Error {
+/**
+ * A failed start or callback: `why` goes to the audit log and the API's answer, `code` to a browser, `status` says
+ * whose fault it is for API callers (401 `sso_failed`, or 502 `upstream_failed` when the provider let us down).
+ */
+class SsoFailure extends Error {
   constructor(
     readonly code: SsoErrorCode,
     readonly why: string,
     readonly orgId: string | null = null,
+    readonly status: 401 | 502 = 401,
   ) {
     super(why);
   }
+
+  /** What an API caller gets. */
+  toApiError(): ApiError {
+    return this.status === 502 ? new ApiError(502, 'upstream_failed', this.why) : ssoFailed(this.why);
+  }
+}
+
+/**
+ * Audits a failed step (`sso.start`, `sso.login`) and answers it. The entry carries the organization when one
+ * is known, the code the browser is sent with and the reason; never the email typed, the client secret, or
+ * text a provider sent to the browser (the callback's `error_description`).
+ */
+async function failed(c: Context<AppEnv>, action: 'sso.start' | 'sso.login', err: SsoFailure) {
+  await audit(c, {
+    orgId: err.orgId,
+    action,
+    outcome: 'failure',
+    details: { code: err.code, reason: err.why },
+  });
+  return refuse(c, err.code, err.toApiError());
 }
 
 /**
@@ -146,35 +171,12 @@ async function verifiedDomainOrg(c: Context<AppEnv>, email: string): Promise<str
 export function registerSsoRoutes(app: App) {
   app.openapi(start, async (c) => {
     const { email } = c.req.valid('query');
-    const orgId = await verifiedDomainOrg(c, email);
-    if (!orgId)
-      return refuse(c, 'unknown_domain', ssoFailed('no organization uses SSO for this email domain'));
-    const config = await ssoConfigOf(c, orgId);
-    if (!config?.enabled) return refuse(c, 'sso_disabled', ssoFailed(SSO_DISABLED));
-    let as: Awaited<ReturnType<typeof discover>>;
     try {
-      as = await discover(config.issuer, options(c.env));
+      return await beginSignIn(c, email);
     } catch (err) {
-      const why = `cannot discover the identity provider: ${(err as Error).message}`;
-      return refuse(c, 'provider_unreachable', new ApiError(502, 'upstream_failed', why));
+      if (!(err instanceof SsoFailure)) throw err;
+      return failed(c, 'sso.start', err);
     }
-    const pending = await beginAuthorization(as, config, callbackUrl(c), email);
-    await c.var.db.insert(schema.ssoStates).values({
-      stateHash: await sha256Hex(pending.state),
-      orgId,
-      codeVerifier: pending.codeVerifier,
-      nonce: pending.nonce,
-      expiresAt: Date.now() + STATE_TTL_MS,
-    });
-    // SameSite=Lax: the provider's redirect back is a top-level GET, which Lax cookies accompany.
-    setCookie(c, SSO_STATE_COOKIE, pending.state, {
-      httpOnly: true,
-      secure: true,
-      sameSite: 'Lax',
-      path: '/',
-      maxAge: STATE_TTL_MS / 1000,
-    });
-    return c.redirect(pending.url.toString(), 302);
   });
 
   app.openapi(callback, async (c) => {
@@ -185,19 +187,45 @@ export function registerSsoRoutes(app: App) {
       await finishSignIn(c, state, cookieState);
       return c.redirect('/', 302);
     } catch (err) {
-      if (!(err instanceof CallbackFailure)) throw err;
-      await audit(c, {
-        orgId: err.orgId,
-        action: 'sso.login',
-        outcome: 'failure',
-        details: { reason: err.why },
-      });
-      return refuse(c, err.code, ssoFailed(err.why));
+      if (!(err instanceof SsoFailure)) throw err;
+      return failed(c, 'sso.login', err);
     }
   });
 }
 
-/** The callback's checks, in order; throws a `CallbackFailure` for every way it can fail. */
+/** The start's checks, then the redirect to the provider; throws an `SsoFailure` for every way it can fail. */
+async function beginSignIn(c: Context<AppEnv>, email: string): Promise<Response> {
+  const orgId = await verifiedDomainOrg(c, email);
+  if (!orgId) throw new SsoFailure('unknown_domain', 'no organization uses SSO for this email domain');
+  const config = await ssoConfigOf(c, orgId);
+  if (!config?.enabled) throw new SsoFailure('sso_disabled', SSO_DISABLED, orgId);
+  let pending: Awaited<ReturnType<typeof beginAuthorization>>;
+  try {
+    const as = await discover(config.issuer, options(c.env));
+    pending = await beginAuthorization(as, config, callbackUrl(c), email);
+  } catch (err) {
+    const why = `cannot discover the identity provider: ${(err as Error).message}`;
+    throw new SsoFailure('provider_unreachable', why, orgId, 502);
+  }
+  await c.var.db.insert(schema.ssoStates).values({
+    stateHash: await sha256Hex(pending.state),
+    orgId,
+    codeVerifier: pending.codeVerifier,
+    nonce: pending.nonce,
+    expiresAt: Date.now() + STATE_TTL_MS,
+  });
+  // SameSite=Lax: the provider's redirect back is a top-level GET, which Lax cookies accompany.
+  setCookie(c, SSO_STATE_COOKIE, pending.state, {
+    httpOnly: true,
+    secure: true,
+    sameSite: 'Lax',
+    path: '/',
+    maxAge: STATE_TTL_MS / 1000,
+  });
+  return c.redirect(pending.url.toString(), 302);
+}
+
+/** The callback's checks, in order; throws an `SsoFailure` for every way it can fail. */
 async function finishSignIn(c: Context<AppEnv>, state: string, cookieState: string): Promise<void> {
   // Consume the state first: whatever happens next, this authorization response cannot be used twice.
   const [pending] = await c.var.db
@@ -205,23 +233,23 @@ async function finishSignIn(c: Context<AppEnv>, state: string, cookieState: stri
     .where(eq(schema.ssoStates.stateHash, await sha256Hex(state)))
     .returning();
   if (!pending || pending.expiresAt <= Date.now())
-    throw new CallbackFailure('expired', 'unknown, used or expired state');
+    throw new SsoFailure('expired', 'unknown, used or expired state');
   const orgId = pending.orgId;
   if (!timingSafeEqualText(cookieState, state))
-    throw new CallbackFailure('wrong_browser', 'state does not belong to this browser', orgId);
+    throw new SsoFailure('wrong_browser', 'state does not belong to this browser', orgId);
   const providerError = c.req.query('error');
   if (providerError !== undefined) {
     const code = providerErrorCode(providerError);
-    throw new CallbackFailure(
+    throw new SsoFailure(
       code === 'access_denied' ? 'access_denied' : 'provider_error',
       `the provider answered ${code}`,
       orgId,
     );
   }
   const config = await ssoConfigOf(c, orgId);
-  if (!config?.enabled) throw new CallbackFailure('sso_disabled', SSO_DISABLED, orgId);
+  if (!config?.enabled) throw new SsoFailure('sso_disabled', SSO_DISABLED, orgId);
   const as = await discover(config.issuer, options(c.env)).catch((err: Error) => {
-    throw new CallbackFailure('provider_unreachable', `cannot discover the provider: ${err.message}`, orgId);
+    throw new SsoFailure('provider_unreachable', `cannot discover the provider: ${err.message}`, orgId);
   });
   let identity: Awaited<ReturnType<typeof completeAuthorization>>;
   try {
@@ -233,16 +261,12 @@ async function finishSignIn(c: Context<AppEnv>, state: string, cookieState: stri
       options(c.env),
     );
   } catch (err) {
-    throw new CallbackFailure(
-      'invalid_response',
-      `provider answer rejected: ${(err as Error).message}`,
-      orgId,
-    );
+    throw new SsoFailure('invalid_response', `provider answer rejected: ${(err as Error).message}`, orgId);
   }
   if (!identity.emailVerified)
-    throw new CallbackFailure('email_unverified', 'the provider has not verified the email address', orgId);
+    throw new SsoFailure('email_unverified', 'the provider has not verified the email address', orgId);
   if ((await verifiedDomainOrg(c, identity.email)) !== orgId) {
-    throw new CallbackFailure(
+    throw new SsoFailure(
       'domain_not_verified',
       `email domain of ${identity.email} is not verified for this organization`,
       orgId,
