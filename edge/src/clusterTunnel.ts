@@ -11,6 +11,7 @@ import {
   TunnelRequestError,
 } from '../../lib/tunnel/index.ts';
 import { recordClusterConnection } from './clusters/connectionStatus.ts';
+import { admitTestSendInStorage } from './monitors/testSendLimit.ts';
 import { SocketHeartbeat } from './tunnel/heartbeat.ts';
 import { TUNNEL_LIMITS } from './tunnel/limits.ts';
 import { callerBody, PendingQuery } from './tunnel/pendingQuery.ts';
@@ -41,6 +42,8 @@ import {
  * - `GET /connect` (WebSocket upgrade, header x-understory-cluster-id): a portal's tunnel;
  * - `POST /query` with a TunnelQuery JSON body: one query; answers the portal's status and body, or a JSON error;
  * - `POST /token` with a TokenChange body: the install token was rotated or the cluster deleted;
+ * - `POST /test-send` with `{ targetId }`: may that notification target be sent a test now (and count it)?
+ *   (monitors/testSendLimit.ts);
  * - `GET /health`: used by /api/health.
  */
 export class ClusterTunnel extends DurableObject<Env> {
@@ -73,6 +76,10 @@ export class ClusterTunnel extends DurableObject<Env> {
     if (url.pathname === '/connect') return await this.acceptPortal(request);
     if (url.pathname === '/query' && request.method === 'POST') return this.query(request);
     if (url.pathname === '/token' && request.method === 'POST') return this.tokenChanged(request);
+    if (url.pathname === '/test-send' && request.method === 'POST') {
+      const { targetId } = (await request.json()) as { targetId: string };
+      return Response.json(await admitTestSendInStorage(this.ctx.storage, targetId));
+    }
     return new Response('not found', { status: 404 });
   }
 

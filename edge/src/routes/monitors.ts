@@ -19,10 +19,11 @@ import {
 import type { App } from '../app.ts';
 import { audit } from '../audit.ts';
 import { type AppEnv, actorOf } from '../env.ts';
+import { limitTestSend, TEST_SEND_LIMITS } from '../monitors/testSendLimit.ts';
 import type { Permission } from '../permissions.ts';
 import { defineRoute } from '../routeRegistry.ts';
 import { body, errorResponses, Id, OrgParams } from '../schemas.ts';
-import { paramsFromQueryString, queryCluster } from '../tunnel/clusterQuery.ts';
+import { assertClusterOfOrg, paramsFromQueryString, queryCluster } from '../tunnel/clusterQuery.ts';
 
 const base = '/api/orgs/{orgId}/clusters/{clusterId}';
 const ClusterParams = OrgParams.extend({ clusterId: Id });
@@ -48,6 +49,8 @@ interface MonitorRoute {
   permission?: Permission;
   /** The tunnel params from the path parameters, the JSON body and the caller. */
   params: (p: Params, body: Record<string, unknown>, c: Context<AppEnv>) => Record<string, unknown>;
+  /** Runs before the query enters the tunnel (the cluster is known to be the organization's): may throw. */
+  before?: (c: Context<AppEnv>, ids: Params) => Promise<void>;
   /** Audit action for a change; its target id comes from the path or the answer. */
   audit?: { action: string; targetType: string; answerKey?: string };
 }
@@ -181,8 +184,11 @@ const ROUTES: MonitorRoute[] = [
     kind: 'targets.test',
     summary:
       'Send one test notification (marked as a test) and answer what the receiver said: ' +
-      '{result: {delivered, status, error, notificationId, durationMs}}; one attempt, no retries',
+      '{result: {delivered, status, error, notificationId, durationMs}}; one attempt, no retries; ' +
+      `at most ${TEST_SEND_LIMITS.perTarget} per target and ${TEST_SEND_LIMITS.perCluster} per cluster a minute ` +
+      '(429 with Retry-After beyond)',
     pathParams: ['targetId'],
+    before: (c, p) => limitTestSend(c, { orgId: p.orgId!, clusterId: p.clusterId!, targetId: p.targetId! }),
     params: (p, _b, c) => ({ id: p.targetId, requestedBy: actorOf(c.var.principal) }),
     audit: { action: 'notification_target.test', targetType: 'notification_target' },
   },
@@ -227,6 +233,10 @@ export function registerMonitorRoutes(app: App) {
     openapi(app, route, async (c) => {
       const { orgId, clusterId, ...pathArgs } = c.req.param() as Params;
       const json = r.body ? ((await c.req.json()) as Record<string, unknown>) : {};
+      if (r.before) {
+        await assertClusterOfOrg(c, orgId!, clusterId!);
+        await r.before(c, { orgId: orgId!, clusterId: clusterId!, ...pathArgs });
+      }
       const res = await queryCluster(c, orgId!, clusterId!, r.kind, r.params(pathArgs, json, c));
       if (!r.audit || res.status !== 200) return res;
       // Changes answer small JSON: read it to name the created object in the audit log, then pass it on.

@@ -21,15 +21,7 @@ export async function queryCluster(
   rawParams: unknown,
   timeoutMs: number = TUNNEL_LIMITS.queryTimeoutMs,
 ): Promise<Response> {
-  // Clusters never change organization; a deletion through this isolate clears the cache (authCache.ts).
-  const exists = await authCache.get(`cluster:${orgId}:${clusterId}`, async () => {
-    const row = await c.var.db.query.clusters.findFirst({
-      columns: { id: true },
-      where: and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)),
-    });
-    return row !== undefined;
-  });
-  if (!exists) throw notFound('cluster');
+  await assertClusterOfOrg(c, orgId, clusterId);
   const parsed = QUERY_PARAMS[kind].safeParse(rawParams);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
@@ -55,6 +47,19 @@ export async function queryCluster(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(query),
   });
+}
+
+/** 404 unless the cluster belongs to the organization (whose membership `authorize` has checked). */
+export async function assertClusterOfOrg(c: Context<AppEnv>, orgId: string, clusterId: string) {
+  // Clusters never change organization; a deletion through this isolate clears the cache (authCache.ts).
+  const exists = await authCache.get(`cluster:${orgId}:${clusterId}`, async () => {
+    const row = await c.var.db.query.clusters.findFirst({
+      columns: { id: true },
+      where: and(eq(schema.clusters.id, clusterId), eq(schema.clusters.orgId, orgId)),
+    });
+    return row !== undefined;
+  });
+  if (!exists) throw notFound('cluster');
 }
 
 const NUMERIC = new Set(['start', 'end', 'limit', 'buckets', 'minDurationMs', 'maxDurationMs']);
