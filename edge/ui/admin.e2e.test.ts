@@ -57,6 +57,9 @@ async function signIn(width = 1366) {
   return p;
 }
 
+/** The audit log's request for an older page (the first page has no `before`). */
+const isOlderAuditPage = (url: URL) => url.pathname.endsWith('/audit') && url.searchParams.has('before');
+
 /** A change through the API with the page's own session (cookie and CSRF token). */
 async function asPage(page: Page, method: 'POST' | 'GET', path: string, data?: unknown) {
   const me = await (await page.request.get(`${stack!.url}/api/me`)).json();
@@ -131,6 +134,24 @@ test('audit log: the actions of this session, filters in the URL, older pages', 
   const rows = page.locator('tbody tr[data-audit-action]');
   await poll(() => rows.count()).toBe(50);
   await shot(page, '04-audit');
+  // "Load older" is an action like the others: a failure is said beside its button, which is free again.
+  const older = page.getByRole('button', { name: /Load older entries|Loading/ });
+  await page.route(
+    isOlderAuditPage,
+    (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'internal', message: 'cannot read the audit log: test failure' },
+        }),
+      }),
+    { times: 1 },
+  );
+  await older.click();
+  await poll(() => page.locator('.audit-more').getByRole('alert').textContent()).toContain('test failure');
+  expect(await older.isEnabled()).toBe(true);
+  expect(await rows.count()).toBe(50);
   await page.getByRole('button', { name: 'Load older entries' }).click();
   await poll(async () => (await rows.count()) > 50).toBe(true);
   const actions = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-audit-action')));
@@ -158,6 +179,38 @@ test('audit log: the actions of this session, filters in the URL, older pages', 
   await poll(() => rows.count()).toBe(50);
   await page.setViewportSize({ width: 1920, height: 1000 });
   await shot(page, '05b-audit-wide');
+
+  // An older page still on its way when the filters change belongs to the view that was left: it is dropped,
+  // and the button is busy (disabled) while it runs.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(
+    isOlderAuditPage,
+    async (route) => {
+      await held;
+      await route.continue();
+    },
+    { times: 1 },
+  );
+  await older.click();
+  await poll(() => older.textContent()).toBe('Loading...');
+  expect(await older.isDisabled()).toBe(true);
+  await page.getByLabel('Area').selectOption('service_account');
+  const onlyServiceAccounts = async () => {
+    const shown = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-audit-action')));
+    return shown.length > 0 && shown.every((a) => a?.startsWith('service_account.'));
+  };
+  await poll(onlyServiceAccounts).toBe(true);
+  const answered = page.waitForResponse((r) => isOlderAuditPage(new URL(r.url())));
+  release();
+  await answered;
+  // Nothing of the unfiltered older page may show up in the filtered list, now or a moment later.
+  for (let i = 0; i < 10; i++) {
+    expect(await onlyServiceAccounts()).toBe(true);
+    await page.waitForTimeout(200);
+  }
   expect(errors).toEqual([]);
 }, 300_000);
 

@@ -1,11 +1,15 @@
 /**
  * The audit log (admins): who did what, when, from where; newest first, filtered by area, person and outcome
  * (in the URL, so a filtered view can be shared), 50 entries a page with "Load older" (the API pages by id).
+ * The first page is a read (`useLoad`, again on every filter change); "Load older" is an action (`useAction`:
+ * busy, its error beside the button), and a page that arrives after the filters changed is dropped.
  */
-import { useEffect, useState } from 'react';
+import { useRef, useState } from 'react';
 import { type AuditEntry, adminEndpoints, type Member, type OrgRef } from '../../api.ts';
 import { setSearchParams, useSearch } from '../../router.ts';
 import { EmptyState, ErrorNote, relativeTime, TableSkeleton } from '../../ui.tsx';
+import { useAction } from '../../useAction.ts';
+import { useLoad } from '../../useLoad.ts';
 import './admin.css';
 
 const PAGE = 50;
@@ -22,6 +26,11 @@ const AREAS = [
   { value: 'monitor', label: 'Monitors' },
 ];
 
+/** The first page of one view (`key`: the org and filters), and whether the API may have older entries. */
+type FirstPage = { key: string; entries: AuditEntry[]; more: boolean };
+/** Older pages, loaded after (and only shown with) the first page `after`. */
+type OlderPages = { after: FirstPage; entries: AuditEntry[]; more: boolean };
+
 export function AuditPage({ org, members }: { org: OrgRef; members: Member[] }) {
   const params = new URLSearchParams(useSearch());
   const filter = {
@@ -30,38 +39,32 @@ export function AuditPage({ org, members }: { org: OrgRef; members: Member[] }) 
     outcome: params.get('outcome') ?? '',
   };
   const key = `${org.id}|${filter.action}|${filter.actor}|${filter.outcome}`;
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [more, setMore] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [loadedKey, setLoadedKey] = useState('');
+  const first = useLoad<FirstPage>(async () => {
+    const res = await adminEndpoints.audit(org.id, { ...filter, limit: PAGE });
+    return { key, entries: res.entries, more: res.entries.length === PAGE };
+  }, key);
+  const [older, setOlder] = useState<OlderPages | null>(null);
+  const loadingOlder = useAction();
+  // The first page on screen now, for an older page that arrives later to check it still belongs.
+  const current = first.data?.key === key ? first.data : null;
+  const currentRef = useRef(current);
+  currentRef.current = current;
 
-  const load = async (before: number | undefined, forKey: string, signal: { stale: boolean }) => {
-    setBusy(true);
-    setError(null);
-    try {
+  // While the first page of new filters loads, the previous view's first page stays, without older pages.
+  const olderHere = current && older?.after === current ? older : null;
+  const entries = first.data ? [...first.data.entries, ...(olderHere?.entries ?? [])] : null;
+  const more = olderHere ? olderHere.more : (current?.more ?? false);
+  const loadOlder = (after: FirstPage, before: number | undefined) =>
+    loadingOlder.run(async () => {
       const res = await adminEndpoints.audit(org.id, { ...filter, limit: PAGE, before });
-      if (signal.stale) return;
-      setEntries((old) => (before === undefined ? res.entries : [...(old ?? []), ...res.entries]));
-      setMore(res.entries.length === PAGE);
-      setLoadedKey(forKey);
-    } catch (err) {
-      if (!signal.stale) {
-        setError(err);
-        if (before === undefined) setEntries(null);
-      }
-    } finally {
-      if (!signal.stale) setBusy(false);
-    }
-  };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` names every input of the first page
-  useEffect(() => {
-    const signal = { stale: false };
-    void load(undefined, key, signal);
-    return () => {
-      signal.stale = true;
-    };
-  }, [key]);
+      // The filters changed (or the list was read again) while this page was on its way: it is not this list's.
+      if (currentRef.current !== after) return;
+      setOlder((o) => ({
+        after,
+        entries: [...(o?.after === after ? o.entries : []), ...res.entries],
+        more: res.entries.length === PAGE,
+      }));
+    });
 
   const names = new Map(members.map((m) => [m.userId, m.name]));
   const who = (actor: string) => {
@@ -117,9 +120,9 @@ export function AuditPage({ org, members }: { org: OrgRef; members: Member[] }) 
           </button>
         ) : null}
       </section>
-      <ErrorNote error={error} />
-      {entries === null && busy ? <TableSkeleton label="Loading the audit log" /> : null}
-      {entries && entries.length === 0 && loadedKey === key ? (
+      <ErrorNote error={first.error} />
+      {entries === null && first.loading ? <TableSkeleton label="Loading the audit log" /> : null}
+      {current && entries?.length === 0 ? (
         <EmptyState icon="☰" title={filtered ? 'Nothing matches these filters' : 'No entries yet'}>
           {filtered
             ? 'Try another area or person, or clear the filters.'
@@ -128,7 +131,11 @@ export function AuditPage({ org, members }: { org: OrgRef; members: Member[] }) 
       ) : null}
       {entries && entries.length > 0 ? (
         <div className="card table-card">
-          <table className="table audit-table" aria-label="Audit log" aria-busy={busy}>
+          <table
+            className="table audit-table"
+            aria-label="Audit log"
+            aria-busy={first.loading || loadingOlder.busy}
+          >
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -167,11 +174,12 @@ export function AuditPage({ org, members }: { org: OrgRef; members: Member[] }) 
               <button
                 type="button"
                 className="btn btn-secondary"
-                disabled={busy}
-                onClick={() => void load(entries.at(-1)?.id, key, { stale: false })}
+                disabled={loadingOlder.busy}
+                onClick={() => current && void loadOlder(current, entries.at(-1)?.id)}
               >
-                {busy ? 'Loading...' : 'Load older entries'}
+                {loadingOlder.busy ? 'Loading...' : 'Load older entries'}
               </button>
+              <ErrorNote error={loadingOlder.error} />
             </div>
           ) : null}
         </div>
