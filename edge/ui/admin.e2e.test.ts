@@ -299,5 +299,29 @@ test('single sign-on: configure the provider, verify the domain, sign a new memb
   // no organization any more, so it is audited without one).
   await page.reload();
   await poll(() => page.locator('tbody tr[data-audit-action="sso.login"]').count()).toBe(2);
+
+  // Someone already signed in whose SSO sign-in fails (a second sign-in, another account) comes back to
+  // /signin?sso_error=..., which sends a signed-in user on to their organization: the page they land on says why.
+  const callbackOfOwner = page.waitForRequest((r) => r.url().startsWith(`${stack!.url}/api/sso/callback?`));
+  await page.goto(`${stack!.url}/api/sso/start?email=${encodeURIComponent(`denied-stack@${SSO_DOMAIN}`)}`);
+  expect(new URL((await callbackOfOwner).url()).searchParams.get('error')).toBe('access_denied');
+  await page.waitForURL('**/o/stack/**');
+  await poll(() => page.getByTestId('sso-error').textContent()).toContain(SSO_ERROR_MESSAGES.access_denied);
+  expect(new URL(page.url()).search).not.toContain('sso_error');
+  expect(await page.content()).not.toContain(REFUSAL_DESCRIPTION.slice(0, 12));
+  // Still signed in as before: the failed attempt changed nothing.
+  expect((await page.request.get(`${stack!.url}/api/me`)).status()).toBe(200);
+  await shot(page, '13-sso-refused-signed-in');
+  // Shown once: dismissed it goes, and a reload of where they landed does not bring it back.
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+  expect(await page.getByTestId('sso-error').count()).toBe(0);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Clusters', level: 1 }).waitFor();
+  expect(await page.getByTestId('sso-error').count()).toBe(0);
+  // A code outside the fixed list gets the general sentence, never the text of the address.
+  await page.goto(`${stack!.url}/signin?sso_error=${encodeURIComponent('Your account is locked, call 555')}`);
+  await page.waitForURL('**/o/stack/**');
+  await poll(() => page.getByTestId('sso-error').textContent()).toContain('Single sign-on did not complete');
+  expect(await page.content()).not.toContain('account is locked');
   expect(errors).toEqual([]);
 }, 300_000);

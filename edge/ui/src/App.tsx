@@ -7,6 +7,8 @@ import { ApiError, endpoints, type Me, setCsrfToken } from './api.ts';
 import { AcceptInvitePage, pendingInvitation } from './pages/AcceptInvitePage.tsx';
 import { AuthPage } from './pages/AuthPage.tsx';
 import { NewOrgPage } from './pages/NewOrgPage.tsx';
+import { SsoErrorNotice } from './pages/SsoErrorNotice.tsx';
+import { ssoErrorMessage } from './pages/ssoErrors.ts';
 import { navigate, parseOrgPath, usePath } from './router.ts';
 import { Shell } from './Shell.tsx';
 import { ErrorNote, Spinner } from './ui.tsx';
@@ -15,6 +17,9 @@ export function App() {
   const path = usePath();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
+  // Back from a failed SSO attempt (`?sso_error=<code>`, read once at load). Signed out, the sign-in page shows
+  // it (AuthPage); signed in, the user is sent on to their organization, whose page shows it until dismissed.
+  const [ssoNotice, setSsoNotice] = useState(() => ssoErrorMessage(location.search));
 
   const refresh = useCallback(async (): Promise<Me | null> => {
     try {
@@ -33,7 +38,10 @@ export function App() {
   }, []);
   const invitation = pendingInvitation();
   useEffect(() => {
-    void refresh();
+    void refresh().then((m) => {
+      // Signed out: the sign-in page has said it; it must not come back after a password sign-in.
+      if (m === null) setSsoNotice(null);
+    });
   }, [refresh]);
 
   if (error) {
@@ -76,5 +84,10 @@ export function App() {
     queueMicrotask(() => navigate(`/o/${me.orgs[0]!.slug}/clusters`, true));
     return null;
   }
-  return <Shell me={me} org={org} page={route.page} rest={route.rest} onSignedOut={refresh} />;
+  const notice = ssoNotice ? (
+    <SsoErrorNotice message={ssoNotice} onDismiss={() => setSsoNotice(null)} />
+  ) : null;
+  return (
+    <Shell me={me} org={org} page={route.page} rest={route.rest} onSignedOut={refresh} notice={notice} />
+  );
 }

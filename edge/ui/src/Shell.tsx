@@ -69,12 +69,15 @@ export function Shell({
   page,
   rest = [],
   onSignedOut,
+  notice,
 }: {
   me: Me;
   org: OrgRef;
   page: string;
   rest?: string[];
   onSignedOut: () => Promise<unknown>;
+  /** Shown above every page until its owner drops it (e.g. why an SSO attempt failed, SsoErrorNotice). */
+  notice?: ReactNode;
 }) {
   const signingOut = useAction();
   const search = useSearch();
@@ -163,6 +166,7 @@ export function Shell({
           </div>
         </header>
         <main id="main" className="content" tabIndex={-1}>
+          {notice}
           <ErrorNote error={signingOut.error} />
           {page === 'clusters' ? (
             <ClustersPage org={org} />
