@@ -14,7 +14,8 @@
  * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
  * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state;
  * BENCH_SENSOR_NODE_OPTIONS sets NODE_OPTIONS for the sensor processes only; BENCH_SENSOR_BUILD=js measures
- * this checkout compiled by scripts/build-js.mjs, as the images run it, e.g. against BENCH_REFERENCE=HEAD)
+ * this checkout compiled by scripts/build-js.mjs, as the images run it, and the reference compiled likewise;
+ * BENCH_WARMUP_SECONDS (default 10) of load warm each started sensor up before it is measured)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -30,6 +31,12 @@ const execFileP = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/**
+ * Load before each started sensor is measured (at the 50 % rate): a sensor runs for days, so its steady state
+ * is what counts, not the first seconds in which V8 still compiles the hot paths (measured: 1.1 s of compiler
+ * threads in the first 30 s; 0.2 s in a 20 s window that began after 8 s, the 5 s export paths getting hot late).
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const RATE_FRACTIONS = [0.25, 0.5];
 const TICK = 100; // USER_HZ
 
@@ -100,13 +107,13 @@ async function wrk(url: string): Promise<Load> {
   };
 }
 
-async function hey(url: string, rate: number): Promise<Load> {
+async function hey(url: string, rate: number, seconds = SECONDS): Promise<Load> {
   const workers = 10;
   const { stdout } = await execFileP(
     'hey',
-    ['-z', `${SECONDS}s`, '-c', String(workers), '-q', String(rate / workers), url],
+    ['-z', `${seconds}s`, '-c', String(workers), '-q', String(rate / workers), url],
     {
-      timeout: (SECONDS + 30) * 1000,
+      timeout: (seconds + 30) * 1000,
       maxBuffer: 1 << 24,
     },
   );
@@ -145,14 +152,22 @@ interface Build {
   dir: string;
 }
 
-/** The reference commit's tree in `dir` with its own native build (node_modules shared with this checkout). */
-function buildReference(ref: string, dir: string): Build {
+/**
+ * The reference commit's tree in `dir` with its own native build (node_modules shared with this checkout);
+ * compiled by its own scripts/build-js.mjs when `compiled` (BENCH_SENSOR_BUILD=js: both builds as the images
+ * run them).
+ */
+function buildReference(ref: string, dir: string, compiled: boolean): Build {
   const tar = join(dir, 'src.tar');
   execFileSync('git', ['archive', '--output', tar, ref], { cwd: repo });
   execFileSync('tar', ['-xf', tar, '-C', dir]);
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   execFileSync(process.execPath, [join(dir, 'scripts/build-native.mjs')], { cwd: dir, stdio: 'inherit' });
-  return { label: ref, dir };
+  if (!compiled) return { label: ref, dir };
+  const tree = join(dir, 'js');
+  execFileSync(process.execPath, [join(dir, 'scripts/build-js.mjs'), tree], { cwd: dir, stdio: 'inherit' });
+  symlinkSync(join(repo, 'node_modules'), join(tree, 'node_modules'));
+  return { label: ref, dir: tree };
 }
 
 async function startSensor(pids: number[], sink: string, cwd = repo): Promise<Sensor> {
@@ -245,7 +260,7 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const bpf = Math.max(0, bpfNs(pid) - bpf0 - backgroundNsPerS * elapsed);
   const processCores = (cpuSeconds(pid) - cpu0) / elapsed;
-  // Let the last batch drain before counting calls (the reader wakes every 15 ms).
+  // Let the last batch drain before counting calls (the reader wakes every 50 ms).
   await new Promise((r) => setTimeout(r, 500));
   const c1 = await counters(sensor.admin);
   return {
@@ -297,6 +312,7 @@ async function scenario(
       const sensor = await startSensor(pids, sink, builds[bi]!.dir);
       const runs = withSensor[bi]!;
       try {
+        if (WARMUP_SECONDS > 0) await hey(url, rates[rates.length - 1]!, WARMUP_SECONDS);
         const bg = await bpfBackgroundNsPerS(sensor);
         runs[0]!.push(await measure(() => wrk(url), sensor, bg));
         for (const [i, rate] of rates.entries())
@@ -414,7 +430,7 @@ async function main(): Promise<void> {
   }
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;
-  if (ref && refDir) builds.push(buildReference(ref, refDir));
+  if (ref && refDir) builds.push(buildReference(ref, refDir, jsDir !== undefined));
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
       id: i,

@@ -90,7 +90,7 @@ CaptureSession::CaptureSession(const Napi::CallbackInfo& info) : Napi::ObjectWra
   Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
   ring_bytes_ = OptU64(o, "ringBytes", 16u << 20);
   batch_bytes_ = static_cast<uint32_t>(OptU64(o, "batchBytes", 256u << 10));
-  poll_ms_ = static_cast<int>(OptU64(o, "pollMs", 15));
+  poll_ms_ = static_cast<int>(OptU64(o, "pollMs", 50));
   max_in_flight_ = static_cast<uint32_t>(OptU64(o, "maxInFlight", 8));
 }
 
