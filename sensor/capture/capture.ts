@@ -26,8 +26,11 @@ export interface CaptureOptions {
   /**
    * Poll timer of the reader thread, 1 .. 1000 ms. Default 50: every wake-up costs both threads a
    * context switch and the batch's fixed work, so fewer, larger batches cut the sensor's CPU per request
-   * (0.146 vs 0.174 cores per 10k req/s at 3.9k req/s against 15 ms); calls reach the pipeline at most
-   * this much later, far below the 5 s export interval. Bursts still wake the reader early (`wakeBytes`).
+   * (whole-sensor bench against 15 ms: 0.90-0.94x saturated, 0.79-0.95x and 0.86-0.94x at a quarter and
+   * half of it, three runs). Calls reach the pipeline at most this much later, far below the 5 s export
+   * interval; bursts of traffic still wake the reader early (`wakeBytes`). A larger batch is a longer burst
+   * of sensor CPU beside the application; the bench's latency and throughput deltas of that size (p99
+   * +0.1-0.5 ms, throughput -1 % at half load) showed up with 15 ms too, i.e. within its spread.
    */
   pollMs?: number;
   /** Batch size handed to JavaScript, 16 KiB .. 16 MiB. Default 256 KiB. */
