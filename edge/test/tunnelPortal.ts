@@ -17,7 +17,7 @@ import {
   splitIntoChunks,
   TUNNEL_CONNECT_PATH,
 } from '../../lib/tunnel/index.ts';
-import { callJson, ORIGIN } from './client.ts';
+import { type CallOptions, callJson, ORIGIN } from './client.ts';
 import type { OrgWorld } from './fixtures.ts';
 
 export function connectTunnel(token: string | null): Promise<Response> {
@@ -105,6 +105,23 @@ export class TestPortal {
   async nextRequests(n: number): Promise<RequestMessage[]> {
     await this.until(() => this.requests.length >= n, `${n} requests`);
     return this.requests.splice(0, n);
+  }
+
+  /**
+   * Calls the edge at `path` and answers the one request that call sends to the cluster with `answer` (JSON):
+   * the edge's answer and what the cluster was asked.
+   */
+  async callThrough(
+    method: string,
+    path: string,
+    opts: CallOptions,
+    answer: unknown,
+  ): Promise<{ status: number; body: unknown; request: RequestMessage }> {
+    const pending = callJson(method, path, opts);
+    const [request] = await this.nextRequests(1);
+    this.answer(request!.id, JSON.stringify(answer));
+    const res = await pending;
+    return { status: res.status, body: res.body, request: request! };
   }
 
   answer(id: string, body: Uint8Array | string, status = 200, contentType = 'application/json'): void {

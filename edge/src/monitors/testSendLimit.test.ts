@@ -67,12 +67,12 @@ describe('test notifications through the edge', () => {
 
   /** A test send the portal answers as delivered. */
   async function sendTest(targetId: string, who: CallOptions = { as: w.members.editor }) {
-    const pending = callJson('POST', `${base()}/notification-targets/${targetId}/test`, who);
-    const [request] = await portal.nextRequests(1);
-    expect(request?.params).toMatchObject({ id: targetId });
     const result = { delivered: true, status: 204, error: null, notificationId: 'n', durationMs: 1 };
-    portal.answer(request!.id, JSON.stringify({ result }));
-    return pending;
+    const res = await portal.callThrough('POST', `${base()}/notification-targets/${targetId}/test`, who, {
+      result,
+    });
+    expect(res.request.params).toMatchObject({ id: targetId });
+    return res;
   }
 
   /** A test send that must be refused before the tunnel. */

@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestMessage } from '../../../lib/tunnel/index.ts';
 import { type CallOptions, callJson } from '../../test/client.ts';
 import { createOrgWorld, type OrgWorld } from '../../test/fixtures.ts';
 import { TestPortal } from '../../test/tunnelPortal.ts';
@@ -21,17 +20,8 @@ beforeAll(async () => {
 afterAll(() => portal?.close());
 
 /** Calls the edge; the test portal answers the one request it gets with `answer`. */
-async function viaPortal(
-  method: string,
-  path: string,
-  opts: CallOptions,
-  answer: unknown = { ok: true },
-): Promise<{ status: number; body: unknown; request: RequestMessage }> {
-  const pending = callJson(method, base() + path, opts);
-  const [request] = await portal.nextRequests(1);
-  portal.answer(request!.id, JSON.stringify(answer));
-  const res = await pending;
-  return { status: res.status, body: res.body, request: request! };
+function viaPortal(method: string, path: string, opts: CallOptions, answer: unknown = { ok: true }) {
+  return portal.callThrough(method, base() + path, opts, answer);
 }
 
 const monitor = {
