@@ -13,7 +13,9 @@
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
  * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
  * and records this build's cost against it as `*_vs_reference`, so a before/after shares one machine state;
- * BENCH_SENSOR_NODE_OPTIONS sets NODE_OPTIONS for the sensor processes only; BENCH_SENSOR_BUILD=js measures
+ * the sensor processes run with the Node flags of sensor/nodeFlags.ts (as `understory up`, the chart and the
+ * image run them), or BENCH_SENSOR_NODE_ARGS (space-separated) for this build and BENCH_REFERENCE_NODE_ARGS
+ * for the reference when a flag change is what is measured; BENCH_SENSOR_BUILD=js measures
  * this checkout compiled by scripts/build-js.mjs, as the images run it, and the reference compiled likewise;
  * BENCH_WARMUP_SECONDS (default 10) of load warm each started sensor up before it is measured)
  */
@@ -24,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SENSOR_NODE_FLAGS } from '../../sensor/nodeFlags.ts';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
 import { record } from '../harness.ts';
 
@@ -150,6 +153,14 @@ interface Sensor {
 interface Build {
   label: string;
   dir: string;
+  /** Node/V8 flags of its sensor process. */
+  nodeArgs: string[];
+}
+
+/** `BENCH_SENSOR_NODE_ARGS` / `BENCH_REFERENCE_NODE_ARGS` (space-separated; empty = no flags), else ours. */
+function nodeArgs(variable: string): string[] {
+  const v = process.env[variable];
+  return v === undefined ? [...SENSOR_NODE_FLAGS] : v.split(' ').filter((a) => a !== '');
 }
 
 /**
@@ -163,15 +174,18 @@ function buildReference(ref: string, dir: string, compiled: boolean): Build {
   execFileSync('tar', ['-xf', tar, '-C', dir]);
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   execFileSync(process.execPath, [join(dir, 'scripts/build-native.mjs')], { cwd: dir, stdio: 'inherit' });
-  if (!compiled) return { label: ref, dir };
+  const args = nodeArgs('BENCH_REFERENCE_NODE_ARGS');
+  if (!compiled) return { label: ref, dir, nodeArgs: args };
   const tree = join(dir, 'js');
   execFileSync(process.execPath, [join(dir, 'scripts/build-js.mjs'), tree], { cwd: dir, stdio: 'inherit' });
   symlinkSync(join(repo, 'node_modules'), join(tree, 'node_modules'));
-  return { label: ref, dir: tree };
+  return { label: ref, dir: tree, nodeArgs: args };
 }
 
-async function startSensor(pids: number[], sink: string, cwd = repo): Promise<Sensor> {
+async function startSensor(pids: number[], sink: string, build: Build): Promise<Sensor> {
+  const cwd = build.dir;
   const args = [
+    ...build.nodeArgs,
     'bin/understory.mjs',
     'sensor',
     '--pid',
@@ -188,8 +202,8 @@ async function startSensor(pids: number[], sink: string, cwd = repo): Promise<Se
     '0',
     '--no-logs',
   ];
-  // BENCH_SENSOR_NODE_OPTIONS: Node/V8 options for the sensor process only (e.g. --max-semi-space-size=2).
-  const env = { ...process.env, NODE_OPTIONS: process.env.BENCH_SENSOR_NODE_OPTIONS ?? '' };
+  // The flags go on the command line (build.nodeArgs); none inherited from the bench's own NODE_OPTIONS.
+  const env = { ...process.env, NODE_OPTIONS: '' };
   const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -309,7 +323,7 @@ async function scenario(
     // The builds take turns going first, so neither always runs right after the baseline.
     const order = builds.map((_, i) => (i + round) % builds.length);
     for (const bi of order) {
-      const sensor = await startSensor(pids, sink, builds[bi]!.dir);
+      const sensor = await startSensor(pids, sink, builds[bi]!);
       const runs = withSensor[bi]!;
       try {
         if (WARMUP_SECONDS > 0) await hey(url, rates[rates.length - 1]!, WARMUP_SECONDS);
@@ -331,7 +345,8 @@ async function scenario(
         i === 0
           ? `wrk -t1 -c32 ${SECONDS}s, saturation`
           : `hey -c10 at ${rates[i - 1]} req/s (${label.replace('rate_', '').replace('pct', ' %')} of saturation) ${SECONDS}s`;
-      const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${bi === 0 ? '' : ` of ${build.label}`} with remote write + OTLP to a local sink`;
+      const flags = build.nodeArgs.length > 0 ? build.nodeArgs.join(' ') : 'no Node flags';
+      const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${bi === 0 ? '' : ` of ${build.label}`} (${flags}) with remote write + OTLP to a local sink`;
       recordLoad(b, label, w, o, notes);
       if (bi > 0) {
         const cur = avg(withSensor[0]![i]!);
@@ -417,7 +432,7 @@ async function main(): Promise<void> {
   await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
   const sink = await startSink();
   const only = process.env.BENCH_SCENARIOS;
-  const builds: Build[] = [{ label: 'this', dir: repo }];
+  const builds: Build[] = [{ label: 'this', dir: repo, nodeArgs: nodeArgs('BENCH_SENSOR_NODE_ARGS') }];
   // BENCH_SENSOR_BUILD=js: this checkout compiled by scripts/build-js.mjs (as the images run it, no tsx).
   const jsDir =
     process.env.BENCH_SENSOR_BUILD === 'js' ? mkdtempSync(join(tmpdir(), 'understory-js-')) : undefined;
@@ -426,7 +441,7 @@ async function main(): Promise<void> {
       stdio: 'inherit',
     });
     symlinkSync(join(repo, 'node_modules'), join(jsDir, 'tree/node_modules'));
-    builds[0] = { label: 'this (compiled)', dir: join(jsDir, 'tree') };
+    builds[0] = { ...builds[0]!, label: 'this (compiled)', dir: join(jsDir, 'tree') };
   }
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;

@@ -32,6 +32,7 @@ describe("up's sensor", () => {
     await spec.prepare!();
     expect(spec.args).toEqual([
       '--max-semi-space-size=2',
+      '--single-threaded',
       '/repo/bin/understory.mjs',
       'sensor',
       '--remote-write-url',

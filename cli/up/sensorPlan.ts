@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { effectiveCapabilities, missingCapabilities } from '../../sensor/capture/errors.ts';
+import { SENSOR_NODE_FLAGS } from '../../sensor/nodeFlags.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 /**
@@ -40,8 +41,8 @@ export function sensorSpec(
   launcher: string,
 ): ProcessSpec {
   const base = [
-    // A 2 MiB young generation: RSS ~147 instead of ~173 MiB under load (bench/sensor/sensor.bench.ts).
-    '--max-semi-space-size=2',
+    // The sensor's Node flags (young generation size, V8 work on the JavaScript thread): sensor/nodeFlags.ts.
+    ...SENSOR_NODE_FLAGS,
     launcher,
     'sensor',
     '--remote-write-url',

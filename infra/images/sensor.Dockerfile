@@ -58,7 +58,8 @@ COPY --from=deps /src/node_modules ./node_modules
 COPY --from=js /out/ ./
 COPY --from=native /src/sensor/bpf/capture.bpf.o ./sensor/bpf/
 COPY --from=native /src/sensor/native/build/Release/understory_capture.node ./sensor/native/build/Release/
-RUN ln -s /opt/understory/bin/understory.mjs /usr/local/bin/understory
+# `understory` = bin/understory.mjs under the sensor's Node flags (sensor/nodeFlags.ts).
+COPY --chmod=755 infra/images/sensor-launcher.sh /usr/local/bin/understory
 ENV NODE_ENV=production
 # Root, because loading eBPF programs and reading other processes' /proc entries need uid 0 on most kernels;
 # the chart drops every capability except the ones it names.

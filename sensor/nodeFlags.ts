@@ -1,0 +1,16 @@
+/**
+ * Node/V8 flags the sensor process runs with, wherever it is started: `understory up` (cli/up/sensorPlan.ts),
+ * the sensor image's launcher (infra/images/sensor-launcher.sh, checked against this list by
+ * infra/images/sensorLauncher.test.ts) and the sensor benchmark. They go on the command line: NODE_OPTIONS
+ * refuses `--single-threaded`.
+ *
+ * - `--max-semi-space-size=2`: a 2 MiB young generation instead of 16: RSS ~147 instead of ~173 MiB under
+ *   load, no CPU cost measured (sensor/pipeline/README.md, "Memory").
+ * - `--single-threaded`: V8 does its garbage collection and optimising compilation on the JavaScript thread
+ *   instead of helper threads. The sensor shares the node's CPUs with the applications it watches and is not
+ *   latency-sensitive (calls reach the pipeline in 50 ms batches), so handing work to other threads buys it
+ *   nothing and costs thread wake-ups and synchronisation: measured 0.89-0.97x process CPU saturated, 0.91-0.93x
+ *   at 8k req/s, a median 0.94x at 4k, 0.94-1.00x sensor CPU in the whole-sensor bench, and 5-8 MiB less RSS
+ *   (sensor/pipeline/README.md, "Fourth pass").
+ */
+export const SENSOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--single-threaded'];
