@@ -10,7 +10,7 @@
  *   instead of helper threads. The sensor shares the node's CPUs with the applications it watches and is not
  *   latency-sensitive (calls reach the pipeline in 50 ms batches), so handing work to other threads buys it
  *   nothing and costs thread wake-ups and synchronisation: measured 0.89-0.97x process CPU saturated, 0.91-0.93x
- *   at 8k req/s, a median 0.94x at 4k, 0.94-1.00x sensor CPU in the whole-sensor bench, and 5-8 MiB less RSS
- *   (sensor/pipeline/README.md, "Fourth pass").
+ *   at 8k req/s, a median 0.94x at 4k; in the whole-sensor bench 0.90-1.03x sensor CPU for the Node service
+ *   and 0.83-0.87x for nginx, whose RSS fell from 163 to 134 MiB (sensor/pipeline/README.md, "Fourth pass").
  */
 export const SENSOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--single-threaded'];
