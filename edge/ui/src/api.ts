@@ -79,22 +79,37 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * One call of the edge's API. `timeoutMs` gives up on an answer that takes longer (ApiError code `timeout`):
+ * for callers that poll and would rather ask again than wait for the edge's own deadline (32 s for cluster
+ * queries) when an answer is lost on the way.
+ */
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { timeoutMs?: number } = {},
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const signal = opts.timeoutMs === undefined ? null : AbortSignal.timeout(opts.timeoutMs);
   let res: Response;
+  let text: string;
   try {
     res = await fetch(path, {
       method,
       headers,
       credentials: 'same-origin',
       body: body === undefined ? null : JSON.stringify(body),
+      signal,
     });
+    text = await res.text();
   } catch (err) {
+    if (signal?.aborted)
+      throw new ApiError(0, 'timeout', `no answer from the server within ${opts.timeoutMs! / 1000} s`);
     throw new ApiError(0, 'network', `cannot reach the server: ${(err as Error).message}`);
   }
-  const text = await res.text();
   const data = text ? safeJson(text) : null;
   if (!res.ok) {
     // The edge's `{error: {code, message}}`, or Prometheus' `{status: 'error', errorType, error: '...'}`.

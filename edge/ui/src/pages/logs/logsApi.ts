@@ -19,6 +19,7 @@ export const MAX_BUCKETS = 500;
 export function searchLogs(
   ref: ClusterRef,
   q: { start: number; end: number; query: string; limit: number; buckets: number; order?: 'asc' | 'desc' },
+  opts: { timeoutMs?: number } = {},
 ): Promise<LogsSearchAnswer> {
   const qs = new URLSearchParams({
     start: String(Math.floor(q.start)),
@@ -31,6 +32,8 @@ export function searchLogs(
   return api<LogsSearchAnswer>(
     'GET',
     `/api/orgs/${encodeURIComponent(ref.orgId)}/clusters/${encodeURIComponent(ref.clusterId)}/logs?${qs}`,
+    undefined,
+    opts,
   );
 }
 

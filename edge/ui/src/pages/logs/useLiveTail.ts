@@ -6,6 +6,8 @@
  * the next, so a burst is read to its end rather than skipped; only more than `TAIL_BATCH` lines within one
  * millisecond can be skipped (`skipped` says so).
  * Paused, nothing is polled and the lines stay; resuming catches up from the cursor.
+ * A poll gives up after `TAIL_REQUEST_TIMEOUT_MS` and the next one asks again from the same cursor: an answer
+ * lost on the way would otherwise stop the tail until the edge's own deadline (32 s).
  * A new query or cluster starts over with the newest lines of the last minutes.
  */
 import { useEffect, useRef, useState } from 'react';
@@ -16,6 +18,8 @@ import { type LogRow, lineKey, searchLogs } from './logsApi.ts';
 export const TAIL_POLL_MS = 2000;
 export const TAIL_MAX_LINES = 1000;
 export const TAIL_BATCH = 500;
+/** A poll's answer normally takes well under a second; one that takes longer than this is asked again. */
+export const TAIL_REQUEST_TIMEOUT_MS = 10_000;
 /** The first poll shows up to this many of the lines of the last `TAIL_START_MS`. */
 const TAIL_START_LINES = 100;
 const TAIL_START_MS = 15 * 60_000;
@@ -40,6 +44,7 @@ export interface Cursor {
 }
 
 const lineMs = (r: LogRow) => Math.floor(nsToMs(r.timestamp));
+const patience = { timeoutMs: TAIL_REQUEST_TIMEOUT_MS };
 
 export function useLiveTail(ref: ClusterRef, query: string, running: boolean): LiveTail {
   const [lines, setLines] = useState<LogRow[]>([]);
@@ -83,26 +88,34 @@ export function useLiveTail(ref: ClusterRef, query: string, running: boolean): L
         const c = cursor.current;
         if (c === null) {
           const start = now - TAIL_START_MS;
-          const answer = await searchLogs(ref, {
-            start,
-            end: now + CLOCK_MARGIN_MS,
-            query,
-            limit: TAIL_START_LINES,
-            buckets: 1,
-          });
+          const answer = await searchLogs(
+            ref,
+            {
+              start,
+              end: now + CLOCK_MARGIN_MS,
+              query,
+              limit: TAIL_START_LINES,
+              buckets: 1,
+            },
+            patience,
+          );
           if (stopped) return;
           const rows = [...answer.rows].reverse(); // oldest first
           cursor.current = advanceCursor({ ms: start, keys: new Set() }, rows);
           show(rows);
         } else {
-          const answer = await searchLogs(ref, {
-            start: c.ms,
-            end: Math.max(now, c.ms) + CLOCK_MARGIN_MS,
-            query,
-            limit: TAIL_BATCH,
-            buckets: 1,
-            order: 'asc',
-          });
+          const answer = await searchLogs(
+            ref,
+            {
+              start: c.ms,
+              end: Math.max(now, c.ms) + CLOCK_MARGIN_MS,
+              query,
+              limit: TAIL_BATCH,
+              buckets: 1,
+              order: 'asc',
+            },
+            patience,
+          );
           if (stopped) return;
           const fresh = answer.rows.filter((r) => !c.keys.has(lineKey(r)));
           let next = advanceCursor(c, fresh);
