@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { freePort } from '../../../lib/net.ts';
 import { ApiError, api } from './api.ts';
 
 let server: Server;
@@ -52,10 +53,7 @@ describe('api', () => {
   });
 
   test('a refused connection is a network error, not a timeout', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort(); // nothing listens there
     await expect(
       api('GET', `http://127.0.0.1:${port}/`, undefined, { timeoutMs: 5000 }),
     ).rejects.toMatchObject({
