@@ -9,6 +9,7 @@ import type { Identity } from './redAggregator.ts';
  * /proc/<pid>/comm, the namespace is empty, the peer is the remote address - for a server call the client's
  * IP only (its port is ephemeral and would explode cardinality), for a client call the server's ip:port.
  */
+/** May return a shared object, and callers may keep it (the span builder caches by it): never modify one after. */
 export type Identify = (call: ApiCall) => Identity;
 
 export class HostIdentity {

@@ -181,6 +181,18 @@ describe('SpanBuilder', () => {
     expect(span.attributes.every((a) => (a.value.stringValue ?? '').length <= 5)).toBe(true);
   });
 
+  it('shares one resource object per identity and pid, and names a new identity anew', () => {
+    const b = new SpanBuilder({ redactor: new Redactor(), node: 'n1' });
+    const first = b.build(call({ pid: 7 }), ID, '/', 'baseline').resource;
+    expect(b.build(call({ pid: 7 }), ID, '/', 'baseline').resource).toBe(first);
+    const other = b.build(call({ pid: 8 }), ID, '/', 'baseline').resource;
+    expect(other).not.toBe(first);
+    expect([first['process.pid'], other['process.pid']]).toEqual([7, 8]);
+    const renamed = b.build(call({ pid: 7 }), { ...ID, workload: 'cart-v2' }, '/', 'baseline').resource;
+    expect(renamed['service.name']).toBe('cart-v2');
+    expect(first['service.name']).toBe('cart');
+  });
+
   it('converts capture times with toEpochNs', () => {
     const b = new SpanBuilder({ redactor: new Redactor(), toEpochNs: (ns) => ns + 1000n });
     expect(b.build(call({ startNs: 5n, endNs: 7n }), ID, '/', 'slow').span.startTimeUnixNano).toBe('1005');

@@ -149,11 +149,12 @@ export class SpanBuilder {
     this.add(attrs, 'understory.sample.reason', reason);
     this.add(attrs, 'understory.request.size', call.reqBytes);
     this.add(attrs, 'understory.response.size', call.respBytes);
-    const prefix = family === 'http' ? 'http' : 'understory';
     const reqKept = r.headersOf(reqHeaders);
-    for (const k in reqKept) this.add(attrs, `${prefix}.request.header.${k}`, reqKept[k]);
+    const reqPrefix = family === 'http' ? 'http.request.header.' : 'understory.request.header.';
+    for (const k in reqKept) this.add(attrs, headerKey(reqPrefix, k), reqKept[k]);
     const respKept = r.headersOf(respHeaders);
-    for (const k in respKept) this.add(attrs, `${prefix}.response.header.${k}`, respKept[k]);
+    const respPrefix = family === 'http' ? 'http.response.header.' : 'understory.response.header.';
+    for (const k in respKept) this.add(attrs, headerKey(respPrefix, k), respKept[k]);
     this.add(
       attrs,
       'understory.request.body',
@@ -183,13 +184,36 @@ export class SpanBuilder {
       const state = headerOf(reqHeaders, 'tracestate');
       if (state) span.traceState = state.slice(0, 512);
     }
-    const res: Record<string, string | number> = { 'service.name': id.workload };
-    if (id.namespace) res['k8s.namespace.name'] = id.namespace;
-    if (id.pod) res['k8s.pod.name'] = id.pod;
-    if (id.node) res['k8s.node.name'] = id.node;
-    if (this.o.node) res['host.name'] = this.o.node;
-    if (call.pid !== undefined) res['process.pid'] = call.pid;
-    return { resource: res, span };
+    return { resource: this.resourceOf(id, call.pid), span };
+  }
+
+  /**
+   * The resource attributes of (identity, pid), one shared object per pair: the exporter groups spans by
+   * resource, and a shared object lets it do so without building a key from its contents per span.
+   * Identities are shared per process and peer and replaced when names change, so the WeakMap follows them.
+   */
+  private readonly resources = new WeakMap<Identity, Map<number, Record<string, string | number>>>();
+
+  private resourceOf(id: Identity, pid: number | undefined): Record<string, string | number> {
+    let byPid = this.resources.get(id);
+    if (byPid === undefined) {
+      byPid = new Map();
+      this.resources.set(id, byPid);
+    }
+    const slot = pid ?? -1;
+    let res = byPid.get(slot);
+    if (res === undefined) {
+      res = { 'service.name': id.workload };
+      if (id.namespace) res['k8s.namespace.name'] = id.namespace;
+      if (id.pod) res['k8s.pod.name'] = id.pod;
+      if (id.node) res['k8s.node.name'] = id.node;
+      if (this.o.node) res['host.name'] = this.o.node;
+      if (pid !== undefined) res['process.pid'] = pid;
+      // Bounded: the pids behind one identity are few; a process that churns pids starts over.
+      if (byPid.size >= 256) byPid.clear();
+      byPid.set(slot, res);
+    }
+    return res;
   }
 }
 
@@ -200,6 +224,25 @@ function headerOf(h: Record<string, string> | undefined, lower: string): string 
   if (v !== undefined) return v;
   for (const k in h) if (k.toLowerCase() === lower) return h[k];
   return undefined;
+}
+
+/** Span attribute names of headers (`http.request.header.<name>`), made once per name, not per span. */
+const headerKeys = new Map<string, Map<string, string>>();
+
+function headerKey(prefix: string, name: string): string {
+  let byName = headerKeys.get(prefix);
+  if (byName === undefined) {
+    byName = new Map();
+    headerKeys.set(prefix, byName);
+  }
+  let key = byName.get(name);
+  if (key === undefined) {
+    key = prefix + name;
+    // Bounded: header names are chosen by the traffic.
+    if (byName.size >= 4096) byName.clear();
+    byName.set(name, key);
+  }
+  return key;
 }
 
 /**

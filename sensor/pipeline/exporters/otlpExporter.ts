@@ -200,9 +200,15 @@ export function encodeSpans(
   return w.finish();
 }
 
+/** Keys of resource objects seen before: the span builder shares one object per process and peer. */
+const resourceKeys = new WeakMap<Record<string, string | number>, string>();
+
 function resourceKey(r: Record<string, string | number>): string {
-  let k = '';
+  let k = resourceKeys.get(r);
+  if (k !== undefined) return k;
+  k = '';
   for (const name in r) k += `${name}\u0000${r[name]}\u0000`;
+  resourceKeys.set(r, k);
   return k;
 }
 
