@@ -18,6 +18,14 @@
  * for the reference when a flag change is what is measured; BENCH_SENSOR_BUILD=js measures
  * this checkout compiled by scripts/build-js.mjs, as the images run it, and the reference compiled likewise;
  * BENCH_WARMUP_SECONDS (default 10) of load warm each started sensor up before it is measured)
+ *
+ * Paired mode (BENCH_PAIRED=1, needs BENCH_REFERENCE): both sensors capture the service AT ONCE, and each
+ * fixed-rate window measures both, so the machine's drift (±25 % between runs minutes apart here) hits the
+ * two alike. Records per rate the median of this build's per-10k CPU over BENCH_PAIRED_WINDOWS windows
+ * (default 8) against the reference's in the same windows, and the median and range of the per-window
+ * ratios: the figure to judge a user-space change of a few percent by. Each sensor's eBPF programs run on
+ * every hooked call of the service, so the service serves more slowly than with one sensor; throughput and
+ * latency are not reported in this mode.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -371,6 +379,88 @@ async function scenario(
   }
 }
 
+const PAIRED_WINDOWS = Number(process.env.BENCH_PAIRED_WINDOWS ?? 8);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Paired mode (see the header): builds[0] and builds[1] capture the service together. The windows are run in
+ * two halves with the sensors started in both orders: tracepoint programs run in attach order, and the
+ * second one finds caches the first warmed (measured: 1.37x in-kernel time for the first with the same
+ * program), so a fixed order would bias the in-kernel figures.
+ */
+async function pairedScenario(
+  name: string,
+  url: string,
+  pids: number[],
+  sink: string,
+  builds: Build[],
+): Promise<void> {
+  const saturated = await wrk(url);
+  const rates = RATE_FRACTIONS.map((f) => Math.max(100, Math.round((saturated.rps * f) / 100) * 100));
+  // [rate][build] -> per-window figures
+  const per10k = rates.map(() => [[], []] as number[][]);
+  const bpfPer10k = rates.map(() => [[], []] as number[][]);
+  for (const order of [
+    [0, 1],
+    [1, 0],
+  ]) {
+    const sensors: Sensor[] = [];
+    try {
+      for (const k of order) sensors[k] = await startSensor(pids, sink, builds[k]!);
+      if (WARMUP_SECONDS > 0) await hey(url, rates[rates.length - 1]!, WARMUP_SECONDS);
+      const bgs = await Promise.all(sensors.map((s) => bpfBackgroundNsPerS(s)));
+      for (const [i, rate] of rates.entries()) {
+        for (let w = 0; w < Math.ceil(PAIRED_WINDOWS / 2); w++) {
+          const pidsNow = sensors.map((s) => s.child.pid!);
+          const cpu0 = pidsNow.map(cpuSeconds);
+          const bpf0 = pidsNow.map(bpfNs);
+          const t0 = process.hrtime.bigint();
+          const load = await hey(url, rate);
+          const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+          const per = load.rps / 10_000;
+          for (const k of [0, 1]) {
+            per10k[i]![k]!.push((cpuSeconds(pidsNow[k]!) - cpu0[k]!) / elapsed / per);
+            const bpf = Math.max(0, bpfNs(pidsNow[k]!) - bpf0[k]! - bgs[k]! * elapsed);
+            bpfPer10k[i]![k]!.push(bpf / 1e9 / elapsed / per);
+          }
+        }
+      }
+    } finally {
+      for (const s of sensors) if (s) await stopSensor(s);
+    }
+  }
+  for (const [i, rate] of rates.entries()) {
+    const label = `rate_${Math.round(RATE_FRACTIONS[i]! * 100)}pct`;
+    const [mine, theirs] = per10k[i]!;
+    const ratios = mine!.map((v, w) => v / theirs![w]!);
+    const notes =
+      `hey -c10 at ${rate} req/s (${Math.round(RATE_FRACTIONS[i]! * 100)} % of saturation), ${mine!.length} windows of ${SECONDS}s, ` +
+      `both sensors capturing at once, started in both orders (${builds[1]!.label} as baseline); median over windows; ` +
+      `per-window ratio median ${median(ratios).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`;
+    record({
+      benchmark: `sensor-full/${name}`,
+      metric: `sensor_process_cores_per_10k_rps_${label}_paired_vs_reference`,
+      value: median(mine!),
+      unit: 'cores',
+      baseline: median(theirs!),
+      notes,
+    });
+    record({
+      benchmark: `sensor-full/${name}`,
+      metric: `sensor_bpf_cores_per_10k_rps_${label}_paired_vs_reference`,
+      value: median(bpfPer10k[i]![0]!),
+      unit: 'cores',
+      baseline: median(bpfPer10k[i]![1]!),
+      notes: `${notes}; in-kernel program time of each sensor's own programs, net of its idle background`,
+    });
+  }
+}
+
 function recordLoad(b: string, label: string, w: Measured, o: Measured, notes: string): void {
   record({
     benchmark: b,
@@ -444,6 +534,10 @@ async function main(): Promise<void> {
     builds[0] = { ...builds[0]!, label: 'this (compiled)', dir: join(jsDir, 'tree') };
   }
   const ref = process.env.BENCH_REFERENCE;
+  const paired = process.env.BENCH_PAIRED === '1';
+  if (paired && !ref)
+    throw new Error('cannot run the paired sensor benchmark: BENCH_PAIRED=1 needs BENCH_REFERENCE');
+  const run = paired ? pairedScenario : scenario;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;
   if (ref && refDir) builds.push(buildReference(ref, refDir, jsDir !== undefined));
   const body = JSON.stringify({
@@ -458,7 +552,7 @@ async function main(): Promise<void> {
     if (!only || only.includes('node')) {
       const node = await startNodeHttp(body.slice(0, 1000));
       try {
-        await scenario(
+        await run(
           'node-http-1kb-json',
           `http://127.0.0.1:${node.port}/api/items/42`,
           [node.pid],
@@ -472,7 +566,7 @@ async function main(): Promise<void> {
     if (!only || only.includes('nginx')) {
       const nginx = await startNginx('ok');
       try {
-        await scenario(
+        await run(
           'nginx-tiny',
           `http://127.0.0.1:${nginx.port}/`,
           [nginx.pid, ...children(nginx.pid)],
