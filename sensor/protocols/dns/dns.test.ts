@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCall } from '../contract.ts';
@@ -46,10 +46,26 @@ describe('DNS over UDP and TCP with real clients', () => {
   let port = 0;
 
   beforeAll(async () => {
-    udp = createSocket('udp4');
-    udp.bind(0, '127.0.0.1');
-    await once(udp, 'listening');
-    port = udp.address().port;
+    // One port number for both transports. The TCP side is bound first and the UDP side then takes its
+    // number: a TCP port picked by UDP could meanwhile be taken by another suite's outgoing connection
+    // (seen in CI as EADDRINUSE). A rare UDP clash is retried with a fresh pair.
+    for (let attempt = 1; ; attempt++) {
+      tcp = createServer(onTcp);
+      tcp.listen(0, '127.0.0.1');
+      await once(tcp, 'listening');
+      port = (tcp.address() as { port: number }).port;
+      udp = createSocket('udp4');
+      udp.bind(port, '127.0.0.1');
+      // `once` rejects when 'error' comes first (EADDRINUSE).
+      const bound = await once(udp, 'listening').then(
+        () => true,
+        () => false,
+      );
+      if (bound) break;
+      udp.close();
+      tcp.close();
+      if (attempt === 5) throw new Error('cannot bind one port number for both UDP and TCP in 5 attempts');
+    }
     udp.on('message', (msg, rinfo) => {
       const info = {
         local: { ip: rinfo.address, port: rinfo.port },
@@ -63,33 +79,32 @@ describe('DNS over UDP and TCP with real clients', () => {
       tracker.onData(key, info, 'ingress', reply, process.hrtime.bigint());
       udp.send(reply, rinfo.port, rinfo.address);
     });
-    tcp = createServer((sock) => {
-      const info = {
-        local: { ip: '127.0.0.1', port: sock.remotePort ?? 0 },
-        remote: { ip: '127.0.0.1', port },
-        transport: 'tcp' as const,
-        role: 'client' as const,
-      };
-      const key = `tcp ${sock.remotePort}`;
-      let pending = Buffer.alloc(0);
-      sock.on('data', (d: Buffer) => {
-        tracker.onData(key, info, 'egress', d, process.hrtime.bigint());
-        pending = Buffer.concat([pending, d]);
-        while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-          const len = pending.readUInt16BE(0);
-          const reply = answer(questionOnly(pending.subarray(2, 2 + len)));
-          pending = pending.subarray(2 + len);
-          const framed = Buffer.concat([Buffer.from([reply.length >> 8, reply.length & 0xff]), reply]);
-          tracker.onData(key, info, 'ingress', framed, process.hrtime.bigint());
-          sock.write(framed);
-        }
-      });
-      sock.on('close', () => tracker.onClose(key));
-      sock.on('error', () => {});
-    });
-    tcp.listen(port, '127.0.0.1');
-    await once(tcp, 'listening');
   });
+
+  function onTcp(sock: Socket): void {
+    const info = {
+      local: { ip: '127.0.0.1', port: sock.remotePort ?? 0 },
+      remote: { ip: '127.0.0.1', port },
+      transport: 'tcp' as const,
+      role: 'client' as const,
+    };
+    const key = `tcp ${sock.remotePort}`;
+    let pending = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      tracker.onData(key, info, 'egress', d, process.hrtime.bigint());
+      pending = Buffer.concat([pending, d]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const len = pending.readUInt16BE(0);
+        const reply = answer(questionOnly(pending.subarray(2, 2 + len)));
+        pending = pending.subarray(2 + len);
+        const framed = Buffer.concat([Buffer.from([reply.length >> 8, reply.length & 0xff]), reply]);
+        tracker.onData(key, info, 'ingress', framed, process.hrtime.bigint());
+        sock.write(framed);
+      }
+    });
+    sock.on('close', () => tracker.onClose(key));
+    sock.on('error', () => {});
+  }
 
   afterAll(() => {
     udp.close();
