@@ -1,7 +1,36 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago on `host` (the OS picks it). Racy by nature; fine for tests and defaults. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/** Ports tried below the ephemeral range: [start - QUIET_SPAN, start). */
+const QUIET_SPAN = 12_000;
+
+/** The first port of the kernel's ephemeral range (outgoing connections and port-0 listeners use it). */
+export function ephemeralStart(path = '/proc/sys/net/ipv4/ip_local_port_range'): number {
+  try {
+    const first = Number(readFileSync(path, 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 1024 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A TCP port that was free a moment ago on `host`, for a server started right after (tests, local
+ * defaults). Picked at random just below the ephemeral range, not by the OS: a port-0 pick lies inside
+ * that range, where any outgoing connection can take it before the caller binds it (CI lost runs to that
+ * race). Still racy against other listeners; falls back to the OS's pick when nothing below is free.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const end = ephemeralStart();
+  const start = Math.max(1025, end - QUIET_SPAN);
+  for (let i = 0; i < 100 && end > start; i++) {
+    const port = start + Math.floor(Math.random() * (end - start));
+    if (await portIsFree(port, host)) return port;
+  }
+  return osPickedPort(host);
+}
+
+function osPickedPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
