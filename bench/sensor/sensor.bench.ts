@@ -374,7 +374,11 @@ async function scenario(
       metric: 'sensor_rss',
       value: Math.max(...withSensor[bi]!.flat().map((m) => m.rss!)),
       unit: 'MiB',
-      notes: 'largest VmRSS of the understory sensor process during the runs (16 MiB ring)',
+      notes: `largest VmRSS of the understory sensor process during the runs (16 MiB ring); ${
+        process.env.BENCH_SENSOR_BUILD === 'js'
+          ? 'compiled tree, as the images run it'
+          : 'run from source: includes the tsx loader (~20 MiB), which the images do not run (BENCH_SENSOR_BUILD=js measures that)'
+      }`,
     });
   }
 }
