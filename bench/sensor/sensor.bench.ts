@@ -311,6 +311,13 @@ function avg(ms: Measured[]): Measured {
   };
 }
 
+/** The metric label of a fixed rate (`rate_25pct`). */
+const rateLabel = (fraction: number) => `rate_${Math.round(fraction * 100)}pct`;
+
+/** The fixed rates hey offers: RATE_FRACTIONS of the saturated rate, in steps of 100 req/s. */
+const fixedRates = (saturatedRps: number) =>
+  RATE_FRACTIONS.map((f) => Math.max(100, Math.round((saturatedRps * f) / 100) * 100));
+
 async function scenario(
   name: string,
   url: string,
@@ -318,15 +325,14 @@ async function scenario(
   sink: string,
   builds: Build[],
 ): Promise<void> {
-  const labels = ['saturated', ...RATE_FRACTIONS.map((f) => `rate_${Math.round(f * 100)}pct`)];
+  const labels = ['saturated', ...RATE_FRACTIONS.map(rateLabel)];
   const base: Measured[][] = labels.map(() => []);
   const withSensor: Measured[][][] = builds.map(() => labels.map(() => []));
   let rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Without and with alternate, so drift in the machine's load hits both alike.
     base[0]!.push(await measure(() => wrk(url)));
-    if (rates.length === 0)
-      rates = RATE_FRACTIONS.map((f) => Math.max(100, Math.round((base[0]![0]!.load.rps * f) / 100) * 100));
+    if (rates.length === 0) rates = fixedRates(base[0]![0]!.load.rps);
     for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(() => hey(url, rate)));
     // The builds take turns going first, so neither always runs right after the baseline.
     const order = builds.map((_, i) => (i + round) % builds.length);
@@ -405,7 +411,7 @@ async function pairedScenario(
   builds: Build[],
 ): Promise<void> {
   const saturated = await wrk(url);
-  const rates = RATE_FRACTIONS.map((f) => Math.max(100, Math.round((saturated.rps * f) / 100) * 100));
+  const rates = fixedRates(saturated.rps);
   // [rate][build] -> per-window figures
   const per10k = rates.map(() => [[], []] as number[][]);
   const bpfPer10k = rates.map(() => [[], []] as number[][]);
@@ -439,7 +445,7 @@ async function pairedScenario(
     }
   }
   for (const [i, rate] of rates.entries()) {
-    const label = `rate_${Math.round(RATE_FRACTIONS[i]! * 100)}pct`;
+    const label = rateLabel(RATE_FRACTIONS[i]!);
     const [mine, theirs] = per10k[i]!;
     const ratios = mine!.map((v, w) => v / theirs![w]!);
     const notes =
