@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -105,7 +107,14 @@ Napi::Value CaptureSession::Load(const Napi::CallbackInfo& info) {
   if (!skel_) ThrowBpf(env, "open", errno, "the capture eBPF object");
   int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(ring_bytes_));
   if (err) ThrowBpf(env, "configure", err, "the ring buffer size");
+  // The verifier gives up with EAGAIN whenever a signal is pending, and libbpf retries only a few times: a
+  // profiler's SIGPROF every millisecond (node --cpu-prof) made every load fail. Signals wait until the
+  // load is done (a second at most); the kernel delivers the ones that arrived right after.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
   err = capture_bpf__load(skel_);
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (err) ThrowBpf(env, "load", err, "the capture eBPF programs");
   loaded_ = true;
   uint32_t self = static_cast<uint32_t>(getpid());
