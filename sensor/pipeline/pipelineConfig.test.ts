@@ -72,6 +72,15 @@ describe('loadPipelineConfig', () => {
 
   it('configures identity, resources and logs; the watcher token comes from a file or the environment', async () => {
     const token = file('token', 'secret-from-file\n');
+    const files = [
+      { path: '/var/log/nginx/error.log', service: 'nginx' },
+      {
+        path: '/var/log/app/**/*.log',
+        service: 'app',
+        maxFiles: 20,
+        multiline: { start: '^\\d{4}-', maxLines: 200, maxBytes: 32768, flushMs: 5000 },
+      },
+    ];
     const p = file(
       'full.json',
       JSON.stringify({
@@ -81,7 +90,9 @@ describe('loadPipelineConfig', () => {
         resources: { intervalMs: 30000 },
         logs: {
           stateFile: '/var/lib/understory/log-offsets.json',
-          files: [{ path: '/var/log/nginx/error.log', service: 'nginx' }],
+          multiline: {},
+          maxHostFiles: 50,
+          files,
         },
       }),
     );
@@ -110,7 +121,9 @@ describe('loadPipelineConfig', () => {
     expect(containerLogsOptions(cfg)).toEqual({
       root: '/var/log/pods',
       stateFile: '/var/lib/understory/log-offsets.json',
-      hostFiles: [{ path: '/var/log/nginx/error.log', service: 'nginx' }],
+      multiline: {},
+      maxHostFiles: 50,
+      hostFiles: files,
       otlpUrl: 'http://collector:4318',
     });
     const fromEnv = pipelineOptions(
@@ -147,6 +160,31 @@ describe('loadPipelineConfig', () => {
     ],
     ['token.json', '{"identity": {"watcherToken": "x"}}', /Unrecognized key.*watcherToken/],
     ['logs.json', '{"logs": {"root": "/var/log/pods"}}', /logs\.stateFile/],
+    [
+      'glob.json',
+      '{"logs": {"stateFile": "/s", "files": [{"path": "var/log/*.log", "service": "x"}]}}',
+      /logs\.files\.0\.path: cannot use log file pattern "var\/log\/\*\.log": not an absolute path/,
+    ],
+    [
+      'braces.json',
+      '{"logs": {"stateFile": "/s", "files": [{"path": "/var/log/{a,b}.log", "service": "x"}]}}',
+      /logs\.files\.0\.path: .*not supported/,
+    ],
+    [
+      'regex.json',
+      '{"logs": {"stateFile": "/s", "files": [{"path": "/a.log", "service": "x", "multiline": {"start": "(at"}}]}}',
+      /logs\.files\.0\.multiline: cannot use multiline rule: Invalid regular expression/,
+    ],
+    [
+      'both.json',
+      '{"logs": {"stateFile": "/s", "multiline": {"start": "^x", "continuation": "^y"}}}',
+      /logs\.multiline: cannot use multiline rule: give either start or continuation/,
+    ],
+    [
+      'limits.json',
+      '{"logs": {"stateFile": "/s", "maxHostFiles": 0, "multiline": {"maxLines": 0, "flushMs": 5}}}',
+      /logs\.multiline\.maxLines.*logs\.multiline\.flushMs.*logs\.maxHostFiles/,
+    ],
   ])('%s is refused with a clear error', (name, text, err) => {
     expect(() => loadPipelineConfig(file(name, text), {})).toThrow(err);
   });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ContainerLogsOptions } from './logs/containerLogs.ts';
+import { parseHostFileGlob } from './logs/hostFileGlob.ts';
+import { compileMultiline } from './logs/multiline.ts';
 import type { SensorPipelineOptions } from './sensorPipeline.ts';
 
 /**
@@ -17,6 +19,28 @@ const positive = z.number().positive();
 const count = z.number().int().positive();
 
 const path = z.string().min(1).max(4096);
+
+/** A zod check that runs a validator throwing `cannot ...` errors and reports its message. */
+const validBy =
+  <T>(validate: (v: T) => unknown) =>
+  (v: T, ctx: z.RefinementCtx) => {
+    try {
+      validate(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+
+/** Joining multi-line records (logs/multiline.ts): patterns compiled and bounded here, at load. */
+const multiline = z
+  .strictObject({
+    start: z.string().optional(),
+    continuation: z.string().optional(),
+    maxLines: count.max(100_000).optional(),
+    maxBytes: count.max(16 * 1024 * 1024).optional(),
+    flushMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .superRefine(validBy(compileMultiline));
 
 export const pipelineConfigSchema = z.strictObject({
   remoteWriteUrl: url.optional(),
@@ -150,11 +174,22 @@ export const pipelineConfigSchema = z.strictObject({
       fromStart: z.boolean().optional(),
       pollIntervalMs: z.number().int().min(100).optional(),
       maxUnackedRecords: count.optional(),
-      /** Plain-text files to follow too (a plain host), each named as a service. */
+      /** Multi-line records of container logs (after CRI partial lines are joined). */
+      multiline: multiline.optional(),
+      /** Plain-text files (or glob patterns of them) to follow too (a plain host), each named as a service. */
       files: z
-        .array(z.strictObject({ path, service: z.string().min(1).max(256) }))
+        .array(
+          z.strictObject({
+            path: path.superRefine(validBy(parseHostFileGlob)),
+            service: z.string().min(1).max(256),
+            maxFiles: count.max(10_000).optional(),
+            multiline: multiline.optional(),
+          }),
+        )
         .max(256)
         .optional(),
+      /** Host files followed at most, all patterns together. */
+      maxHostFiles: count.max(10_000).optional(),
     })
     .optional(),
 });

@@ -194,4 +194,91 @@ describe('container logs end to end through the collector into ClickHouse', () =
     ]);
     expect(rows[0]!.ResourceAttributes).toMatchObject({ 'host.name': 'laptop' });
   });
+
+  it('joins Java and Node stack traces into one record each, in files a glob finds and in container logs', async () => {
+    const java = [
+      '2026-11-25 18:53:00 ERROR request failed',
+      'java.lang.IllegalStateException: cart is empty',
+      '\tat com.shop.Cart.checkout(Cart.java:42)',
+      'Caused by: java.io.IOException: disk full',
+      '\tat com.shop.Store.write(Store.java:9)',
+      '\t... 1 more',
+    ];
+    const node = [
+      'Error: cannot charge card',
+      '    at charge (/app/pay.js:10:11)',
+      '    at async Promise.all (index 0)',
+    ];
+    const app = join(dir, 'glob-app');
+    mkdirSync(join(app, 'sub'), { recursive: true });
+    writeFileSync(join(app, 'a.log'), `${java.join('\n')}\n2026-11-25 18:53:01 INFO after java\n`);
+    writeFileSync(join(app, 'a.log.1'), 'ROTATED sibling, read before as a.log\n');
+    writeFileSync(join(app, 'sub', 'b.log'), `${node.join('\n')}\n`);
+    const pods = join(dir, 'pods-multiline');
+    const c = join(pods, 'shop_billing-1_uid-ml', 'javaapp');
+    mkdirSync(c, { recursive: true });
+    const t = (n: number) => `2026-11-25T18:54:00.00000000${n}Z`;
+    writeFileSync(
+      join(c, '0.log'),
+      [
+        `${t(1)} stderr F ${java[1]}`,
+        `${t(2)} stdout F GET /cart 500`,
+        `${t(3)} stderr P \tat com.shop.Cart.`, // the runtime split this frame: joined first, then the trace
+        `${t(3)} stderr F checkout(Cart.java:42)`,
+        `${t(4)} stderr F ${java[3]}`,
+        `${t(5)} stdout F GET /health 200`,
+        `${t(6)} stderr F INFO retrying`,
+        '',
+      ].join('\n'),
+    );
+    const options = {
+      root: pods,
+      stateFile: join(dir, 'offsets-multiline.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      hostFiles: [
+        {
+          path: join(app, '**', '*.log'),
+          service: 'globbed',
+          multiline: { start: '^\\d{4}-|^Error', flushMs: 100 },
+        },
+      ],
+      multiline: { flushMs: 100 },
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+    };
+    const logs = new ContainerLogs(options);
+    await logs.start();
+    writeFileSync(join(app, 'c.log'), '2026-11-25 18:53:02 WARN from a file created later\n');
+    await new Promise((r) => setTimeout(r, 150));
+    await logs.poll(); // reads c.log; b.log's trace, quiet for flushMs, goes now
+    expect(await logs.drain(20_000)).toBe(true);
+    const bodies = async (service: string) =>
+      (
+        await store.query<{ Body: string; LogAttributes: Record<string, string> }>(
+          `SELECT Body, LogAttributes FROM otel_logs WHERE ServiceName = '${service}' ORDER BY Timestamp, Body`,
+        )
+      ).map((r) => [r.Body, r.LogAttributes['log.file.path'] ?? '', r.LogAttributes['log.iostream'] ?? '']);
+    expect((await bodies('globbed')).map(([b]) => b)).toContain(node.join('\n'));
+    await logs.shutdown();
+    // A restart on the same offsets sends nothing again.
+    const again = new ContainerLogs(options);
+    await again.start();
+    expect(await again.drain(20_000)).toBe(true);
+    await again.shutdown();
+    const globbed = await bodies('globbed');
+    expect(globbed.map(([b, path]) => [b, path!.slice(app.length + 1)]).sort()).toEqual(
+      [
+        [java.join('\n'), 'a.log'],
+        ['2026-11-25 18:53:01 INFO after java', 'a.log'],
+        [node.join('\n'), 'sub/b.log'],
+        ['2026-11-25 18:53:02 WARN from a file created later', 'c.log'],
+      ].sort(),
+    );
+    expect((await bodies('javaapp')).map(([b, , stream]) => [b, stream])).toEqual([
+      [[java[1], java[2], java[3]].join('\n'), 'stderr'],
+      ['GET /cart 500', 'stdout'],
+      ['GET /health 200', 'stdout'],
+      ['INFO retrying', 'stderr'],
+    ]);
+  });
 });

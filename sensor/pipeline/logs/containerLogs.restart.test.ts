@@ -1,14 +1,12 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChdbStore } from '../../../incloud/clickhouse/chdbStore.ts';
 import type { OtlpCollector } from '../../../incloud/collector/collector.ts';
 import { openTestStore, RecordingSink, startCollector } from '../../../incloud/collector/collectorTestKit.ts';
 import { freePort } from '../../../lib/net.ts';
+import { logsProcesses, startLogsProcess, stopLogsProcess } from './testing/logsProcessKit.ts';
 
 // ContainerLogs in its own process, killed and restarted, against the real collector writing to chdb:
 // offsets move only past acknowledged lines, so nothing read while the collector was down is lost, a
@@ -18,38 +16,13 @@ const root = join(dir, 'pods');
 const container = join(root, 'shop_cart-7d9f_uid-9', 'restart-app');
 const log = join(container, '0.log');
 const offsets = join(dir, 'offsets.json');
-const script = fileURLToPath(new URL('./testing/containerLogsProcess.ts', import.meta.url));
 let store: ChdbStore;
 let close: () => Promise<void>;
 let collector: OtlpCollector | undefined;
 let port = 0;
-const children = new Set<ChildProcess>();
 
-async function startSensor(): Promise<ChildProcess> {
-  const child = fork(script, [root, offsets, `http://127.0.0.1:${port}`], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const started = once(child, 'message') as Promise<[{ started?: boolean }]>;
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`the sensor process exited before it started (code ${code})`);
-  });
-  const [msg] = await Promise.race([started, exited]);
-  expect(msg.started).toBe(true);
-  return child;
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  // Still running until now: a sensor that quit on its own would be a bug, not a restart.
-  expect(child.exitCode).toBeNull();
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  const [code, sig] = (await exited) as [number | null, string | null];
-  if (signal === 'SIGTERM') expect(code).toBe(0);
-  else expect(sig).toBe(signal);
-}
+const startSensor = () => startLogsProcess([root, offsets, `http://127.0.0.1:${port}`]);
+const stop = stopLogsProcess;
 
 let seq = 0;
 /** Appends `n` numbered messages; every fifth is split by the runtime into a P and an F line. */
@@ -96,7 +69,7 @@ beforeAll(async () => {
   port = await freePort();
 });
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of logsProcesses) c.kill('SIGKILL');
   await collector?.shutdown();
   await close?.();
   rmSync(dir, { recursive: true, force: true });

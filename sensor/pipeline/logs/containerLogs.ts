@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../../lib/component.ts';
 import { logger } from '../../../lib/log.ts';
 import {
@@ -11,6 +10,13 @@ import {
 import type { MetadataLookup } from '../identityResolver.ts';
 import { CriAssembler, type CriRecord, SEVERITY_NUMBER, severityOf } from './criLog.ts';
 import { FileTailer, type LineChunk, type LinesReceipt } from './fileTailer.ts';
+import { DEFAULT_MAX_HOST_FILES, type HostFileEntry, HostFiles } from './hostFiles.ts';
+import {
+  type CompiledMultiline,
+  compileMultiline,
+  MultilineAssembler,
+  type MultilineRule,
+} from './multiline.ts';
 import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
 
 /**
@@ -19,7 +25,8 @@ import { listPodLogFiles, type PodLogFile } from './podLogs.ts';
  * resource attributes (`k8s.namespace.name`, `k8s.pod.name`, `k8s.pod.uid`, `k8s.container.name`,
  * `k8s.container.restart_count`; `service.name` = the container name until the k8s-watcher names workloads).
  * Offsets persist in `stateFile`, and only past lines the collector acknowledged (see FileTailer): a crash
- * or kill repeats at most the lines of the batch in flight, and loses none. While more than
+ * or kill repeats at most the lines of the batch in flight, and loses none; a multi-line record (stack trace)
+ * still waiting for its next lines holds its file's offset at its first line. While more than
  * `maxUnackedRecords` records wait for the collector, polls read nothing (backpressure: the files are the
  * buffer, nothing is dropped from a full queue). Polls every `pollIntervalMs`; one poll at a time.
  */
@@ -31,10 +38,15 @@ export interface ContainerLogsOptions {
   /** Files first seen at start-up: read from the start (false: only new lines). New files later: from the start. */
   fromStart?: boolean;
   /**
-   * Plain-text files to follow as well (a plain host: `/var/log/nginx/error.log` as service `nginx`). Each
-   * line is a record stamped with the time it was read; same offsets, rotation and delivery rules.
+   * Plain-text files to follow as well (a plain host: `/var/log/nginx/*.log` as service `nginx`): paths or
+   * glob patterns (see hostFileGlob.ts), expanded at every poll. Each line (or multi-line record, with a
+   * `multiline` rule) is a record stamped with the time it was read; same offsets, rotation and delivery rules.
    */
-  hostFiles?: { path: string; service: string }[];
+  hostFiles?: HostFileEntry[];
+  /** Host files followed at most, all patterns together (default 500). */
+  maxHostFiles?: number;
+  /** Join multi-line records (stack traces) of container logs, per stream, after the CRI partial lines. */
+  multiline?: MultilineRule;
   /** `host.name` of host file records (default: the machine's hostname). */
   host?: string;
   /** Reading pauses while this many records wait for the collector's acknowledgement (default 20000). */
@@ -57,6 +69,12 @@ export class ContainerLogs implements Component {
   private readonly exporter: OtlpLogExporter;
   private readonly tailer: FileTailer;
   private readonly files = new Map<string, Followed>();
+  /** The paths of the current poll's list: a file that ends and is not among them is forgotten. */
+  private listed = new Set<string>();
+  private readonly hostFiles: HostFiles;
+  private readonly podMultiline: CompiledMultiline | undefined;
+  /** Of all multi-line assemblers (for metrics). */
+  private readonly multilineCounts = { cutRecords: 0, droppedLines: 0 };
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
   private readonly batch: number;
@@ -64,8 +82,11 @@ export class ContainerLogs implements Component {
   paused = 0;
   private readonly log = logger('container-logs');
 
+  /** Throws on a bad host file pattern or multi-line rule (`cannot use ...`). */
   constructor(private readonly o: ContainerLogsOptions) {
     this.batch = o.maxRecordsPerBatch ?? 1000;
+    this.hostFiles = new HostFiles(o.hostFiles ?? [], o.maxHostFiles ?? DEFAULT_MAX_HOST_FILES, this.log);
+    this.podMultiline = o.multiline && compileMultiline(o.multiline);
     this.exporter = new OtlpLogExporter({
       url: o.otlpUrl,
       registry: o.registry,
@@ -77,6 +98,7 @@ export class ContainerLogs implements Component {
       fromStart: o.fromStart ?? false,
       files: () => this.currentFiles(),
       onLines: (path, lines, chunk) => this.onLines(path, lines, chunk),
+      onFileEnd: (path) => this.onFileEnd(path),
     });
     if (o.registry) this.registerMetrics(o.registry);
   }
@@ -103,6 +125,7 @@ export class ContainerLogs implements Component {
       this.lastError = (err as Error).message;
       this.log.warn({ err: this.lastError }, 'cannot read container logs');
     }
+    this.flushMultiline((m) => m.flush());
     this.exporter.flush();
   }
 
@@ -115,6 +138,8 @@ export class ContainerLogs implements Component {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.poll();
+    // Records still waiting for more lines go now, so a restart repeats nothing (offsets move past them).
+    this.flushMultiline((m) => m.flushAll());
     await this.exporter.shutdown();
     // The exporter settled every body (sent or dropped): commit what was acknowledged, then close.
     await this.tailer.settle();
@@ -164,30 +189,64 @@ export class ContainerLogs implements Component {
       'Polls skipped while the collector lags',
       () => this.paused,
     );
+    const m = this.multilineCounts;
+    counter(
+      'sensor_container_logs_multiline_cut_records_total',
+      'Multi-line records cut at maxLines or maxBytes',
+      () => m.cutRecords,
+    );
+    counter(
+      'sensor_container_logs_multiline_dropped_lines_total',
+      'Continuation lines dropped after their record was cut',
+      () => m.droppedLines,
+    );
+    const hostFiles = this.hostFiles;
+    new Gauge({
+      name: 'sensor_container_logs_host_files_left_out',
+      help: 'Files matched by logs.files patterns but not followed (maxFiles, maxHostFiles), at the last poll',
+      labelNames: ['pattern'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [pattern, n] of hostFiles.cut) this.set({ pattern }, n);
+      },
+    });
   }
 
   private currentFiles(): string[] {
-    const now = listPodLogFiles(this.o.root);
     const seen = new Set<string>();
-    for (const meta of now) {
+    for (const meta of listPodLogFiles(this.o.root)) {
       seen.add(meta.path);
       if (!this.files.has(meta.path))
         this.files.set(meta.path, {
           lines: new CriAssembler(),
+          multiline: this.assembler(this.podMultiline),
           resource: () => this.podResource(meta),
           cri: true,
         });
     }
-    for (const { path, service } of this.o.hostFiles ?? []) {
-      if (!existsSync(path)) continue; // not created yet (or rotated away): looked for again next poll
+    const host = this.o.host ?? hostname();
+    for (const { path, service, multiline } of this.hostFiles.list(seen, (p) => this.tailer.following(p))) {
       seen.add(path);
       if (!this.files.has(path)) {
-        const resource = { 'service.name': service, 'host.name': this.o.host ?? hostname() };
-        this.files.set(path, { lines: new PlainLines(), resource: () => resource, cri: false });
+        const resource = { 'service.name': service, 'host.name': host };
+        this.files.set(path, {
+          lines: new PlainLines(),
+          multiline: this.assembler(multiline),
+          resource: () => resource,
+          cri: false,
+        });
       }
     }
-    for (const path of this.files.keys()) if (!seen.has(path)) this.files.delete(path);
+    // A file the tailer still has open is forgotten in onFileEnd, once its last lines were read.
+    for (const path of this.files.keys())
+      if (!seen.has(path) && !this.tailer.following(path)) this.files.delete(path);
+    this.listed = seen;
     return [...seen];
+  }
+
+  private assembler(rule: CompiledMultiline | undefined): MultilineAssembler | undefined {
+    return rule && new MultilineAssembler(rule, this.multilineCounts);
   }
 
   private podResource(m: PodLogFile): Record<string, string> {
@@ -211,44 +270,70 @@ export class ContainerLogs implements Component {
 
   /**
    * One receipt per `maxRecordsPerBatch` records, each committing up to the end of its last line (or the
-   * start of a message still waiting for its `F` line), so a kill repeats at most the bodies in flight.
+   * start of a record still incomplete: CRI `P` parts without their `F`, a multi-line record waiting for
+   * more lines), so a kill repeats at most the bodies in flight and loses nothing held back.
    */
   private onLines(path: string, lines: string[], chunk: LineChunk): LinesReceipt[] | undefined {
     const f = this.files.get(path);
     if (!f) return undefined;
-    const resource = f.resource();
     const receipts: LinesReceipt[] = [];
-    let out: LogRecordOut[] = [];
-    const ship = (upTo: number) => {
-      const delivered = this.exporter
-        .export(out)
-        // A body the collector refused for good (4xx) will never be accepted: committing it is right.
-        .then((outcome) => outcome === 'sent' || outcome === 'rejected');
-      const held = f.lines.heldFrom();
-      receipts.push({ delivered, commitOffset: held === undefined ? upTo : Math.min(held, upTo) });
-      out = [];
-    };
+    let out: CriRecord[] = [];
     for (let i = 0; i < lines.length; i++) {
-      // Before line i is pushed: a message it completes must not be committed without its first parts.
-      if (out.length >= this.batch) ship(chunk.starts[i]!);
+      // Before line i is pushed: a record it completes must not be committed without its first parts.
+      if (out.length >= this.batch) {
+        receipts.push(this.ship(path, f, out, chunk.starts[i]!));
+        out = [];
+      }
       const r = f.lines.push(lines[i]!, undefined, chunk.starts[i]);
       if (!r) continue;
-      const sev = severityOf(r.message);
-      out.push({
-        resource,
-        timeUnixNano: r.timeUnixNano,
-        severityNumber: sev ? SEVERITY_NUMBER[sev] : 0,
-        severityText: sev ?? '',
-        body: r.message,
-        attributes: {
-          ...(f.cri ? { 'log.iostream': r.stream } : {}),
-          'log.file.path': path,
-          ...(r.truncated ? { 'understory.truncated': 'true' } : {}),
-        },
-      });
+      if (f.multiline) out.push(...f.multiline.push(r, r.fromOffset ?? chunk.starts[i]!));
+      else out.push(r);
     }
-    ship(chunk.end);
+    receipts.push(this.ship(path, f, out, chunk.end));
     return receipts;
+  }
+
+  /** The file is left or truncated: what its multi-line assembler holds goes now. */
+  private onFileEnd(path: string): LinesReceipt | undefined {
+    const f = this.files.get(path);
+    if (!this.listed.has(path)) this.files.delete(path);
+    const records = f?.multiline?.flushAll() ?? [];
+    return f && records.length > 0 ? this.ship(path, f, records) : undefined;
+  }
+
+  /** Emits the multi-line records `take` releases (timed out, or all); their commits follow the file's. */
+  private flushMultiline(take: (m: MultilineAssembler) => CriRecord[]): void {
+    for (const [path, f] of this.files) {
+      const records = f.multiline ? take(f.multiline) : [];
+      if (records.length > 0) this.tailer.addReceipt(path, this.ship(path, f, records));
+    }
+  }
+
+  /** Exports `records`; the receipt commits up to `upTo` (default: what was read) but never past a held line. */
+  private ship(path: string, f: Followed, records: CriRecord[], upTo?: number): LinesReceipt {
+    const resource = f.resource();
+    const delivered = this.exporter
+      .export(records.map((r) => this.logRecord(path, f, resource, r)))
+      // A body the collector refused for good (4xx) will never be accepted: committing it is right.
+      .then((outcome) => outcome === 'sent' || outcome === 'rejected');
+    const held = [f.lines.heldFrom(), f.multiline?.heldFrom(), upTo].filter((o) => o !== undefined);
+    return { delivered, ...(held.length > 0 ? { commitOffset: Math.min(...held) } : {}) };
+  }
+
+  private logRecord(path: string, f: Followed, resource: Record<string, string>, r: CriRecord): LogRecordOut {
+    const sev = severityOf(r.message);
+    return {
+      resource,
+      timeUnixNano: r.timeUnixNano,
+      severityNumber: sev ? SEVERITY_NUMBER[sev] : 0,
+      severityText: sev ?? '',
+      body: r.message,
+      attributes: {
+        ...(f.cri ? { 'log.iostream': r.stream } : {}),
+        'log.file.path': path,
+        ...(r.truncated ? { 'understory.truncated': 'true' } : {}),
+      },
+    };
   }
 }
 
@@ -265,6 +350,8 @@ const WORKLOAD_ATTRIBUTE: Record<string, string> = {
 /** A file being followed: how its lines become records and which resource they carry. */
 interface Followed {
   lines: Pick<CriAssembler, 'push' | 'heldFrom'>;
+  /** Joins multi-line records after `lines` (configured per host file entry; `multiline` for pods). */
+  multiline: MultilineAssembler | undefined;
   resource: () => Record<string, string>;
   /** CRI (pod logs: `log.iostream` known) or plain text. */
   cri: boolean;

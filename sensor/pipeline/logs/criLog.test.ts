@@ -43,6 +43,7 @@ describe('CriAssembler', () => {
       stream: 'stdout',
       message: 'hello world',
       truncated: false,
+      fromOffset: 0,
     });
   });
 
@@ -58,6 +59,7 @@ describe('CriAssembler', () => {
       stream: 'stdout',
       message: 'not cri',
       truncated: false,
+      fromOffset: 0,
     });
     expect([a.invalid, b.invalid]).toEqual([0, 1]);
   });

@@ -12,6 +12,8 @@ export interface CriRecord {
   stream: 'stdout' | 'stderr';
   message: string;
   truncated: boolean;
+  /** File offset of the record's first line (its first `P` line), when the reader knows it. */
+  fromOffset?: number;
 }
 
 export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
@@ -75,7 +77,13 @@ export class CriAssembler {
     const p = parseCriLine(line);
     if (!p) {
       this.invalid++;
-      return this.bounded({ timeUnixNano: nowNs(), stream: 'stdout', message: line, truncated: false });
+      return this.bounded({
+        timeUnixNano: nowNs(),
+        stream: 'stdout',
+        message: line,
+        truncated: false,
+        fromOffset: offset,
+      });
     }
     const pending = this.partial.get(p.stream);
     if (p.partial) {
@@ -97,6 +105,7 @@ export class CriAssembler {
         stream: p.stream,
         message: p.message,
         truncated: false,
+        fromOffset: offset,
       });
     this.partial.delete(p.stream);
     pending.parts.push(p.message);
@@ -105,6 +114,7 @@ export class CriAssembler {
       stream: p.stream,
       message: pending.parts.join(''),
       truncated: false,
+      fromOffset: pending.fromOffset,
     });
   }
 

@@ -203,4 +203,48 @@ describe('FileTailer', () => {
     again.close();
     expect(got).toEqual([['bb', 'cc', 'dd']]);
   });
+
+  it('commits what onFileEnd and addReceipt hand back in read order, never past what was read', async () => {
+    const dir = join(root, String(seq++));
+    mkdirSync(dir);
+    const log = join(dir, '0.log');
+    const stateFile = join(dir, 'offsets.json');
+    const ended: string[] = [];
+    let endDelivered!: (ok: boolean) => void;
+    const t = new FileTailer({
+      files: () => [log],
+      stateFile,
+      fromStart: true,
+      // The last line of each chunk is held back, like a multi-line record waiting for more lines.
+      onLines: (_p, _lines, chunk) => ({
+        delivered: Promise.resolve(true),
+        commitOffset: chunk.starts.at(-1),
+      }),
+      onFileEnd: (path) => {
+        ended.push(path);
+        return { delivered: new Promise<boolean>((r) => (endDelivered = r)) };
+      },
+    });
+    const saved = () =>
+      (JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, { ino: number; offset: number }>)[log]!;
+    writeFileSync(log, 'a\nb\n');
+    await t.poll();
+    await tick();
+    const old = saved();
+    expect(old.offset).toBe(2); // held at 'b'
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'c\nd\n');
+    await t.poll();
+    await tick();
+    expect(ended).toEqual([log]);
+    expect(saved()).toEqual(old); // the old file's held line is not delivered yet: nothing moves
+    endDelivered(true);
+    await t.settle();
+    expect(saved().ino).not.toBe(old.ino);
+    expect(saved().offset).toBe(2); // the new file, held at 'd'
+    t.addReceipt(log, { delivered: Promise.resolve(true), commitOffset: 1000 });
+    await t.settle();
+    expect(saved().offset).toBe(4); // up to what was read, not past it
+    t.close();
+  });
 });

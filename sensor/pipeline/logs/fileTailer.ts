@@ -24,7 +24,8 @@ import { dirname, join } from 'node:path';
  *   them), in read order. A receipt that says "not delivered" stops the commits of that path for the
  *   rest of the run, so a restart reads those lines again: at least once, nothing skipped. The receipt may
  *   commit less than the chunk (`commitOffset`): a CRI message whose `P` parts are read but whose `F` part
- *   is not has to be read again after a restart.
+ *   is not, or a multi-line record still waiting for lines, has to be read again after a restart. Records
+ *   emitted later (a timeout) commit through `addReceipt`; what is held when a file ends, through `onFileEnd`.
  * - A file rotated while the sensor was down is looked for by its saved (dev, inode) among the files of
  *   the same directory (kubelet's `0.log.<timestamp>`, logrotate's `.1`) and read to its end first.
  * - Bounds: at most `maxReadBytes` per file per poll; a line longer than `maxLineBytes` is cut (and the rest
@@ -63,6 +64,13 @@ export interface FileTailerOptions {
     chunk: LineChunk,
     // biome-ignore lint/suspicious/noConfusingVoidType: a callback that only collects lines returns nothing
   ) => LinesReceipt | readonly LinesReceipt[] | void;
+  /**
+   * Called when a file is left (read to its end before a rotation, a removal from the list, a recovery of a
+   * file rotated while we were down) or truncated: records still held back (a multi-line record waiting for
+   * more lines) must be emitted now, their receipts commit up to what was read of that file.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: nothing held, nothing to commit
+  onFileEnd?: (path: string) => LinesReceipt | readonly LinesReceipt[] | void;
   stateFile: string;
   /**
    * Files present at the first poll and never seen before: read from the start (true) or only what is
@@ -208,6 +216,7 @@ export class FileTailer {
       await this.follow(path);
     } else if (now.size < f.offset + f.carry.length) {
       this.counts.truncations++;
+      this.fileEnd(path, f);
       f.offset = 0;
       f.carry = Buffer.alloc(0);
       f.skipping = false;
@@ -254,19 +263,43 @@ export class FileTailer {
       const receipts: readonly LinesReceipt[] = !answer ? [] : Array.isArray(answer) ? answer : [answer];
       if (receipts.length === 0)
         this.enqueue(path, { position: { dev: f.dev, ino: f.ino, offset: end }, state: 'ok' });
-      for (const receipt of receipts) {
-        const position = { dev: f.dev, ino: f.ino, offset: receipt.commitOffset ?? end };
-        const commit: PendingCommit = { position, state: 'waiting' };
-        this.enqueue(path, commit);
-        const p = receipt.delivered.then(
-          (ok) => this.resolve(path, commit, ok),
-          () => this.resolve(path, commit, false),
-        );
-        this.outstanding.add(p);
-        void p.finally(() => this.outstanding.delete(p));
-      }
+      this.track(path, f, receipts);
     }
     return n;
+  }
+
+  /**
+   * A receipt for records of a followed path emitted outside `onLines` (a multi-line record flushed by its
+   * timeout): commits at most up to what was read of the file, after the path's earlier commits.
+   */
+  addReceipt(path: string, receipt: LinesReceipt): void {
+    const f = this.followed.get(path);
+    if (f) this.track(path, f, [receipt]);
+  }
+
+  /** Whether `path` is open (it will get `onFileEnd` when it leaves the list). */
+  following(path: string): boolean {
+    return this.followed.has(path);
+  }
+
+  /** Queues one commit per receipt, in order, each applied once its lines are delivered. */
+  private track(path: string, f: Followed, receipts: readonly LinesReceipt[]): void {
+    for (const receipt of receipts) {
+      const offset = Math.min(receipt.commitOffset ?? f.offset, f.offset);
+      const commit: PendingCommit = { position: { dev: f.dev, ino: f.ino, offset }, state: 'waiting' };
+      this.enqueue(path, commit);
+      const p = receipt.delivered.then(
+        (ok) => this.resolve(path, commit, ok),
+        () => this.resolve(path, commit, false),
+      );
+      this.outstanding.add(p);
+      void p.finally(() => this.outstanding.delete(p));
+    }
+  }
+
+  private fileEnd(path: string, f: Followed): void {
+    const answer = this.o.onFileEnd?.(path);
+    if (answer) this.track(path, f, Array.isArray(answer) ? answer : [answer]);
   }
 
   private enqueue(path: string, commit: PendingCommit): void {
@@ -353,6 +386,7 @@ export class FileTailer {
   /** Reads a file that is being left (rotated or removed) to its end. */
   private async drainAll(path: string, f: Followed): Promise<void> {
     while ((await this.drain(path, f)) > 0);
+    this.fileEnd(path, f);
   }
 
   /** Atomic: written to a temporary file, then renamed over the state file. Only when commits moved. */
