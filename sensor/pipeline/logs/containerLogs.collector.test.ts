@@ -281,4 +281,29 @@ describe('container logs end to end through the collector into ClickHouse', () =
       ['INFO retrying', 'stderr'],
     ]);
   });
+
+  it('ships the last lines of a host file that left the list (rotated, no new file yet)', async () => {
+    const logDir = join(dir, 'vanishing');
+    mkdirSync(logDir);
+    const file = join(logDir, 'svc.log');
+    writeFileSync(file, 'first\n');
+    const logs = new ContainerLogs({
+      root: join(dir, 'no-pods-here'),
+      stateFile: join(dir, 'offsets-vanishing.json'),
+      otlpUrl: `http://127.0.0.1:${collector.port}`,
+      hostFiles: [{ path: join(logDir, '*.log'), service: 'vanishing' }],
+      fromStart: true,
+      pollIntervalMs: 3_600_000,
+    });
+    await logs.start();
+    appendFileSync(file, 'written just before the rotation\n');
+    renameSync(file, `${file}.1`); // not matched by the glob: svc.log leaves the list
+    await logs.poll();
+    expect(await logs.drain(20_000)).toBe(true);
+    await logs.shutdown();
+    const rows = await store.query<{ Body: string }>(
+      "SELECT Body FROM otel_logs WHERE ServiceName = 'vanishing' ORDER BY Body",
+    );
+    expect(rows.map((r) => r.Body)).toEqual(['first', 'written just before the rotation']);
+  });
 });
