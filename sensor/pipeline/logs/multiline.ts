@@ -29,7 +29,11 @@ export const STACK_CONTINUATION = '^(?:\\s|Caused by: )';
 export const MULTILINE_DEFAULTS = { maxLines: 500, maxBytes: 64 * 1024, flushMs: 3000 };
 /** Longer patterns are refused: a cheap guard against pathological ones, with the test window below. */
 export const MAX_PATTERN_CHARS = 256;
-/** Patterns are tested against a line's first characters only, so a backtracking pattern stays bounded. */
+/**
+ * Patterns are tested against a line's first characters only. That bounds the input, not the pattern: the
+ * rule is the operator's configuration, and one with nested quantifiers (`(a+)+$`) can still backtrack
+ * for long on a hostile line; Node 20 has no linear-time engine without experimental flags.
+ */
 const TEST_CHARS = 1024;
 
 export interface CompiledMultiline {
