@@ -136,7 +136,11 @@ describe('SpanBuilder', () => {
       { protocol: 'kafka', role: 'client', method: 'Produce', resource: 'orders' },
       'orders',
       'Produce orders',
-      { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' },
+      {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': 'orders',
+        'messaging.operation.type': 'send',
+      },
     ],
     [
       { protocol: 'dns', role: 'client', method: 'A', resource: 'example.com', status: 'NOERROR' },
@@ -147,8 +151,50 @@ describe('SpanBuilder', () => {
   ])('%o', (over, resource, name, want) => {
     const { span } = builder.build(call(over), ID, resource, 'baseline');
     expect(span.name).toBe(name);
-    expect(span.kind).toBe(3);
+    // A publish is a PRODUCER span; every other row here is a client call.
+    expect(span.kind).toBe(over.protocol === 'kafka' ? 4 : 3);
     expect(attrs(span)).toMatchObject(want);
+  });
+
+  it.each([
+    ['nats', 'PUB', 4, 'send'],
+    ['nats', 'MSG', 5, 'process'],
+    ['nats', 'SUB', 3, undefined],
+    ['amqp', 'basic.publish', 4, 'send'],
+    ['amqp', 'basic.deliver', 5, 'process'],
+    ['amqp', 'basic.get', 3, 'receive'],
+    ['amqp', 'basic.ack', 3, 'settle'],
+    ['amqp', 'queue.declare', 3, undefined],
+    ['kafka', 'Fetch', 3, 'receive'],
+  ] as const)('%s %s: kind %i, messaging.operation.type %s', (protocol, method, kind, type) => {
+    const { span } = builder.build(
+      call({ protocol, method, role: 'unknown', resource: 'orders' }),
+      ID,
+      'orders',
+      'baseline',
+    );
+    expect(span.kind).toBe(kind);
+    expect(attrs(span)['messaging.operation.type']).toBe(type);
+  });
+
+  it("puts a publish and its delivery into the producer's trace through the message headers", () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    for (const method of ['PUB', 'MSG']) {
+      const { span } = builder.build(
+        call({
+          protocol: 'nats',
+          method,
+          role: 'unknown',
+          resource: 'orders',
+          reqHeaders: { traceparent: tp },
+        }),
+        ID,
+        'orders',
+        'baseline',
+      );
+      expect(span.traceId.toString('hex')).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      expect(span.parentSpanId?.toString('hex')).toBe('00f067aa0ba902b7');
+    }
   });
 
   it('exports no secret from headers, bodies, query or attributes', () => {

@@ -11,6 +11,8 @@ import type { SampleReason } from './traceSampler.ts';
  *
  * Trace linking: a W3C `traceparent` in the request (`00-<trace id>-<parent id>-<flags>`) puts the span in the
  * caller's trace, as a child of the span that sent the request. Without one the span starts a new trace.
+ * For messaging the request headers are the message's (NATS HPUB/HMSG headers, AMQP header table): the
+ * publish and each delivery join the trace the producer's instrumentation started.
  * Times: ApiCall times are converted with `toEpochNs` (the capture's clock may be monotonic).
  */
 export interface OtlpKeyValue {
@@ -47,7 +49,24 @@ export interface SpanBuilderOptions {
   maxAttributeChars?: number;
 }
 
-const KIND = { server: 2, client: 3 } as const;
+const KIND = { server: 2, client: 3, producer: 4, consumer: 5 } as const;
+/**
+ * Messaging operations by protocol method: what OpenTelemetry's messaging conventions call `send` (a
+ * PRODUCER span), `process` (a pushed delivery: CONSUMER), `receive` (a pull: CLIENT) and `settle`
+ * (acknowledgements: CLIENT). Other methods (subscribe, declare, metadata) are plain CLIENT calls.
+ */
+const MESSAGING_OPERATION: Record<string, 'send' | 'process' | 'receive' | 'settle'> = {
+  PUB: 'send',
+  MSG: 'process',
+  'basic.publish': 'send',
+  'basic.deliver': 'process',
+  'basic.get': 'receive',
+  'basic.ack': 'settle',
+  'basic.nack': 'settle',
+  'basic.reject': 'settle',
+  Produce: 'send',
+  Fetch: 'receive',
+};
 const DB_SYSTEM: Partial<Record<ProtocolName, string>> = {
   postgres: 'postgresql',
   mysql: 'mysql',
@@ -131,6 +150,7 @@ export class SpanBuilder {
     } else if (family === 'messaging') {
       this.add(attrs, 'messaging.system', MESSAGING_SYSTEM[call.protocol]);
       this.add(attrs, 'messaging.operation.name', call.method);
+      this.add(attrs, 'messaging.operation.type', MESSAGING_OPERATION[call.method]);
       this.add(attrs, 'messaging.destination.name', resource);
       name = `${call.method} ${resource}`.trim();
     } else {
@@ -172,7 +192,7 @@ export class SpanBuilder {
       traceId: parent?.traceId ?? randomId(16),
       spanId: randomId(8),
       name: name.slice(0, 256),
-      kind: call.role === 'server' ? KIND.server : KIND.client,
+      kind: spanKind(call, family),
       startTimeUnixNano: this.toEpochNs(call.startNs).toString(),
       endTimeUnixNano: this.toEpochNs(laterOf(call.startNs, call.endNs)).toString(),
       attributes: attrs,
@@ -218,6 +238,16 @@ export class SpanBuilder {
 }
 
 /** Header `lower` in any case (HTTP/1.x names are already lower-case; other protocols' may not be). */
+function spanKind(call: ApiCall, family: string | undefined): number {
+  if (family === 'messaging') {
+    const op = MESSAGING_OPERATION[call.method];
+    if (op === 'send') return KIND.producer;
+    if (op === 'process') return KIND.consumer;
+    return KIND.client;
+  }
+  return call.role === 'server' ? KIND.server : KIND.client;
+}
+
 function headerOf(h: Record<string, string> | undefined, lower: string): string | undefined {
   if (h === undefined) return undefined;
   const v = h[lower];

@@ -87,4 +87,30 @@ describe('nats live (nats-server)', () => {
       drive(spec, chunks).calls,
     );
   });
+
+  it('carries a traceparent header from the HPUB to its HMSG delivery', async () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const sub = await client({ verbose: false, pedantic: false, headers: true, protocol: 1 });
+    sub.sock.write('SUB traced.> 7\r\nPING\r\n');
+    await waitFor(async () => (sub.received().match(/PONG/g) ?? []).length >= 2, 5000, 'no PONG after SUB');
+    const pub = await client({ verbose: false, pedantic: false, headers: true, protocol: 1 });
+    const block = `NATS/1.0\r\ntraceparent: ${tp}\r\nx-tenant: acme\r\n\r\n`;
+    pub.sock.write(`HPUB traced.order ${block.length} ${block.length + 4}\r\n${block}paid\r\nPING\r\n`);
+    await waitFor(async () => sub.received().includes('HMSG traced.order'), 5000, 'no delivery');
+    pub.sock.end();
+    sub.sock.end();
+    const callsAt = async (i: number) => {
+      await relay.connections[i]!.closed;
+      return drive(spec, relay.connections[i]!.chunks).calls.filter((c) => c.resource === 'traced.order');
+    };
+    const [published] = await callsAt(relay.connections.length - 1);
+    const [delivered] = await callsAt(relay.connections.length - 2);
+    expect(published?.method).toBe('PUB');
+    expect(delivered?.method).toBe('MSG');
+    for (const call of [published, delivered]) {
+      // nats-server passes the header block through as the publisher wrote it.
+      expect(call?.reqHeaders).toEqual({ traceparent: tp, 'x-tenant': 'acme' });
+      expect(call?.attributes?.['messaging.message.body.size']).toBe(4);
+    }
+  });
 });

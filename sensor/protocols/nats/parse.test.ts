@@ -86,3 +86,53 @@ describe('nats parse + stitch', () => {
     ).toBe(score);
   });
 });
+
+describe('nats message headers', () => {
+  const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const hpub = (block: string, body = 'hi') =>
+    req(
+      `HPUB orders.new ${enc.encode(block).length} ${enc.encode(block).length + body.length}\r\n${block}${body}\r\n`,
+    );
+  const only = (chunks: Chunk[]) => {
+    const calls = drive(spec, chunks).calls;
+    expect(calls).toHaveLength(1);
+    return calls[0]!;
+  };
+
+  it('gives an HPUB its headers and the body size without them', () => {
+    const call = only([hpub(`NATS/1.0\r\ntraceparent: ${TP}\r\nTracestate: k=v\r\n\r\n`, 'hello')]);
+    expect(call.reqHeaders).toEqual({ traceparent: TP, Tracestate: 'k=v' });
+    expect(call.attributes?.['messaging.message.body.size']).toBe(5);
+  });
+
+  it('gives a delivery (HMSG) the headers of the message delivered', () => {
+    const block = `NATS/1.0\r\ntraceparent: ${TP}\r\n\r\n`;
+    const n = enc.encode(block).length;
+    const call = only([resp(`HMSG orders.new 7 ${n} ${n + 2}\r\n${block}hi\r\n`)]);
+    expect(call.method).toBe('MSG');
+    expect(call.reqHeaders?.traceparent).toBe(TP);
+  });
+
+  it.each([
+    ['no NATS/1.0 line', 'HTTP/1.0\r\nA: b\r\n\r\n', undefined],
+    ['only the version line', 'NATS/1.0\r\n\r\n', undefined],
+    ['a status line, then a header', 'NATS/1.0 503\r\nA: b\r\n\r\n', { A: 'b' }],
+    ['a repeated name keeps its first value', 'NATS/1.0\r\nA: 1\r\nA: 2\r\n\r\n', { A: '1' }],
+    ['a value is cut at 256 characters', `NATS/1.0\r\nA: ${'x'.repeat(300)}\r\n\r\n`, { A: 'x'.repeat(256) }],
+    ['a line without a colon ends the block', 'NATS/1.0\r\nA: 1\r\ngarbage\r\nB: 2\r\n\r\n', { A: '1' }],
+    ['zero bytes (a capture gap) end the block', 'NATS/1.0\r\nA: 1\r\n\0\0\0\0\0\0\0\r\n\r\n', { A: '1' }],
+  ])('%s', (_name, block, expected) => {
+    expect(only([hpub(block)]).reqHeaders).toEqual(expected);
+  });
+
+  it('keeps at most 32 headers', () => {
+    const lines = Array.from({ length: 40 }, (_, i) => `H${i}: ${i}\r\n`).join('');
+    const headers = only([hpub(`NATS/1.0\r\n${lines}\r\n`)]).reqHeaders!;
+    expect(Object.keys(headers)).toHaveLength(32);
+    expect(headers.H31).toBe('31');
+  });
+
+  it('refuses a header size larger than the message', () => {
+    expect(drive(spec, [req('HPUB a 9 5\r\nhello\r\n')]).calls).toEqual([]);
+  });
+});

@@ -1,6 +1,8 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import {
   MAX_CONTROL_LINE,
+  MAX_HEADER_NAME,
+  MAX_HEADERS,
   MAX_PAYLOAD,
   MAX_TEXT,
   type NatsFrame,
@@ -14,6 +16,7 @@ const NO: DetectResult = Object.freeze({ score: 0 });
 const CR = 0x0d;
 const LF = 0x0a;
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder();
 
 /** Operations each side may send. */
 const CLIENT_OPS = new Set<NatsOp>(['CONNECT', 'PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG']);
@@ -142,8 +145,44 @@ export function parseNats(
   if (buf.length < total) return { state: 'needs-more-data', consumed: 0 };
   if (buf[total - 2] !== CR || buf[total - 1] !== LF) return { state: 'invalid', consumed: 0 };
   frame.payloadSize = size;
+  if (withHeaders) {
+    const hdr = Number(words[words.length - 2]);
+    if (!Number.isInteger(hdr) || hdr < 0 || hdr > size) return { state: 'invalid', consumed: 0 };
+    frame.payloadSize = size - hdr;
+    const headers = parseNatsHeaders(buf.subarray(lf + 1, lf + 1 + hdr));
+    if (headers) frame.headers = headers;
+  }
   frame.size = total - offset;
   return { state: 'success', consumed: frame.size, frames: [frame] };
+}
+
+/**
+ * The header block of HPUB/HMSG: `NATS/1.0[ status]\r\n` then MIME-style `Name: value` lines, an empty line
+ * last. Names keep their case (NATS headers are case-sensitive; readers look names up case-insensitively).
+ * Bounded (MAX_HEADERS, MAX_HEADER_NAME, MAX_TEXT per value); a block cut short by the capture (zero-filled)
+ * keeps the lines before the damage. A repeated name keeps its first value.
+ */
+export function parseNatsHeaders(block: Uint8Array): Record<string, string> | undefined {
+  const text = utf8.decode(block);
+  if (!text.startsWith('NATS/1.0')) return undefined;
+  const out: Record<string, string> = {};
+  let n = 0;
+  const lines = text.split('\r\n');
+  for (let i = 1; i < lines.length && n < MAX_HEADERS; i++) {
+    const line = lines[i]!;
+    if (line === '') break;
+    const colon = line.indexOf(':');
+    // A zero byte means the capture lost what follows: stop at the first damaged line.
+    if (colon <= 0 || colon > MAX_HEADER_NAME || line.includes('\0')) break;
+    const name = line.slice(0, colon).trim();
+    if (name === '' || Object.hasOwn(out, name)) continue;
+    out[name] = line
+      .slice(colon + 1)
+      .trim()
+      .slice(0, MAX_TEXT);
+    n++;
+  }
+  return n > 0 ? out : undefined;
 }
 
 /** Next offset where a known operation starts a line. */

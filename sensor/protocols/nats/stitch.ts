@@ -5,7 +5,9 @@ import type { NatsFrame, NatsState } from './types.ts';
  * NATS is not request/response: every PUB/HPUB and SUB is a call when sent, every MSG/HMSG a call when
  * delivered. With `verbose` the server acknowledges each client message (+OK or -ERR), and a PUB/SUB call
  * waits for its acknowledgement. Otherwise a -ERR (permissions, parser errors) is an error call of its own.
- * PING/PONG keepalives, INFO and CONNECT make no calls.
+ * PING/PONG keepalives, INFO and CONNECT make no calls. The headers of an HPUB or HMSG are the call's
+ * `reqHeaders` (for a delivery, the message delivered is the call's request), so a `traceparent` the
+ * producer sent puts both the publish and every delivery into its trace.
  */
 const MAX_QUEUE = 4096;
 const ACKED = new Set(['CONNECT', 'PUB', 'HPUB', 'SUB', 'UNSUB', 'PING', 'PONG']);
@@ -108,6 +110,7 @@ function makeCall(
     respBytes,
     attributes,
   };
+  if (subjectFrame.headers) call.reqHeaders = subjectFrame.headers;
   if (meta.client) call.client = meta.client;
   if (meta.server) call.server = meta.server;
   if (meta.pid !== undefined) call.pid = meta.pid;

@@ -24,8 +24,10 @@ export interface NatsFrame extends Frame {
   replyTo?: string;
   sid?: string;
   queue?: string;
-  /** Payload bytes (headers included for HPUB/HMSG). */
+  /** Payload bytes (the headers not included for HPUB/HMSG). */
   payloadSize?: number;
+  /** HPUB/HMSG headers (bounded); `traceparent` here links the span into the producer's trace. */
+  headers?: Record<string, string>;
   /** -ERR text; CONNECT: whether the client asked for verbose +OK acknowledgements. */
   text?: string;
   verbose?: boolean;
@@ -41,3 +43,6 @@ export const MAX_CONTROL_LINE = 4096;
 /** The server's max_payload default is 1 MB; allow a configured maximum up to 64 MB. */
 export const MAX_PAYLOAD = 64 << 20;
 export const MAX_TEXT = 256;
+/** Headers kept per message, and the longest header name. */
+export const MAX_HEADERS = 32;
+export const MAX_HEADER_NAME = 128;
