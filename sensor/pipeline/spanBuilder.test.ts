@@ -177,6 +177,33 @@ describe('SpanBuilder', () => {
     expect(attrs(span)['messaging.operation.type']).toBe(type);
   });
 
+  it('links a batch span to the valid trace context of each message it carried', () => {
+    const tp = (i: number) => `00-${String(i).repeat(32)}-${String(i + 1).repeat(16)}-01`;
+    const { span } = builder.build(
+      call({
+        protocol: 'kafka',
+        method: 'Produce',
+        role: 'unknown',
+        resource: 'orders',
+        links: [
+          { traceparent: tp(1), tracestate: 'k=v' },
+          { traceparent: 'garbage' },
+          { traceparent: tp(3) },
+        ],
+      }),
+      ID,
+      'orders',
+      'baseline',
+    );
+    expect(span.parentSpanId).toBeUndefined();
+    expect(
+      span.links?.map((l) => [l.traceId.toString('hex'), l.spanId.toString('hex'), l.traceState, l.flags]),
+    ).toEqual([
+      ['1'.repeat(32), '2'.repeat(16), 'k=v', 1],
+      ['3'.repeat(32), '4'.repeat(16), undefined, 1],
+    ]);
+  });
+
   it("puts a publish and its delivery into the producer's trace through the message headers", () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     for (const method of ['PUB', 'MSG']) {

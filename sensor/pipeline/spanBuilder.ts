@@ -32,7 +32,11 @@ export interface OtlpSpan {
   endTimeUnixNano: string;
   attributes: OtlpKeyValue[];
   status: { code: number; message?: string };
+  /** Trace contexts of the messages a call carried (ApiCall.links), at most MAX_LINKS. */
+  links?: { traceId: Buffer; spanId: Buffer; traceState?: string; flags?: number }[];
 }
+
+const MAX_LINKS = 16;
 
 export interface BuiltSpan {
   /** Resource attributes (who made the span); spans with equal resources share one ResourceSpans. */
@@ -198,6 +202,18 @@ export class SpanBuilder {
       attributes: attrs,
       status: call.error ? { code: 2, message: call.status } : { code: 0 },
     };
+    if (call.links) {
+      const links: NonNullable<OtlpSpan['links']> = [];
+      for (const l of call.links) {
+        const ctx = parseTraceparent(l.traceparent);
+        if (!ctx) continue;
+        const link: (typeof links)[number] = { traceId: ctx.traceId, spanId: ctx.parentId, flags: ctx.flags };
+        if (l.tracestate) link.traceState = l.tracestate.slice(0, 512);
+        links.push(link);
+        if (links.length === MAX_LINKS) break;
+      }
+      if (links.length > 0) span.links = links;
+    }
     if (parent) {
       span.parentSpanId = parent.parentId;
       span.flags = parent.flags & 0xff;

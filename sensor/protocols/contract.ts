@@ -159,4 +159,10 @@ export interface ApiCall {
   respBody?: string;
   /** Protocol-specific extras (e.g. `db.name`, `rpc.service`, `messaging.destination`). */
   attributes?: Record<string, string | number | boolean>;
+  /**
+   * W3C trace contexts of the messages a call carries when it carries several (a Kafka record batch): its
+   * span links to each. A call with one message gives that message's headers as `reqHeaders` instead, so
+   * its `traceparent` makes the span a child. Bounded by the parser.
+   */
+  links?: { traceparent: string; tracestate?: string }[];
 }

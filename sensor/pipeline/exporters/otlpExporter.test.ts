@@ -79,6 +79,12 @@ describe('encodeSpans', () => {
         flags: 1,
         traceState: 'vendor=x',
       }),
+      span(3, b, {
+        links: [
+          { traceId: Buffer.alloc(16, 5), spanId: Buffer.alloc(8, 6), flags: 1, traceState: 'k=v' },
+          { traceId: Buffer.alloc(16, 7), spanId: Buffer.alloc(8, 8) },
+        ],
+      }),
     ];
     const extra = { 'k8s.cluster.name': 'prod' };
     const got = asObject(encodeSpans(spans, '1.2.3', extra));
@@ -86,6 +92,7 @@ describe('encodeSpans', () => {
     expect(got.resourceSpans).toHaveLength(2);
     expect(got.resourceSpans[0].scopeSpans[0].spans).toHaveLength(2);
     expect(got.resourceSpans[0].scopeSpans[0].spans[1].flags).toBe(1);
+    expect(got.resourceSpans[1].scopeSpans[0].spans[1].links).toHaveLength(2);
   });
 
   it('encodes an empty batch and a batch larger than the initial buffer', () => {

@@ -223,6 +223,14 @@ function writeSpan(w: ProtoWriter, s: OtlpSpan): void {
   w.fixed64(7, BigInt(s.startTimeUnixNano));
   w.fixed64(8, BigInt(s.endTimeUnixNano));
   for (const kv of s.attributes) writeKeyValue(w, 9, kv);
+  for (const l of s.links ?? []) {
+    const link = w.begin(13); // Span.links
+    w.bytes(1, l.traceId);
+    w.bytes(2, l.spanId);
+    if (l.traceState) w.string(3, l.traceState);
+    if (l.flags) w.fixed32(6, l.flags);
+    w.end(link);
+  }
   const st = w.begin(15);
   if (s.status.message) w.string(2, s.status.message);
   if (s.status.code) w.varint(3, s.status.code);

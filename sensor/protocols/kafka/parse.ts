@@ -1,6 +1,7 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import { readErrorCode } from './errorCodes.ts';
 import { KafkaReader, OutOfRange } from './reader.ts';
+import { readRecordBatch } from './records.ts';
 import {
   API,
   API_NAMES,
@@ -70,7 +71,7 @@ export function parseKafka(
     const apiVersion = i16(buf, offset + 6);
     frame.apiKey = apiKey;
     frame.apiVersion = apiVersion;
-    readRequestBody(frame, new KafkaReader(buf, offset + 12, end), apiKey, apiVersion);
+    readRequestBody(frame, new KafkaReader(buf, offset + 12, end), apiKey, apiVersion, buf, end);
     if (state.pending.size >= MAX_PENDING) state.pending.delete(state.pending.keys().next().value!);
     state.pending.set(frame.correlationId, { apiKey, apiVersion });
   } else {
@@ -92,7 +93,14 @@ export function parseKafka(
   return { state: 'success', consumed: frame.size, frames: [frame] };
 }
 
-function readRequestBody(frame: KafkaFrame, r: KafkaReader, apiKey: number, v: number): void {
+function readRequestBody(
+  frame: KafkaFrame,
+  r: KafkaReader,
+  apiKey: number,
+  v: number,
+  buf: Uint8Array,
+  end: number,
+): void {
   const flexible = isFlexible(apiKey, v);
   try {
     frame.clientId = r.string() ?? undefined; // the header's client id is never compact
@@ -106,6 +114,12 @@ function readRequestBody(frame: KafkaFrame, r: KafkaReader, apiKey: number, v: n
         r.int32(); // timeout
         frame.topicCount = r.arrayLength(flexible);
         if (frame.topicCount > 0) frame.resource = v >= 13 ? r.uuidHex() : (str() ?? undefined);
+        // The first partition's records: what the messages say (count, key, headers with trace context).
+        if (frame.topicCount > 0 && r.arrayLength(flexible) > 0) {
+          frame.partition = r.int32();
+          const n = flexible ? r.uvarint() - 1 : r.int32();
+          if (n > 0) frame.batch = readRecordBatch(buf, r.pos, Math.min(end, r.pos + n));
+        }
         break;
       }
       case API.Fetch: {

@@ -53,6 +53,26 @@ export class KafkaReader {
     throw new OutOfRange();
   }
 
+  /** A zigzag varint (record fields of message format v2): at most 5 bytes. */
+  varint(): number {
+    const n = this.uvarint();
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  }
+
+  /** A zigzag varlong (record timestamps), skipped: at most 10 bytes. */
+  skipVarlong(): void {
+    for (let i = 0; i < 10; i++) {
+      this.need(1);
+      if ((this.buf[this.pos++]! & 0x80) === 0) return;
+    }
+    throw new OutOfRange();
+  }
+
+  /** `n` bytes as UTF-8 text, at most `max` of them decoded (the rest skipped). */
+  textOf(n: number, max = 256): string {
+    return this.text(n, max);
+  }
+
   /** STRING / NULLABLE_STRING (int16 length, -1 = null). */
   string(max = 256): string | null {
     const n = this.int16();

@@ -65,6 +65,25 @@ function makeCall(req: KafkaFrame, resp: KafkaFrame | undefined, meta: Connectio
     respBytes: resp?.size ?? 0,
     attributes,
   };
+  if (req.partition !== undefined) attributes['messaging.destination.partition.id'] = String(req.partition);
+  const batch = req.batch;
+  if (batch) {
+    if (batch.key !== undefined && batch.key !== '') attributes['messaging.kafka.message.key'] = batch.key;
+    if (batch.count > 1) attributes['messaging.batch.message_count'] = batch.count;
+    if (batch.compressed) attributes['messaging.kafka.batch.compressed'] = true;
+    // One message: its headers are the call's (a traceparent makes the span its child). Several: links.
+    if (batch.count === 1 && batch.headers[0] && Object.keys(batch.headers[0]).length > 0)
+      call.reqHeaders = batch.headers[0];
+    else {
+      const links = [];
+      for (const h of batch.headers) {
+        const tp = h.traceparent;
+        if (tp)
+          links.push(h.tracestate ? { traceparent: tp, tracestate: h.tracestate } : { traceparent: tp });
+      }
+      if (links.length > 0) call.links = links;
+    }
+  }
   if (meta.client) call.client = meta.client;
   if (meta.server) call.server = meta.server;
   if (meta.pid !== undefined) call.pid = meta.pid;

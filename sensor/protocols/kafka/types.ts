@@ -1,4 +1,5 @@
 import type { Frame } from '../contract.ts';
+import type { BatchSummary } from './records.ts';
 
 /**
  * Apache Kafka wire protocol (https://kafka.apache.org/protocol). A frame is one size-prefixed request or
@@ -17,6 +18,9 @@ export interface KafkaFrame extends Frame {
   noResponse?: boolean;
   /** Response: the error code where the API has one we read (top level or first partition). */
   errorCode?: number;
+  /** Produce: the first partition written to, and what its record batch says (see records.ts). */
+  partition?: number;
+  batch?: BatchSummary;
 }
 
 export interface KafkaState {

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { callsFromPcap } from '../testkit-b/goldenCalls.ts';
+import { drive } from '../testkit-b/streamDriver.ts';
+import { spec } from './index.ts';
+import { MAX_HEADERS, MAX_RECORDS, readRecordBatch } from './records.ts';
+
+// Message format v2 by hand (KIP-98): zigzag varints inside records, big-endian batch header.
+const zz = (n: number): number[] => {
+  let v = n >= 0 ? n * 2 : -n * 2 - 1;
+  const out: number[] = [];
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+};
+const text = (s: string) => [...zz(Buffer.byteLength(s)), ...Buffer.from(s)];
+const be = (n: number, bytes: number) => {
+  const b = Buffer.alloc(bytes);
+  if (bytes === 8) b.writeBigInt64BE(BigInt(n));
+  else b.writeIntBE(n, 0, bytes);
+  return [...b];
+};
+
+function record(key: string | null, value: string, headers: [string, string][]): number[] {
+  const body = [
+    0, // attributes
+    ...zz(0), // timestamp delta
+    ...zz(0), // offset delta
+    ...(key === null ? zz(-1) : text(key)),
+    ...text(value),
+    ...zz(headers.length),
+    ...headers.flatMap(([k, v]) => [...text(k), ...text(v)]),
+  ];
+  return [...zz(body.length), ...body];
+}
+
+function batch(records: number[][], { count = records.length, attributes = 0, magic = 2 } = {}): Buffer {
+  const rest = [
+    ...be(0, 4), // partition leader epoch
+    magic,
+    ...be(0, 4), // crc (not checked)
+    ...be(attributes, 2),
+    ...be(count - 1, 4),
+    ...be(0, 8),
+    ...be(0, 8),
+    ...be(-1, 8),
+    ...be(-1, 2),
+    ...be(-1, 4),
+    ...be(count, 4),
+    ...records.flat(),
+  ];
+  return Buffer.from([...be(0, 8), ...be(rest.length, 4), ...rest]);
+}
+
+const TP = (i: number) =>
+  `00-4bf92f3577b34da6a3ce929d0e0e47${String(i).padStart(2, '0')}-00f067aa0ba902b7-01`;
+
+describe('kafka record batches', () => {
+  it('reads the count, the first key and each record headers', () => {
+    const b = batch([record('user-1', '{}', [['traceparent', TP(1)]]), record(null, 'x', [])]);
+    expect(readRecordBatch(b, 0, b.length)).toEqual({
+      count: 2,
+      compressed: false,
+      key: 'user-1',
+      headers: [{ traceparent: TP(1) }, {}],
+    });
+  });
+
+  it.each([
+    [
+      'a compressed batch is counted, not decoded',
+      batch([record('k', 'v', [])], { attributes: 1 }),
+      { count: 1, compressed: true, headers: [] },
+    ],
+    ['an older message format has no headers', batch([record('k', 'v', [])], { magic: 1 }), undefined],
+    ['too short for a batch header', Buffer.alloc(40), undefined],
+  ])('%s', (_name, b, want) => {
+    expect(readRecordBatch(b, 0, b.length)).toEqual(want);
+  });
+
+  it('keeps the records before a capture gap (zeros) and stops there', () => {
+    const whole = batch([record('a', 'v', [['h', '1']]), record('b', 'v', [['h', '2']])]);
+    const second = whole.length - record('b', 'v', [['h', '2']]).length;
+    const cut = Buffer.concat([whole.subarray(0, second), Buffer.alloc(whole.length - second)]);
+    expect(readRecordBatch(cut, 0, cut.length)?.headers).toEqual([{ h: '1' }]);
+    // Cut inside the first record: nothing decoded, no throw.
+    const early = Buffer.concat([whole.subarray(0, 66), Buffer.alloc(whole.length - 66)]);
+    expect(readRecordBatch(early, 0, early.length)?.headers).toEqual([]);
+  });
+
+  it(`decodes at most ${MAX_RECORDS} records and ${MAX_HEADERS} headers each, values cut at 256`, () => {
+    const many = Array.from({ length: 20 }, (_, i) => [`h${i}`, 'x'.repeat(300)] as [string, string]);
+    const b = batch(Array.from({ length: 12 }, () => record('k', 'v', many)));
+    const s = readRecordBatch(b, 0, b.length)!;
+    expect(s.count).toBe(12);
+    expect(s.headers).toHaveLength(MAX_RECORDS);
+    expect(Object.keys(s.headers[0]!)).toHaveLength(MAX_HEADERS);
+    expect(s.headers[0]!.h0).toHaveLength(256);
+  });
+
+  it('a Produce of several records links to each traceparent; of one, its headers are the call', () => {
+    const produce = (records: Buffer) => {
+      const body = [
+        ...be(0, 2), // api key Produce
+        ...be(3, 2), // version 3
+        ...be(9, 4), // correlation id
+        ...be(-1, 2), // client id: null
+        ...be(-1, 2), // transactional id: null
+        ...be(0, 2), // acks = 0: no response, a call of its own
+        ...be(1000, 4),
+        ...be(1, 4), // one topic
+        ...be(6, 2),
+        ...Buffer.from('orders'),
+        ...be(1, 4), // one partition
+        ...be(3, 4), // partition 3
+        ...be(records.length, 4),
+        ...records,
+      ];
+      return Buffer.from([...be(body.length, 4), ...body]);
+    };
+    const run = (b: Buffer) => drive(spec, [{ type: 'request', tsNs: 1n, data: b }]).calls;
+    const [several] = run(
+      produce(
+        batch([
+          record('a', '1', [['traceparent', TP(1)]]),
+          record('b', '2', []),
+          record('c', '3', [
+            ['traceparent', TP(3)],
+            ['tracestate', 'k=v'],
+          ]),
+        ]),
+      ),
+    );
+    expect(several?.links).toEqual([{ traceparent: TP(1) }, { traceparent: TP(3), tracestate: 'k=v' }]);
+    expect(several?.reqHeaders).toBeUndefined();
+    expect(several?.attributes).toMatchObject({
+      'messaging.destination.partition.id': '3',
+      'messaging.batch.message_count': 3,
+      'messaging.kafka.message.key': 'a',
+    });
+    const [one] = run(produce(batch([record('a', '1', [['traceparent', TP(1)]])])));
+    expect(one?.reqHeaders).toEqual({ traceparent: TP(1) });
+    expect(one?.links).toBeUndefined();
+  });
+
+  it("reads a real producer's record (kafka-python, Produce v7, a SkyWalking sw8 header)", () => {
+    const calls = callsFromPcap(spec, 'kafka/deepflow__kafka__00-produce-v7-sw8.pcap', [36333]).map(
+      (f) => f.call,
+    );
+    const produce = calls.find((c) => c.method === 'Produce');
+    expect(produce?.resource).toBe('quickstart-events');
+    expect(produce?.attributes).toMatchObject({
+      'messaging.kafka.message.key': 'MyKey',
+      'messaging.destination.partition.id': '0',
+    });
+    expect(produce?.reqHeaders?.sw8).toMatch(/^1-YmI3OWZhMzQtZDAzZi00YmMyLThmYTktOTc5YWY3ODc3NDI2-/);
+  });
+});

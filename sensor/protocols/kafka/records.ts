@@ -1,0 +1,95 @@
+import { KafkaReader, OutOfRange } from './reader.ts';
+
+/**
+ * The first records of a record batch (message format v2, KIP-98), for what they say about the messages a
+ * Produce request or Fetch response carries: how many records the batch holds, the first record's key, and
+ * each decoded record's headers (where OpenTelemetry-instrumented producers put `traceparent`).
+ *
+ * Bounded: at most MAX_RECORDS records and MAX_HEADERS headers per record are decoded, keys and values cut at
+ * MAX_TEXT characters. A compressed batch (attributes bits 0-2) is counted but not decoded (its records are
+ * one compressed blob); older message formats (magic 0/1) have no headers. The capture keeps only a message's
+ * first bytes and fills what it skipped with zeros, so decoding stops quietly at the first record that does
+ * not fit its stated length or the batch, or whose key or header name holds a NUL (the fill): what was read
+ * before stays.
+ */
+export interface BatchSummary {
+  /** Records in the batch (its header's count). */
+  count: number;
+  compressed: boolean;
+  /** The first record's key (text, cut), when it has one and was decoded. */
+  key?: string;
+  /** Headers of each decoded record, in order (empty objects for records without headers). */
+  headers: Record<string, string>[];
+}
+
+export const MAX_RECORDS = 8;
+export const MAX_HEADERS = 16;
+const MAX_TEXT = 256;
+/** baseOffset .. records count: 8+4+4+1+4+2+4+8+8+8+2+4+4 bytes. */
+const BATCH_HEADER = 61;
+
+/** Reads the batch at `start` (`end` = end of the records field); undefined when it is not a v2 batch. */
+export function readRecordBatch(buf: Uint8Array, start: number, end: number): BatchSummary | undefined {
+  if (end - start < BATCH_HEADER) return undefined;
+  const r = new KafkaReader(buf, start, end);
+  try {
+    r.skip(8); // base offset
+    const batchLength = r.int32();
+    const batchEnd = Math.min(end, start + 12 + batchLength);
+    r.skip(4); // partition leader epoch
+    if (r.int8() !== 2) return undefined;
+    r.skip(4); // crc
+    const attributes = r.int16();
+    r.skip(4 + 8 + 8 + 8 + 2 + 4); // last offset delta, timestamps, producer id/epoch, base sequence
+    const count = r.int32();
+    if (count < 0) return undefined;
+    const out: BatchSummary = { count, compressed: (attributes & 0x07) !== 0, headers: [] };
+    if (out.compressed) return out;
+    for (let i = 0; i < Math.min(count, MAX_RECORDS); i++) {
+      const length = r.varint();
+      const recordEnd = r.pos + length;
+      // 7 bytes is the smallest record (all fields empty); a zero-filled gap reads as length 0.
+      if (length < 7 || recordEnd > batchEnd) break;
+      try {
+        out.headers.push(readRecord(new KafkaReader(buf, r.pos, recordEnd), i === 0 ? out : undefined));
+      } catch (e) {
+        if (e instanceof OutOfRange) break;
+        throw e;
+      }
+      r.pos = recordEnd;
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof OutOfRange) return undefined;
+    throw e;
+  }
+}
+
+/** One record: its headers; the key goes to `first` (the batch's first record only). */
+function readRecord(rec: KafkaReader, first: BatchSummary | undefined): Record<string, string> {
+  rec.skip(1); // attributes
+  rec.skipVarlong(); // timestamp delta
+  rec.varint(); // offset delta
+  const keyLength = rec.varint();
+  if (keyLength >= 0) {
+    const key = damaged(rec.textOf(keyLength, MAX_TEXT));
+    if (first) first.key = key;
+  }
+  const valueLength = rec.varint();
+  if (valueLength > 0) rec.skip(valueLength);
+  const n = rec.varint();
+  const headers: Record<string, string> = {};
+  for (let h = 0; h < Math.min(n, MAX_HEADERS); h++) {
+    const name = damaged(rec.textOf(Math.max(0, rec.varint()), MAX_TEXT));
+    const valueLength = rec.varint();
+    const value = valueLength < 0 ? '' : rec.textOf(valueLength, MAX_TEXT);
+    if (name !== '' && !Object.hasOwn(headers, name)) headers[name] = value;
+  }
+  return headers;
+}
+
+/** Text with a NUL in it is where the capture's zero fill begins: treated as the end of what was captured. */
+function damaged(s: string): string {
+  if (s.includes('\0')) throw new OutOfRange();
+  return s;
+}
