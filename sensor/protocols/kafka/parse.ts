@@ -84,7 +84,10 @@ export function parseKafka(
       try {
         // ApiVersions keeps response header v0 so old clients can read it.
         if (isFlexible(req.apiKey, req.apiVersion) && req.apiKey !== API.ApiVersions) r.taggedFields();
+        const body = r.pos;
         frame.errorCode = readErrorCode(r, req.apiKey, req.apiVersion);
+        if (req.apiKey === API.Fetch)
+          readFetchRecords(frame, new KafkaReader(buf, body, end), req.apiVersion, buf, end);
       } catch (e) {
         if (!(e instanceof OutOfRange)) throw e;
       }
@@ -156,6 +159,39 @@ function readRequestBody(
         if (v < 4) frame.resource = str() ?? undefined;
         break;
     }
+  } catch (e) {
+    if (!(e instanceof OutOfRange)) throw e;
+  }
+}
+
+/**
+ * A Fetch response's first topic and partition up to its records, and what the first record batch there says
+ * (records.ts): the messages a consumer received, with the trace contexts their producers put in them.
+ */
+function readFetchRecords(frame: KafkaFrame, r: KafkaReader, v: number, buf: Uint8Array, end: number): void {
+  const flexible = isFlexible(API.Fetch, v);
+  try {
+    if (v >= 1) r.int32(); // throttle time
+    if (v >= 7) r.skip(2 + 4); // error code, session id
+    if (r.arrayLength(flexible) <= 0) return;
+    if (v >= 13) r.skip(16);
+    else if (flexible) r.compactString();
+    else r.string();
+    if (r.arrayLength(flexible) <= 0) return;
+    frame.partition = r.int32();
+    r.skip(2 + 8); // error code, high watermark
+    if (v >= 4) r.skip(8); // last stable offset
+    if (v >= 5) r.skip(8); // log start offset
+    if (v >= 4) {
+      const aborted = r.arrayLength(flexible);
+      for (let i = 0; i < aborted; i++) {
+        r.skip(16); // producer id, first offset
+        if (flexible) r.taggedFields();
+      }
+    }
+    if (v >= 11) r.int32(); // preferred read replica
+    const n = flexible ? r.uvarint() - 1 : r.int32();
+    if (n > 0) frame.batch = readRecordBatch(buf, r.pos, Math.min(end, r.pos + n));
   } catch (e) {
     if (!(e instanceof OutOfRange)) throw e;
   }

@@ -145,6 +145,59 @@ describe('kafka record batches', () => {
     expect(one?.links).toBeUndefined();
   });
 
+  it('a Fetch links to the trace context of each record received, even of a single one', () => {
+    const frame = (body: number[]) => Buffer.from([...be(body.length, 4), ...body]);
+    const request = frame([
+      ...be(1, 2), // api key Fetch
+      ...be(4, 2), // version 4
+      ...be(21, 4), // correlation id
+      ...be(-1, 2), // client id: null
+      ...be(-1, 4), // replica id
+      ...be(500, 4), // max wait
+      ...be(1, 4), // min bytes
+      ...be(1 << 20, 4), // max bytes
+      0, // isolation level
+      ...be(1, 4), // one topic
+      ...be(6, 2),
+      ...Buffer.from('orders'),
+      ...be(0, 4), // no partitions listed (not read)
+    ]);
+    const response = (records: Buffer) =>
+      frame([
+        ...be(21, 4), // correlation id
+        ...be(0, 4), // throttle time
+        ...be(1, 4), // one topic
+        ...be(6, 2),
+        ...Buffer.from('orders'),
+        ...be(1, 4), // one partition
+        ...be(2, 4), // partition 2
+        ...be(0, 2), // error code
+        ...be(10, 8), // high watermark
+        ...be(10, 8), // last stable offset
+        ...be(-1, 4), // aborted transactions: null
+        ...be(records.length, 4),
+        ...records,
+      ]);
+    const run = (records: Buffer) =>
+      drive(spec, [
+        { type: 'request', tsNs: 1n, data: request },
+        { type: 'response', tsNs: 2n, data: response(records) },
+      ]).calls;
+    const [two] = run(
+      batch([record('a', '1', [['traceparent', TP(1)]]), record('b', '2', [['traceparent', TP(2)]])]),
+    );
+    expect(two?.method).toBe('Fetch');
+    expect(two?.status).toBe('0');
+    expect(two?.links).toEqual([{ traceparent: TP(1) }, { traceparent: TP(2) }]);
+    expect(two?.attributes).toMatchObject({
+      'messaging.destination.partition.id': '2',
+      'messaging.batch.message_count': 2,
+    });
+    const [one] = run(batch([record('a', '1', [['traceparent', TP(1)]])]));
+    expect(one?.links).toEqual([{ traceparent: TP(1) }]);
+    expect(one?.reqHeaders).toBeUndefined();
+  });
+
   it("reads a real producer's record (kafka-python, Produce v7, a SkyWalking sw8 header)", () => {
     const calls = callsFromPcap(spec, 'kafka/deepflow__kafka__00-produce-v7-sw8.pcap', [36333]).map(
       (f) => f.call,

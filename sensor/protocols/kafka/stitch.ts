@@ -65,14 +65,18 @@ function makeCall(req: KafkaFrame, resp: KafkaFrame | undefined, meta: Connectio
     respBytes: resp?.size ?? 0,
     attributes,
   };
-  if (req.partition !== undefined) attributes['messaging.destination.partition.id'] = String(req.partition);
-  const batch = req.batch;
+  // A Produce carries its records in the request, a Fetch's arrive in the response.
+  const partition = req.partition ?? resp?.partition;
+  if (partition !== undefined) attributes['messaging.destination.partition.id'] = String(partition);
+  const batch = req.batch ?? resp?.batch;
   if (batch) {
     if (batch.key !== undefined && batch.key !== '') attributes['messaging.kafka.message.key'] = batch.key;
     if (batch.count > 1) attributes['messaging.batch.message_count'] = batch.count;
     if (batch.compressed) attributes['messaging.kafka.batch.compressed'] = true;
-    // One message: its headers are the call's (a traceparent makes the span its child). Several: links.
-    if (batch.count === 1 && batch.headers[0] && Object.keys(batch.headers[0]).length > 0)
+    // One message sent: its headers are the call's (a traceparent makes the span its child). Several, or
+    // any received (a pull is not part of the producer's trace, only linked to it): links.
+    const single = key === API.Produce && batch.count === 1;
+    if (single && batch.headers[0] && Object.keys(batch.headers[0]).length > 0)
       call.reqHeaders = batch.headers[0];
     else {
       const links = [];

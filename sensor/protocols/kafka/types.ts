@@ -18,7 +18,7 @@ export interface KafkaFrame extends Frame {
   noResponse?: boolean;
   /** Response: the error code where the API has one we read (top level or first partition). */
   errorCode?: number;
-  /** Produce: the first partition written to, and what its record batch says (see records.ts). */
+  /** Produce request / Fetch response: the first partition, and what its record batch says (records.ts). */
   partition?: number;
   batch?: BatchSummary;
 }
