@@ -5,8 +5,9 @@ import { spec } from './index.ts';
 import { MAX_HEADERS, MAX_RECORDS, readRecordBatch } from './records.ts';
 
 // Message format v2 by hand (KIP-98): zigzag varints inside records, big-endian batch header.
-const zz = (n: number): number[] => {
-  let v = n >= 0 ? n * 2 : -n * 2 - 1;
+const zz = (n: number): number[] => uv(n >= 0 ? n * 2 : -n * 2 - 1);
+const uv = (n: number): number[] => {
+  let v = n;
   const out: number[] = [];
   while (v >= 0x80) {
     out.push((v & 0x7f) | 0x80);
@@ -196,6 +197,61 @@ describe('kafka record batches', () => {
     const [one] = run(batch([record('a', '1', [['traceparent', TP(1)]])]));
     expect(one?.links).toEqual([{ traceparent: TP(1) }]);
     expect(one?.reqHeaders).toBeUndefined();
+  });
+
+  it('reads a flexible Fetch (v12: compact fields, tagged sections) the same way', () => {
+    const frame = (body: number[]) => Buffer.from([...be(body.length, 4), ...body]);
+    const request = frame([
+      ...be(1, 2), // api key Fetch
+      ...be(12, 2), // version 12
+      ...be(22, 4), // correlation id
+      ...be(-1, 2), // client id: null (the header's is never compact)
+      0, // header tagged fields
+      ...be(-1, 4), // replica id
+      ...be(500, 4),
+      ...be(1, 4),
+      ...be(1 << 20, 4),
+      0, // isolation level
+      ...be(0, 4), // session id
+      ...be(-1, 4), // session epoch
+      2, // one topic (compact: n + 1)
+      7,
+      ...Buffer.from('orders'),
+      1, // no partitions
+    ]);
+    const records = batch([record('k', 'v', [['traceparent', TP(4)]]), record('k', 'v', [])]);
+    const response = frame([
+      ...be(22, 4),
+      0, // header tagged fields
+      ...be(0, 4), // throttle time
+      ...be(0, 2), // error code
+      ...be(7, 4), // session id
+      2, // one topic
+      7,
+      ...Buffer.from('orders'),
+      2, // one partition
+      ...be(5, 4), // partition 5
+      ...be(0, 2),
+      ...be(10, 8),
+      ...be(10, 8),
+      ...be(0, 8), // log start offset
+      0, // aborted transactions: null
+      ...be(-1, 4), // preferred read replica
+      ...uv(records.length + 1), // compact bytes: an unsigned varint of n + 1
+      ...records,
+      0, // partition tagged fields
+      0, // topic tagged fields
+      0, // response tagged fields
+    ]);
+    const [call] = drive(spec, [
+      { type: 'request', tsNs: 1n, data: request },
+      { type: 'response', tsNs: 2n, data: response },
+    ]).calls;
+    expect(call?.links).toEqual([{ traceparent: TP(4) }]);
+    expect(call?.attributes).toMatchObject({
+      'messaging.destination.partition.id': '5',
+      'messaging.batch.message_count': 2,
+    });
   });
 
   it("reads a real producer's record (kafka-python, Produce v7, a SkyWalking sw8 header)", () => {
