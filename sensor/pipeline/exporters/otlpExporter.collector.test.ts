@@ -105,4 +105,61 @@ describe('spans end to end through the collector into ClickHouse', () => {
     expect(JSON.stringify(rows)).not.toMatch(/SENTINEL/);
     expect(await registry.getSingleMetricAsString('sensor_otlp_spans_sent_total')).toMatch(/ 2$/m);
   });
+  it('stores messaging spans as PRODUCER/CONSUMER, in the producer trace or linked to it', async () => {
+    const exporter = new OtlpExporter({ url: `http://127.0.0.1:${collector.port}`, intervalMs: 3_600_000 });
+    exporter.start();
+    const b = new SpanBuilder({ redactor: new Redactor(), node: 'node-1' });
+    const tp = (i: number) => `00-${String(i).repeat(32)}-${String(i + 1).repeat(16)}-01`;
+    const id = { workload: 'billing', namespace: 'shop', peer: 'broker' };
+    const messaging = (over: Partial<ApiCall>) =>
+      call({ role: 'unknown', resource: 'orders', status: 'OK', ...over });
+    exporter.export(
+      b.build(
+        messaging({ protocol: 'nats', method: 'MSG', reqHeaders: { traceparent: tp(1) } }),
+        id,
+        'orders',
+        'baseline',
+      ),
+    );
+    exporter.export(
+      b.build(
+        messaging({
+          protocol: 'kafka',
+          method: 'Fetch',
+          status: '0',
+          links: [{ traceparent: tp(3) }, { traceparent: tp(5), tracestate: 'k=v' }],
+        }),
+        id,
+        'orders',
+        'baseline',
+      ),
+    );
+    expect(await exporter.drain(20_000)).toBe(true);
+    await exporter.shutdown();
+    const rows = await store.query<Record<string, unknown>>(
+      "SELECT SpanName, SpanKind, TraceId, ParentSpanId, `Links.TraceId` AS LinkTraces, `Links.SpanId` AS LinkSpans, `Links.TraceState` AS LinkStates, SpanAttributes['messaging.operation.type'] AS Op FROM otel_traces WHERE ServiceName = 'billing' ORDER BY SpanName",
+    );
+    expect(rows).toEqual([
+      {
+        SpanName: 'Fetch orders',
+        SpanKind: 'SPAN_KIND_CLIENT',
+        TraceId: expect.not.stringMatching(/^(3+|5+)$/),
+        ParentSpanId: '',
+        LinkTraces: ['3'.repeat(32), '5'.repeat(32)],
+        LinkSpans: ['4'.repeat(16), '6'.repeat(16)],
+        LinkStates: ['', 'k=v'],
+        Op: 'receive',
+      },
+      {
+        SpanName: 'MSG orders',
+        SpanKind: 'SPAN_KIND_CONSUMER',
+        TraceId: '1'.repeat(32),
+        ParentSpanId: '2'.repeat(16),
+        LinkTraces: [],
+        LinkSpans: [],
+        LinkStates: [],
+        Op: 'process',
+      },
+    ]);
+  });
 });
