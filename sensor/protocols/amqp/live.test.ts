@@ -6,6 +6,7 @@ import { saveSession } from '../testkit-b/sessionFixture.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { TcpRelay } from '../testkit-b/tcpRelay.ts';
 import { spec } from './index.ts';
+import { messageCalls, TRACEPARENT, WANT_MESSAGE_CALLS } from './traceContext.fixture.ts';
 
 const TESTDATA = new URL('./testdata/', import.meta.url).pathname;
 
@@ -46,7 +47,7 @@ describe('amqp live (RabbitMQ + amqplib)', () => {
     await expect(bad.checkQueue('no.such.queue')).rejects.toThrow(/404/);
     await ch.close();
     await conn.close();
-    const relayed = relay.connections[0]!;
+    const relayed = relay.connections.at(-1)!;
     await relayed.closed;
     const calls = drive(spec, relayed.chunks).calls.map((c) => `${c.method} ${c.resource} ${c.status}`);
     // Client and broker events interleave with timing: compare as a multiset, in order per direction.
@@ -75,6 +76,40 @@ describe('amqp live (RabbitMQ + amqplib)', () => {
       'amqplib against RabbitMQ 3: declares, bind, consume, publish, deliver, ack, 404',
       relayed.chunks,
       drive(spec, relayed.chunks).calls,
+    );
+  });
+
+  it('carries the trace context of the message headers on the publish and the delivery', async () => {
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+    const ch = await conn.createChannel();
+    await ch.assertQueue('traced', { durable: false });
+    const got: amqp.ConsumeMessage[] = [];
+    await ch.consume(
+      'traced',
+      (m) => {
+        if (m) got.push(m);
+      },
+      { noAck: true },
+    );
+    ch.sendToQueue('traced', Buffer.from('{"id":1}'), {
+      headers: { traceparent: TRACEPARENT, tracestate: 'k=v', other: 42 },
+      messageId: 'msg-1',
+      correlationId: 'conv-1',
+      contentType: 'application/json',
+    });
+    await waitFor(async () => got.length === 1, 10_000, 'message not delivered');
+    await ch.close();
+    await conn.close();
+    const relayed = relay.connections.at(-1)!;
+    await relayed.closed;
+    const calls = drive(spec, relayed.chunks).calls;
+    expect(messageCalls(calls)).toEqual(WANT_MESSAGE_CALLS);
+    saveSession(
+      TESTDATA,
+      'amqplib-trace-context',
+      'amqplib against RabbitMQ 3: publish and delivery of a message with traceparent, ids and content type',
+      relayed.chunks,
+      calls,
     );
   });
 });

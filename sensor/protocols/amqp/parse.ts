@@ -1,14 +1,11 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
-import { type AmqpFrame, FRAME_END, MAX_FRAME, MAX_TEXT } from './types.ts';
+import { readBasicProperties } from './properties.ts';
+import { AmqpReader, u16, u32, u64 } from './reader.ts';
+import { type AmqpFrame, FRAME_END, MAX_FRAME } from './types.ts';
 
 /** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
 const NO: DetectResult = Object.freeze({ score: 0 });
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-const u16 = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
-const u32 = (b: Uint8Array, i: number) =>
-  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-const u64 = (b: Uint8Array, i: number) => (BigInt(u32(b, i)) << 32n) | BigInt(u32(b, i + 4));
 /** "AMQP" */
 const isProtocolHeader = (b: Uint8Array, p: number) =>
   b[p] === 0x41 && b[p + 1] === 0x4d && b[p + 2] === 0x51 && b[p + 3] === 0x50;
@@ -47,37 +44,6 @@ export function detectAmqp(input: DetectInput): DetectResult {
   return NO;
 }
 
-class Args {
-  constructor(
-    private readonly b: Uint8Array,
-    public p: number,
-    private readonly end: number,
-  ) {}
-  ok(n: number): boolean {
-    return this.p + n <= this.end;
-  }
-  short(): number | undefined {
-    if (!this.ok(2)) return undefined;
-    const v = u16(this.b, this.p);
-    this.p += 2;
-    return v;
-  }
-  long(): bigint | undefined {
-    if (!this.ok(8)) return undefined;
-    const v = u64(this.b, this.p);
-    this.p += 8;
-    return v;
-  }
-  shortstr(): string | undefined {
-    if (!this.ok(1)) return undefined;
-    const n = this.b[this.p]!;
-    if (!this.ok(1 + n)) return undefined;
-    const s = utf8.decode(this.b.subarray(this.p + 1, this.p + 1 + Math.min(n, MAX_TEXT)));
-    this.p += 1 + n;
-    return s;
-  }
-}
-
 export function parseAmqp(
   type: MessageType,
   buf: Uint8Array,
@@ -100,16 +66,17 @@ export function parseAmqp(
   if (frame.type === 1 && size >= 4) {
     frame.classId = u16(buf, p);
     frame.methodId = u16(buf, p + 2);
-    readArguments(frame, new Args(buf, p + 4, end));
+    readArguments(frame, new AmqpReader(buf, p + 4, end));
   } else if (frame.type === 2 && size >= 12) {
     frame.classId = u16(buf, p);
     frame.bodySize = u64(buf, p + 4);
+    if (frame.classId === 60) frame.props = readBasicProperties(buf, p + 12, end);
   }
   return { state: 'success', consumed: total, frames: [frame] };
 }
 
 /** The arguments the stitcher uses, per method. Missing bytes leave fields undefined. */
-function readArguments(f: AmqpFrame, a: Args): void {
+function readArguments(f: AmqpFrame, a: AmqpReader): void {
   const key = f.classId! * 1000 + f.methodId!;
   switch (key) {
     case 10050: // connection.close

@@ -1,13 +1,18 @@
 import type { ApiCall, ConnectionMeta, StitchResult } from '../contract.ts';
-import { type AmqpFrame, methodName, SYNC_REQUESTS } from './types.ts';
+import { type AmqpFrame, type AmqpState, methodName, SYNC_REQUESTS } from './types.ts';
 
 /**
  * Turns AMQP frames into calls:
  * - synchronous client methods (declare, bind, consume, get, qos, ...) pair with their reply on the same
  *   channel, or with the channel.close / connection.close the broker answers a failure with (status = its
  *   reply code, e.g. 404);
- * - basic.publish (client), basic.deliver and basic.return (broker) are calls when seen; so are the
- *   client's basic.ack / nack / reject;
+ * - basic.publish (client), basic.deliver and basic.return (broker) are calls once the content header
+ *   that follows them on their channel is queued too: its properties give the message's headers table
+ *   (`reqHeaders`, where a `traceparent` travels; for a delivery, the delivered message is the request), id,
+ *   correlation id and body size. When the next frame of that channel in that direction is something else,
+ *   64 frames of other channels came first, a frame a second newer is queued, or the connection ends
+ *   (`releaseHeld`), the call goes out without them: a call waits briefly, never forever;
+ * - the client's basic.ack / nack / reject are calls when seen;
  * - a broker channel.close or connection.close nobody waited for (an asynchronous error, e.g. publishing to
  *   a missing exchange) is an error call of its own;
  * - content header/body frames, heartbeats and the connection handshake make no calls; channel.open/close
@@ -17,6 +22,13 @@ const MAX_QUEUE = 4096;
 const LIFECYCLE = new Set(['20.10', '20.40', '10.50']);
 const CLIENT_EVENTS = new Set(['60.40', '60.80', '60.90', '60.120', '60.100']);
 const BROKER_EVENTS = new Set(['60.60', '60.50']);
+
+/** Frames of other channels looked past for a message's content header before giving up on it. */
+const MAX_LOOKAHEAD = 64;
+/** A message whose direction carried frames this much newer gets no content header any more. */
+const MAX_WAIT_NS = 1_000_000_000n;
+/** Methods whose message content (header, then body) follows on their channel. */
+const CARRIES_CONTENT = new Set(['60.40', '60.60', '60.50']);
 
 const key = (f: AmqpFrame) => `${f.classId}.${f.methodId}`;
 const isMethod = (f: AmqpFrame) => f.type === 1 && f.classId !== undefined;
@@ -37,7 +49,7 @@ function answers(req: AmqpFrame, reply: AmqpFrame): boolean {
 export function stitchAmqp(
   requests: AmqpFrame[],
   responses: AmqpFrame[],
-  _state: unknown,
+  state: AmqpState,
   meta: ConnectionMeta,
 ): StitchResult {
   const calls: ApiCall[] = [];
@@ -48,7 +60,12 @@ export function stitchAmqp(
     if (!isMethod(req)) {
       requests.splice(i, 1);
     } else if (CLIENT_EVENTS.has(k)) {
-      calls.push(makeCall(req, undefined, meta));
+      const content = CARRIES_CONTENT.has(k) ? contentHeaderOf(requests, i, state) : undefined;
+      if (content === 'wait') {
+        i++;
+        continue;
+      }
+      calls.push(makeCall(req, undefined, meta, content));
       requests.splice(i, 1);
     } else if (SYNC_REQUESTS.has(k)) {
       const j = responses.findIndex((r) => r.tsNs >= req.tsNs && answers(req, r));
@@ -67,7 +84,12 @@ export function stitchAmqp(
   for (let i = 0; i < responses.length; ) {
     const r = responses[i]!;
     if (isMethod(r) && BROKER_EVENTS.has(key(r))) {
-      calls.push(makeCall(r, undefined, meta));
+      const content = contentHeaderOf(responses, i, state);
+      if (content === 'wait') {
+        i++;
+        continue;
+      }
+      calls.push(makeCall(r, undefined, meta, content));
       responses.splice(i, 1);
     } else if (isClose(r) && !waiting.has(r.channel) && !(r.channel === 0 && waiting.size > 0)) {
       calls.push(makeCall(r, r, meta));
@@ -87,7 +109,28 @@ export function stitchAmqp(
   return { calls, errors };
 }
 
-function makeCall(req: AmqpFrame, reply: AmqpFrame | undefined, meta: ConnectionMeta): ApiCall {
+/**
+ * The content header of the message whose method is `queue[i]`: the next frame of its channel in the same
+ * direction (the spec forbids other frames of that channel in between). Undefined when that frame is
+ * something else or will not come; 'wait' while it may still arrive.
+ */
+function contentHeaderOf(queue: AmqpFrame[], i: number, state: AmqpState): AmqpFrame | undefined | 'wait' {
+  const m = queue[i]!;
+  const last = Math.min(queue.length, i + 1 + MAX_LOOKAHEAD);
+  for (let j = i + 1; j < last; j++) {
+    const f = queue[j]!;
+    if (f.channel === m.channel) return f.type === 2 ? f : undefined;
+  }
+  if (state.ended || last - i > MAX_LOOKAHEAD) return undefined;
+  return queue[queue.length - 1]!.tsNs - m.tsNs > MAX_WAIT_NS ? undefined : 'wait';
+}
+
+function makeCall(
+  req: AmqpFrame,
+  reply: AmqpFrame | undefined,
+  meta: ConnectionMeta,
+  content?: AmqpFrame,
+): ApiCall {
   const failed = reply !== undefined && isClose(reply) && (reply.replyCode ?? 200) !== 200;
   const returned = key(req) === '60.50';
   const attributes: Record<string, string | number | boolean> = { 'messaging.amqp.channel': req.channel };
@@ -97,6 +140,10 @@ function makeCall(req: AmqpFrame, reply: AmqpFrame | undefined, meta: Connection
   if (req.consumerTag) attributes['messaging.amqp.consumer_tag'] = req.consumerTag;
   const text = failed ? reply?.replyText : returned ? req.replyText : undefined;
   if (text) attributes['error.message'] = text;
+  const props = content?.props;
+  if (props?.messageId) attributes['messaging.message.id'] = props.messageId;
+  if (props?.correlationId) attributes['messaging.message.conversation_id'] = props.correlationId;
+  if (content?.bodySize !== undefined) attributes['messaging.message.body.size'] = Number(content.bodySize);
   const call: ApiCall = {
     protocol: 'amqp',
     role: 'unknown',
@@ -116,6 +163,8 @@ function makeCall(req: AmqpFrame, reply: AmqpFrame | undefined, meta: Connection
     call.error = (req.replyCode ?? 200) !== 200;
     call.resource = '';
   }
+  const headers = messageHeaders(props);
+  if (headers) call.reqHeaders = headers;
   if (meta.client) call.client = meta.client;
   if (meta.server) call.server = meta.server;
   if (meta.pid !== undefined) call.pid = meta.pid;
@@ -138,4 +187,13 @@ function resourceOf(req: AmqpFrame, reply: AmqpFrame | undefined): string {
     default:
       return '';
   }
+}
+
+/** The headers table, plus the content type as `content-type` unless the table has its own. */
+function messageHeaders(props: AmqpFrame['props']): Record<string, string> | undefined {
+  if (!props) return undefined;
+  const headers = props.headers ?? {};
+  if (props.contentType && !Object.hasOwn(headers, 'content-type'))
+    headers['content-type'] = props.contentType;
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }

@@ -21,6 +21,23 @@ export interface AmqpFrame extends Frame {
   replyText?: string;
   /** Content header: the body size it announces. */
   bodySize?: bigint;
+  /** Content header of the basic class: the message properties a call reports (`properties.ts`). */
+  props?: AmqpProperties;
+}
+
+/** Basic-class message properties, decoded copies; absent when not sent or not captured. */
+export interface AmqpProperties {
+  contentType?: string;
+  /** The `headers` field table's top-level text, number and boolean values, as text (bounded). */
+  headers?: Record<string, string>;
+  correlationId?: string;
+  messageId?: string;
+}
+
+/** Per connection. */
+export interface AmqpState {
+  /** The connection ended (`releaseHeld`): messages stop waiting for their content header. */
+  ended: boolean;
 }
 
 export const FRAME_END = 0xce;

@@ -3,7 +3,8 @@ import type { ApiCall, ConnectionMeta, Frame, MessageType, ProtocolSpec } from '
 /**
  * A minimal stand-in for the connection tracker, used by part B's protocol tests: it buffers each
  * direction, runs `parseFrame` until it needs more data, resynchronises with `findFrameBoundary` after
- * `invalid`, and stitches after every chunk. Test-only: no bounds, no expiry.
+ * `invalid`, stitches after every chunk, and `drive` ends the connection after the last one. Test-only: no
+ * bounds, no expiry.
  */
 export interface Chunk {
   type: MessageType;
@@ -72,6 +73,13 @@ export class StreamDriver<F extends Frame, S> {
     this.stitch();
   }
 
+  /** The connection ends: frames a spec held back (`releaseHeld`) go to a last stitch, as in the tracker. */
+  finish(): void {
+    if (!this.spec.releaseHeld) return;
+    this.spec.releaseHeld(this.frames.request, this.frames.response, this.state);
+    this.stitch();
+  }
+
   private stitch(): void {
     const r = this.spec.stitch(this.frames.request, this.frames.response, this.state, this.meta);
     this.result.calls.push(...r.calls);
@@ -88,6 +96,7 @@ export function drive<F extends Frame, S>(
 ): DriveResult {
   const d = new StreamDriver(spec, meta);
   for (const c of chunks) d.push(c);
+  d.finish();
   return d.result;
 }
 
