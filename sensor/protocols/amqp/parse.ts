@@ -70,7 +70,9 @@ export function parseAmqp(
   } else if (frame.type === 2 && size >= 12) {
     frame.classId = u16(buf, p);
     frame.bodySize = u64(buf, p + 4);
-    if (frame.classId === 60) frame.props = readBasicProperties(buf, p + 12, end);
+    // Flags 0 (no properties, as most publishers without headers send): nothing to decode or allocate.
+    if (frame.classId === 60 && p + 14 <= end && u16(buf, p + 12) !== 0)
+      frame.props = readBasicProperties(buf, p + 12, end);
   }
   return { state: 'success', consumed: total, frames: [frame] };
 }

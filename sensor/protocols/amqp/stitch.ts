@@ -191,7 +191,7 @@ function resourceOf(req: AmqpFrame, reply: AmqpFrame | undefined): string {
 
 /** The headers table, plus the content type as `content-type` unless the table has its own. */
 function messageHeaders(props: AmqpFrame['props']): Record<string, string> | undefined {
-  if (!props) return undefined;
+  if (!props || (!props.headers && !props.contentType)) return undefined;
   const headers = props.headers ?? {};
   if (props.contentType && !Object.hasOwn(headers, 'content-type'))
     headers['content-type'] = props.contentType;
