@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureEvent, ConnectionEvent, DataEvent, Direction, Tuple } from '../capture/events.ts';
 import type { ApiCall } from '../protocols/contract.ts';
+import { batch, produceResponseV3, produceV3, record } from '../protocols/kafka/testWire.ts';
 import { protocolSpecs } from '../protocols/registry.ts';
 import { encodeBatch } from './eventBatchWriter.ts';
 import { LiveSource } from './liveSource.ts';
@@ -161,6 +162,43 @@ describe.each([
     expect(seen.filter((k) => k.includes(' GET ') && (k.includes(' OK ') || k.includes(' ERR ')))).toEqual(
       [],
     );
+  });
+
+  it('fills a Kafka Produce larger than the copied prefix: every call is kept, records read from the prefix', () => {
+    const { src, calls, feed } = source();
+    const t = tuple(40003, 9092);
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    for (let i = 1; i <= 4; i++) {
+      // Odd requests carry a 3 KB value: the kernel copies 1024 bytes of them.
+      const req = produceV3(batch([record(`k${i}`, 'v'.repeat(i % 2 ? 3000 : 10), [['traceparent', tp]])]), {
+        correlationId: i,
+      });
+      feed(data(50, 4, t, 'egress', req.subarray(0, 1024), { role: 'client', length: req.length }));
+      feed(data(50, 4, t, 'ingress', produceResponseV3(i), { role: 'client' }));
+    }
+    expect(calls.map((c) => `${c.method} ${c.status} ${c.attributes?.['kafka.correlation_id']}`)).toEqual([
+      'Produce 0 1',
+      'Produce 0 2',
+      'Produce 0 3',
+      'Produce 0 4',
+    ]);
+    // A record's key comes before its value, its headers after it: the 3 KB values cut those records'
+    // headers off, not their keys.
+    expect(calls.map((c) => c.reqHeaders?.traceparent)).toEqual([undefined, tp, undefined, tp]);
+    expect(calls.map((c) => c.attributes?.['messaging.kafka.message.key'])).toEqual(['k1', 'k2', 'k3', 'k4']);
+    expect(src.stats.gaps).toBe(0);
+    expect(src.stats.filledBytes).toBeGreaterThan(4000);
+  });
+
+  it('parses a Kafka message bigger than the tracker buffer from its prefix, skipping the rest as it streams', () => {
+    const { src, calls, feed } = source();
+    const t = tuple(40004, 9092);
+    const big = produceV3(batch([record('big', 'v'.repeat(600_000), [])]), { correlationId: 7 });
+    for (let at = 0; at < big.length; at += 65_536)
+      feed(data(51, 4, t, 'egress', big.subarray(at, at + 65_536), { role: 'client' }));
+    feed(data(51, 4, t, 'ingress', produceResponseV3(7), { role: 'client' }));
+    expect(calls.map((c) => `${c.method} ${c.status} ${c.reqBytes}`)).toEqual([`Produce 0 ${big.length}`]);
+    expect(src.tracker.stats.bufferOverflows).toBe(0);
   });
 
   it('keeps TLS plaintext apart from the same socket’s ciphertext', () => {

@@ -1,5 +1,5 @@
 import type { ProtocolSpec } from '../contract.ts';
-import { detectKafka, findKafkaBoundary, parseKafka } from './parse.ts';
+import { detectKafka, findKafkaBoundary, kafkaGap, parseKafka } from './parse.ts';
 import { stitchKafka } from './stitch.ts';
 import type { KafkaFrame, KafkaState } from './types.ts';
 
@@ -7,10 +7,11 @@ import type { KafkaFrame, KafkaState } from './types.ts';
 export const spec: ProtocolSpec<KafkaFrame, KafkaState> = {
   protocol: 'kafka',
   detect: detectKafka,
-  newState: () => ({ pending: new Map() }),
+  newState: () => ({ pending: new Map(), skipRequest: 0, skipResponse: 0 }),
   parseFrame: parseKafka,
   findFrameBoundary: (type, buf, offset) => findKafkaBoundary(type, buf, offset),
   stitch: stitchKafka,
+  onGap: kafkaGap,
 };
 
 export type { KafkaFrame, KafkaState } from './types.ts';

@@ -18,6 +18,8 @@ const NO: DetectResult = Object.freeze({ score: 0 });
 const i32 = (b: Uint8Array, i: number) => (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
 const i16 = (b: Uint8Array, i: number) => (((b[i]! << 8) | b[i + 1]!) << 16) >> 16;
 const MAX_VERSION = 20;
+/** A message is parsed once this much of it (or all of it) has arrived. */
+export const PREFIX_BYTES = 1024;
 
 /** A plausible request header at `p`: size, known API key, small version, a sane client id length. */
 function plausibleRequest(b: Uint8Array, p: number): boolean {
@@ -54,13 +56,25 @@ export function parseKafka(
   state: KafkaState,
 ): ParseResult<KafkaFrame> {
   const avail = buf.length - offset;
+  // The rest of a message parsed from its prefix: skipped as it streams, never buffered.
+  const skip = type === 'request' ? state.skipRequest : state.skipResponse;
+  if (skip > 0) {
+    const n = Math.min(skip, avail);
+    if (type === 'request') state.skipRequest -= n;
+    else state.skipResponse -= n;
+    return { state: 'ignored', consumed: n };
+  }
   if (avail < 4) return { state: 'needs-more-data', consumed: 0 };
   const size = i32(buf, offset);
   if (size < (type === 'request' ? 10 : 4) || size > MAX_MESSAGE) return { state: 'invalid', consumed: 0 };
   if (type === 'request' && avail >= 14 && !plausibleRequest(buf, offset))
     return { state: 'invalid', consumed: 0 };
-  if (avail < 4 + size) return { state: 'needs-more-data', consumed: 0 };
-  const end = offset + 4 + size;
+  // Everything read from a message (header, first topic and partition, the first records) lies in its
+  // first bytes: a message larger than what has arrived is parsed from PREFIX_BYTES or more and the rest
+  // skipped. A Produce or Fetch of megabytes then costs its prefix, and a message the capture truncated
+  // (the live source fills the missing bytes with zeros) still makes its call.
+  if (avail < 4 + size && avail < PREFIX_BYTES) return { state: 'needs-more-data', consumed: 0 };
+  const end = offset + Math.min(4 + size, avail);
   const frame: KafkaFrame = {
     tsNs,
     size: 4 + size,
@@ -93,7 +107,16 @@ export function parseKafka(
       }
     }
   }
-  return { state: 'success', consumed: frame.size, frames: [frame] };
+  const rest = 4 + size - (end - offset);
+  if (type === 'request') state.skipRequest = rest;
+  else state.skipResponse = rest;
+  return { state: 'success', consumed: end - offset, frames: [frame] };
+}
+
+/** Kafka state reset after lost bytes: what was being skipped belonged to the lost message. */
+export function kafkaGap(type: MessageType, state: KafkaState): void {
+  if (type === 'request') state.skipRequest = 0;
+  else state.skipResponse = 0;
 }
 
 function readRequestBody(

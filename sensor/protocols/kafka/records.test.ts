@@ -3,57 +3,7 @@ import { callsFromPcap } from '../testkit-b/goldenCalls.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
 import { spec } from './index.ts';
 import { MAX_HEADERS, MAX_RECORDS, readRecordBatch } from './records.ts';
-
-// Message format v2 by hand (KIP-98): zigzag varints inside records, big-endian batch header.
-const zz = (n: number): number[] => uv(n >= 0 ? n * 2 : -n * 2 - 1);
-const uv = (n: number): number[] => {
-  let v = n;
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-};
-const text = (s: string) => [...zz(Buffer.byteLength(s)), ...Buffer.from(s)];
-const be = (n: number, bytes: number) => {
-  const b = Buffer.alloc(bytes);
-  if (bytes === 8) b.writeBigInt64BE(BigInt(n));
-  else b.writeIntBE(n, 0, bytes);
-  return [...b];
-};
-
-function record(key: string | null, value: string, headers: [string, string][]): number[] {
-  const body = [
-    0, // attributes
-    ...zz(0), // timestamp delta
-    ...zz(0), // offset delta
-    ...(key === null ? zz(-1) : text(key)),
-    ...text(value),
-    ...zz(headers.length),
-    ...headers.flatMap(([k, v]) => [...text(k), ...text(v)]),
-  ];
-  return [...zz(body.length), ...body];
-}
-
-function batch(records: number[][], { count = records.length, attributes = 0, magic = 2 } = {}): Buffer {
-  const rest = [
-    ...be(0, 4), // partition leader epoch
-    magic,
-    ...be(0, 4), // crc (not checked)
-    ...be(attributes, 2),
-    ...be(count - 1, 4),
-    ...be(0, 8),
-    ...be(0, 8),
-    ...be(-1, 8),
-    ...be(-1, 2),
-    ...be(-1, 4),
-    ...be(count, 4),
-    ...records.flat(),
-  ];
-  return Buffer.from([...be(0, 8), ...be(rest.length, 4), ...rest]);
-}
+import { batch, be, frame, produceV3, record, uv } from './testWire.ts';
 
 const TP = (i: number) =>
   `00-4bf92f3577b34da6a3ce929d0e0e47${String(i).padStart(2, '0')}-00f067aa0ba902b7-01`;
@@ -102,26 +52,8 @@ describe('kafka record batches', () => {
   });
 
   it('a Produce of several records links to each traceparent; of one, its headers are the call', () => {
-    const produce = (records: Buffer) => {
-      const body = [
-        ...be(0, 2), // api key Produce
-        ...be(3, 2), // version 3
-        ...be(9, 4), // correlation id
-        ...be(-1, 2), // client id: null
-        ...be(-1, 2), // transactional id: null
-        ...be(0, 2), // acks = 0: no response, a call of its own
-        ...be(1000, 4),
-        ...be(1, 4), // one topic
-        ...be(6, 2),
-        ...Buffer.from('orders'),
-        ...be(1, 4), // one partition
-        ...be(3, 4), // partition 3
-        ...be(records.length, 4),
-        ...records,
-      ];
-      return Buffer.from([...be(body.length, 4), ...body]);
-    };
     const run = (b: Buffer) => drive(spec, [{ type: 'request', tsNs: 1n, data: b }]).calls;
+    const produce = (records: Buffer) => produceV3(records, { correlationId: 9, acks: 0, partition: 3 });
     const [several] = run(
       produce(
         batch([
@@ -147,7 +79,6 @@ describe('kafka record batches', () => {
   });
 
   it('a Fetch links to the trace context of each record received, even of a single one', () => {
-    const frame = (body: number[]) => Buffer.from([...be(body.length, 4), ...body]);
     const request = frame([
       ...be(1, 2), // api key Fetch
       ...be(4, 2), // version 4
@@ -200,7 +131,6 @@ describe('kafka record batches', () => {
   });
 
   it('reads a flexible Fetch (v12: compact fields, tagged sections) the same way', () => {
-    const frame = (body: number[]) => Buffer.from([...be(body.length, 4), ...body]);
     const request = frame([
       ...be(1, 2), // api key Fetch
       ...be(12, 2), // version 12

@@ -45,23 +45,34 @@ export function readRecordBatch(buf: Uint8Array, start: number, end: number): Ba
     if (count < 0) return undefined;
     const out: BatchSummary = { count, compressed: (attributes & 0x07) !== 0, headers: [] };
     if (out.compressed) return out;
-    for (let i = 0; i < Math.min(count, MAX_RECORDS); i++) {
-      const length = r.varint();
-      const recordEnd = r.pos + length;
-      // 7 bytes is the smallest record (all fields empty); a zero-filled gap reads as length 0.
-      if (length < 7 || recordEnd > batchEnd) break;
-      try {
-        out.headers.push(readRecord(new KafkaReader(buf, r.pos, recordEnd), i === 0 ? out : undefined));
-      } catch (e) {
-        if (e instanceof OutOfRange) break;
-        throw e;
-      }
-      r.pos = recordEnd;
-    }
+    readRecords(buf, r, batchEnd, out);
     return out;
   } catch (e) {
     if (e instanceof OutOfRange) return undefined;
     throw e;
+  }
+}
+
+/**
+ * The records from `r.pos`, while they fit `end`. A record cut by `end` (the bytes the capture copied) is
+ * read as far as it goes: its key comes before its value, its headers after it.
+ */
+function readRecords(buf: Uint8Array, r: KafkaReader, end: number, out: BatchSummary): void {
+  for (let i = 0; i < Math.min(out.count, MAX_RECORDS); i++) {
+    try {
+      const length = r.varint();
+      // 7 bytes is the smallest record (all fields empty); a zero-filled gap reads as length 0.
+      if (length < 7) return;
+      const recordEnd = r.pos + length;
+      out.headers.push(
+        readRecord(new KafkaReader(buf, r.pos, Math.min(recordEnd, end)), i === 0 ? out : undefined),
+      );
+      if (recordEnd > end) return;
+      r.pos = recordEnd;
+    } catch (e) {
+      if (e instanceof OutOfRange) return;
+      throw e;
+    }
   }
 }
 

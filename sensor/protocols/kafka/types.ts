@@ -26,6 +26,9 @@ export interface KafkaFrame extends Frame {
 export interface KafkaState {
   /** Requests parsed and not yet answered: correlation id -> api key and version. Bounded. */
   pending: Map<number, { apiKey: number; apiVersion: number }>;
+  /** Bytes of the current request / response still to skip (parsed from its prefix). */
+  skipRequest: number;
+  skipResponse: number;
 }
 
 /** Messages larger than this are treated as garbage (brokers default to 100 MB `socket.request.max.bytes`). */
