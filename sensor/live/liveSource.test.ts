@@ -1,3 +1,4 @@
+import { serialize } from 'bson';
 import { describe, expect, it } from 'vitest';
 import type { CaptureEvent, ConnectionEvent, DataEvent, Direction, Tuple } from '../capture/events.ts';
 import type { ApiCall } from '../protocols/contract.ts';
@@ -199,6 +200,37 @@ describe.each([
     feed(data(51, 4, t, 'ingress', produceResponseV3(7), { role: 'client' }));
     expect(calls.map((c) => `${c.method} ${c.status} ${c.reqBytes}`)).toEqual([`Produce 0 ${big.length}`]);
     expect(src.tracker.stats.bufferOverflows).toBe(0);
+  });
+
+  it('fills a MongoDB reply larger than the copied prefix: its call is kept and the next one still parses', () => {
+    const { src, calls, feed } = source();
+    const t = tuple(40005, 27017);
+    const msg = (id: number, to: number, doc: Record<string, unknown>) => {
+      const d = serialize(doc);
+      const m = Buffer.alloc(21 + d.length);
+      m.writeInt32LE(m.length, 0);
+      m.writeInt32LE(id, 4);
+      m.writeInt32LE(to, 8);
+      m.writeInt32LE(2013, 12); // OP_MSG
+      m.set(d, 21); // flags 0, section kind 0
+      return m;
+    };
+    const docs = Array.from({ length: 200 }, (_, i) => ({ _id: i, status: 'shipped', note: 'x'.repeat(40) }));
+    const reply = msg(100, 1, { cursor: { firstBatch: docs, id: 0n, ns: 'shop.orders' }, ok: 1 });
+    feed(
+      data(52, 4, t, 'egress', msg(1, 0, { find: 'orders', filter: {}, $db: 'shop' }), { role: 'client' }),
+    );
+    feed(data(52, 4, t, 'ingress', reply.subarray(0, 1024), { role: 'client', length: reply.length }));
+    feed(data(52, 4, t, 'egress', msg(2, 0, { find: 'missing', $db: 'shop' }), { role: 'client' }));
+    feed(
+      data(52, 4, t, 'ingress', msg(101, 2, { ok: 0, code: 13, errmsg: 'unauthorized' }), { role: 'client' }),
+    );
+    expect(calls.map((c) => `${c.method} ${c.resource} ${c.status} ${c.respBytes}`)).toEqual([
+      `find shop.orders 1 ${reply.length}`,
+      'find shop.missing 13 ' + msg(101, 2, { ok: 0, code: 13, errmsg: 'unauthorized' }).length,
+    ]);
+    expect(calls[0]!.attributes?.['mongodb.reply_truncated']).toBe(true);
+    expect(src.stats.gaps).toBe(0);
   });
 
   it('keeps TLS plaintext apart from the same socket’s ciphertext', () => {

@@ -129,9 +129,9 @@ export class LiveSource {
     this.maxConnections = options.tracker?.maxConnections ?? 65_536;
     this.idleTimeoutNs = options.tracker?.idleTimeoutNs ?? 300_000_000_000n;
     this.maxFillBytes = options.maxFillBytes ?? 1024 * 1024;
-    // Kafka too: its parser reads a message's prefix and skips the rest, so a zero fill costs nothing and
-    // keeps the call of a Produce or Fetch larger than the copied prefix (a gap lost it whole).
-    this.fill = new Set(options.fillProtocols ?? ['http', 'http2', 'grpc', 'kafka']);
+    // Kafka and MongoDB too: their parsers read a message's prefix and skip the rest, so a zero fill costs
+    // nothing and keeps the call of a message larger than the copied prefix (a gap lost it whole).
+    this.fill = new Set(options.fillProtocols ?? ['http', 'http2', 'grpc', 'kafka', 'mongodb']);
     if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1)
       throw new Error(`cannot configure live source: maxConnections is ${this.maxConnections}, want >= 1`);
     if (!Number.isInteger(this.maxFillBytes) || this.maxFillBytes < 0)

@@ -123,3 +123,39 @@ describe('mongodb parse + stitch', () => {
     expect(spec.detect({ data, direction: 'egress', role: 'unknown', transport: 'tcp' }).score).toBe(score);
   });
 });
+
+describe('mongodb messages larger than what has arrived', () => {
+  const find = (id: number) => opMsg(id, 0, { find: 'orders', $db: 'shop' });
+  const chunks = (m: Uint8Array, size: number) =>
+    Array.from({ length: Math.ceil(m.length / size) }, (_, i) => resp(m.subarray(i * size, (i + 1) * size)));
+
+  it('parses a 2 MB reply from its first KiB and skips the rest as it streams', () => {
+    const big = opMsg(100, 1, {
+      cursor: { firstBatch: Array.from({ length: 20_000 }, (_, i) => ({ _id: i, pad: 'x'.repeat(80) })) },
+      ok: 1,
+    });
+    expect(big.length).toBeGreaterThan(2_000_000);
+    const calls = drive(spec, [
+      req(find(1)),
+      ...chunks(big, 65_536),
+      req(find(2)),
+      resp(opMsg(101, 2, { ok: 0, code: 26, errmsg: 'ns not found' })),
+    ]).calls;
+    expect(calls.map((c) => `${c.method} ${c.status} ${c.respBytes}`)).toEqual([
+      `find 1 ${big.length}`,
+      `find 26 ${opMsg(101, 2, { ok: 0, code: 26, errmsg: 'ns not found' }).length}`,
+    ]);
+    expect(calls[0]!.attributes?.['mongodb.reply_truncated']).toBe(true);
+  });
+
+  it('reads the fields of a reply cut short by the capture (zeros after the copied prefix)', () => {
+    const reply = opMsg(100, 1, { ok: 0, errmsg: `bad ${'x'.repeat(3000)}`, code: 2 });
+    const cut = new Uint8Array(reply.length);
+    cut.set(reply.subarray(0, 1024));
+    const [call] = drive(spec, [req(find(1)), resp(cut)]).calls;
+    // `ok` came first; `code` lay past the copied bytes.
+    expect(call?.status).toBe('error');
+    expect(call?.error).toBe(true);
+    expect(String(call?.attributes?.['error.message'])).toMatch(/^bad x{252}$/);
+  });
+});

@@ -1,7 +1,7 @@
 import { onDemand } from 'bson';
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
 import { decompressMessage } from './compressed.ts';
-import { KNOWN_OPCODES, MAX_MESSAGE, MAX_TEXT, type MongoFrame, OP } from './types.ts';
+import { KNOWN_OPCODES, MAX_MESSAGE, MAX_TEXT, type MongoFrame, type MongoState, OP } from './types.ts';
 
 /** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
 const NO: DetectResult = Object.freeze({ score: 0 });
@@ -39,17 +39,34 @@ export function detectMongo(input: DetectInput): DetectResult {
   return score > 0 ? { score, messageType: request ? 'request' : 'response' } : NO;
 }
 
+/** A message is parsed once this much of it (or all of it) has arrived; the rest is skipped as it streams. */
+export const PREFIX_BYTES = 1024;
+
+/**
+ * One message. What is read from it (header, command name, collection, `$db`; `ok`, `code`, `errmsg` of a
+ * reply) lies in its first bytes, so a message larger than what has arrived is parsed from PREFIX_BYTES or
+ * more and the rest skipped (`state.skip`): a 16 MB reply costs its prefix, and a reply the capture
+ * truncated (zero-filled by the live source) still answers its request. Such a frame is `truncated`; its
+ * document is walked only as far as its elements fit. Compressed messages need all their bytes.
+ */
 export function parseMongo(
   type: MessageType,
   buf: Uint8Array,
   offset: number,
   tsNs: bigint,
+  state: MongoState = { skipRequest: 0, skipResponse: 0 },
 ): ParseResult<MongoFrame> {
   const avail = buf.length - offset;
+  const skip = type === 'request' ? state.skipRequest : state.skipResponse;
+  if (skip > 0) {
+    const n = Math.min(skip, avail);
+    if (type === 'request') state.skipRequest -= n;
+    else state.skipResponse -= n;
+    return { state: 'ignored', consumed: n };
+  }
   if (avail < 16) return { state: 'needs-more-data', consumed: 0 };
   if (!plausibleHeader(buf, offset)) return { state: 'invalid', consumed: 0 };
   const len = u32le(buf, offset);
-  if (avail < len) return { state: 'needs-more-data', consumed: 0 };
   const frame: MongoFrame = {
     tsNs,
     size: len,
@@ -57,9 +74,16 @@ export function parseMongo(
     responseTo: i32le(buf, offset + 8),
     opCode: u32le(buf, offset + 12),
   };
+  if (avail < len && (avail < PREFIX_BYTES || frame.opCode === OP.COMPRESSED))
+    return { state: 'needs-more-data', consumed: 0 };
   if (frame.opCode === OP.COMPRESSED) return parseCompressed(type, buf, offset, len, frame);
   const body = offset + 16;
-  const end = offset + len;
+  const end = offset + Math.min(len, avail);
+  if (avail < len) {
+    frame.truncated = true;
+    if (type === 'request') state.skipRequest = len - avail;
+    else state.skipResponse = len - avail;
+  }
   try {
     if (frame.opCode === OP.MSG) {
       const flags = u32le(buf, body);
@@ -88,7 +112,13 @@ export function parseMongo(
   } catch {
     // A malformed document: keep the frame (header and size are valid), without its fields.
   }
-  return { state: 'success', consumed: len, frames: [frame] };
+  return { state: 'success', consumed: end - offset, frames: [frame] };
+}
+
+/** MongoDB state after lost bytes: what was being skipped belonged to the lost message. */
+export function mongoGap(type: MessageType, state: MongoState): void {
+  if (type === 'request') state.skipRequest = 0;
+  else state.skipResponse = 0;
 }
 
 /** OP_COMPRESSED: the original message, decompressed, parsed as if it had been sent as is. */
@@ -133,10 +163,20 @@ function numberValue(buf: Uint8Array, type: number, offset: number): number | un
   return undefined;
 }
 
-/** Copies the few fields we need from the top-level elements of the document at `offset` (bson's lazy walker). */
+/**
+ * Copies the few fields we need from the top-level elements of the document at `offset` (bson's lazy walker;
+ * for a document cut short by `buf`'s end, `elementsUpTo`).
+ */
 function readDocument(buf: Uint8Array, offset: number, frame: MongoFrame, type: MessageType): void {
   let first = true;
-  for (const [t, nameOffset, nameLength, valueOffset] of onDemand.parseToElements(buf, offset)) {
+  const whole = offset + 4 <= buf.length && offset + u32le(buf, offset) <= buf.length;
+  let elements: Iterable<[number, number, number, number, ...unknown[]]>;
+  try {
+    elements = whole ? onDemand.parseToElements(buf, offset) : elementsUpTo(buf, offset);
+  } catch {
+    elements = elementsUpTo(buf, offset); // whole, but zero-filled past the copied bytes: bson refuses it
+  }
+  for (const [t, nameOffset, nameLength, valueOffset] of elements) {
     const name = utf8.decode(buf.subarray(nameOffset, nameOffset + nameLength));
     if (type === 'request') {
       if (first) {
@@ -154,6 +194,55 @@ function readDocument(buf: Uint8Array, offset: number, frame: MongoFrame, type: 
     }
     first = false;
   }
+}
+
+/** Bytes a BSON value takes, by type: fixed sizes; -1 behind an int32 length (+1 for strings' own NUL); -2 a regex. */
+const BSON_SIZE: Record<number, number> = {
+  1: 8, 2: -1, 3: 0, 4: 0, 5: -3, 6: 0, 7: 12, 8: 1, 9: 8, 10: 0, 11: -2, 12: -4, 13: -1, 14: -1, 15: 0,
+  16: 4, 17: 8, 18: 8, 19: 16, 127: 0, 255: 0,
+}; // biome-ignore format: a table
+
+/**
+ * The top-level elements of a document whose bytes end early (a truncated capture), as
+ * [type, name offset, name length, value offset], while each element fits in `buf`. Stops at the first
+ * element that does not fit, at a zero type byte (the document's end, or the capture's zero fill) and at a
+ * type it cannot size.
+ */
+function elementsUpTo(buf: Uint8Array, offset: number): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  let p = offset + 4;
+  while (p < buf.length && out.length < 64) {
+    const t = buf[p]!;
+    if (t === 0) break;
+    const nul = buf.indexOf(0, p + 1);
+    if (nul < 0) break;
+    const v = nul + 1;
+    const fixed = BSON_SIZE[t];
+    if (fixed === undefined) break;
+    let size: number;
+    if (t === 3 || t === 4 || t === 15)
+      size = v + 4 <= buf.length ? u32le(buf, v) : -1; // documents, arrays
+    else if (fixed >= 0) size = fixed;
+    else if (fixed === -1)
+      size = v + 4 <= buf.length ? 4 + u32le(buf, v) : -1; // string-like
+    else if (fixed === -3)
+      size = v + 4 <= buf.length ? 5 + u32le(buf, v) : -1; // binary: length, subtype
+    else if (fixed === -4)
+      size = v + 4 <= buf.length ? 4 + u32le(buf, v) + 12 : -1; // DBPointer
+    else {
+      const a = buf.indexOf(0, v); // regex: two cstrings
+      const b = a < 0 ? -1 : buf.indexOf(0, a + 1);
+      size = b < 0 ? -1 : b + 1 - v;
+    }
+    if (size < 0 || v + size > buf.length) {
+      // The value runs past the bytes we have: its name and type are still known (a reply's `cursor`).
+      out.push([t, p + 1, nul - p - 1, v]);
+      break;
+    }
+    out.push([t, p + 1, nul - p - 1, v]);
+    p = v + size;
+  }
+  return out;
 }
 
 /** Next plausible message header at or after `offset`. */

@@ -54,6 +54,9 @@ function makeCall(req: MongoFrame, resp: MongoFrame | undefined, meta: Connectio
   if (req.db) attributes['db.name'] = req.db;
   if (resp?.errmsg) attributes['error.message'] = resp.errmsg;
   if (req.moreToCome) attributes['mongodb.more_to_come'] = true;
+  // A reply read from its first KiB: an `ok` past it is unknown, and the call counts as a success (an
+  // error reply is a few fields long; replies this large carry results).
+  if (resp?.truncated && resp.ok === undefined) attributes['mongodb.reply_truncated'] = true;
   const compressor = req.compressor ?? resp?.compressor;
   if (compressor !== undefined) attributes['mongodb.compressor'] = compressor;
   const compressError = req.compressError ?? resp?.compressError;

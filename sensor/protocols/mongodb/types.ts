@@ -25,6 +25,14 @@ export interface MongoFrame extends Frame {
   compressError?: string;
   /** OP_MSG flag moreToCome: no reply will follow this request. */
   moreToCome?: boolean;
+  /** Parsed from its first bytes only (the rest skipped or not captured): fields past them are unknown. */
+  truncated?: boolean;
+}
+
+/** Per connection: bytes of the current request / response still to skip (parsed from its prefix). */
+export interface MongoState {
+  skipRequest: number;
+  skipResponse: number;
 }
 
 export const OP = {
