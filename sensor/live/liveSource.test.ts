@@ -233,6 +233,48 @@ describe.each([
     expect(src.stats.gaps).toBe(0);
   });
 
+  it('keeps a PostgreSQL query whose result was larger than the copied prefix, as a truncated success', () => {
+    const { src, calls, feed } = source();
+    const t = tuple(40006, 5432);
+    const msg = (type: string, body: Buffer) => {
+      const head = Buffer.alloc(5);
+      head.write(type, 0, 'latin1');
+      head.writeInt32BE(body.length + 4, 1);
+      return Buffer.concat([head, body]);
+    };
+    const cstr = (text: string) => Buffer.from(`${text}\0`);
+    const result = (rows: number) =>
+      Buffer.concat([
+        msg('T', Buffer.concat([Buffer.from([0, 1]), cstr('v'), Buffer.alloc(18)])),
+        ...Array.from({ length: rows }, () =>
+          msg('D', Buffer.from([0, 1, 0, 0, 0, 40, ...Buffer.alloc(40, 97)])),
+        ),
+        msg('C', cstr(`SELECT ${rows}`)),
+        msg('Z', Buffer.from('I')),
+      ]);
+    for (const [i, rows] of [100, 2, 100, 2].entries()) {
+      const r = result(rows);
+      feed(data(53, 4, t, 'egress', msg('Q', cstr(`SELECT v FROM t${i}`)), { role: 'client' }));
+      feed(data(53, 4, t, 'ingress', r.subarray(0, 1024), { role: 'client', length: r.length }));
+    }
+    src.flush();
+    expect(
+      calls.map((c) => `${c.resource} ${c.status} ${c.attributes?.['db.response.truncated'] ?? ''}`),
+    ).toEqual([
+      'SELECT v FROM t0 00000 true',
+      'SELECT v FROM t1 00000 ',
+      'SELECT v FROM t2 00000 true',
+      'SELECT v FROM t3 00000 ',
+    ]);
+    // The small results keep their command tags; a truncated one never saw its own.
+    expect(calls.map((c) => c.attributes?.['db.command_tag'])).toEqual([
+      undefined,
+      'SELECT 2',
+      undefined,
+      'SELECT 2',
+    ]);
+  });
+
   it('keeps TLS plaintext apart from the same socket’s ciphertext', () => {
     const { src, feed, keys } = source();
     const t = tuple(443, 50001);

@@ -1,6 +1,6 @@
 import type { ProtocolSpec } from '../contract.ts';
 import { detectPostgres, findPostgresBoundary, parsePostgres } from './parse.ts';
-import { stitchPostgres } from './stitch.ts';
+import { releaseCut, stitchPostgres } from './stitch.ts';
 import type { PgFrame, PgState } from './types.ts';
 
 /** PostgreSQL wire protocol 3.0 (frontend = request, backend = response). */
@@ -17,6 +17,7 @@ export const spec: ProtocolSpec<PgFrame, PgState> = {
   parseFrame: parsePostgres,
   findFrameBoundary: (type, buf, offset) => findPostgresBoundary(type, buf, offset),
   stitch: stitchPostgres,
+  releaseHeld: releaseCut,
 };
 
 export type { PgFrame, PgState } from './types.ts';

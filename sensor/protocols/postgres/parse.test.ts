@@ -161,3 +161,39 @@ describe('postgres parse + stitch', () => {
     ['asdsdfdsf;', ''],
   ])('sqlVerb(%j) = %j', (q, v) => expect(sqlVerb(q)).toBe(v));
 });
+
+describe('postgres answers cut short (the capture skipped their end)', () => {
+  const D = msg('D', i16(1), i32(3), [97, 98, 99]);
+  const T = msg('T', i16(1), cstr('v'), i32(0), i16(0), i32(25), i16(-1), i32(-1), i16(0));
+  const truncated = (chunks: Chunk[]) =>
+    drive(spec, chunks).calls.map(
+      (c) => `${c.method} ${c.status} ${c.attributes?.['db.response.truncated'] ?? '-'}`,
+    );
+
+  it.each([
+    [
+      'a simple query with rows and no end',
+      [req(Q('SELECT v FROM t')), resp(T, D, D)],
+      ['SELECT 00000 true'],
+    ],
+    [
+      'an extended batch with rows and no end',
+      [req(P('', 'SELECT v FROM t'), B('', ''), E(''), S), resp(msg('1'), msg('2'), T, D)],
+      ['SELECT 00000 true'],
+    ],
+    ['a whole answer is not touched', [req(Q('SELECT 1')), resp(T, D, C('SELECT 1'), Z)], ['SELECT 00000 -']],
+    ['nothing answered yet: no call', [req(Q('SELECT v FROM t'))], []],
+    [
+      'an error ends the answer: no made-up end',
+      [req(Q('SELECT x')), resp(ERR('42703', 'no x'))],
+      ['SELECT 42703 -'],
+    ],
+    [
+      'an extended batch without its Sync yet: no call',
+      [req(P('', 'SELECT 1'), B('', ''), E('')), resp(msg('1'))],
+      [],
+    ],
+  ])('%s', (_name, chunks, want) => {
+    expect(truncated(chunks)).toEqual(want);
+  });
+});

@@ -82,6 +82,26 @@ export function stitchPostgres(
   return { calls, errors };
 }
 
+/**
+ * The connection ends (a close, or a capture gap restarting it) with an answer begun and not finished: a
+ * result larger than the bytes the capture copied, whose CommandComplete and ReadyForQuery were in the part
+ * it skipped. The answer is closed with a made-up completion (`cut`) so its query still makes a call; the
+ * call counts as a success (an error would have ended the answer early, within the copied bytes) and
+ * carries `db.response.truncated`.
+ */
+export function releaseCut(requests: PgFrame[], responses: PgFrame[]): void {
+  const first = requests[0];
+  const last = responses[responses.length - 1];
+  if (first === undefined || last === undefined || first.tag === 0) return;
+  if (responses.some((r) => r.tag === MSG.ReadyForQuery || r.tag === MSG.ErrorResponse)) return;
+  if (responses[0]!.tsNs < first.tsNs) return;
+  const simple = first.tag === MSG.Query;
+  if (!simple && !requests.some((r) => r.tag === MSG.Sync)) return;
+  const at = { tsNs: last.tsNs, size: 0, cut: true };
+  if (last.tag !== MSG.CommandComplete) responses.push({ ...at, tag: MSG.CommandComplete });
+  responses.push({ ...at, tag: MSG.ReadyForQuery });
+}
+
 function isCopyMessage(tag: number): boolean {
   return tag === MSG.CopyData || tag === MSG.CopyDone || tag === MSG.CopyFail;
 }
@@ -126,10 +146,12 @@ function stitchUntyped(
 function simpleCall(req: PgFrame, resp: PgFrame[], state: PgState, meta: ConnectionMeta): ApiCall {
   const query = req.text ?? '';
   const err = resp.find((r) => r.tag === MSG.ErrorResponse);
-  const tags = resp.filter((r) => r.tag === MSG.CommandComplete).map((r) => r.text ?? '');
+  const tags = resp.filter((r) => r.tag === MSG.CommandComplete && !r.cut).map((r) => r.text ?? '');
   const method = req.tag === MSG.FunctionCall ? 'FUNCTION CALL' : sqlVerb(query) || 'QUERY';
   const last = resp[resp.length - 1]!;
-  return makeCall(method, query, err, req, last, req.size, sizeOf(resp), tags, state, meta);
+  const call = makeCall(method, query, err, req, last, req.size, sizeOf(resp), tags, state, meta);
+  if (last.cut) call.attributes!['db.response.truncated'] = true;
+  return call;
 }
 
 /** Pairs one Sync-terminated batch. Returns the number of frames that made no sense together. */
@@ -175,9 +197,10 @@ function stitchBatch(
     const method = query !== undefined ? sqlVerb(query) || 'QUERY' : 'EXECUTE';
     const start = exec?.frame ?? batch[0]!;
     const err = r.tag === MSG.ErrorResponse ? r : undefined;
-    const tags = r.tag === MSG.CommandComplete ? [r.text ?? ''] : [];
+    const tags = r.tag === MSG.CommandComplete && !r.cut ? [r.text ?? ''] : [];
     const call = makeCall(method, resource, err, start, r, 0, 0, tags, state, meta);
     if (exec?.stmt) call.attributes!['db.statement_name'] = exec.stmt;
+    if (r.cut) call.attributes!['db.response.truncated'] = true;
     calls.push(call);
     produced++;
     // After an error the backend skips everything up to Sync: no more results in this batch.

@@ -21,6 +21,8 @@ export interface PgFrame extends Frame {
   severity?: string;
   /** Startup parameters (`user`, `database`, `application_name`). */
   params?: Record<string, string>;
+  /** Made up by `releaseCut`: the end of an answer whose last bytes were never seen. */
+  cut?: boolean;
 }
 
 export interface PgState {
