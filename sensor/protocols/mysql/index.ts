@@ -1,6 +1,6 @@
 import type { ProtocolSpec } from '../contract.ts';
 import { detectMysql, findMysqlBoundary, parseMysql } from './parse.ts';
-import { stitchMysql } from './stitch.ts';
+import { releaseCut, stitchMysql } from './stitch.ts';
 import type { MyFrame, MyState } from './types.ts';
 
 /** MySQL / MariaDB client protocol (client = request, server = response), compressed or not. */
@@ -19,6 +19,7 @@ export const spec: ProtocolSpec<MyFrame, MyState> = {
   parseFrame: parseMysql,
   findFrameBoundary: (type, buf, offset) => findMysqlBoundary(type, buf, offset),
   stitch: stitchMysql,
+  releaseHeld: releaseCut,
 };
 
 export type { MyFrame, MyState } from './types.ts';

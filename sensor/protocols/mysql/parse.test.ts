@@ -174,3 +174,32 @@ describe('mysql parse + stitch', () => {
     expect(spec.detect({ data, direction: 'egress', role: 'unknown', transport: 'tcp' }).score).toBe(score);
   });
 });
+
+describe('mysql answers cut short (the capture skipped their end)', () => {
+  const calls = (chunks: Chunk[]) =>
+    drive(spec, chunks).calls.map(
+      (c) =>
+        `${c.method} ${c.status} ${c.attributes?.['db.response.truncated'] ?? '-'} ${c.attributes?.['db.rows'] ?? '-'}`,
+    );
+
+  it.each([
+    [
+      'a result set with rows and no terminator',
+      [req(query('SELECT a FROM t')), resp(pkt(1, [1]), col(2), eof(3), row(4, 'x'), row(5, 'y'))],
+      ['SELECT 0 true -'],
+    ],
+    [
+      'still in its column definitions',
+      [req(query('SELECT a, b FROM t')), resp(pkt(1, [2]), col(2))],
+      ['SELECT 0 true -'],
+    ],
+    [
+      'a whole answer is not touched',
+      [req(query('SELECT a FROM t')), resp(pkt(1, [1]), col(2), eof(3), row(4, 'x'), eof(5))],
+      ['SELECT 0 - 1'],
+    ],
+    ['nothing answered yet: no call', [req(query('SELECT a FROM t'))], []],
+  ])('%s', (_name, chunks, want) => {
+    expect(calls(chunks)).toEqual(want);
+  });
+});

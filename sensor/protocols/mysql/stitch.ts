@@ -23,6 +23,8 @@ interface Answer {
   count: number;
   kind: Kind;
   rows: number;
+  /** Ended by `releaseCut`: rows and status past the copied bytes are unknown. */
+  cut?: boolean;
   err?: MyFrame;
   stmtId?: number;
 }
@@ -88,7 +90,7 @@ export function stitchMysql(
       if (req.command === COM.STMT_CLOSE) state.statements.delete(u32le(req.head, 1));
       continue;
     }
-    const answer = measureAnswer(req.command, responses);
+    const answer = answerOf(req.command, responses);
     if (answer === undefined) {
       if (responses.length > MAX_QUEUE) errors += responses.splice(0, responses.length).length;
       break;
@@ -146,6 +148,27 @@ function callFor(
   call.attributes!['db.command'] = COMMAND_NAMES[cmd] ?? String(cmd);
   if (stmtId !== undefined) call.attributes!['db.statement_id'] = stmtId;
   return call;
+}
+
+/**
+ * The connection ends (a close, or a capture gap restarting it) with an answer begun and not finished: a
+ * result set larger than the bytes the capture copied, whose last rows and terminator lay in the part it
+ * skipped. A made-up `cut` packet closes it so the command still makes a call, counted as a success (an
+ * ERR would have ended the answer within the copied bytes) with `db.response.truncated`.
+ */
+export function releaseCut(requests: MyFrame[], responses: MyFrame[]): void {
+  const req = requests[0];
+  const last = responses[responses.length - 1];
+  if (req === undefined || last === undefined || req.seq !== 0 || req.command === undefined) return;
+  if (NO_RESPONSE.has(req.command) || responses[0]!.tsNs < req.tsNs) return;
+  if (measureAnswer(req.command, responses) !== undefined) return;
+  responses.push({ tsNs: last.tsNs, size: 0, seq: -1, payloadLen: 0, head: new Uint8Array(0), cut: true });
+}
+
+/** measureAnswer, or an answer ended by a made-up `cut` packet (all of the queue). */
+function answerOf(command: number, r: MyFrame[]): Answer | undefined {
+  if (r[r.length - 1]?.cut !== true) return measureAnswer(command, r);
+  return measureAnswer(command, r.slice(0, -1)) ?? { count: r.length, kind: 'RESULTSET', rows: 0, cut: true };
 }
 
 /** How many packets answer `command`, or undefined while the answer is incomplete. */
@@ -302,7 +325,8 @@ function makeCall(
   meta: ConnectionMeta,
 ): ApiCall {
   const attributes: Record<string, string | number | boolean> = { 'db.response': answer.kind };
-  if (answer.kind === 'RESULTSET') attributes['db.rows'] = answer.rows;
+  if (answer.cut) attributes['db.response.truncated'] = true;
+  else if (answer.kind === 'RESULTSET') attributes['db.rows'] = answer.rows;
   if (answer.err?.sqlState) attributes['db.sqlstate'] = answer.err.sqlState;
   if (answer.err?.text) attributes['error.message'] = answer.err.text;
   if (state.database) attributes['db.name'] = state.database;

@@ -23,6 +23,8 @@ export interface MyFrame extends Frame {
   login?: { capabilities: number; user: string; database?: string; ssl: boolean };
   /** The packet is 0xffffff bytes long: the next packet continues its payload. */
   continued?: boolean;
+  /** Made up by `releaseCut`: the end of an answer whose last packets were never seen. */
+  cut?: boolean;
 }
 
 export interface MyState {
