@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiCall } from '../protocols/contract.ts';
 import { LiveCalls, runClient } from '../testing/liveCalls.ts';
 import { type RunningServer, startMariadb, startPostgres, startRedis } from '../testing/servers.ts';
 
@@ -78,7 +79,8 @@ describe('live: databases through the eBPF source', () => {
 
   it('PostgreSQL: a result larger than the capture cap does not shift later replies', async () => {
     // psql sends each -c on its own; the 20 KB reply is copied only in part (msgStartCap 1024), so its
-    // CommandComplete is lost: the source restarts the stream and the next queries keep their own status.
+    // CommandComplete is lost: the source restarts the stream and the next queries keep their own status,
+    // and the big query still makes its call on both sides (a made-up end: a truncated success).
     const gaps = live.source.stats.gaps;
     const psql = await runClient(
       'psql',
@@ -103,9 +105,17 @@ describe('live: databases through the eBPF source', () => {
       'SELECT SELECT 42 AS answer 00000',
       'SELECT SELECT * FROM still_missing 42P01',
     ]);
-    const big = live.calls.filter((c) => c.pid === psql.pid && c.resource.includes('repeat'));
-    // Reported or not, the big query never carries another query's status.
-    for (const c of big) expect(c.status).toBe('00000');
+    const sides = [
+      (c: ApiCall) => c.pid === psql.pid && c.role === 'client',
+      (c: ApiCall) => c.role === 'server' && live.descends(c.pid, pg.pid),
+    ];
+    for (const side of sides) {
+      const big = live.calls.filter((c) => side(c) && c.resource.includes('repeat'));
+      expect(
+        big.map((c) => `${c.status} ${c.attributes?.['db.response.truncated']}`),
+        live.describe(),
+      ).toEqual(['00000 true']);
+    }
     expect(live.source.stats.gaps).toBeGreaterThan(gaps);
   });
 
@@ -133,6 +143,33 @@ describe('live: databases through the eBPF source', () => {
       'SELECT SELECT name FROM shop.items WHERE id = 7 0',
       'SELECT SELECT * FROM shop.nothing 1146',
     ]);
+  });
+
+  it('MariaDB: a result set larger than the capture cap keeps its call and the next reply its own', async () => {
+    const run = await runClient(
+      'mariadb',
+      [
+        ...['-h', '127.0.0.1', '-P', String(maria.port), '-u', 'root', '--skip-ssl', '-e'],
+        "SELECT REPEAT('y', 20000) AS big; SELECT 43 AS answer; SELECT * FROM shop.still_missing",
+      ],
+      { allowFailure: true },
+    );
+    expect(run.stdout).toContain('43');
+    await expectBothSides('mysql', run.pid, maria.pid, [
+      'SELECT SELECT 43 AS answer 0',
+      'SELECT SELECT * FROM shop.still_missing 1146',
+    ]);
+    const sides = [
+      (c: ApiCall) => c.pid === run.pid && c.role === 'client',
+      (c: ApiCall) => c.role === 'server' && live.descends(c.pid, maria.pid),
+    ];
+    for (const side of sides) {
+      const big = live.calls.filter((c) => side(c) && c.resource.includes('REPEAT'));
+      expect(
+        big.map((c) => `${c.status} ${c.attributes?.['db.response.truncated']}`),
+        live.describe(),
+      ).toEqual(['0 true']);
+    }
   });
 
   it('Redis (redis-cli): commands, replies and an error', async () => {
