@@ -181,5 +181,19 @@ describe('live: databases through the eBPF source', () => {
     await expectBothSides('redis', set.pid, redis.pid, ['SET greeting OK']);
     await expectBothSides('redis', get.pid, redis.pid, ['GET greeting OK']);
     await expectBothSides('redis', wrong.pid, redis.pid, ['LPUSH greeting WRONGTYPE']);
+    // A 20 KB value: its reply is copied only in part, and the GET still makes its call on both sides.
+    await runClient('redis-cli', ['-p', String(redis.port), '-x', 'SET', 'big'], {
+      input: 'z'.repeat(20_000),
+    });
+    const big = await cli('GET', 'big');
+    expect(big.stdout.length).toBeGreaterThan(20_000);
+    await expectBothSides('redis', big.pid, redis.pid, ['GET big OK']);
+    const truncated = live.calls.filter(
+      (c) => c.protocol === 'redis' && c.resource === 'big' && c.method === 'GET',
+    );
+    expect(truncated.map((c) => `${c.role} ${c.attributes?.['db.response.truncated']}`).sort()).toEqual([
+      'client true',
+      'server true',
+    ]);
   });
 });

@@ -49,6 +49,21 @@ export interface ParseResult<F extends Frame> {
   frames?: F[];
 }
 
+/** The start of a message still being assembled when its connection ended (a close, or a capture gap). */
+export interface PartialMessage {
+  tsNs: bigint;
+  /** Bytes buffered so far (a lower bound of the message's size). */
+  bytes: number;
+  /** Its first bytes (at most 16, copied). */
+  head: Uint8Array;
+}
+
+/** Per message type, what `releaseHeld` learns about messages cut off by the connection's end. */
+export interface Unfinished {
+  request?: PartialMessage;
+  response?: PartialMessage;
+}
+
 export interface Endpoint {
   ip: string;
   port: number;
@@ -126,7 +141,7 @@ export interface ProtocolSpec<F extends Frame = Frame, S = unknown> {
    * `stitch`. A spec that holds frames back until the message is complete (an HTTP/1.x body whose length is
    * only known when it ends, e.g. read until close) pushes them into the queues here.
    */
-  releaseHeld?(requests: F[], responses: F[], state: S): void;
+  releaseHeld?(requests: F[], responses: F[], state: S, unfinished?: Unfinished): void;
   /**
    * Optional: the connection ended (close, expiry, end of capture) after a last `stitch`. Returns calls that
    * can still be reported from what the state holds (e.g. HTTP/2 streams whose end was never seen).

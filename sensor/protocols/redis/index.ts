@@ -1,6 +1,6 @@
 import type { ProtocolSpec } from '../contract.ts';
 import { detectRedis, findRedisBoundary, parseRedis } from './parse.ts';
-import { stitchRedis } from './stitch.ts';
+import { releaseCut, stitchRedis } from './stitch.ts';
 import type { RedisFrame, RedisState } from './types.ts';
 
 /** Redis RESP2/RESP3 (client = request, server = response). */
@@ -11,6 +11,7 @@ export const spec: ProtocolSpec<RedisFrame, RedisState> = {
   parseFrame: (type, buf, offset, tsNs) => parseRedis(type, buf, offset, tsNs),
   findFrameBoundary: (type, buf, offset) => findRedisBoundary(type, buf, offset),
   stitch: stitchRedis,
+  releaseHeld: releaseCut,
 };
 
 export type { RedisFrame, RedisState } from './types.ts';

@@ -1,4 +1,4 @@
-import type { ApiCall, ConnectionMeta, StitchResult } from '../contract.ts';
+import type { ApiCall, ConnectionMeta, StitchResult, Unfinished } from '../contract.ts';
 import type { RedisFrame, RedisState } from './types.ts';
 
 /**
@@ -99,12 +99,34 @@ function trackCount(r: RedisFrame, state: RedisState): void {
   if (r.third !== undefined && Number.isFinite(r.third)) state.subscriptions = r.third;
 }
 
+/** RESP types a reply larger than the copied prefix can start with (errors are a line, never that long). */
+const LONG_REPLIES = new Set([0x24, 0x2a, 0x25, 0x7e, 0x3d, 0x7c]); // $ * % ~ = |
+
+/**
+ * The connection ends (a close, or a capture gap restarting it) while a reply is being assembled: one larger
+ * than the bytes the capture copied (a GET of a big value, a long LRANGE). A made-up `cut` reply takes its
+ * place so the command waiting for it still makes a call, a success with `db.response.truncated`.
+ */
+export function releaseCut(
+  requests: RedisFrame[],
+  responses: RedisFrame[],
+  _state: RedisState,
+  unfinished?: Unfinished,
+): void {
+  const partial = unfinished?.response;
+  if (partial === undefined || !LONG_REPLIES.has(partial.head[0]!)) return;
+  // It answers the oldest command still waiting, which must have gone out before it.
+  if (requests.length === 0 || requests[0]!.tsNs > partial.tsNs) return;
+  responses.push({ tsNs: partial.tsNs, size: partial.bytes, type: partial.head[0]!, cut: true });
+}
+
 function makeCall(req: RedisFrame, replies: RedisFrame[], meta: ConnectionMeta): ApiCall {
   const last = replies[replies.length - 1]!;
   const err = replies.find((r) => r.type === ERROR || r.type === BLOB_ERROR);
   const cmd = req.command ?? '';
   const attributes: Record<string, string | number | boolean> = {};
   if (err?.text) attributes['error.message'] = err.text;
+  if (last.cut) attributes['db.response.truncated'] = true;
   let respBytes = 0;
   for (const r of replies) respBytes += r.size;
   return withMeta(

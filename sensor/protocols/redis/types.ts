@@ -19,6 +19,8 @@ export interface RedisFrame extends Frame {
   third?: number;
   /** Number of elements of an aggregate. */
   length?: number;
+  /** Made up by `releaseCut`: a reply whose end the capture never saw. */
+  cut?: boolean;
 }
 
 export interface RedisState {

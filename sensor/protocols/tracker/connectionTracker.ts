@@ -7,6 +7,7 @@ import type {
   ProtocolName,
   ProtocolSpec,
   Role,
+  Unfinished,
 } from '../contract.ts';
 import { detectProtocol, MIN_DETECT_BYTES } from './detection.ts';
 import { DirectionBuffer } from './directionBuffer.ts';
@@ -321,6 +322,25 @@ export class ConnectionTracker {
     return true;
   }
 
+  /** The messages being assembled in either direction (bytes buffered, not a frame yet); undefined if none. */
+  private unfinished(conn: Conn): Unfinished | undefined {
+    if (conn.egress.length === 0 && conn.ingress.length === 0) return undefined;
+    const out: Unfinished = {};
+    for (const direction of ['egress', 'ingress'] as const) {
+      const buffer = direction === 'egress' ? conn.egress : conn.ingress;
+      // A direction resynchronising after garbage holds no message start.
+      const resync = direction === 'egress' ? conn.resyncEgress : conn.resyncIngress;
+      if (buffer.length === 0 || resync) continue;
+      const { buf, offset, end } = buffer.view();
+      out[this.messageType(conn, direction)] = {
+        tsNs: buffer.tsAt(offset),
+        bytes: end - offset,
+        head: buf.slice(offset, Math.min(end, offset + 16)),
+      };
+    }
+    return out;
+  }
+
   private messageType(conn: Conn, direction: Direction): MessageType {
     // With the role still unknown (detection could not tell), treat the observed side as the client.
     const client = conn.role !== 'server';
@@ -447,7 +467,7 @@ export class ConnectionTracker {
 
   private finish(conn: Conn): void {
     if (conn.phase !== 'tracking') return;
-    conn.spec!.releaseHeld?.(conn.requests, conn.responses, conn.state);
+    conn.spec!.releaseHeld?.(conn.requests, conn.responses, conn.state, this.unfinished(conn));
     if (conn.requests.length > 0 || conn.responses.length > 0) {
       this.stitch(conn);
       // What is still queued never found its peer.
