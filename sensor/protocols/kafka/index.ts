@@ -1,5 +1,6 @@
 import type { ProtocolSpec } from '../contract.ts';
-import { detectKafka, findKafkaBoundary, kafkaGap, parseKafka } from './parse.ts';
+import { skipGap } from '../prefixSkip.ts';
+import { detectKafka, findKafkaBoundary, parseKafka } from './parse.ts';
 import { stitchKafka } from './stitch.ts';
 import type { KafkaFrame, KafkaState } from './types.ts';
 
@@ -11,7 +12,7 @@ export const spec: ProtocolSpec<KafkaFrame, KafkaState> = {
   parseFrame: parseKafka,
   findFrameBoundary: (type, buf, offset) => findKafkaBoundary(type, buf, offset),
   stitch: stitchKafka,
-  onGap: kafkaGap,
+  onGap: skipGap,
 };
 
 export type { KafkaFrame, KafkaState } from './types.ts';

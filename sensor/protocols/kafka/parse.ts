@@ -1,4 +1,5 @@
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { skipLater, skipRest } from '../prefixSkip.ts';
 import { readErrorCode } from './errorCodes.ts';
 import { KafkaReader, OutOfRange } from './reader.ts';
 import { readRecordBatch } from './records.ts';
@@ -57,13 +58,8 @@ export function parseKafka(
 ): ParseResult<KafkaFrame> {
   const avail = buf.length - offset;
   // The rest of a message parsed from its prefix: skipped as it streams, never buffered.
-  const skip = type === 'request' ? state.skipRequest : state.skipResponse;
-  if (skip > 0) {
-    const n = Math.min(skip, avail);
-    if (type === 'request') state.skipRequest -= n;
-    else state.skipResponse -= n;
-    return { state: 'ignored', consumed: n };
-  }
+  const skipped = skipRest(type, avail, state);
+  if (skipped) return skipped;
   if (avail < 4) return { state: 'needs-more-data', consumed: 0 };
   const size = i32(buf, offset);
   if (size < (type === 'request' ? 10 : 4) || size > MAX_MESSAGE) return { state: 'invalid', consumed: 0 };
@@ -107,16 +103,8 @@ export function parseKafka(
       }
     }
   }
-  const rest = 4 + size - (end - offset);
-  if (type === 'request') state.skipRequest = rest;
-  else state.skipResponse = rest;
+  skipLater(type, state, 4 + size - (end - offset));
   return { state: 'success', consumed: end - offset, frames: [frame] };
-}
-
-/** Kafka state reset after lost bytes: what was being skipped belonged to the lost message. */
-export function kafkaGap(type: MessageType, state: KafkaState): void {
-  if (type === 'request') state.skipRequest = 0;
-  else state.skipResponse = 0;
 }
 
 function readRequestBody(

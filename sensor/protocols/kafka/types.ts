@@ -1,4 +1,5 @@
 import type { Frame } from '../contract.ts';
+import type { SkipState } from '../prefixSkip.ts';
 import type { BatchSummary } from './records.ts';
 
 /**
@@ -23,12 +24,10 @@ export interface KafkaFrame extends Frame {
   batch?: BatchSummary;
 }
 
-export interface KafkaState {
+/** Also the bytes of the current request / response still to skip (parsed from its prefix). */
+export interface KafkaState extends SkipState {
   /** Requests parsed and not yet answered: correlation id -> api key and version. Bounded. */
   pending: Map<number, { apiKey: number; apiVersion: number }>;
-  /** Bytes of the current request / response still to skip (parsed from its prefix). */
-  skipRequest: number;
-  skipResponse: number;
 }
 
 /** Messages larger than this are treated as garbage (brokers default to 100 MB `socket.request.max.bytes`). */

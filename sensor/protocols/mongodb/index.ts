@@ -1,5 +1,6 @@
 import type { ProtocolSpec } from '../contract.ts';
-import { detectMongo, findMongoBoundary, mongoGap, parseMongo } from './parse.ts';
+import { skipGap } from '../prefixSkip.ts';
+import { detectMongo, findMongoBoundary, parseMongo } from './parse.ts';
 import { stitchMongo } from './stitch.ts';
 import type { MongoFrame, MongoState } from './types.ts';
 
@@ -11,7 +12,7 @@ export const spec: ProtocolSpec<MongoFrame, MongoState> = {
   parseFrame: parseMongo,
   findFrameBoundary: (type, buf, offset) => findMongoBoundary(type, buf, offset),
   stitch: stitchMongo,
-  onGap: mongoGap,
+  onGap: skipGap,
 };
 
 export type { MongoFrame } from './types.ts';

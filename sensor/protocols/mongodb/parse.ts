@@ -1,5 +1,6 @@
 import { onDemand } from 'bson';
 import type { DetectInput, DetectResult, MessageType, ParseResult } from '../contract.ts';
+import { skipLater, skipRest } from '../prefixSkip.ts';
 import { decompressMessage } from './compressed.ts';
 import { KNOWN_OPCODES, MAX_MESSAGE, MAX_TEXT, type MongoFrame, type MongoState, OP } from './types.ts';
 
@@ -57,13 +58,8 @@ export function parseMongo(
   state: MongoState = { skipRequest: 0, skipResponse: 0 },
 ): ParseResult<MongoFrame> {
   const avail = buf.length - offset;
-  const skip = type === 'request' ? state.skipRequest : state.skipResponse;
-  if (skip > 0) {
-    const n = Math.min(skip, avail);
-    if (type === 'request') state.skipRequest -= n;
-    else state.skipResponse -= n;
-    return { state: 'ignored', consumed: n };
-  }
+  const skipped = skipRest(type, avail, state);
+  if (skipped) return skipped;
   if (avail < 16) return { state: 'needs-more-data', consumed: 0 };
   if (!plausibleHeader(buf, offset)) return { state: 'invalid', consumed: 0 };
   const len = u32le(buf, offset);
@@ -81,8 +77,7 @@ export function parseMongo(
   const end = offset + Math.min(len, avail);
   if (avail < len) {
     frame.truncated = true;
-    if (type === 'request') state.skipRequest = len - avail;
-    else state.skipResponse = len - avail;
+    skipLater(type, state, len - avail);
   }
   try {
     if (frame.opCode === OP.MSG) {
@@ -113,12 +108,6 @@ export function parseMongo(
     // A malformed document: keep the frame (header and size are valid), without its fields.
   }
   return { state: 'success', consumed: end - offset, frames: [frame] };
-}
-
-/** MongoDB state after lost bytes: what was being skipped belonged to the lost message. */
-export function mongoGap(type: MessageType, state: MongoState): void {
-  if (type === 'request') state.skipRequest = 0;
-  else state.skipResponse = 0;
 }
 
 /** OP_COMPRESSED: the original message, decompressed, parsed as if it had been sent as is. */

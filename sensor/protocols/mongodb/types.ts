@@ -1,4 +1,5 @@
 import type { Frame } from '../contract.ts';
+import type { SkipState } from '../prefixSkip.ts';
 
 /**
  * MongoDB wire protocol (https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/): a 16-byte
@@ -29,11 +30,8 @@ export interface MongoFrame extends Frame {
   truncated?: boolean;
 }
 
-/** Per connection: bytes of the current request / response still to skip (parsed from its prefix). */
-export interface MongoState {
-  skipRequest: number;
-  skipResponse: number;
-}
+/** Per connection: the bytes of the current request / response still to skip (parsed from its prefix). */
+export type MongoState = SkipState;
 
 export const OP = {
   REPLY: 1,
