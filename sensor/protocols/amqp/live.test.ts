@@ -112,4 +112,32 @@ describe('amqp live (RabbitMQ + amqplib)', () => {
       calls,
     );
   });
+  it('gives a basic.get the headers of the message it fetched', async () => {
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+    const ch = await conn.createChannel();
+    await ch.assertQueue('pulled', { durable: false });
+    ch.sendToQueue('pulled', Buffer.from('{"id":2}'), {
+      headers: { traceparent: TRACEPARENT },
+      messageId: 'msg-2',
+    });
+    let fetched: amqp.GetMessage | false = false;
+    await waitFor(
+      async () => {
+        fetched = await ch.get('pulled', { noAck: true });
+        return fetched !== false;
+      },
+      10_000,
+      'basic.get found no message',
+    );
+    await ch.close();
+    await conn.close();
+    const relayed = relay.connections.at(-1)!;
+    await relayed.closed;
+    const gets = drive(spec, relayed.chunks).calls.filter(
+      (c) => c.method === 'basic.get' && c.attributes?.['messaging.message.id'] !== undefined,
+    );
+    expect(
+      gets.map((c) => [c.resource, c.reqHeaders?.traceparent, c.attributes?.['messaging.message.id']]),
+    ).toEqual([['pulled', TRACEPARENT, 'msg-2']]);
+  });
 });

@@ -27,6 +27,8 @@ const BROKER_EVENTS = new Set(['60.60', '60.50']);
 const MAX_LOOKAHEAD = 64;
 /** A message whose direction carried frames this much newer gets no content header any more. */
 const MAX_WAIT_NS = 1_000_000_000n;
+/** basic.get-ok: the answer to basic.get that carries a message. */
+const GET_OK = '60.71';
 /** Methods whose message content (header, then body) follows on their channel. */
 const CARRIES_CONTENT = new Set(['60.40', '60.60', '60.50']);
 
@@ -73,9 +75,16 @@ export function stitchAmqp(
         i++; // wait for the reply; later requests on other channels may be answered already
         continue;
       }
+      // basic.get-ok carries the message fetched: its content header follows on the channel.
+      const content = key(responses[j]!) === GET_OK ? contentHeaderOf(responses, j, state) : undefined;
+      if (content === 'wait') {
+        i++;
+        continue;
+      }
       const [reply] = responses.splice(j, 1);
       requests.splice(i, 1);
-      if (!LIFECYCLE.has(k) || (k === '20.10' && isClose(reply!))) calls.push(makeCall(req, reply, meta));
+      if (!LIFECYCLE.has(k) || (k === '20.10' && isClose(reply!)))
+        calls.push(makeCall(req, reply, meta, content));
     } else {
       requests.splice(i, 1); // handshake (start-ok, tune-ok, open), close-ok, flow-ok
     }
