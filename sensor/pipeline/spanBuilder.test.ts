@@ -204,6 +204,27 @@ describe('SpanBuilder', () => {
     ]);
   });
 
+  it('links a pulled message (basic.get) to its trace instead of joining it', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { span } = builder.build(
+      call({
+        protocol: 'amqp',
+        method: 'basic.get',
+        role: 'unknown',
+        resource: 'q',
+        reqHeaders: { traceparent: tp, tracestate: 'k=v' },
+      }),
+      ID,
+      'q',
+      'baseline',
+    );
+    expect(span.parentSpanId).toBeUndefined();
+    expect(span.traceId.toString('hex')).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(
+      span.links?.map((l) => [l.traceId.toString('hex'), l.spanId.toString('hex'), l.traceState]),
+    ).toEqual([['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 'k=v']]);
+  });
+
   it("puts a publish and its delivery into the producer's trace through the message headers", () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     for (const method of ['PUB', 'MSG']) {

@@ -122,7 +122,11 @@ export class SpanBuilder {
     // Read once: for HTTP/1.x these are getters that decode the raw head on every read.
     const reqHeaders = call.reqHeaders;
     const respHeaders = call.respHeaders;
-    const parent = parseTraceparent(headerOf(reqHeaders, 'traceparent'));
+    const context = parseTraceparent(headerOf(reqHeaders, 'traceparent'));
+    // A pull (basic.get) fetched a message of another trace: linked to it, not made its child.
+    const pulled =
+      PROTOCOL_FAMILY[call.protocol] === 'messaging' && MESSAGING_OPERATION[call.method] === 'receive';
+    const parent = pulled ? undefined : context;
     const attrs: OtlpKeyValue[] = [];
     const family = PROTOCOL_FAMILY[call.protocol];
     let name: string;
@@ -202,9 +206,12 @@ export class SpanBuilder {
       attributes: attrs,
       status: call.error ? { code: 2, message: call.status } : { code: 0 },
     };
-    if (call.links) {
+    if (call.links || (pulled && context)) {
       const links: NonNullable<OtlpSpan['links']> = [];
-      for (const l of call.links) {
+      const state = headerOf(reqHeaders, 'tracestate');
+      const own =
+        pulled && context ? [{ traceparent: headerOf(reqHeaders, 'traceparent')!, tracestate: state }] : [];
+      for (const l of [...own, ...(call.links ?? [])]) {
         const ctx = parseTraceparent(l.traceparent);
         if (!ctx) continue;
         const link: (typeof links)[number] = { traceId: ctx.traceId, spanId: ctx.parentId, flags: ctx.flags };
