@@ -17,7 +17,7 @@
  * image run them), or BENCH_SENSOR_NODE_ARGS (space-separated) for this build and BENCH_REFERENCE_NODE_ARGS
  * for the reference when a flag change is what is measured; BENCH_SENSOR_BUILD=js measures
  * this checkout compiled by scripts/build-js.mjs, as the images run it, and the reference compiled likewise;
- * BENCH_WARMUP_SECONDS (default 10) of load warm each started sensor up before it is measured)
+ * BENCH_WARMUP_SECONDS (default 10) of hey, then 2 s of wrk, warm each started sensor up before it is measured)
  *
  * Paired mode (BENCH_PAIRED=1, needs BENCH_REFERENCE): both sensors capture the service AT ONCE, and each
  * fixed-rate window measures both, so the machine's drift (±25 % between runs minutes apart here) hits the
@@ -48,6 +48,19 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
  * threads in the first 30 s; 0.2 s in a 20 s window that began after 8 s, the 5 s export paths getting hot late).
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
+
+/**
+ * The warm-up: WARMUP_SECONDS of hey at `rate`, then 2 s of wrk. The second load closes hey's connections
+ * and opens its own, so the connection open/close paths are compiled with their type feedback before any
+ * window: measured with --trace-deopt, a first window that opened new connections after a single warm-up
+ * load deoptimised the hot path (consumeBatch, stitchHttp, feed) and recompiled for ~0.1 s, 1.1-1.3x the
+ * process CPU of later windows; a sensor in a cluster sees connections come and go all the time.
+ */
+async function warmUp(url: string, rate: number): Promise<void> {
+  if (WARMUP_SECONDS <= 0) return;
+  await hey(url, rate, WARMUP_SECONDS);
+  await execFileP('wrk', ['-t1', '-c32', '-d2s', url]);
+}
 const RATE_FRACTIONS = [0.25, 0.5];
 const TICK = 100; // USER_HZ
 
@@ -340,7 +353,7 @@ async function scenario(
       const sensor = await startSensor(pids, sink, builds[bi]!);
       const runs = withSensor[bi]!;
       try {
-        if (WARMUP_SECONDS > 0) await hey(url, rates[rates.length - 1]!, WARMUP_SECONDS);
+        await warmUp(url, rates[rates.length - 1]!);
         const bg = await bpfBackgroundNsPerS(sensor);
         runs[0]!.push(await measure(() => wrk(url), sensor, bg));
         for (const [i, rate] of rates.entries())
@@ -422,7 +435,7 @@ async function pairedScenario(
     const sensors: Sensor[] = [];
     try {
       for (const k of order) sensors[k] = await startSensor(pids, sink, builds[k]!);
-      if (WARMUP_SECONDS > 0) await hey(url, rates[rates.length - 1]!, WARMUP_SECONDS);
+      await warmUp(url, rates[rates.length - 1]!);
       const bgs = await Promise.all(sensors.map((s) => bpfBackgroundNsPerS(s)));
       for (const [i, rate] of rates.entries()) {
         for (let w = 0; w < Math.ceil(PAIRED_WINDOWS / 2); w++) {
