@@ -65,29 +65,25 @@ function expectTruncatedBothSides(
   }
 }
 
+/** psql against the test server, one `-c` per statement (each sent as its own simple query). */
+function psqlRun(...statements: string[]) {
+  const target = ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=0'];
+  return runClient('psql', [...target, ...statements.flatMap((q) => ['-c', q])], { allowFailure: true });
+}
+
+/** The mariadb client against the test server, running `sql` (statements separated by `;`). */
+function mariadbRun(sql: string) {
+  const target = ['-h', '127.0.0.1', '-P', String(maria.port), '-u', 'root', '--skip-ssl'];
+  return runClient('mariadb', [...target, '-e', sql], { allowFailure: true });
+}
+
 describe('live: databases through the eBPF source', () => {
   it('PostgreSQL (psql): statements, SQLSTATE of an error', async () => {
-    const psql = await runClient(
-      'psql',
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(pg.port),
-        '-U',
-        'postgres',
-        '-v',
-        'ON_ERROR_STOP=0',
-        '-c',
-        'CREATE TABLE items (id int PRIMARY KEY, name text)',
-        '-c',
-        "INSERT INTO items VALUES (1, 'one'), (2, 'two')",
-        '-c',
-        'SELECT name FROM items WHERE id = 2',
-        '-c',
-        'SELECT * FROM no_such_table',
-      ],
-      { allowFailure: true },
+    const psql = await psqlRun(
+      'CREATE TABLE items (id int PRIMARY KEY, name text)',
+      "INSERT INTO items VALUES (1, 'one'), (2, 'two')",
+      'SELECT name FROM items WHERE id = 2',
+      'SELECT * FROM no_such_table',
     );
     expect(psql.stdout).toContain('two');
     await expectBothSides('postgres', psql.pid, pg.pid, [
@@ -103,23 +99,10 @@ describe('live: databases through the eBPF source', () => {
     // CommandComplete is lost: the source restarts the stream and the next queries keep their own status,
     // and the big query still makes its call on both sides (a made-up end: a truncated success).
     const gaps = live.source.stats.gaps;
-    const psql = await runClient(
-      'psql',
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(pg.port),
-        '-U',
-        'postgres',
-        '-c',
-        "SELECT repeat('x', 20000) AS big",
-        '-c',
-        'SELECT 42 AS answer',
-        '-c',
-        'SELECT * FROM still_missing',
-      ],
-      { allowFailure: true },
+    const psql = await psqlRun(
+      "SELECT repeat('x', 20000) AS big",
+      'SELECT 42 AS answer',
+      'SELECT * FROM still_missing',
     );
     expect(psql.stdout).toContain('42');
     await expectBothSides('postgres', psql.pid, pg.pid, [
@@ -131,22 +114,10 @@ describe('live: databases through the eBPF source', () => {
   });
 
   it('MariaDB (mariadb client): queries and an error code', async () => {
-    const run = await runClient(
-      'mariadb',
-      [
-        '-h',
-        '127.0.0.1',
-        '-P',
-        String(maria.port),
-        '-u',
-        'root',
-        '--skip-ssl',
-        '-e',
-        'CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, name TEXT); ' +
-          "INSERT INTO shop.items VALUES (7, 'seven'); SELECT name FROM shop.items WHERE id = 7; " +
-          'SELECT * FROM shop.nothing',
-      ],
-      { allowFailure: true },
+    const run = await mariadbRun(
+      'CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, name TEXT); ' +
+        "INSERT INTO shop.items VALUES (7, 'seven'); SELECT name FROM shop.items WHERE id = 7; " +
+        'SELECT * FROM shop.nothing',
     );
     expect(run.stdout).toContain('seven');
     await expectBothSides('mysql', run.pid, maria.pid, [
@@ -157,13 +128,8 @@ describe('live: databases through the eBPF source', () => {
   });
 
   it('MariaDB: a result set larger than the capture cap keeps its call and the next reply its own', async () => {
-    const run = await runClient(
-      'mariadb',
-      [
-        ...['-h', '127.0.0.1', '-P', String(maria.port), '-u', 'root', '--skip-ssl', '-e'],
-        "SELECT REPEAT('y', 20000) AS big; SELECT 43 AS answer; SELECT * FROM shop.still_missing",
-      ],
-      { allowFailure: true },
+    const run = await mariadbRun(
+      "SELECT REPEAT('y', 20000) AS big; SELECT 43 AS answer; SELECT * FROM shop.still_missing",
     );
     expect(run.stdout).toContain('43');
     await expectBothSides('mysql', run.pid, maria.pid, [
