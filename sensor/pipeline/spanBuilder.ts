@@ -122,13 +122,13 @@ export class SpanBuilder {
     // Read once: for HTTP/1.x these are getters that decode the raw head on every read.
     const reqHeaders = call.reqHeaders;
     const respHeaders = call.respHeaders;
-    const context = parseTraceparent(headerOf(reqHeaders, 'traceparent'));
-    // A pull (basic.get) fetched a message of another trace: linked to it, not made its child.
-    const pulled =
-      PROTOCOL_FAMILY[call.protocol] === 'messaging' && MESSAGING_OPERATION[call.method] === 'receive';
-    const parent = pulled ? undefined : context;
-    const attrs: OtlpKeyValue[] = [];
     const family = PROTOCOL_FAMILY[call.protocol];
+    const operation = family === 'messaging' ? MESSAGING_OPERATION[call.method] : undefined;
+    const traceparent = headerOf(reqHeaders, 'traceparent');
+    // A pull (basic.get, Fetch) got a message of another trace: linked to it, not made its child.
+    const pulled = operation === 'receive';
+    const parent = pulled ? undefined : parseTraceparent(traceparent);
+    const attrs: OtlpKeyValue[] = [];
     let name: string;
     if (family === 'http') {
       const status = Number(call.status);
@@ -158,7 +158,7 @@ export class SpanBuilder {
     } else if (family === 'messaging') {
       this.add(attrs, 'messaging.system', MESSAGING_SYSTEM[call.protocol]);
       this.add(attrs, 'messaging.operation.name', call.method);
-      this.add(attrs, 'messaging.operation.type', MESSAGING_OPERATION[call.method]);
+      this.add(attrs, 'messaging.operation.type', operation);
       this.add(attrs, 'messaging.destination.name', resource);
       name = `${call.method} ${resource}`.trim();
     } else {
@@ -200,27 +200,16 @@ export class SpanBuilder {
       traceId: parent?.traceId ?? randomId(16),
       spanId: randomId(8),
       name: name.slice(0, 256),
-      kind: spanKind(call, family),
+      kind: spanKind(call.role, family, operation),
       startTimeUnixNano: this.toEpochNs(call.startNs).toString(),
       endTimeUnixNano: this.toEpochNs(laterOf(call.startNs, call.endNs)).toString(),
       attributes: attrs,
       status: call.error ? { code: 2, message: call.status } : { code: 0 },
     };
-    if (call.links || (pulled && context)) {
-      const links: NonNullable<OtlpSpan['links']> = [];
-      const state = headerOf(reqHeaders, 'tracestate');
-      const own =
-        pulled && context ? [{ traceparent: headerOf(reqHeaders, 'traceparent')!, tracestate: state }] : [];
-      for (const l of [...own, ...(call.links ?? [])]) {
-        const ctx = parseTraceparent(l.traceparent);
-        if (!ctx) continue;
-        const link: (typeof links)[number] = { traceId: ctx.traceId, spanId: ctx.parentId, flags: ctx.flags };
-        if (l.tracestate) link.traceState = l.tracestate.slice(0, 512);
-        links.push(link);
-        if (links.length === MAX_LINKS) break;
-      }
-      if (links.length > 0) span.links = links;
-    }
+    const pulledContext =
+      pulled && traceparent ? [{ traceparent, tracestate: headerOf(reqHeaders, 'tracestate') }] : [];
+    const links = linksOf(call.links ? [...pulledContext, ...call.links] : pulledContext);
+    if (links.length > 0) span.links = links;
     if (parent) {
       span.parentSpanId = parent.parentId;
       span.flags = parent.flags & 0xff;
@@ -261,14 +250,27 @@ export class SpanBuilder {
 }
 
 /** Header `lower` in any case (HTTP/1.x names are already lower-case; other protocols' may not be). */
-function spanKind(call: ApiCall, family: string | undefined): number {
+function spanKind(role: ApiCall['role'], family: string | undefined, operation: string | undefined): number {
   if (family === 'messaging') {
-    const op = MESSAGING_OPERATION[call.method];
-    if (op === 'send') return KIND.producer;
-    if (op === 'process') return KIND.consumer;
+    if (operation === 'send') return KIND.producer;
+    if (operation === 'process') return KIND.consumer;
     return KIND.client;
   }
-  return call.role === 'server' ? KIND.server : KIND.client;
+  return role === 'server' ? KIND.server : KIND.client;
+}
+
+/** Span links of the valid W3C contexts among `contexts`, at most MAX_LINKS. */
+function linksOf(contexts: NonNullable<ApiCall['links']>): NonNullable<OtlpSpan['links']> {
+  const links: NonNullable<OtlpSpan['links']> = [];
+  for (const c of contexts) {
+    const ctx = parseTraceparent(c.traceparent);
+    if (!ctx) continue;
+    const link: (typeof links)[number] = { traceId: ctx.traceId, spanId: ctx.parentId, flags: ctx.flags };
+    if (c.tracestate) link.traceState = c.tracestate.slice(0, 512);
+    links.push(link);
+    if (links.length === MAX_LINKS) break;
+  }
+  return links;
 }
 
 function headerOf(h: Record<string, string> | undefined, lower: string): string | undefined {
