@@ -13,105 +13,15 @@
  * BENCH_REFERENCE_OPTIONS='{"wakeBytes":262144}' gives the reference's sensor those capture options;
  * BENCH_MSG_START_CAPS=256,512 also measures this build with those message-start caps, as `@msgStartCap=N`)
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
 import { record } from '../harness.ts';
+import { bpfRunTime, children, cpuSeconds, execFileP, hey, type Load, rssMb, SECONDS, wrk } from './load.ts';
 
-const execFileP = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const TICK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-interface Load {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-}
-
-/** CPU seconds (user + system) of a process and all its threads, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function wrk(url: string): Promise<Load> {
-  const { stdout } = await execFileP('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '--latency', url], {
-    timeout: (SECONDS + 30) * 1000,
-  });
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
-    if (!m) throw new Error(`cannot read wrk ${label}: ${stdout}`);
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  return { rps, requests, p50Ms: ms('50%'), p99Ms: ms('99%') };
-}
-
-async function hey(url: string, rate: number): Promise<Load> {
-  const workers = 10;
-  const { stdout } = await execFileP(
-    'hey',
-    ['-z', `${SECONDS}s`, '-c', String(workers), '-q', String(rate / workers), url],
-    {
-      timeout: (SECONDS + 30) * 1000,
-      maxBuffer: 1 << 24,
-    },
-  );
-  const sec = (p: string) => Number(new RegExp(`${p}% in ([\\d.]+) secs`).exec(stdout)?.[1]) * 1000;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const requests = Number(/\[200\]\s+(\d+) responses/.exec(stdout)?.[1]);
-  return { rps, requests, p50Ms: sec('50'), p99Ms: sec('99') };
-}
-
-/**
- * Sum of run_time_ns and run_cnt over the eBPF programs the process `pid` holds, from the fdinfo of its
- * program fds (the same kernel counters `bpftool prog show` prints; this bpftool cannot map programs to
- * pids). Counting needs kernel.bpf_stats_enabled=1.
- */
-function bpfRunTime(pid: number): { ns: number; runs: number } {
-  const seen = new Set<string>();
-  let ns = 0;
-  let runs = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
-    const t = /^run_time_ns:\s+(\d+)/m.exec(info)?.[1];
-    if (!id || t === undefined || seen.has(id)) continue;
-    seen.add(id);
-    ns += Number(t);
-    runs += Number(/^run_cnt:\s+(\d+)/m.exec(info)?.[1] ?? 0);
-  }
-  return { ns, runs };
-}
 
 /** The sensor (sensorProcess.ts) capturing only `pids` (and their future children), once it is capturing. */
 async function startSensor(pids: number[], build: SensorBuild): Promise<ChildProcess> {

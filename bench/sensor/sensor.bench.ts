@@ -27,20 +27,18 @@
  * every hooked call of the service, so the service serves more slowly than with one sensor; throughput and
  * latency are not reported in this mode.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SENSOR_NODE_FLAGS } from '../../sensor/nodeFlags.ts';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
 import { record } from '../harness.ts';
+import { bpfRunTime, children, cpuSeconds, execFileP, hey, type Load, rssMb, SECONDS, wrk } from './load.ts';
 
-const execFileP = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /**
  * Load before each started sensor is measured (at the 50 % rate): a sensor runs for days, so its steady state
@@ -62,93 +60,9 @@ async function warmUp(url: string, rate: number): Promise<void> {
   await execFileP('wrk', ['-t1', '-c32', '-d2s', url]);
 }
 const RATE_FRACTIONS = [0.25, 0.5];
-const TICK = 100; // USER_HZ
 
-interface Load {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** run_time_ns summed over the eBPF programs whose fds `pid` holds (needs kernel.bpf_stats_enabled=1). */
-function bpfNs(pid: number): number {
-  const seen = new Set<string>();
-  let ns = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
-    const t = /^run_time_ns:\s+(\d+)/m.exec(info)?.[1];
-    if (!id || t === undefined || seen.has(id)) continue;
-    seen.add(id);
-    ns += Number(t);
-  }
-  return ns;
-}
-
-async function wrk(url: string): Promise<Load> {
-  const { stdout } = await execFileP('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '--latency', url], {
-    timeout: (SECONDS + 30) * 1000,
-  });
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
-    if (!m) throw new Error(`cannot read wrk ${label}: ${stdout}`);
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
-    requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
-    p50Ms: ms('50%'),
-    p99Ms: ms('99%'),
-  };
-}
-
-async function hey(url: string, rate: number, seconds = SECONDS): Promise<Load> {
-  const workers = 10;
-  const { stdout } = await execFileP(
-    'hey',
-    ['-z', `${seconds}s`, '-c', String(workers), '-q', String(rate / workers), url],
-    {
-      timeout: (seconds + 30) * 1000,
-      maxBuffer: 1 << 24,
-    },
-  );
-  const sec = (p: string) => Number(new RegExp(`${p}% in ([\\d.]+) secs`).exec(stdout)?.[1]) * 1000;
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
-    requests: Number(/\[200\]\s+(\d+) responses/.exec(stdout)?.[1]),
-    p50Ms: sec('50'),
-    p99Ms: sec('99'),
-  };
-}
+/** run_time_ns summed over the eBPF programs `pid` holds (needs kernel.bpf_stats_enabled=1). */
+const bpfNs = (pid: number) => bpfRunTime(pid).ns;
 
 /** Remote write and OTLP both land here: every POST is read and answered 200, as a healthy peer would. */
 async function startSink(): Promise<{ url: string; bodies: () => number; close: () => Promise<void> }> {
