@@ -78,6 +78,7 @@ function batches(t0: bigint): EventBatch[] {
         truncated: false,
         unattributed: false,
         messageStart: true,
+        resync: false,
         syscall: 'read',
       });
       ts += 30_000n;
@@ -90,6 +91,7 @@ function batches(t0: bigint): EventBatch[] {
         truncated: true,
         unattributed: false,
         messageStart: true,
+        resync: false,
         syscall: 'writev',
       });
     }

@@ -5,6 +5,7 @@ import { readIngestToken } from '../../incloud/ingester/bearerAuth.ts';
 import { AdminServer } from '../../lib/adminServer.ts';
 import { onShutdownSignal } from '../../lib/signals.ts';
 import { CaptureError, type CaptureEvent } from '../../sensor/capture/index.ts';
+import { cgroupCpuQuota } from '../../sensor/capture/loadShedder.ts';
 import { DebugProcessFilter, formatEvent } from '../../sensor/live/debugFormat.ts';
 import { LiveSensor } from '../../sensor/live/liveSensor.ts';
 import {
@@ -41,6 +42,7 @@ interface SensorOptions extends PipelineFlags {
   tlsBinary: string[];
   decodeAs: Map<number, ProtocolName>;
   maxConnections: number;
+  cpuLimit?: number;
   clusterName?: string;
   hostProc?: string;
   ingestTokenFile?: string;
@@ -60,6 +62,13 @@ function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError(`not a non-negative integer: ${value}`);
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1024)
+    throw new InvalidArgumentError(`not a number in 0..1024: ${value}`);
   return n;
 }
 
@@ -194,6 +203,11 @@ export function register(program: Command): void {
     new Option('--max-connections <n>', 'connections tracked at once (the oldest is evicted past it)')
       .argParser(nonNegativeInt)
       .default(65_536),
+    new Option(
+      '--cpu-limit <cores>',
+      'CPU budget of the sensor process: above it, whole connections are left out of the capture and RED ' +
+        "counts are scaled to estimate all traffic (0: off; default: 0.8 x the cgroup's CPU quota, else off)",
+    ).argParser(nonNegativeNumber),
     new Option('--pod-logs-dir <dir>', "kubelet's pod log directory to tail (default: /var/log/pods)"),
     new Option(
       '--logs-state-file <file>',
@@ -310,6 +324,7 @@ function effectiveSettings(
       tlsBinary: opts.tlsBinary,
       decodeAs: Object.fromEntries(opts.decodeAs),
       maxConnections: opts.maxConnections,
+      cpuLimit: cpuLimitCores(opts) || 'off',
       dataDir: opts.dataDir,
       clusterName: opts.clusterName ?? null,
       hostProc: opts.hostProc ?? null,
@@ -389,6 +404,7 @@ function build(
     pipeline,
     decodeAs: opts.decodeAs,
     maxConnections: opts.maxConnections,
+    cpuLimitCores: cpuLimitCores(opts),
     ingestToken,
     clusterName: opts.clusterName,
     registry,
@@ -401,6 +417,13 @@ function build(
       for (const c of calls) write(`${callLine(c)}\n`);
     },
   });
+}
+
+/** --cpu-limit, else 0.8 x the cgroup's CPU quota (the sensor sheds load before the kernel throttles it). */
+function cpuLimitCores(opts: SensorOptions): number {
+  if (opts.cpuLimit !== undefined) return opts.cpuLimit;
+  const quota = cgroupCpuQuota();
+  return quota === undefined ? 0 : Math.round(quota * 0.8 * 1000) / 1000;
 }
 
 /** One API call as a JSON line: `understory replay`'s fields plus the observed pid. */
@@ -441,6 +464,7 @@ async function run(opts: SensorOptions, sensor: LiveSensor, admin: AdminServer |
     process.stderr.write(
       `sensor: events=${c.events} drops=${c.drops} batches=${c.batches} tls_binaries=${c.tlsBinaries} ` +
         `connections=${sensor.source.connections} truncated=${s.truncatedEvents} gaps=${s.gaps} ` +
+        `${sensor.shedder ? `keep=${sensor.shedder.keep.toFixed(3)} shed=${c.shed} ` : ''}` +
         `calls=${t.calls}${protocols ? ` ${protocols}` : ''}\n`,
     );
   };

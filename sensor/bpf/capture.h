@@ -40,6 +40,10 @@ enum capture_flag {
   CAPTURE_FLAG_MSG_START = 4,
   /* Fewer bytes captured than the syscall moved. */
   CAPTURE_FLAG_TRUNCATED = 8,
+  /* Bytes of this connection before this event were not captured (load shedding, see shed_lots): what
+   * user space holds for it is stale. Set on the first event after the connection was shed, and on an
+   * empty marker event (len 0) sent when shedding of the connection begins. */
+  CAPTURE_FLAG_RESYNC = 16,
 };
 
 enum capture_direction { CAPTURE_DIR_EGRESS = 1, CAPTURE_DIR_INGRESS = 2 };
@@ -72,7 +76,8 @@ enum capture_stat {
   CAPTURE_STAT_TLS_UNATTRIBUTED = 5,/* TLS plaintext without a known socket */
   CAPTURE_STAT_WAKEUPS = 6,         /* forced wake-ups of user space (backlog over threshold) */
   CAPTURE_STAT_UNWOKEN_BYTES = 7,   /* internal: bytes this CPU wrote since it last woke user space */
-  CAPTURE_STAT__COUNT = 8,
+  CAPTURE_STAT_SHED = 8,            /* data events not captured because their connection is shed */
+  CAPTURE_STAT__COUNT = 9,
 };
 
 /* The per-CPU counters: one value of the `stats` per-CPU array (one lookup per event updates them all). */
@@ -141,6 +146,10 @@ struct capture_config {
   __u8 cgroup_filters;      /* any cgroup filter set (else the cgroup lookup is skipped) */
   __u8 reserved;
   __u32 filter_gen;         /* bumped on every filter change: threads cache their verdict per generation */
+  /* Load shedding: a connection whose lot (a 16-bit hash of its port pair, the same at both ends) is below
+   * this is not captured. 0 (the zeroed default) captures every connection; 65536 none. */
+  __u32 shed_lots;
+  __u32 reserved2;
 };
 
 #endif

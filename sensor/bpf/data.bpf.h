@@ -126,9 +126,51 @@ static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __
   s->ev.direction = dir;
   s->ev.syscall = sys;
   __u32 cap = cap_for(c, dir, cfg, &s->ev.h.flags);
+  if (c->shed == SHED_RESUMED) {
+    s->ev.h.flags |= CAPTURE_FLAG_RESYNC;
+    c->shed = SHED_NO;
+  }
   __u32 got = iov ? copy_iov(s, iov, iovcnt, len, cap, cfg->data_cap) : buf ? copy_buf(s, buf, len, cap) : 0;
   if (c->t.protocol == IPPROTO_UDP) peer_from_sockaddr(peer, &s->ev.t);
   emit_data(s, got, cfg);
+}
+
+/*
+ * Load shedding (user space sets `shed_lots` when the sensor is over its CPU budget): is this connection
+ * left out now? A connection's lot is a hash of its port pair, ordered so that both ends of a connection
+ * on this node draw the same lot, and fixed for its life, so a connection is either captured whole or
+ * left out whole between changes of the setting; leaving one out costs this check, not the copy. When a
+ * connection that was captured starts being left out, an empty event flagged RESYNC tells user space to
+ * drop what it holds for it; its first event after it is captured again carries the flag too (in case
+ * the marker was lost).
+ */
+static __always_inline bool shed_now(struct conn_info *c, struct capture_config *cfg, struct sys_args *args,
+                                     __u8 dir, __u8 flags) {
+  __u32 limit = cfg->shed_lots;
+  if (limit == 0 && c->shed == SHED_NO) return false;
+  __u32 a = c->t.lport, b = c->t.rport;
+  __u32 pair = a < b ? (a << 16 | b) : (b << 16 | a);
+  __u32 lot = (pair * 2654435761u) >> 16; /* Knuth's multiplicative hash: the high 16 bits */
+  if (lot >= limit) {
+    if (c->shed == SHED_YES) c->shed = SHED_RESUMED;
+    return false;
+  }
+  count(CAPTURE_STAT_SHED, 1);
+  if (c->shed == SHED_YES) return true;
+  c->shed = SHED_YES;
+  /* Nothing of it was captured yet (cap_for sets last_dir), so user space holds nothing: no marker. A
+   * short connection left out from its start (one per request, say) costs no event at all. */
+  if (c->last_dir == 0) return true;
+  struct scratch *s = get_scratch();
+  if (!s) return true;
+  fill_header(&s->ev.h, CAPTURE_KIND_DATA, args->fd);
+  s->ev.h.flags = CAPTURE_FLAG_RESYNC | flags;
+  s->ev.t = c->t;
+  s->ev.len = 0;
+  s->ev.direction = dir;
+  s->ev.syscall = args->sys;
+  emit_data(s, 0, cfg);
+  return true;
 }
 
 /* The connection of a data call this thread just made, or NULL when there is nothing to report. */
@@ -151,7 +193,7 @@ static __always_inline struct conn_info *data_conn(struct sys_args *args, __u8 d
     return 0;
   }
   if (dir == CAPTURE_DIR_INGRESS) ts->last_read_fd = args->fd;
-  return c;
+  return shed_now(c, cfg, args, dir, 0) ? 0 : c;
 }
 
 static __always_inline int data_exit(__u8 sys, long ret) {

@@ -13,6 +13,10 @@
 #define CONN_SOCKET 1
 #define CONN_NOT_SOCKET 2
 
+#define SHED_NO 0     /* captured */
+#define SHED_YES 1    /* not captured (its lot is below the configured shed_lots) */
+#define SHED_RESUMED 2 /* captured again: the next event carries CAPTURE_FLAG_RESYNC */
+
 struct conn_key {
   __u32 pid;
   __s32 fd;
@@ -24,7 +28,8 @@ struct conn_info {
   __u8 kind;         /* CONN_SOCKET or CONN_NOT_SOCKET */
   __u8 last_dir;     /* direction of the previous data event (message start detection) */
   __u8 is_tls;       /* plaintext comes from uprobes: skip the ciphertext */
-  __u8 reserved[5];
+  __u8 shed;         /* SHED_*: load-shedding state at this connection's last data event */
+  __u8 reserved[4];
   __u64 ssl; /* the SSL object seen on this socket: its ssl_fds entry goes when the socket closes */
 };
 

@@ -58,6 +58,10 @@ static __always_inline int tls_exit(long ret) {
   __s32 fd = tls_fd(id, &call, ts->last_read_fd);
   __u8 dir = call.is_write ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
   struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start) : NULL;
+  if (c) {
+    struct sys_args a = {.fd = fd, .sys = call.is_write ? CAPTURE_SYS_SSL_WRITE : CAPTURE_SYS_SSL_READ};
+    if (shed_now(c, cfg, &a, dir, CAPTURE_FLAG_TLS)) return 0;
+  }
 
   struct scratch *s = get_scratch();
   if (!s) return 0;
@@ -73,6 +77,10 @@ static __always_inline int tls_exit(long ret) {
     c->ssl = call.ssl;
     s->ev.t = c->t;
     cap = cap_for(c, dir, cfg, &s->ev.h.flags);
+    if (c->shed == SHED_RESUMED) {
+      s->ev.h.flags |= CAPTURE_FLAG_RESYNC;
+      c->shed = SHED_NO;
+    }
   } else {
     __builtin_memset(&s->ev.t, 0, sizeof(s->ev.t));
     if (cap > CAPTURE_MAX_DATA) cap = CAPTURE_MAX_DATA;

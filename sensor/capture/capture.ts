@@ -199,6 +199,11 @@ export class SensorCapture implements Component {
     this.session?.setFilter('pid', pid, mode === 'include' ? 1 : mode === 'exclude' ? 2 : 0);
   }
 
+  /** Load shedding: connections whose 16-bit lot is below `lots` (0..65536) are left out; 0: none. */
+  setShed(lots: number): void {
+    this.session?.setShed(lots);
+  }
+
   stats(): CaptureStats {
     const base = this.session?.stats() ?? ({} as NativeStats);
     return {

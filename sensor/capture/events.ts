@@ -65,6 +65,11 @@ export interface DataEvent extends EventBase {
   readonly unattributed: boolean;
   /** First event in this direction after the other direction: likely the start of a message. */
   readonly messageStart: boolean;
+  /**
+   * Bytes of this connection before this event were not captured (load shedding): what is held for it is
+   * stale. An event with `length` 0 and this flag only says the connection is being left out from now on.
+   */
+  readonly resync: boolean;
   readonly syscall: SyscallName;
 }
 
@@ -126,6 +131,8 @@ export const FLAG_TLS = 1;
 export const FLAG_UNATTRIBUTED = 2;
 export const FLAG_MSG_START = 4;
 export const FLAG_TRUNCATED = 8;
+/** Earlier bytes of this connection were left out (load shedding): drop what is held for it. */
+export const FLAG_RESYNC = 16;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const latin1 = new TextDecoder('latin1');
@@ -326,6 +333,9 @@ class DataEventView extends EventView implements DataEvent {
   }
   get messageStart(): boolean {
     return (this.flags & FLAG_MSG_START) !== 0;
+  }
+  get resync(): boolean {
+    return (this.flags & FLAG_RESYNC) !== 0;
   }
   get syscall(): SyscallName {
     return SYSCALLS[this.v.getUint8(this.at + L['data.syscall'])] ?? 'read';

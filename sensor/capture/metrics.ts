@@ -29,6 +29,11 @@ const COUNTERS: [keyof CaptureStats, string, string][] = [
     'understory_sensor_capture_wakeups_total',
     'Forced wake-ups of the reader (backlog over the threshold).',
   ],
+  [
+    'shed',
+    'understory_sensor_capture_shed_total',
+    'Data events not captured because load shedding left their connection out.',
+  ],
   ['batches', 'understory_sensor_capture_batches_total', 'Batches handed to JavaScript.'],
   [
     'readerStalls',

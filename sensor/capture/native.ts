@@ -16,6 +16,8 @@ export interface NativeStats {
   tlsCiphertextSkipped: number;
   tlsUnattributed: number;
   wakeups: number;
+  /** Data events not captured because their connection was shed (load shedding). */
+  shed: number;
   records: number;
   batches: number;
   batchBytes: number;
@@ -50,6 +52,8 @@ export interface NativeSession {
   stats(): NativeStats;
   programStats(): NativeProgramStats[];
   setConfig(config: NativeConfig): void;
+  /** Load shedding: connections whose 16-bit lot is below `lots` (0..65536) are not captured. */
+  setShed(lots: number): void;
   /** mode: 0 remove, 1 include, 2 exclude, 3 exclude this pid but include what it forks. */
   setFilter(kind: 'pid' | 'cgroup', id: number | bigint, mode: 0 | 1 | 2 | 3): void;
 }

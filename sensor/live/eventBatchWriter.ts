@@ -70,7 +70,11 @@ export function encodeBatch(events: readonly CaptureEvent[]): EventBatch {
     }
     if (ev.kind === 'data') {
       out[r + L['header.flags']] =
-        (ev.tls ? 1 : 0) | (ev.unattributed ? 2 : 0) | (ev.messageStart ? 4 : 0) | (ev.truncated ? 8 : 0);
+        (ev.tls ? 1 : 0) |
+        (ev.unattributed ? 2 : 0) |
+        (ev.messageStart ? 4 : 0) |
+        (ev.truncated ? 8 : 0) |
+        (ev.resync ? 16 : 0);
       out.writeUInt32LE(ev.length, r + L['data.len']);
       out.writeUInt32LE(ev.data.length, r + L['data.capLen']);
       out[r + L['data.direction']] = ev.direction === 'egress' ? 1 : 2;

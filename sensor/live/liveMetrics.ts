@@ -35,6 +35,11 @@ export function registerLiveMetrics(registry: Registry, source: LiveSource): voi
     () => s.filledBytes,
   );
   counter('sensor_live_gaps_total', 'Truncations that restarted a connection (parser resync)', () => s.gaps);
+  counter(
+    'sensor_live_shed_resyncs_total',
+    'Connections dropped because load shedding left some of their bytes out',
+    () => s.resyncs,
+  );
   counter('sensor_live_unattributed_total', 'TLS plaintext without a socket (dropped)', () => s.unattributed);
   counter(
     'sensor_live_connections_evicted_total',

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { startAll } from '../../lib/component.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { type CaptureOptions, type CaptureStats, SensorCapture } from '../capture/capture.ts';
 import { type CaptureEvent, type EventBatch, monotonicToEpochNs } from '../capture/events.ts';
+import { LoadShedder } from '../capture/loadShedder.ts';
 import { registerCaptureMetrics } from '../capture/metrics.ts';
 import { ContainerLogs } from '../pipeline/logs/containerLogs.ts';
 import { containerLogsOptions, type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
@@ -43,6 +44,11 @@ export interface LiveSensorOptions {
   ingestToken?: string;
   /** `k8s.cluster.name` on every span and log resource, `k8s_cluster_name` on every series. */
   clusterName?: string;
+  /**
+   * CPU budget of the sensor process in cores: above it, whole connections are left out of the capture
+   * and RED counts are scaled to estimate the whole traffic (capture/loadShedder.ts). 0 or absent: off.
+   */
+  cpuLimitCores?: number;
   registry: Registry;
 }
 
@@ -52,6 +58,7 @@ export class LiveSensor implements Component {
   readonly source: LiveSource;
   readonly pipeline: SensorPipeline;
   readonly logs: ContainerLogs | undefined;
+  readonly shedder: LoadShedder | undefined;
   private readonly log: Logger = logger('sensor');
   private readonly pending: ApiCall[] = [];
   private started: Component[] = [];
@@ -82,6 +89,32 @@ export class LiveSensor implements Component {
     this.capture = new SensorCapture({ ...o.capture, onBatch: (b) => this.onBatch(b) });
     registerCaptureMetrics(o.registry, () => this.capture.stats());
     registerLiveMetrics(o.registry, this.source);
+    if (o.cpuLimitCores !== undefined && o.cpuLimitCores > 0) {
+      const shedder = new LoadShedder({
+        cpuLimitCores: o.cpuLimitCores,
+        apply: (lots) => this.capture.setShed(lots),
+        counters: () => this.capture.stats(),
+        // What was captured: markers say a connection is being left out, they carry no traffic.
+        dataEvents: () => this.source.stats.dataEvents - this.source.stats.markers,
+      });
+      this.shedder = shedder;
+      new Gauge({
+        name: 'understory_sensor_capture_keep_ratio',
+        help: 'Fraction of connections captured (1: all; below 1 the sensor sheds load to stay in its CPU budget and RED counts are estimates)',
+        registers: [o.registry],
+        collect() {
+          this.set(shedder.keep);
+        },
+      });
+      new Gauge({
+        name: 'understory_sensor_cpu_limit_cores',
+        help: 'CPU budget of the sensor process (load shedding above it)',
+        registers: [o.registry],
+        collect() {
+          this.set(o.cpuLimitCores ?? 0);
+        },
+      });
+    }
     const watcher = this.pipeline.identity?.client;
     if (watcher) {
       new Counter({
@@ -121,6 +154,7 @@ export class LiveSensor implements Component {
     if (this.logs) components.push(this.logs);
     await startAll(components);
     this.started = components;
+    this.shedder?.start();
   }
 
   /** JavaScript thread, one capture batch: events are valid only during this call. */
@@ -130,7 +164,7 @@ export class LiveSensor implements Component {
     if (this.pending.length === 0) return;
     const calls = this.pending.splice(0);
     this.o.onCalls?.(calls);
-    this.pipeline.consume(calls);
+    this.pipeline.consume(calls, this.shedder?.weight ?? 1);
   }
 
   /** The capture's counters; after shutdown, the last ones read before the capture stopped. */
@@ -151,6 +185,7 @@ export class LiveSensor implements Component {
         errors.push(`${c?.name}: ${(err as Error).message}`);
       }
     };
+    this.shedder?.stop();
     this.finalCaptureStats = this.capture.stats();
     await stop(this.capture);
     this.source.flush();

@@ -30,7 +30,13 @@ function data(
   t: Tuple,
   direction: Direction,
   text: string | Uint8Array,
-  opts: { length?: number; role?: 'client' | 'server'; tls?: boolean; unattributed?: boolean } = {},
+  opts: {
+    length?: number;
+    role?: 'client' | 'server';
+    tls?: boolean;
+    unattributed?: boolean;
+    resync?: boolean;
+  } = {},
 ): DataEvent {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
   return {
@@ -48,6 +54,7 @@ function data(
     tls: opts.tls ?? false,
     unattributed: opts.unattributed ?? false,
     messageStart: true,
+    resync: opts.resync ?? false,
     syscall: direction === 'egress' ? 'write' : 'read',
   };
 }
@@ -276,6 +283,30 @@ describe.each([
     ]);
   });
 
+  it('load shedding: a RESYNC marker drops what is held for the channel, without a call or a mis-pairing', () => {
+    const { src, feed, keys } = source();
+    const t = tuple(8080, 52000);
+    const req = (path: string) =>
+      data(12, 9, t, 'ingress', `GET ${path} HTTP/1.1\r\n\r\n`, { role: 'server' });
+    const res = (opts = {}) => data(12, 9, t, 'egress', response(1), { role: 'server', ...opts });
+    // TLS plaintext of the same fd is another channel: the marker of the plain one leaves it alone.
+    const tlsReq = data(12, 9, t, 'ingress', 'GET /tls HTTP/1.1\r\n\r\n', { role: 'server', tls: true });
+    feed(req('/kept'), res(), req('/cut-off'), tlsReq);
+    expect(src.connections).toBe(2);
+    // The kernel starts leaving the connection out: the response to /cut-off is never seen.
+    feed(data(12, 9, t, 'egress', '', { role: 'server', resync: true }));
+    expect(src.stats.resyncs).toBe(1);
+    expect(src.stats.markers).toBe(1);
+    expect(src.connections).toBe(1);
+    // Captured again: the first event carries the flag too (its marker may be lost); here it is the
+    // response to a request that was left out, which must not pair with anything.
+    feed(res({ resync: true }), req('/after'), res());
+    expect(keys()).toEqual(['http server GET /kept 200 12', 'http server GET /after 200 12']);
+    expect(src.stats.resyncs).toBe(1); // nothing was held when the flagged response came
+    feed(data(12, 9, t, 'egress', response(2), { role: 'server', tls: true }));
+    expect(keys()).toContain('http server GET /tls 200 12');
+  });
+
   it('keeps TLS plaintext apart from the same socket’s ciphertext', () => {
     const { src, feed, keys } = source();
     const t = tuple(443, 50001);
@@ -380,6 +411,7 @@ it('the batch writer encodes events that decode back to the same fields', () => 
     conn('accept', 10, 5, t),
     data(10, 5, t, 'ingress', 'GET /a HTTP/1.1\r\n\r\n', { role: 'server', length: 900 }),
     data(10, -1, tuple(0, 0), 'egress', 'x', { tls: true, unattributed: true }),
+    data(10, 5, t, 'egress', '', { resync: true }),
     { kind: 'exit', tsNs: tick(), pid: 10, tid: 10, comm: 'node', parentPid: 0, childPid: 0, exitCode: 256 },
   ];
   // Every field the event types declare, read through the getters of the decoded views.
@@ -389,7 +421,7 @@ it('the batch writer encodes events that decode back to the same fields', () => 
       e.kind === 'data'
         ? Object.keys(events[1]!)
         : e.kind === 'exit'
-          ? Object.keys(events[3]!)
+          ? Object.keys(events[4]!)
           : Object.keys(events[0]!);
     for (const k of fields) {
       const v = (e as unknown as Record<string, unknown>)[k];

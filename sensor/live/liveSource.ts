@@ -4,6 +4,7 @@ import {
   type DataEvent,
   type Direction,
   EventBatch,
+  FLAG_RESYNC,
   FLAG_TLS,
   FLAG_UNATTRIBUTED,
   KIND_DATA,
@@ -66,6 +67,10 @@ export interface LiveSourceStats {
   missingBytes: number;
   filledBytes: number;
   gaps: number;
+  /** Connections dropped because the kernel left some of their bytes out (load shedding). */
+  resyncs: number;
+  /** Empty RESYNC events: the kernel's note that it starts leaving a connection out (in `dataEvents`). */
+  markers: number;
   closes: number;
   exits: number;
   /** Connections opened by this source (the tracker may also evict or expire them). */
@@ -106,6 +111,8 @@ export class LiveSource {
     missingBytes: 0,
     filledBytes: 0,
     gaps: 0,
+    resyncs: 0,
+    markers: 0,
     closes: 0,
     exits: 0,
     connectionsOpened: 0,
@@ -242,6 +249,7 @@ export class LiveSource {
       return;
     }
     const length = c.length;
+    if ((flags & FLAG_RESYNC) !== 0) this.resync(c.pid, fd, (flags & FLAG_TLS) !== 0, length);
     if (length === 0) return;
     const fast = fd < FD_LIMIT ? (c.pid * FD_LIMIT + fd) * 2 + ((flags & FLAG_TLS) !== 0 ? 1 : 0) : -1;
     const conn =
@@ -257,6 +265,7 @@ export class LiveSource {
       return;
     }
     const length = ev.length;
+    if (ev.resync) this.resync(ev.pid, ev.fd, ev.tls, length);
     if (length === 0) return;
     const fd = ev.fd;
     const fast = fd < FD_LIMIT ? (ev.pid * FD_LIMIT + fd) * 2 + (ev.tls ? 1 : 0) : -1;
@@ -369,6 +378,22 @@ export class LiveSource {
     set.add(conn);
     this.stats.connectionsOpened++;
     return conn;
+  }
+
+  /**
+   * The kernel left bytes of this socket's channel out (load shedding): what the tracker holds for it is
+   * stale, so it is stitched as far as it goes (as at a gap) and forgotten; the next bytes open it afresh.
+   */
+  private resync(pid: number, fd: number, tls: boolean, length: number): void {
+    if (length === 0) this.stats.markers++;
+    const set = this.byPid.get(pid)?.get(fd);
+    if (set === undefined) return;
+    const channel = `${pid} ${fd} ${tls ? 's' : 'p'} `;
+    for (const conn of [...set]) {
+      if (!conn.key.startsWith(channel)) continue;
+      this.forget(conn);
+      this.stats.resyncs++;
+    }
   }
 
   private close(ev: ConnectionEvent): void {

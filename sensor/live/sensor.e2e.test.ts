@@ -70,6 +70,29 @@ const WORKLOAD = (pgPort: number, redisPort: number) => `
     });
   });`;
 
+/**
+ * A second workload for load shedding: `run <path> <seconds>` sends GET <path>/<n> on a new connection per
+ * request (so calls spread over many connections, the unit the kernel leaves out), 4 at a time, and prints
+ * how many completed.
+ */
+const SHED_WORKLOAD = `
+  const http = require('node:http');
+  const server = http.createServer((req, res) => res.end('{"ok":true}'));
+  const get = (port, path) => new Promise((resolve, reject) =>
+    http.get({ port, host: '127.0.0.1', path, agent: false }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+  server.listen(0, '127.0.0.1', () => {
+    console.log('READY');
+    require('node:readline').createInterface({ input: process.stdin }).on('line', async (line) => {
+      const [, path, seconds] = line.split(' ');
+      const until = Date.now() + Number(seconds) * 1000;
+      let n = 0;
+      await Promise.all([0, 1, 2, 3].map(async () => {
+        while (Date.now() < until) await get(server.address().port, path + '/' + (1000 + n++));
+      }));
+      console.log('completed ' + n);
+    });
+  });`;
+
 function lines(
   child: ChildProcess,
   stream: 'stdout' | 'stderr',
@@ -307,6 +330,109 @@ describe('understory sensor end to end', () => {
         /sensor_(remote_write_samples|otlp_spans)_dropped_total\{reason="rejected"\} [1-9]/,
       );
       expect(metrics).not.toContain(TOKEN);
+    },
+    TEST_BUDGET_MS,
+  );
+
+  it(
+    'over its CPU budget it leaves whole connections out and scales RED counts to the whole traffic',
+    async () => {
+      const deadline = Date.now() + TEST_BUDGET_MS - 20_000;
+      const shedWorkload = spawn(process.execPath, ['-e', SHED_WORKLOAD], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let shedSensor: ChildProcess | undefined;
+      let shedErr = '';
+      try {
+        await lines(shedWorkload, 'stdout', /READY/, 60_000);
+        shedSensor = spawn(
+          process.execPath,
+          [
+            'bin/understory.mjs',
+            'sensor',
+            '--pid',
+            String(shedWorkload.pid),
+            '--remote-write-url',
+            `http://127.0.0.1:${ingester.port}/api/v1/write`,
+            '--metrics-interval-ms',
+            '1000',
+            '--admin-port',
+            '0',
+            '--stats-interval',
+            '0',
+            '--no-logs',
+            '--no-tls',
+            // Far below what the traffic needs: the sensor sheds down to its floor (1/16 of connections).
+            '--cpu-limit',
+            '0.005',
+          ],
+          {
+            cwd: repo,
+            stdio: ['ignore', 'ignore', 'pipe'],
+            env: {
+              ...process.env,
+              UNDERSTORY_INGEST_TOKEN_FILE: tokenFile,
+              UNDERSTORY_NODE_NAME: 'shed-node',
+            },
+          },
+        );
+        shedSensor.stderr!.on('data', (b: Buffer) => {
+          shedErr = (shedErr + b.toString()).slice(-20_000);
+        });
+        const url = await lines(shedSensor, 'stderr', /\/healthz and \/metrics on (http:\/\/\S+)/, 120_000);
+        const gauge = async (name: string) => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+        };
+        // Warm-up traffic on its own path brings the share to its floor (an idle sensor grows it again).
+        shedWorkload.stdin!.write('run /warm 5\n');
+        const warmed = lines(shedWorkload, 'stdout', /completed (\d+)/, 60_000);
+        await until('keep ratio at its floor', deadline, async (seen) => {
+          const keep = await gauge('understory_sensor_capture_keep_ratio');
+          seen(keep);
+          return keep === 1 / 16 ? keep : undefined;
+        });
+        await warmed;
+        shedWorkload.stdin!.write('run /shed 5\n');
+        const completed = Number(await lines(shedWorkload, 'stdout', /completed (\d+)/, 60_000));
+        expect(completed).toBeGreaterThan(500);
+        // The estimate settles once the last batch is exported: read until two reads 2.5 s apart agree.
+        const count = 'sum(http_server_request_duration_seconds_count{resource="/shed/{id}"})';
+        let last = -1;
+        const estimate = await until('a settled estimate', deadline, async (seen) => {
+          await vm.flush();
+          const r = await vm.query(count);
+          const v = r.length === 1 ? Number(r[0]!.value[1]) : Number.NaN;
+          seen({
+            v,
+            completed,
+            err: shedErr.slice(-1500),
+          });
+          const settled = v > 0 && v === last;
+          last = v;
+          if (!settled) await new Promise((r) => setTimeout(r, 2000));
+          return settled ? v : undefined;
+        });
+        // ~1/16 of the connections were captured, each call standing for ~16: an estimate, not a count.
+        expect(estimate / completed).toBeGreaterThan(0.8);
+        expect(estimate / completed).toBeLessThan(1.2);
+        // The calls kept are whole: no call of this path was cut into an error.
+        const failed = await vm.query(
+          'sum(http_server_request_duration_seconds_count{resource="/shed/{id}",error="true"})',
+        );
+        expect(failed).toEqual([]);
+        expect(await gauge('understory_sensor_cpu_limit_cores')).toBe(0.005);
+        const text = await (await fetch(`${url}/metrics`)).text();
+        expect(
+          Number(/^understory_sensor_capture_shed_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]),
+        ).toBeGreaterThan(completed);
+      } finally {
+        shedWorkload.kill();
+        if (shedSensor && shedSensor.exitCode === null) {
+          shedSensor.kill('SIGTERM');
+          await new Promise((r) => shedSensor!.once('exit', r));
+        }
+      }
     },
     TEST_BUDGET_MS,
   );

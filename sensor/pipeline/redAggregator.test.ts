@@ -55,6 +55,21 @@ describe('redMetricName', () => {
 });
 
 describe('RedAggregator', () => {
+  it('a weighted call (load shedding) stands for that many in buckets, sum and count', () => {
+    const a = new RedAggregator({ bucketsS: [0.001, 0.01] });
+    a.observe(call({}, 5), ID, '/x', undefined, 16);
+    a.observe(call({}, 0.5), ID, '/x');
+    const out = a.snapshot();
+    const name = 'http_server_request_duration_seconds';
+    expect(find(out, `${name}_bucket`).map((s) => [labelsOf(s).le, s.value])).toEqual([
+      ['0.001', 1],
+      ['0.01', 17],
+      ['+Inf', 17],
+    ]);
+    expect(find(out, `${name}_count`)[0]!.value).toBe(17);
+    expect(find(out, `${name}_sum`)[0]!.value).toBeCloseTo(16 * 0.005 + 0.0005, 9);
+  });
+
   it('builds cumulative buckets, sum and count with every label', () => {
     const a = new RedAggregator({ bucketsS: [0.001, 0.01, 0.1] });
     a.observe(call({}, 0.5), ID, '/x');

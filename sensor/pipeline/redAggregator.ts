@@ -125,12 +125,16 @@ export class RedAggregator {
     return this.series.size;
   }
 
-  /** Counts one call whose resource was already templated; `durationNs` when the caller has it already. */
+  /**
+   * Counts one call whose resource was already templated; `durationNs` when the caller has it already.
+   * `weight` > 1 when the capture left some connections out (load shedding): the call stands for that many.
+   */
   observe(
     call: ApiCall,
     id: Identity,
     resource: string,
     durationNs = Number(call.endNs - call.startNs),
+    weight = 1,
   ): void {
     const name = redMetricName(call.protocol, call.role);
     // Values are cut to maxLabelChars first so a path names exactly one series.
@@ -175,9 +179,9 @@ export class RedAggregator {
     const b = this.cfg.bucketsS;
     let i = 0;
     while (i < b.length && seconds > b[i]!) i++;
-    h.buckets[i]!++;
-    h.sum += seconds;
-    h.count++;
+    h.buckets[i]! += weight;
+    h.sum += seconds * weight;
+    h.count += weight;
     h.lastSnapshot = this.snapshots;
     this.counts.observed++;
   }

@@ -194,8 +194,11 @@ export class SensorPipeline implements Component {
     this.resourceExport?.start();
   }
 
-  /** Caller keeps ownership of `calls`; nothing here holds on to the array. */
-  consume(calls: readonly ApiCall[]): void {
+  /**
+   * Caller keeps ownership of `calls`; nothing here holds on to the array. `weight`: how many calls each one
+   * stands for in the RED metrics (> 1 while the capture sheds load; spans are not weighted).
+   */
+  consume(calls: readonly ApiCall[], weight = 1): void {
     for (const call of calls) {
       try {
         this.identity?.observe(call);
@@ -203,7 +206,7 @@ export class SensorPipeline implements Component {
         const resource = this.templater.template(id.workload, call.protocol, call.resource);
         // Once per call for both stages (a BigInt difference is a heap allocation).
         const ns = Number(call.endNs - call.startNs);
-        this.aggregator.observe(call, id, resource, ns);
+        this.aggregator.observe(call, id, resource, ns, weight);
         const key = this.baselineKey(id.workload, call, resource);
         const reason = this.sampler.decide(call, id.workload, key, ns / 1e6);
         if (reason && this.otlp) this.otlp.export(this.spans.build(call, id, resource, reason));

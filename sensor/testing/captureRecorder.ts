@@ -16,6 +16,8 @@ export interface RecordedEvent {
   length?: number;
   data?: Buffer;
   tls?: boolean;
+  /** Data: earlier bytes of the connection were left out (load shedding). */
+  resync?: boolean;
   comm?: string;
   childPid?: number;
 }
@@ -101,6 +103,7 @@ export function copyEvent(ev: CaptureEvent): RecordedEvent {
         length: ev.length,
         data: Buffer.from(ev.data),
         tls: ev.tls,
+        resync: ev.resync,
       };
     case 'connect':
     case 'accept':

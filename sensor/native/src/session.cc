@@ -81,6 +81,7 @@ Napi::Function CaptureSession::Define(Napi::Env env) {
                          InstanceMethod("stop", &CaptureSession::Stop),
                          InstanceMethod("close", &CaptureSession::Close),
                          InstanceMethod("stats", &CaptureSession::Stats),
+                         InstanceMethod("setShed", &CaptureSession::SetShed),
                          InstanceMethod("programStats", &CaptureSession::ProgramStats),
                          InstanceMethod("setConfig", &CaptureSession::SetConfig),
                          InstanceMethod("setFilter", &CaptureSession::SetFilter),
@@ -299,7 +300,8 @@ Napi::Value CaptureSession::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   static const char* names[CAPTURE_STAT__COUNT] = {"events", "drops", "droppedBytes", "truncated",
-                                                   "tlsCiphertextSkipped", "tlsUnattributed", "wakeups", ""};
+                                                   "tlsCiphertextSkipped", "tlsUnattributed", "wakeups", "",
+                                                   "shed"};
   if (loaded_) {
     int ncpu = libbpf_num_possible_cpus();
     std::vector<capture_counters> values(ncpu > 0 ? ncpu : 1);
@@ -362,9 +364,29 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   c.cgroup_filters = OptU64(o, "cgroupFilters", 0) ? 1 : 0;
   // Threads cache their filter verdict per generation: a new configuration may change verdicts.
   c.filter_gen = ++filter_gen_;
+  c.shed_lots = shed_lots_;
   configured_ = true;
   uint32_t zero = 0;
   int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
+  if (err) ThrowBpf(env, "update", err, "the capture configuration");
+  return env.Undefined();
+}
+
+// setShed(lots: 0..65536): connections whose lot is below this are not captured (load shedding). Keeps
+// the rest of the configuration; threads need no new verdict, so the filter generation stays.
+Napi::Value CaptureSession::SetShed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!loaded_ || !configured_) throw Napi::Error::New(env, "cannot set load shedding: not configured");
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setShed wants a number");
+  double lots = info[0].As<Napi::Number>().DoubleValue();
+  if (!(lots >= 0 && lots <= 65536) || lots != static_cast<double>(static_cast<uint32_t>(lots)))
+    throw Napi::RangeError::New(env, "cannot set load shedding: lots must be an integer in 0..65536");
+  uint32_t zero = 0;
+  capture_config c;
+  int err = bpf_map__lookup_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), 0);
+  if (err) ThrowBpf(env, "read", err, "the capture configuration");
+  c.shed_lots = shed_lots_ = static_cast<uint32_t>(lots);
+  err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
   if (err) ThrowBpf(env, "update", err, "the capture configuration");
   return env.Undefined();
 }

@@ -32,6 +32,7 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   Napi::Value ProgramStats(const Napi::CallbackInfo& info);
   Napi::Value SetConfig(const Napi::CallbackInfo& info);
   Napi::Value SetFilter(const Napi::CallbackInfo& info);
+  Napi::Value SetShed(const Napi::CallbackInfo& info);
 
   void StopReader();
   void BumpFilterGeneration(Napi::Env env);
@@ -51,6 +52,7 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
 
   // The configuration last written to the kernel; SetFilter bumps its filter_gen (JavaScript thread).
   uint32_t filter_gen_ = 0;
+  uint32_t shed_lots_ = 0;  // load shedding (setShed), kept across setConfig
   bool configured_ = false;
 
   capture_bpf* skel_ = nullptr;

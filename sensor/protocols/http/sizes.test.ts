@@ -140,6 +140,7 @@ describe('HTTP/1.x message sizes', () => {
           tls: false,
           unattributed: false,
           messageStart: true,
+          resync: false,
           syscall: c.direction === 'egress' ? 'write' : 'read',
         };
       }),

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Keeps the sensor within a CPU budget by leaving whole connections out of the capture (load shedding).
+ *
+ * Why connections, not events: a ring buffer that overflows drops events at random, which cuts messages
+ * and unpairs calls on every busy connection, and every dropped event has already cost the application
+ * its copy in the kernel hook. Leaving a connection out is decided in the hook before anything is copied
+ * (a hash of its port pair against a threshold, `shed_lots` in capture.h), and the connections kept are
+ * captured whole, so their calls stay exact.
+ *
+ * Control: once per interval the sensor process's CPU (all threads, user + system) over the interval is
+ * compared with the budget. Above it, or when the ring dropped events, the kept fraction shrinks in
+ * proportion (at most to a quarter per step); below 80 % of the budget it grows again by at most 25 % per
+ * step; in between it holds, so the fraction settles instead of oscillating. It never goes below
+ * `minKeep`, so every busy workload still yields some calls. The eBPF programs' own time runs on the
+ * application's threads and is not part of the process CPU; leaving connections out cuts most of it too.
+ *
+ * Estimates: RED metrics of a shed capture are scaled by `weight`, the measured ratio of data events
+ * seen plus left out to data events seen over the last interval, so rates and counts stay estimates of
+ * the whole traffic (`understory_sensor_capture_keep_ratio` says when they are).
+ */
+export interface LoadShedderOptions {
+  /** CPU budget of the sensor process in cores (> 0). */
+  cpuLimitCores: number;
+  /** Sets the kernel's threshold: connections whose 16-bit lot is below `lots` are left out. */
+  apply: (lots: number) => void;
+  /** The kernel's counters: ring drops and data events left out, both cumulative. */
+  counters: () => { drops: number; shed: number };
+  /** Data events user space received, cumulative. */
+  dataEvents: () => number;
+  /** Control interval. Default 1000 ms. */
+  intervalMs?: number;
+  /** Smallest kept fraction, 1/65536 .. 1. Default 1/16. */
+  minKeep?: number;
+  /** Process CPU seconds so far (default: process.cpuUsage, all threads). */
+  cpuSeconds?: () => number;
+  /** Monotonic seconds (default: performance.now). */
+  now?: () => number;
+}
+
+export const LOTS = 65_536;
+/** Hold band: shrink above the budget, grow below this share of it. */
+const GROW_BELOW = 0.8;
+/** Aim below the budget so one step does not land on it again. */
+const AIM = 0.9;
+const MAX_SHRINK = 0.25;
+const MAX_GROW = 1.25;
+/** The fraction kept when the ring dropped events while the CPU was under the budget. */
+const DROP_SHRINK = 0.7;
+/** Data events seen in an interval below which the weight is not measured but taken from the share set. */
+const MIN_MEASURED = 64;
+
+export class LoadShedder {
+  /** Fraction of connections captured now (1: all). */
+  keep = 1;
+  /** Factor RED counts are multiplied by: data events (seen + left out) / seen, over the last interval. */
+  weight = 1;
+  /** Process CPU over the last interval, in cores. */
+  cpuCores = 0;
+  /** Steps that lowered the kept fraction. */
+  shrinks = 0;
+  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now'>> &
+    Pick<LoadShedderOptions, 'cpuSeconds' | 'now'>;
+  private readonly cpuSeconds: () => number;
+  private readonly now: () => number;
+  private last: { t: number; cpu: number; drops: number; shed: number; data: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: LoadShedderOptions) {
+    const o = { intervalMs: 1000, minKeep: 1 / 16, ...options };
+    if (!(Number.isFinite(o.cpuLimitCores) && o.cpuLimitCores > 0 && o.cpuLimitCores <= 1024))
+      throw new Error(`cannot shed load: cpuLimitCores is ${o.cpuLimitCores}, want 0 < cores <= 1024`);
+    if (!(Number.isInteger(o.intervalMs) && o.intervalMs >= 100 && o.intervalMs <= 60_000))
+      throw new Error(`cannot shed load: intervalMs is ${o.intervalMs}, want 100..60000`);
+    if (!(o.minKeep >= 1 / LOTS && o.minKeep <= 1))
+      throw new Error(`cannot shed load: minKeep is ${o.minKeep}, want 1/65536..1`);
+    this.o = o;
+    this.cpuSeconds =
+      o.cpuSeconds ??
+      (() => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+      });
+    this.now = o.now ?? (() => performance.now() / 1000);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.step();
+    this.timer = setInterval(() => this.step(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops adjusting and captures every connection again. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.keep < 1) this.o.apply(0);
+    this.keep = 1;
+    this.weight = 1;
+  }
+
+  /** One control step (the timer's; tests call it with their own clocks). */
+  step(): void {
+    const { drops, shed } = this.o.counters();
+    const now = { t: this.now(), cpu: this.cpuSeconds(), drops, shed, data: this.o.dataEvents() };
+    const last = this.last;
+    this.last = now;
+    if (last === undefined || now.t <= last.t) return;
+    const used = Math.max(0, now.cpu - last.cpu) / (now.t - last.t);
+    this.cpuCores = used;
+    const seen = now.data - last.data;
+    const left = now.shed - last.shed;
+    // Too few events to measure (an idle second): the share set is the best guess for the next batch.
+    this.weight = seen >= MIN_MEASURED ? (seen + left) / seen : 1 / this.keep;
+    const limit = this.o.cpuLimitCores;
+    let keep = this.keep;
+    if (used > limit) keep *= Math.max(MAX_SHRINK, (AIM * limit) / used);
+    else if (now.drops > last.drops) keep *= DROP_SHRINK;
+    else if (used < GROW_BELOW * limit && keep < 1)
+      keep *= Math.min(MAX_GROW, used > 0 ? (AIM * limit) / used : MAX_GROW);
+    keep = Math.min(1, Math.max(this.o.minKeep, keep));
+    if (keep < this.keep) this.shrinks++;
+    this.set(keep);
+  }
+
+  private set(keep: number): void {
+    const lots = Math.min(LOTS, Math.max(0, Math.round((1 - keep) * LOTS)));
+    const before = Math.round((1 - this.keep) * LOTS);
+    this.keep = keep;
+    if (lots !== before) this.o.apply(lots);
+  }
+}
+
+/**
+ * The CPU quota of this process's cgroup (v2 `cpu.max`, else v1 `cpu.cfs_quota_us`), in cores; undefined
+ * without one. A container's CPU limit shows here; the sensor's default budget is a share of it, so the
+ * sensor sheds load before the kernel throttles it (throttling stalls the ring's reader and drops events
+ * at random).
+ */
+export function cgroupCpuQuota(
+  procSelfCgroup = '/proc/self/cgroup',
+  root = '/sys/fs/cgroup',
+): number | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(procSelfCgroup, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  for (const line of lines) {
+    const [id, controllers, path] = line.split(':', 3);
+    if (path === undefined) continue;
+    if (id === '0' && controllers === '') {
+      const max = read(`${root}${path === '/' ? '' : path}/cpu.max`) ?? read(`${root}/cpu.max`);
+      const [quota, period] = (max ?? '').split(/\s+/);
+      if (quota && quota !== 'max' && Number(period) > 0) return Number(quota) / Number(period);
+    } else if (controllers?.split(',').includes('cpu')) {
+      const dir = `${root}/${controllers}${path === '/' ? '' : path}`;
+      const quota = Number(read(`${dir}/cpu.cfs_quota_us`) ?? '-1');
+      const period = Number(read(`${dir}/cpu.cfs_period_us`) ?? '0');
+      if (quota > 0 && period > 0) return quota / period;
+    }
+  }
+  return undefined;
+}
