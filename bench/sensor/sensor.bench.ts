@@ -17,7 +17,10 @@
  * image run them), or BENCH_SENSOR_NODE_ARGS (space-separated) for this build and BENCH_REFERENCE_NODE_ARGS
  * for the reference when a flag change is what is measured; BENCH_SENSOR_BUILD=js measures
  * this checkout compiled by scripts/build-js.mjs, as the images run it, and the reference compiled likewise;
- * BENCH_WARMUP_SECONDS (default 10) of hey, then 2 s of wrk, warm each started sensor up before it is measured)
+ * BENCH_WARMUP_SECONDS (default 10) of hey, then 2 s of wrk, warm each started sensor up before it is measured;
+ * BENCH_CPU_LIMITS=0.1,0.05 also runs this checkout under each CPU budget (`--cpu-limit`, load shedding) in the
+ * same rounds, as `sensor-full/<service>@cpu-limit-<cores>` with the share of connections kept; without it
+ * the sensor runs with `--cpu-limit 0`, i.e. every connection captured)
  *
  * Paired mode (BENCH_PAIRED=1, needs BENCH_REFERENCE): both sensors capture the service AT ONCE, and each
  * fixed-rate window measures both, so the machine's drift (±25 % between runs minutes apart here) hits the
@@ -90,6 +93,10 @@ interface Build {
   dir: string;
   /** Node/V8 flags of its sensor process. */
   nodeArgs: string[];
+  /** Extra `understory sensor` flags (a CPU budget variant of this checkout). */
+  sensorArgs?: string[];
+  /** A reference commit: its cost is compared with this checkout's (`*_vs_reference`). */
+  reference?: boolean;
 }
 
 /** `BENCH_SENSOR_NODE_ARGS` / `BENCH_REFERENCE_NODE_ARGS` (space-separated; empty = no flags), else ours. */
@@ -136,6 +143,8 @@ async function startSensor(pids: number[], sink: string, build: Build): Promise<
     '--stats-interval',
     '0',
     '--no-logs',
+    // No budget unless the variant sets one (the default would follow this machine's cgroup quota).
+    ...(build.sensorArgs ?? (build.reference ? [] : ['--cpu-limit', '0'])),
   ];
   // The flags go on the command line (build.nodeArgs); none inherited from the bench's own NODE_OPTIONS.
   const env = { ...process.env, NODE_OPTIONS: '' };
@@ -158,15 +167,18 @@ async function startSensor(pids: number[], sink: string, build: Build): Promise<
   return { child, admin };
 }
 
-/** API calls stitched and ring-buffer drops so far, from the sensor's /metrics. */
-async function counters(admin: string): Promise<{ calls: number; drops: number }> {
+/** API calls stitched, ring-buffer drops so far and the share of connections captured, from /metrics. */
+async function counters(admin: string): Promise<{ calls: number; drops: number; keep: number }> {
   const text = await (await fetch(`${admin}/metrics`)).text();
   let calls = 0;
   for (const m of text.matchAll(/^sensor_tracker_calls_total\{[^}]*\} (\d+)/gm)) calls += Number(m[1]);
-  const drops = Number(
-    /^understory_sensor_capture_drops_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN,
-  );
-  return { calls, drops };
+  const value = (name: string, none: number) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? none);
+  return {
+    calls,
+    drops: value('understory_sensor_capture_drops_total', Number.NaN),
+    keep: value('understory_sensor_capture_keep_ratio', 1),
+  };
 }
 
 async function stopSensor(s: Sensor): Promise<void> {
@@ -185,6 +197,8 @@ interface Measured {
   callsPerRequest?: number;
   /** Ring-buffer drops per request (the JavaScript side fell behind). */
   dropsPerRequest?: number;
+  /** Share of connections captured at the window's end (below 1: the sensor shed load). */
+  keep?: number;
 }
 
 /**
@@ -202,7 +216,7 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const pid = sensor?.child.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const bpf0 = pid ? bpfNs(pid) : 0;
-  const c0 = sensor ? await counters(sensor.admin) : { calls: 0, drops: 0 };
+  const c0 = sensor ? await counters(sensor.admin) : { calls: 0, drops: 0, keep: 1 };
   const t0 = process.hrtime.bigint();
   const load = await run();
   if (!sensor || !pid) return { load };
@@ -219,6 +233,7 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
     rss: rssMb(pid),
     callsPerRequest: (c1.calls - c0.calls) / load.requests,
     dropsPerRequest: (c1.drops - c0.drops) / load.requests,
+    keep: c1.keep,
   };
 }
 
@@ -235,6 +250,7 @@ function avg(ms: Measured[]): Measured {
     rss: o((m) => m.rss),
     callsPerRequest: o((m) => m.callsPerRequest),
     dropsPerRequest: o((m) => m.dropsPerRequest),
+    keep: o((m) => m.keep),
   };
 }
 
@@ -287,9 +303,22 @@ async function scenario(
           ? `wrk -t1 -c32 ${SECONDS}s, saturation`
           : `hey -c10 at ${rates[i - 1]} req/s (${label.replace('rate_', '').replace('pct', ' %')} of saturation) ${SECONDS}s`;
       const flags = build.nodeArgs.length > 0 ? build.nodeArgs.join(' ') : 'no Node flags';
-      const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${bi === 0 ? '' : ` of ${build.label}`} (${flags}) with remote write + OTLP to a local sink`;
+      const what = build.reference
+        ? ` of ${build.label}`
+        : build.sensorArgs
+          ? ` ${build.sensorArgs.join(' ')}`
+          : '';
+      const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${what} (${flags}) with remote write + OTLP to a local sink`;
       recordLoad(b, label, w, o, notes);
-      if (bi > 0) {
+      if (build.sensorArgs)
+        record({
+          benchmark: b,
+          metric: `keep_ratio_${label}`,
+          value: w.keep!,
+          unit: 'ratio',
+          notes: `${notes}; share of connections captured at the end of each window (load shedding below 1)`,
+        });
+      if (build.reference) {
         const cur = avg(withSensor[0]![i]!);
         const per10k = (m: Measured) => (m.processCores! + m.bpfCores!) / (m.load.rps / 10_000);
         record({
@@ -476,7 +505,14 @@ async function main(): Promise<void> {
     throw new Error('cannot run the paired sensor benchmark: BENCH_PAIRED=1 needs BENCH_REFERENCE');
   const run = paired ? pairedScenario : scenario;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-sensor-ref-')) : undefined;
-  if (ref && refDir) builds.push(buildReference(ref, refDir, jsDir !== undefined));
+  if (ref && refDir) builds.push({ ...buildReference(ref, refDir, jsDir !== undefined), reference: true });
+  // BENCH_CPU_LIMITS=0.1,0.05: this checkout again under each CPU budget (load shedding), same rounds.
+  for (const cores of (process.env.BENCH_CPU_LIMITS ?? '').split(',').filter((c) => c.trim() !== ''))
+    builds.push({
+      ...builds[0]!,
+      label: `cpu-limit-${cores.trim()}`,
+      sensorArgs: ['--cpu-limit', cores.trim()],
+    });
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
       id: i,
