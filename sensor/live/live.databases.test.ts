@@ -51,13 +51,20 @@ function expectTruncatedBothSides(
   serverPid: number,
   resource: string,
   ok: string,
+  method?: string,
 ) {
   const sides = [
     (c: ApiCall) => c.pid === clientPid && c.role === 'client',
     (c: ApiCall) => c.role === 'server' && live.descends(c.pid, serverPid),
   ];
   for (const side of sides) {
-    const calls = live.calls.filter((c) => c.protocol === protocol && side(c) && c.resource === resource);
+    const calls = live.calls.filter(
+      (c) =>
+        c.protocol === protocol &&
+        side(c) &&
+        c.resource === resource &&
+        (method === undefined || c.method === method),
+    );
     expect(
       calls.map((c) => `${c.status} ${c.attributes?.['db.response.truncated']}`),
       live.describe(),
@@ -75,6 +82,30 @@ function psqlRun(...statements: string[]) {
 function mariadbRun(sql: string) {
   const target = ['-h', '127.0.0.1', '-P', String(maria.port), '-u', 'root', '--skip-ssl'];
   return runClient('mariadb', [...target, '-e', sql], { allowFailure: true });
+}
+
+/** The call on each side whose resource starts with `prefix` (a statement cut where the copy stopped). */
+async function expectBigRequestBothSides(
+  protocol: string,
+  clientPid: number,
+  serverPid: number,
+  prefix: string,
+  status: string,
+) {
+  const sides: [string, (c: ApiCall) => boolean][] = [
+    ['client', (c) => c.pid === clientPid && c.role === 'client'],
+    ['server', (c) => c.role === 'server' && live.descends(c.pid, serverPid)],
+  ];
+  const found = () =>
+    sides.map(([, side]) =>
+      live.calls.filter((c) => c.protocol === protocol && side(c) && c.resource.startsWith(prefix)),
+    );
+  await live.waitFor(`${protocol} ${prefix}... on both sides`, () => found().every((f) => f.length > 0));
+  for (const calls of found()) {
+    expect(calls.map((c) => c.status)).toEqual([status]);
+    // The statement as far as it was copied: no fill zeros in it.
+    expect(calls[0]!.resource).not.toContain('\0');
+  }
 }
 
 describe('live: databases through the eBPF source', () => {
@@ -113,6 +144,23 @@ describe('live: databases through the eBPF source', () => {
     expect(live.source.stats.gaps).toBeGreaterThan(gaps);
   });
 
+  it('PostgreSQL: a 20 KB INSERT (a request larger than the copied prefix) keeps its call', async () => {
+    const psql = await psqlRun(
+      'CREATE TABLE big_rows (id int, body text)',
+      `INSERT INTO big_rows VALUES (1, '${'v'.repeat(20_000)}')`,
+      'SELECT 44 AS answer',
+    );
+    expect(psql.stdout).toContain('44');
+    await expectBothSides('postgres', psql.pid, pg.pid, ['SELECT SELECT 44 AS answer 00000']);
+    await expectBigRequestBothSides(
+      'postgres',
+      psql.pid,
+      pg.pid,
+      "INSERT INTO big_rows VALUES (1, 'vvv",
+      '00000',
+    );
+  });
+
   it('MariaDB (mariadb client): queries and an error code', async () => {
     const run = await mariadbRun(
       'CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY, name TEXT); ' +
@@ -139,6 +187,21 @@ describe('live: databases through the eBPF source', () => {
     expectTruncatedBothSides('mysql', run.pid, maria.pid, "SELECT REPEAT('y', 20000) AS big", '0');
   });
 
+  it('MariaDB: a 20 KB INSERT keeps its call and the next reply its own', async () => {
+    const run = await mariadbRun(
+      `INSERT INTO shop.items VALUES (9, '${'w'.repeat(20_000)}'); SELECT 45 AS answer`,
+    );
+    expect(run.stdout).toContain('45');
+    await expectBothSides('mysql', run.pid, maria.pid, ['SELECT SELECT 45 AS answer 0']);
+    await expectBigRequestBothSides(
+      'mysql',
+      run.pid,
+      maria.pid,
+      "INSERT INTO shop.items VALUES (9, 'www",
+      '0',
+    );
+  });
+
   it('Redis (redis-cli): commands, replies and an error', async () => {
     const cli = (...args: string[]) => runClient('redis-cli', ['-p', String(redis.port), ...args]);
     const set = await cli('SET', 'greeting', 'hello');
@@ -149,12 +212,14 @@ describe('live: databases through the eBPF source', () => {
     await expectBothSides('redis', get.pid, redis.pid, ['GET greeting OK']);
     await expectBothSides('redis', wrong.pid, redis.pid, ['LPUSH greeting WRONGTYPE']);
     // A 20 KB value: its reply is copied only in part, and the GET still makes its call on both sides.
-    await runClient('redis-cli', ['-p', String(redis.port), '-x', 'SET', 'big'], {
+    const setBig = await runClient('redis-cli', ['-p', String(redis.port), '-x', 'SET', 'big'], {
       input: 'z'.repeat(20_000),
     });
+    // The 20 KB SET is a request larger than the copied prefix: filled, it keeps its call too.
+    await expectBothSides('redis', setBig.pid, redis.pid, ['SET big OK']);
     const big = await cli('GET', 'big');
     expect(big.stdout.length).toBeGreaterThan(20_000);
     await expectBothSides('redis', big.pid, redis.pid, ['GET big OK']);
-    expectTruncatedBothSides('redis', big.pid, redis.pid, 'big', 'OK');
+    expectTruncatedBothSides('redis', big.pid, redis.pid, 'big', 'OK', 'GET');
   });
 });

@@ -283,6 +283,43 @@ describe.each([
     ]);
   });
 
+  it('fills a request larger than the copied prefix (a big INSERT, a big SET): its call is kept', () => {
+    const { src, calls, feed } = source();
+    const pgT = tuple(40007, 5432);
+    const q = (text: string) => {
+      const body = Buffer.from(`${text}\0`);
+      const head = Buffer.alloc(5);
+      head.write('Q', 0, 'latin1');
+      head.writeInt32BE(body.length + 4, 1);
+      return Buffer.concat([head, body]);
+    };
+    const done = Buffer.from('C\0\0\0\x0fINSERT 0 1\0Z\0\0\0\x05I', 'latin1');
+    const big = q(`INSERT INTO t VALUES ('${'v'.repeat(20_000)}')`);
+    // A small query first: a message cut at its first event is never recognised (detection sees a prefix).
+    feed(data(54, 4, pgT, 'egress', q('SELECT 1'), { role: 'client' }));
+    feed(
+      data(54, 4, pgT, 'ingress', Buffer.from('C\0\0\0\x0dSELECT 1\0Z\0\0\0\x05I', 'latin1'), {
+        role: 'client',
+      }),
+    );
+    feed(data(54, 4, pgT, 'egress', big.subarray(0, 1024), { role: 'client', length: big.length }));
+    feed(data(54, 4, pgT, 'ingress', done, { role: 'client' }));
+    const redisT = tuple(40008, 6379);
+    const set = Buffer.from(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$20000\r\n${'z'.repeat(20_000)}\r\n`);
+    feed(data(55, 5, redisT, 'ingress', set.subarray(0, 1024), { role: 'server', length: set.length }));
+    feed(data(55, 5, redisT, 'egress', '+OK\r\n', { role: 'server' }));
+    src.flush();
+    expect(
+      calls.map((c) => `${c.protocol} ${c.role} ${c.method} ${c.resource.slice(0, 30)} ${c.status}`),
+    ).toEqual([
+      'postgres client SELECT SELECT 1 00000',
+      "postgres client INSERT INSERT INTO t VALUES ('vvvvvvv 00000",
+      'redis server SET big OK',
+    ]);
+    expect(calls[1]!.resource).not.toContain('\0');
+    expect(src.stats.gaps).toBe(0);
+  });
+
   it('load shedding: a RESYNC marker drops what is held for the channel, without a call or a mis-pairing', () => {
     const { src, feed, keys } = source();
     const t = tuple(8080, 52000);

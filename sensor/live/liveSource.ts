@@ -51,6 +51,12 @@ export interface LiveSourceOptions {
   tracker?: Partial<Omit<TrackerOptions, 'specs' | 'onCall'>>;
   /** Protocols whose missing (truncated) bytes are filled with zeros rather than declared a gap. */
   fillProtocols?: readonly ProtocolName[];
+  /**
+   * Protocols whose missing bytes are filled only in requests (the client's writes, the server's reads):
+   * their parsers read a request from its prefix by its length, but their replies are many small messages
+   * a fill would garble, so a cut reply stays a gap (closed as `db.response.truncated`, see releaseHeld).
+   */
+  fillRequestProtocols?: readonly ProtocolName[];
   /** Largest fill per event; a bigger hole is a gap. Default 1 MiB. */
   maxFillBytes?: number;
 }
@@ -126,6 +132,7 @@ export class LiveSource {
   /** pid -> fd -> connections of that socket (several for UDP peers or TLS plaintext beside ciphertext). */
   private readonly byPid = new Map<number, Map<number, Set<LiveConn>>>();
   private readonly fill: ReadonlySet<ProtocolName>;
+  private readonly fillRequests: ReadonlySet<ProtocolName>;
   private readonly maxFillBytes: number;
   private readonly maxConnections: number;
   private readonly idleTimeoutNs: bigint;
@@ -139,6 +146,10 @@ export class LiveSource {
     // Kafka and MongoDB too: their parsers read a message's prefix and skip the rest, so a zero fill costs
     // nothing and keeps the call of a message larger than the copied prefix (a gap lost it whole).
     this.fill = new Set(options.fillProtocols ?? ['http', 'http2', 'grpc', 'kafka', 'mongodb']);
+    // A big INSERT or SET: the request is one length-prefixed message (a PostgreSQL Query or Bind, a MySQL
+    // packet, a RESP array whose last bulk string is cut), so zeros in place of its tail keep it, and its
+    // reply, where a gap lost both.
+    this.fillRequests = new Set(options.fillRequestProtocols ?? ['postgres', 'mysql', 'redis']);
     if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1)
       throw new Error(`cannot configure live source: maxConnections is ${this.maxConnections}, want >= 1`);
     if (!Number.isInteger(this.maxFillBytes) || this.maxFillBytes < 0)
@@ -306,7 +317,13 @@ export class LiveSource {
     // A UDP datagram is parsed on its own: a truncated one simply yields what its prefix holds.
     if (conn.info.transport !== 'tcp') return;
     const proto = tracker.protocolOn(tracked);
-    if (proto !== 'unknown' && proto !== 'detecting' && this.fill.has(proto)) {
+    const role = conn.info.role;
+    const request = role === 'client' ? direction === 'egress' : role === 'server' && direction === 'ingress';
+    if (
+      proto !== 'unknown' &&
+      proto !== 'detecting' &&
+      (this.fill.has(proto) || (request && this.fillRequests.has(proto)))
+    ) {
       if (missing <= this.maxFillBytes) {
         for (let left = missing; left > 0; left -= FILL_CHUNK) {
           // A fill can end the connection's HTTP (eos, protocol switch) but never forget it.

@@ -175,6 +175,13 @@ describe('mysql parse + stitch', () => {
   });
 });
 
+it('a statement whose tail the capture filled with zeros ends at the first zero', () => {
+  const text = `insert into t values ('${'w'.repeat(200)}')`;
+  const q = query(text);
+  q.fill(0, 100);
+  expect(brief([req(q), resp(ok(1))])).toEqual([`INSERT ${text.slice(0, 95)} 0 OK`]);
+});
+
 describe('mysql answers cut short (the capture skipped their end)', () => {
   const calls = (chunks: Chunk[]) =>
     drive(spec, chunks).calls.map(

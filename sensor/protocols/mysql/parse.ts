@@ -120,7 +120,9 @@ function parsePacket(
         // With query attributes negotiated, COM_QUERY starts with a parameter count and a set count.
         const attrs = state.clientCapabilities & state.serverCapabilities & CLIENT_QUERY_ATTRIBUTES;
         if (cmd === COM.QUERY && attrs !== 0 && buf[start] === 0 && buf[start + 1] === 1) start += 2;
-        frame.text = text(buf, start, end);
+        // Statement text holds no NUL byte; one means the capture filled a cut tail with zeros.
+        const nul = buf.indexOf(0, start);
+        frame.text = text(buf, start, nul >= 0 && nul < end ? nul : end);
       }
     } else if (seq === 1 && len >= 32 && (u32le(buf, p) & CLIENT_PROTOCOL_41) !== 0) {
       const caps = u32le(buf, p);

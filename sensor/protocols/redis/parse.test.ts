@@ -100,6 +100,16 @@ describe('redis parse + stitch', () => {
     expect(brief(chunks)).toEqual(['SET k OK']);
   });
 
+  it('a value whose tail the capture filled with zeros ends where its length says', () => {
+    const set = enc.encode(cmd('SET', 'k', 'x'.repeat(100)));
+    set.fill(0, 40); // the copied prefix ends inside the value: the rest, CRLF included, is zeros
+    expect(
+      brief([req(new TextDecoder('latin1').decode(set) + cmd('GET', 'k')), resp('+OK\r\n$1\r\nv\r\n')]),
+    ).toEqual(['SET k OK', 'GET k OK']);
+    // One zero and a CR is not a terminator.
+    expect(brief([req(`*1\r\n$1\r\nx\0\r`), resp('+OK\r\n')])).toEqual([]);
+  });
+
   it('resynchronises after garbage', () => {
     const r = drive(spec, [req(`\x01\x02garbage\r\n${cmd('GET', 'k')}`), resp('$1\r\nv\r\n')]);
     expect(r.calls.map((c) => c.method)).toEqual(['GET']);

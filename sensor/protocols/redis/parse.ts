@@ -69,7 +69,11 @@ function value(buf: Uint8Array, i: number, depth: number, cur: Cursor | undefine
     if (n === -1 && t === 0x24) return next; // RESP2 null bulk string
     if (!(n >= 0 && n <= MAX_BULK)) return INVALID;
     if (buf.length < next + n + 2) return NEED_MORE;
-    if (buf[next + n] !== CR || buf[next + n + 1] !== LF) return INVALID;
+    // Two zeros: the terminator of a value whose tail the capture did not copy and filled with zeros
+    // (sensor/live/liveSource.ts fills cut requests); the length already said where the value ends.
+    const a = buf[next + n];
+    const b = buf[next + n + 1];
+    if (!((a === CR && b === LF) || (a === 0 && b === 0))) return INVALID;
     if (cur && slot >= 0 && slot < cur.collect) cur.strings[slot] = text(buf, next, next + n);
     return next + n + 2;
   }
