@@ -6,6 +6,18 @@ export interface StoredChange {
   key: string;
   /** Serialized entry, or undefined for a delete. Kept serialized: every watch stream writes it as is. */
   json: string | undefined;
+  /** A pod with containers: its node and its JSON without them (what sensors of other nodes get). */
+  scoped?: Scoped;
+}
+
+/**
+ * A pod as sensors on other nodes see it. A sensor needs a pod's container ids only where the pod runs
+ * (they name its local processes); elsewhere its IPs, names and workload name the pod as a peer. Most of a
+ * pod's record is its containers (ids of 64 hex digits), so a node-scoped copy is much smaller.
+ */
+export interface Scoped {
+  node: string | undefined;
+  json: string;
 }
 
 export type ChangeListener = (change: StoredChange) => void;
@@ -22,6 +34,7 @@ export class EntryLog {
   readonly epoch = randomUUID();
   private revision = 0;
   private readonly entries = new Map<string, string>();
+  private readonly scoped = new Map<string, Scoped>();
   private readonly history: StoredChange[] = [];
   private historyStart = 0;
   private readonly listeners = new Set<ChangeListener>();
@@ -40,11 +53,17 @@ export class EntryLog {
     const json = JSON.stringify(value);
     if (this.entries.get(key) === json) return;
     this.entries.set(key, json);
-    this.record(key, json);
+    let scoped: Scoped | undefined;
+    if (value.type === 'pod' && value.containers.length > 0) {
+      scoped = { node: value.node, json: JSON.stringify({ ...value, containers: [] }) };
+      this.scoped.set(key, scoped);
+    } else this.scoped.delete(key);
+    this.record(key, json, scoped);
   }
 
   delete(key: string): void {
     if (!this.entries.delete(key)) return;
+    this.scoped.delete(key);
     this.record(key, undefined);
   }
 
@@ -62,9 +81,16 @@ export class EntryLog {
     for (const [k, json] of this.entries) if (k.startsWith(prefix)) yield JSON.parse(json) as Entry;
   }
 
-  /** Serialized `{key, value}` objects of the whole set, for the snapshot body. */
-  *snapshotLines(): Generator<string> {
-    for (const [key, json] of this.entries) yield `{"key":${JSON.stringify(key)},"value":${json}}`;
+  /**
+   * Serialized `{key, value}` objects of the whole set, for the snapshot body; for the sensor of `node`,
+   * pods of other nodes without their containers.
+   */
+  *snapshotLines(node?: string): Generator<string> {
+    for (const [key, json] of this.entries) {
+      const scoped = node === undefined ? undefined : this.scoped.get(key);
+      const value = scoped !== undefined && scoped.node !== node ? scoped.json : json;
+      yield `{"key":${JSON.stringify(key)},"value":${value}}`;
+    }
   }
 
   /** Changes after `since`, or `expired` if history no longer reaches back that far. */
@@ -87,8 +113,9 @@ export class EntryLog {
     return () => this.listeners.delete(listener);
   }
 
-  private record(key: string, json: string | undefined): void {
+  private record(key: string, json: string | undefined, scoped?: Scoped): void {
     const change: StoredChange = { rev: ++this.revision, key, json };
+    if (scoped) change.scoped = scoped;
     if (this.history.length < this.historyLimit) {
       this.history.push(change);
     } else {
@@ -99,11 +126,12 @@ export class EntryLog {
   }
 }
 
-/** The JSON line of a change on the watch stream (ends with a newline). */
-export function changeLine(c: StoredChange): string {
-  return c.json === undefined
-    ? `{"rev":${c.rev},"key":${JSON.stringify(c.key)}}\n`
-    : `{"rev":${c.rev},"key":${JSON.stringify(c.key)},"value":${c.json}}\n`;
+/** The JSON line of a change on the watch stream (ends with a newline); scoped to `node` as in snapshots. */
+export function changeLine(c: StoredChange, node?: string): string {
+  if (c.json === undefined) return `{"rev":${c.rev},"key":${JSON.stringify(c.key)}}\n`;
+  const value =
+    node !== undefined && c.scoped !== undefined && c.scoped.node !== node ? c.scoped.json : c.json;
+  return `{"rev":${c.rev},"key":${JSON.stringify(c.key)},"value":${value}}\n`;
 }
 
 export function heartbeatLine(rev: number): string {

@@ -103,6 +103,35 @@ describe('sensor API', () => {
     ]);
   });
 
+  it('a node-scoped copy has container ids only for its own node, in the snapshot and the stream', async () => {
+    const log = new EntryLog();
+    const on = (name: string, ip: string, node: string): PodEntry => ({ ...pod(name, ip), node });
+    log.put('pod/here', on('here', '10.0.0.1', 'node-a'));
+    log.put('pod/there', on('there', '10.0.0.2', 'node-b'));
+    const { port, get } = await serve(log);
+    expect((await get('/v1/snapshot?node=Bad_Name')).status).toBe(400);
+    expect((await get(`/v1/watch?epoch=${log.epoch}&since=0&node=${'x'.repeat(300)}`)).status).toBe(400);
+    const client = new K8sMetadataClient({ url: `http://127.0.0.1:${port}`, token: TOKEN, node: 'node-a' });
+    client.start();
+    try {
+      await client.ready();
+      expect(client.lookupContainer('here-cid')).toMatchObject({ name: 'here' });
+      expect(client.lookupContainer('there-cid')).toBeUndefined();
+      // Elsewhere a pod still names its IP as a peer.
+      expect(client.lookupIp('10.0.0.2')).toMatchObject({ name: 'there', node: 'node-b', containers: [] });
+      log.put('pod/new-there', on('new-there', '10.0.0.3', 'node-b'));
+      log.put('pod/new-here', on('new-here', '10.0.0.4', 'node-a'));
+      await until('the new local pod', () => client.lookupContainer('new-here-cid') !== undefined);
+      expect(client.lookupIp('10.0.0.3')).toMatchObject({ name: 'new-there', containers: [] });
+      expect(client.lookupContainer('new-there-cid')).toBeUndefined();
+    } finally {
+      await client.stop();
+    }
+    // Without `node`, the whole record (what a sensor without a known node name gets).
+    const full = (await (await get('/v1/snapshot')).json()) as { entries: { value: PodEntry }[] };
+    expect(full.entries.map((e) => e.value.containers.length)).toEqual([1, 1, 1, 1]);
+  });
+
   it('sends 410 when the history no longer reaches the revision', async () => {
     const log = new EntryLog(3);
     for (let i = 0; i < 10; i++) log.put(`pod/${i}`, pod(String(i), `10.0.1.${i}`));

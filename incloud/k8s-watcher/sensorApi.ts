@@ -87,8 +87,11 @@ export class SensorApi {
       res.setHeader('allow', 'GET');
       return sendError(res, 405, `cannot ${req.method} ${path}: only GET is served`);
     }
-    if (path === SNAPSHOT_PATH) return void this.snapshot(res);
-    if (path === WATCH_PATH) return this.watch(url, res);
+    const node = url.searchParams.get('node') ?? undefined;
+    if (node !== undefined && !NODE_NAME.test(node))
+      return sendError(res, 400, 'cannot serve a node-scoped copy: `node` must be a Kubernetes node name');
+    if (path === SNAPSHOT_PATH) return void this.snapshot(res, node);
+    if (path === WATCH_PATH) return this.watch(url, res, node);
     if (path === WORKLOADS_PATH) return this.workloads(url, res);
     sendError(res, 404, `cannot find ${path}`);
   }
@@ -101,7 +104,8 @@ export class SensorApi {
     return timingSafeEqual(digest(header.slice(7)), this.tokenDigest);
   }
 
-  private async snapshot(res: ServerResponse): Promise<void> {
+  /** `node`: the requesting sensor's node; pods elsewhere come without their containers (entryLog.ts). */
+  private async snapshot(res: ServerResponse, node: string | undefined): Promise<void> {
     if (this.snapshotsInFlight >= this.opts.maxSnapshots) {
       res.setHeader('retry-after', '1');
       return sendError(res, 503, 'cannot serve snapshot: too many in flight, retry');
@@ -109,7 +113,7 @@ export class SensorApi {
     this.snapshotsInFlight++;
     try {
       // Copied synchronously so the body is one consistent revision even while writing waits on drain.
-      const lines = [...this.entries.snapshotLines()];
+      const lines = [...this.entries.snapshotLines(node)];
       const rev = this.entries.rev;
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       let chunk = `{"epoch":${JSON.stringify(this.entries.epoch)},"rev":${rev},"entries":[`;
@@ -127,7 +131,7 @@ export class SensorApi {
     }
   }
 
-  private watch(url: URL, res: ServerResponse) {
+  private watch(url: URL, res: ServerResponse, node: string | undefined) {
     const since = Number(url.searchParams.get('since'));
     if (!url.searchParams.has('since') || !Number.isSafeInteger(since) || since < 0) {
       return sendError(res, 400, 'cannot watch: `since` must be a revision (non-negative integer)');
@@ -161,8 +165,8 @@ export class SensorApi {
       }
     };
     send(heartbeatLine(this.entries.rev));
-    for (const c of backlog) send(changeLine(c));
-    const unsubscribe = this.entries.subscribe((c: StoredChange) => send(changeLine(c)));
+    for (const c of backlog) send(changeLine(c, node));
+    const unsubscribe = this.entries.subscribe((c: StoredChange) => send(changeLine(c, node)));
     const heartbeat = setInterval(() => send(heartbeatLine(this.entries.rev)), this.opts.heartbeatMs);
     heartbeat.unref();
     res.on('close', () => {
@@ -189,6 +193,9 @@ export class SensorApi {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: out }));
   }
 }
+
+/** A DNS subdomain name (RFC 1123), what Kubernetes allows as a node name. */
+const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();

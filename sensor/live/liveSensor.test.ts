@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -45,5 +47,34 @@ describe('LiveSensor self-metrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('sensor_identity_watcher_refused_total{what="entries"} 0');
     expect(text).toContain('sensor_identity_watcher_refused_total{what="lines"} 0');
+  });
+});
+
+describe('LiveSensor k8s-watcher copy', () => {
+  it('is scoped to the node only when its name was given (the host name may not be the node name)', async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"epoch":"e","rev":0,"entries":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const watcherUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const node of ['node-a', undefined]) {
+        const s = new LiveSensor({
+          capture: {},
+          pipeline: { node, identity: { watcherUrl } },
+          registry: new Registry(),
+        });
+        const client = s.pipeline.identity!.client!;
+        client.start();
+        await client.ready();
+        await client.stop();
+      }
+    } finally {
+      server.close();
+    }
+    const snapshots = asked.filter((u) => u.startsWith('/v1/snapshot'));
+    expect(snapshots).toEqual(['/v1/snapshot?node=node-a', '/v1/snapshot']);
   });
 });

@@ -73,6 +73,9 @@ export class LiveSensor implements Component {
     this.pipeline = new SensorPipeline({
       ...pipe,
       node: pipe.node ?? hostname(),
+      // A node name set explicitly (the chart's spec.nodeName) is Kubernetes's: the watcher copy can be
+      // scoped to it. The host name may differ from it, so it never scopes the copy.
+      identity: pipe.identity && pipe.node ? { watcherNode: pipe.node, ...pipe.identity } : pipe.identity,
       sensorLabels: o.clusterName
         ? { ...pipe.sensorLabels, k8s_cluster_name: o.clusterName }
         : pipe.sensorLabels,

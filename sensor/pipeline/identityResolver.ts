@@ -30,6 +30,8 @@ export interface IdentityOptions {
   /** k8s-watcher sensor API base URL, e.g. `http://understory-k8s-watcher:9470`. No watcher when absent. */
   watcherUrl?: string;
   watcherToken?: string;
+  /** This sensor's Kubernetes node name, when known for certain: the watcher copy is then node-scoped. */
+  watcherNode?: string;
   /** `start()` waits this long for the first snapshot, so the first calls are not named by fallbacks. */
   readyTimeoutMs?: number;
   /** A dead watch stream (no line, heartbeats included) is reconnected after this long. */
@@ -104,6 +106,7 @@ export class IdentityResolver {
       this.client = new K8sMetadataClient({
         url: o.watcherUrl,
         token: o.watcherToken,
+        node: o.watcherNode,
         idleTimeoutMs: o.watcherIdleTimeoutMs,
         backoffMaxMs: o.watcherBackoffMaxMs,
         onError: (err) => {

@@ -13,6 +13,13 @@ export interface MetadataClientOptions {
   /** Base URL of the k8s-watcher's sensor API, e.g. `http://understory-k8s-watcher:9470`. */
   url: string;
   token?: string;
+  /**
+   * This sensor's Kubernetes node name: the watcher then sends pods of other nodes without their containers
+   * (only local pods' container ids name processes), a much smaller copy on a large cluster. Give it only
+   * when it is the node's name as Kubernetes knows it (the chart's spec.nodeName): a wrong one would strip
+   * the local pods too.
+   */
+  node?: string;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** No line (heartbeats included) for this long means a dead connection: reconnect. */
@@ -149,7 +156,9 @@ export class K8sMetadataClient {
       this.stopping.signal,
       AbortSignal.timeout(this.opts.idleTimeoutMs ?? 45_000),
     ]);
-    const res = await fetch(new URL(SNAPSHOT_PATH, this.opts.url), { headers: this.headers(), signal });
+    const url = new URL(SNAPSHOT_PATH, this.opts.url);
+    if (this.opts.node) url.searchParams.set('node', this.opts.node);
+    const res = await fetch(url, { headers: this.headers(), signal });
     if (res.status !== 200) throw new Error(`cannot take snapshot: HTTP ${res.status}: ${await res.text()}`);
     const snap = JSON.parse(await this.boundedText(res)) as Snapshot;
     const next = new EntryIndex();
@@ -208,6 +217,7 @@ export class K8sMetadataClient {
     const url = new URL(WATCH_PATH, this.opts.url);
     url.searchParams.set('epoch', this.epoch ?? '');
     url.searchParams.set('since', String(this.revision));
+    if (this.opts.node) url.searchParams.set('node', this.opts.node);
     let progressed = false;
     try {
       const res = await fetch(url, { headers: this.headers(), signal });

@@ -5,6 +5,7 @@
  *   { op: 'churn', count, perSecond, tag }  pod updates (a container restart) at a fixed rate
  * The child answers { port } once listening, { loaded } and { churned, sentAt } (epoch ms per update).
  */
+import { createHash } from 'node:crypto';
 import { FakeApiServer } from './fakeApiServer.ts';
 import { shopCluster } from './shopCluster.ts';
 
@@ -12,6 +13,8 @@ const PODS_PER_DEPLOYMENT = 20;
 const fake = new FakeApiServer({ historyLimit: 50_000 });
 // A real pod (managedFields, spec, status) as template, so list and watch carry realistic sizes.
 const template = shopCluster().find((o) => o.resource === 'pods')!.object;
+
+const NODES = 100;
 
 function podName(i: number): { name: string; namespace: string; deployment: number } {
   const deployment = Math.floor(i / PODS_PER_DEPLOYMENT);
@@ -22,6 +25,7 @@ function pod(i: number, containerId: string): Record<string, unknown> & { metada
   const { name, namespace, deployment } = podName(i);
   const obj = structuredClone(template) as Record<string, unknown> & {
     metadata: Record<string, unknown> & { name: string };
+    spec: Record<string, unknown>;
     status: { podIP: string; podIPs: { ip: string }[]; containerStatuses: { containerID: string }[] };
   };
   obj.metadata.name = name;
@@ -40,6 +44,8 @@ function pod(i: number, containerId: string): Record<string, unknown> & { metada
   obj.status.podIP = ip;
   obj.status.podIPs = [{ ip }];
   obj.status.containerStatuses[0]!.containerID = `containerd://${containerId}`;
+  // Spread over NODES nodes, as in a cluster (node-scoped sensor copies keep only their node's containers).
+  obj.spec.nodeName = `node-${i % NODES}`;
   return obj;
 }
 
@@ -62,7 +68,9 @@ function load(pods: number): void {
       spec: { replicas: 20 },
     });
   }
-  for (let i = 0; i < pods; i++) fake.upsert('pods', pod(i, `initial-${i}`));
+  // Container ids as containerd writes them: 64 hex digits.
+  for (let i = 0; i < pods; i++)
+    fake.upsert('pods', pod(i, createHash('sha256').update(`initial-${i}`).digest('hex')));
 }
 
 async function churn(count: number, perSecond: number, tag: string, pods: number): Promise<number[]> {
