@@ -219,21 +219,25 @@ async function copySizes(port: number): Promise<RunResult['copy']> {
         await fetch(`${url}/v1/snapshot${query}`, { headers: { authorization: 'Bearer bench' } })
       ).arrayBuffer()
     ).byteLength;
+  // Both copies stay alive until both are measured: a stopped client's heap is freed at some later gc,
+  // which would land in the next one's figure.
+  const clients: K8sMetadataClient[] = [];
   const heapOf = async (node?: string) => {
     const before = heapMb();
     const c = new K8sMetadataClient({ url, token: 'bench', node });
+    clients.push(c);
     c.start();
     await c.ready();
-    const heap = heapMb() - before;
-    await c.stop();
-    return heap;
+    return heapMb() - before;
   };
-  return {
+  const out = {
     fullBytes: await bytes(''),
     scopedBytes: await bytes('?node=node-0'),
     fullHeapMb: await heapOf(),
     scopedHeapMb: await heapOf('node-0'),
   };
+  for (const c of clients) await c.stop();
+  return out;
 }
 
 process.send?.({ result: role === 'baseline' ? await baseline() : await watcher() });
