@@ -146,10 +146,11 @@ struct capture_config {
   __u8 cgroup_filters;      /* any cgroup filter set (else the cgroup lookup is skipped) */
   __u8 reserved;
   __u32 filter_gen;         /* bumped on every filter change: threads cache their verdict per generation */
-  /* Load shedding: a connection whose lot (a 16-bit hash of its port pair, the same at both ends) is below
-   * this is not captured. 0 (the zeroed default) captures every connection; 65536 none. */
+  /* Load shedding: a connection whose lot (a 16-bit hash of its port pair and shed_salt, the same at both
+   * ends) is below this is not captured. 0 (the zeroed default) captures every connection; 65536 none.
+   * User space changes the salt now and then, so the connections left out are not always the same. */
   __u32 shed_lots;
-  __u32 reserved2;
+  __u32 shed_salt;
 };
 
 #endif

@@ -7,7 +7,8 @@ import { CaptureRecorder, type RecordedEvent } from '../testing/captureRecorder.
 // child process talks to itself over loopback TCP on command while the test changes the threshold.
 
 /** stdin commands: `one` opens a connection and exchanges ~a1~/~r1~ on it, `again N` exchanges ~aN~/~rN~
- * on the same connection, `many N` runs N connections of one exchange each and prints their client ports. */
+ * on the same connection, `many N tag` runs N connections of one exchange each (~p<tag><i>~/~q<tag><i>~)
+ * and prints their client ports. */
 const PEER = `
 const net = require('node:net');
 const readline = require('node:readline');
@@ -17,7 +18,7 @@ const exchange = (c, ask, answer) => new Promise((resolve) => {
   c.write(ask);
 });
 const srv = net.createServer((s) => s.on('data', (b) => {
-  const m = /^~([a-z])(\\d+)~$/.exec(b.toString());
+  const m = /^~([a-z])([a-z]*\\d+)~$/.exec(b.toString());
   if (m) s.write('~' + (m[1] === 'a' ? 'r' : 'q') + m[2] + '~');
 }));
 srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
@@ -27,11 +28,12 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   if (cmd === 'one') { kept = await open(); await exchange(kept, '~a1~'); console.log('ok'); }
   else if (cmd === 'again') { await exchange(kept, '~a' + arg + '~'); console.log('ok'); }
   else if (cmd === 'many') {
+    const tag = line.split(' ')[2] ?? '';
     const ports = [];
     await Promise.all(Array.from({ length: Number(arg) }, async (_, i) => {
       const c = await open();
       ports[i] = c.localPort;
-      await exchange(c, '~p' + i + '~');
+      await exchange(c, '~p' + tag + i + '~');
       c.end();
     }));
     console.log('ports ' + JSON.stringify(ports));
@@ -39,9 +41,9 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
 });`;
 
 /** The kernel's lot of a connection (data.bpf.h shed_now): the same at both ends. */
-function lot(a: number, b: number): number {
+function lot(a: number, b: number, salt: number): number {
   const pair = (a < b ? (a << 16) | b : (b << 16) | a) >>> 0;
-  return Number((BigInt(pair) * 2654435761n) & 0xffffffffn) >>> 16;
+  return Number((BigInt((pair ^ salt) >>> 0) * 2654435761n) & 0xffffffffn) >>> 16;
 }
 
 describe('capture load shedding', () => {
@@ -55,7 +57,7 @@ describe('capture load shedding', () => {
       child.stdin.write(`${line}\n`);
     });
   const recorder = new CaptureRecorder((ev) => ev.kind === 'data' && ev.pid === child?.pid);
-  const shed = (lots: number) => recorder.capture.setShed(lots);
+  const shed = (lots: number, salt?: number) => recorder.capture.setShed(lots, salt);
   const on = (e: RecordedEvent, p: number) => e.tuple!.local.port === p || e.tuple!.remote.port === p;
   const settle = () => new Promise((r) => setTimeout(r, 300)); // > the reader's 50 ms poll
 
@@ -108,35 +110,43 @@ describe('capture load shedding', () => {
     ]);
   });
 
-  it('half the lots: each connection is captured whole or not at all, by the hash of its port pair', async () => {
-    shed(32_768);
-    const line = await command('many 64');
-    await settle();
-    shed(0);
-    const ports = JSON.parse(line.replace(/^ports /, '')) as number[];
-    expect(ports).toHaveLength(64);
-    let kept = 0;
-    for (const [i, clientPort] of ports.entries()) {
-      // Markers included: a connection left out from its start leaves no trace at all.
-      const seen = recorder.events
-        .filter((e) => on(e, clientPort) && on(e, port))
-        .map((e) => `${e.role} ${e.direction} ${e.data!.toString()}`)
-        .sort();
-      const captured = lot(clientPort, port) >= 32_768;
-      expect(seen, `connection ${i} from port ${clientPort}`).toEqual(
-        captured
-          ? [
-              `client egress ~p${i}~`,
-              `client ingress ~q${i}~`,
-              `server egress ~q${i}~`,
-              `server ingress ~p${i}~`,
-            ]
-          : [],
-      );
-      if (captured) kept++;
-    }
-    // Ephemeral ports spread over the lots: neither all nor none of 64 connections (p < 1e-18).
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(64);
-  });
+  it.each([
+    ['no salt', 0, 'u'],
+    ['a salt', 0x9e3779b9, 's'],
+  ])(
+    'half the lots, %s: each connection is captured whole or not at all, by the hash of its port pair',
+    async (_name, salt, tag) => {
+      shed(32_768, salt);
+      const line = await command(`many 64 ${tag}`);
+      await settle();
+      shed(0, 0);
+      const ports = JSON.parse(line.replace(/^ports /, '')) as number[];
+      expect(ports).toHaveLength(64);
+      let kept = 0;
+      for (const [i, clientPort] of ports.entries()) {
+        // Markers included: a connection left out from its start leaves no trace at all.
+        const seen = recorder.events
+          .filter(
+            (e) => on(e, clientPort) && on(e, port) && (e.length === 0 || e.data!.includes(`${tag}${i}~`)),
+          )
+          .map((e) => `${e.role} ${e.direction} ${e.data!.toString()}`)
+          .sort();
+        const captured = lot(clientPort, port, salt) >= 32_768;
+        expect(seen, `connection ${i} from port ${clientPort}`).toEqual(
+          captured
+            ? [
+                `client egress ~p${tag}${i}~`,
+                `client ingress ~q${tag}${i}~`,
+                `server egress ~q${tag}${i}~`,
+                `server ingress ~p${tag}${i}~`,
+              ]
+            : [],
+        );
+        if (captured) kept++;
+      }
+      // Ephemeral ports spread over the lots: neither all nor none of 64 connections (p < 1e-18).
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThan(64);
+    },
+  );
 });

@@ -199,9 +199,12 @@ export class SensorCapture implements Component {
     this.session?.setFilter('pid', pid, mode === 'include' ? 1 : mode === 'exclude' ? 2 : 0);
   }
 
-  /** Load shedding: connections whose 16-bit lot is below `lots` (0..65536) are left out; 0: none. */
-  setShed(lots: number): void {
-    this.session?.setShed(lots);
+  /**
+   * Load shedding: connections whose 16-bit lot (a hash of their port pair and `salt`) is below `lots`
+   * (0..65536) are left out; 0: none. A new salt changes which connections those are.
+   */
+  setShed(lots: number, salt?: number): void {
+    this.session?.setShed(lots, salt);
   }
 
   stats(): CaptureStats {

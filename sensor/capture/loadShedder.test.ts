@@ -10,10 +10,17 @@ import { cgroupCpuQuota, LOTS, LoadShedder } from './loadShedder.ts';
  */
 function simulated(limit: number, perKeep: number, idle = 0.01) {
   const applied: number[] = [];
+  const salts: number[] = [];
+  let nextSalt = 100;
   const clock = { t: 0, cpu: 0, drops: 0, shed: 0, data: 0 };
   const shedder = new LoadShedder({
     cpuLimitCores: limit,
-    apply: (lots) => applied.push(lots),
+    apply: (lots, salt) => {
+      applied.push(lots);
+      if (salt !== undefined) salts.push(salt);
+    },
+    salt: () => nextSalt++,
+    rotateMs: 10_000,
     counters: () => ({ drops: clock.drops, shed: clock.shed }),
     dataEvents: () => clock.data,
     cpuSeconds: () => clock.cpu,
@@ -29,7 +36,7 @@ function simulated(limit: number, perKeep: number, idle = 0.01) {
     shedder.step();
   };
   shedder.step();
-  return { shedder, applied, clock, second };
+  return { shedder, applied, salts, clock, second };
 }
 
 describe('LoadShedder', () => {
@@ -53,6 +60,30 @@ describe('LoadShedder', () => {
     const keep = shedder.keep;
     second(10);
     expect(shedder.weight).toBeCloseTo(1 / keep, 9);
+  });
+
+  it('while shedding, a new salt every rotateMs changes which connections are left out', () => {
+    const { shedder, applied, salts, clock, second } = simulated(0.2, 0.8);
+    for (let i = 0; i < 25; i++) second();
+    expect(shedder.keep).toBeLessThan(1);
+    // Shedding began at the first step: rotations at 10 s and 20 s of it, each with the current threshold.
+    expect(salts).toEqual([100, 101]);
+    expect(shedder.rotations).toBe(2);
+    expect(applied.at(-1)).toBe(Math.round((1 - shedder.keep) * LOTS));
+    // Not shedding: no rotation.
+    for (let i = 0; i < 40; i++) {
+      clock.t += 1;
+      clock.cpu += 0.001;
+      shedder.step();
+    }
+    expect(shedder.keep).toBe(1);
+    const rotations = shedder.rotations;
+    for (let i = 0; i < 30; i++) {
+      clock.t += 1;
+      clock.cpu += 0.001;
+      shedder.step();
+    }
+    expect(shedder.rotations).toBe(rotations);
   });
 
   it('captures everything again once the load is gone, and never goes below minKeep', () => {
@@ -90,6 +121,7 @@ describe('LoadShedder', () => {
     expect(() => new LoadShedder({ ...base, cpuLimitCores: Number.NaN })).toThrow(/cpuLimitCores/);
     expect(() => new LoadShedder({ ...base, cpuLimitCores: 1, intervalMs: 5 })).toThrow(/intervalMs is 5/);
     expect(() => new LoadShedder({ ...base, cpuLimitCores: 1, minKeep: 0 })).toThrow(/minKeep is 0/);
+    expect(() => new LoadShedder({ ...base, cpuLimitCores: 1, rotateMs: 10 })).toThrow(/rotateMs is 10/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -13,8 +14,11 @@ import { readFileSync } from 'node:fs';
  * compared with the budget. Above it, or when the ring dropped events, the kept fraction shrinks in
  * proportion (at most to a quarter per step); below 80 % of the budget it grows again by at most 25 % per
  * step; in between it holds, so the fraction settles instead of oscillating. It never goes below
- * `minKeep`, so every busy workload still yields some calls. The eBPF programs' own time runs on the
- * application's threads and is not part of the process CPU; leaving connections out cuts most of it too.
+ * `minKeep`, so every busy workload still yields some calls, and while it sheds the kernel's salt changes
+ * every `rotateMs`, so the connections left out change too (a workload with one pooled connection is not
+ * left out for good; each change drops the calls in flight on the connections it switches). The eBPF
+ * programs' own time runs on the application's threads and is not part of the process CPU; leaving
+ * connections out cuts most of it too.
  *
  * Estimates: RED metrics of a shed capture are scaled by `weight`, the measured ratio of data events
  * seen plus left out to data events seen over the last interval, so rates and counts stay estimates of
@@ -23,8 +27,11 @@ import { readFileSync } from 'node:fs';
 export interface LoadShedderOptions {
   /** CPU budget of the sensor process in cores (> 0). */
   cpuLimitCores: number;
-  /** Sets the kernel's threshold: connections whose 16-bit lot is below `lots` are left out. */
-  apply: (lots: number) => void;
+  /**
+   * Sets the kernel's threshold: connections whose 16-bit lot is below `lots` are left out; a `salt`
+   * changes which connections draw which lot (absent: the salt stays).
+   */
+  apply: (lots: number, salt?: number) => void;
   /** The kernel's counters: ring drops and data events left out, both cumulative. */
   counters: () => { drops: number; shed: number };
   /** Data events user space received, cumulative. */
@@ -33,6 +40,13 @@ export interface LoadShedderOptions {
   intervalMs?: number;
   /** Smallest kept fraction, 1/65536 .. 1. Default 1/16. */
   minKeep?: number;
+  /**
+   * While shedding, a new salt this often (>= intervalMs), so the connections left out change: a workload
+   * whose only connection drew a low lot is not left out for good. Default 30 s.
+   */
+  rotateMs?: number;
+  /** New salts (default: random u32). */
+  salt?: () => number;
   /** Process CPU seconds so far (default: process.cpuUsage, all threads). */
   cpuSeconds?: () => number;
   /** Monotonic seconds (default: performance.now). */
@@ -60,22 +74,29 @@ export class LoadShedder {
   cpuCores = 0;
   /** Steps that lowered the kept fraction. */
   shrinks = 0;
-  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now'>> &
+  /** Salts set (rotations while shedding). */
+  rotations = 0;
+  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now' | 'salt'>> &
     Pick<LoadShedderOptions, 'cpuSeconds' | 'now'>;
+  private readonly salt: () => number;
+  private lastRotation = 0;
   private readonly cpuSeconds: () => number;
   private readonly now: () => number;
   private last: { t: number; cpu: number; drops: number; shed: number; data: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: LoadShedderOptions) {
-    const o = { intervalMs: 1000, minKeep: 1 / 16, ...options };
+    const o = { intervalMs: 1000, minKeep: 1 / 16, rotateMs: 30_000, ...options };
     if (!(Number.isFinite(o.cpuLimitCores) && o.cpuLimitCores > 0 && o.cpuLimitCores <= 1024))
       throw new Error(`cannot shed load: cpuLimitCores is ${o.cpuLimitCores}, want 0 < cores <= 1024`);
     if (!(Number.isInteger(o.intervalMs) && o.intervalMs >= 100 && o.intervalMs <= 60_000))
       throw new Error(`cannot shed load: intervalMs is ${o.intervalMs}, want 100..60000`);
     if (!(o.minKeep >= 1 / LOTS && o.minKeep <= 1))
       throw new Error(`cannot shed load: minKeep is ${o.minKeep}, want 1/65536..1`);
+    if (!(Number.isInteger(o.rotateMs) && o.rotateMs >= o.intervalMs))
+      throw new Error(`cannot shed load: rotateMs is ${o.rotateMs}, want an integer >= intervalMs`);
     this.o = o;
+    this.salt = options.salt ?? (() => randomBytes(4).readUInt32LE(0));
     this.cpuSeconds =
       o.cpuSeconds ??
       (() => {
@@ -122,14 +143,19 @@ export class LoadShedder {
       keep *= Math.min(MAX_GROW, used > 0 ? (AIM * limit) / used : MAX_GROW);
     keep = Math.min(1, Math.max(this.o.minKeep, keep));
     if (keep < this.keep) this.shrinks++;
-    this.set(keep);
+    this.set(keep, now.t);
   }
 
-  private set(keep: number): void {
+  private set(keep: number, t: number): void {
     const lots = Math.min(LOTS, Math.max(0, Math.round((1 - keep) * LOTS)));
     const before = Math.round((1 - this.keep) * LOTS);
     this.keep = keep;
-    if (lots !== before) this.o.apply(lots);
+    if (lots > 0 && before === 0) this.lastRotation = t; // shedding begins: so does the salt's period
+    if (lots > 0 && before > 0 && (t - this.lastRotation) * 1000 >= this.o.rotateMs) {
+      this.lastRotation = t;
+      this.rotations++;
+      this.o.apply(lots, this.salt() >>> 0);
+    } else if (lots !== before) this.o.apply(lots);
   }
 }
 

@@ -52,8 +52,11 @@ export interface NativeSession {
   stats(): NativeStats;
   programStats(): NativeProgramStats[];
   setConfig(config: NativeConfig): void;
-  /** Load shedding: connections whose 16-bit lot is below `lots` (0..65536) are not captured. */
-  setShed(lots: number): void;
+  /**
+   * Load shedding: connections whose 16-bit lot (a hash of their port pair and `salt`) is below `lots`
+   * (0..65536) are not captured. The salt (u32) stays as it was when not given.
+   */
+  setShed(lots: number, salt?: number): void;
   /** mode: 0 remove, 1 include, 2 exclude, 3 exclude this pid but include what it forks. */
   setFilter(kind: 'pid' | 'cgroup', id: number | bigint, mode: 0 | 1 | 2 | 3): void;
 }

@@ -365,6 +365,7 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   // Threads cache their filter verdict per generation: a new configuration may change verdicts.
   c.filter_gen = ++filter_gen_;
   c.shed_lots = shed_lots_;
+  c.shed_salt = shed_salt_;
   configured_ = true;
   uint32_t zero = 0;
   int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
@@ -372,8 +373,9 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// setShed(lots: 0..65536): connections whose lot is below this are not captured (load shedding). Keeps
-// the rest of the configuration; threads need no new verdict, so the filter generation stays.
+// setShed(lots: 0..65536, salt?: u32): connections whose lot (a hash of their port pair and the salt) is
+// below `lots` are not captured (load shedding). Keeps the rest of the configuration; threads need no new
+// verdict, so the filter generation stays.
 Napi::Value CaptureSession::SetShed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loaded_ || !configured_) throw Napi::Error::New(env, "cannot set load shedding: not configured");
@@ -381,11 +383,19 @@ Napi::Value CaptureSession::SetShed(const Napi::CallbackInfo& info) {
   double lots = info[0].As<Napi::Number>().DoubleValue();
   if (!(lots >= 0 && lots <= 65536) || lots != static_cast<double>(static_cast<uint32_t>(lots)))
     throw Napi::RangeError::New(env, "cannot set load shedding: lots must be an integer in 0..65536");
+  if (info.Length() >= 2 && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "setShed wants a number as salt");
+    double salt = info[1].As<Napi::Number>().DoubleValue();
+    if (!(salt >= 0 && salt <= 4294967295.0) || salt != static_cast<double>(static_cast<uint32_t>(salt)))
+      throw Napi::RangeError::New(env, "cannot set load shedding: salt must be an integer in 0..2^32-1");
+    shed_salt_ = static_cast<uint32_t>(salt);
+  }
   uint32_t zero = 0;
   capture_config c;
   int err = bpf_map__lookup_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), 0);
   if (err) ThrowBpf(env, "read", err, "the capture configuration");
   c.shed_lots = shed_lots_ = static_cast<uint32_t>(lots);
+  c.shed_salt = shed_salt_;
   err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
   if (err) ThrowBpf(env, "update", err, "the capture configuration");
   return env.Undefined();

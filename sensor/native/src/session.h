@@ -53,6 +53,7 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   // The configuration last written to the kernel; SetFilter bumps its filter_gen (JavaScript thread).
   uint32_t filter_gen_ = 0;
   uint32_t shed_lots_ = 0;  // load shedding (setShed), kept across setConfig
+  uint32_t shed_salt_ = 0;
   bool configured_ = false;
 
   capture_bpf* skel_ = nullptr;
