@@ -139,11 +139,11 @@ static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __
  * Load shedding (user space sets `shed_lots` when the sensor is over its CPU budget): is this connection
  * left out now? A connection's lot is a hash of its port pair, ordered so that both ends of a connection
  * on this node draw the same lot, and of the salt, which user space changes now and then so that no
- * connection (a workload's only pooled connection, say) stays out for good; between changes of the
- * setting a connection is either captured whole or left out whole; leaving one out costs this check, not the copy. When a
- * connection that was captured starts being left out, an empty event flagged RESYNC tells user space to
- * drop what it holds for it; its first event after it is captured again carries the flag too (in case
- * the marker was lost).
+ * connection (a workload's only pooled connection, say) stays out for good. Between changes of the
+ * setting a connection is either captured whole or left out whole; leaving one out costs this check, not
+ * the copy. When a connection that was captured starts being left out, an empty event flagged RESYNC
+ * tells user space to drop what it holds for it; its first event after it is captured again carries the
+ * flag too (in case the marker was lost) and the message-start cap (the parser starts afresh there).
  */
 static __always_inline bool shed_now(struct conn_info *c, struct capture_config *cfg, struct sys_args *args,
                                      __u8 dir, __u8 flags) {
@@ -153,7 +153,10 @@ static __always_inline bool shed_now(struct conn_info *c, struct capture_config 
   __u32 pair = a < b ? (a << 16 | b) : (b << 16 | a);
   __u32 lot = ((pair ^ cfg->shed_salt) * 2654435761u) >> 16; /* Knuth's multiplicative hash: high 16 bits */
   if (lot >= limit) {
-    if (c->shed == SHED_YES) c->shed = SHED_RESUMED;
+    if (c->shed == SHED_YES) {
+      c->shed = SHED_RESUMED;
+      c->last_dir = 0; /* cap_for: a message start */
+    }
     return false;
   }
   count(CAPTURE_STAT_SHED, 1);

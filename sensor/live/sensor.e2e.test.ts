@@ -93,6 +93,17 @@ const SHED_WORKLOAD = `
     });
   });`;
 
+/** `understory sensor` capturing `pid`, exporting RED series to the ingester with the ingest token. */
+function spawnSensor(pid: number, args: string[], env: Record<string, string>): ChildProcess {
+  const base = ['--pid', String(pid), '--remote-write-url', `http://127.0.0.1:${ingester.port}/api/v1/write`];
+  const quiet = ['--metrics-interval-ms', '1000', '--admin-port', '0', '--stats-interval', '0', '--no-logs'];
+  return spawn(process.execPath, ['bin/understory.mjs', 'sensor', ...base, ...quiet, ...args], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, UNDERSTORY_INGEST_TOKEN_FILE: tokenFile, ...env },
+  });
+}
+
 function lines(
   child: ChildProcess,
   stream: 'stdout' | 'stderr',
@@ -136,40 +147,16 @@ beforeAll(async () => {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   await lines(workload, 'stdout', /READY/, 60_000);
-  sensor = spawn(
-    process.execPath,
-    [
-      'bin/understory.mjs',
-      'sensor',
-      '--pid',
-      String(workload.pid),
-      '--remote-write-url',
-      `http://127.0.0.1:${ingester.port}/api/v1/write`,
-      '--metrics-interval-ms',
-      '1000',
-      '--admin-port',
-      '0',
-      '--stats-interval',
-      '0',
-      '--no-logs',
-    ],
-    {
-      cwd: repo,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // Set through the environment, as the Helm chart does.
-      env: {
-        ...process.env,
-        UNDERSTORY_OTLP_URL: `http://127.0.0.1:${collector.port}`,
-        UNDERSTORY_TRACE_BASELINE_RATE: '1',
-        UNDERSTORY_TRACE_RATE: '1000',
-        UNDERSTORY_NODE_NAME: 'e2e-node',
-        UNDERSTORY_CLUSTER_NAME: 'e2e-cluster',
-        UNDERSTORY_INGEST_TOKEN_FILE: tokenFile,
-        UNDERSTORY_RESOURCES_INTERVAL_MS: '1000',
-        UNDERSTORY_NO_TLS: 'true',
-      },
-    },
-  );
+  // Set through the environment, as the Helm chart does.
+  sensor = spawnSensor(workload.pid!, [], {
+    UNDERSTORY_OTLP_URL: `http://127.0.0.1:${collector.port}`,
+    UNDERSTORY_TRACE_BASELINE_RATE: '1',
+    UNDERSTORY_TRACE_RATE: '1000',
+    UNDERSTORY_NODE_NAME: 'e2e-node',
+    UNDERSTORY_CLUSTER_NAME: 'e2e-cluster',
+    UNDERSTORY_RESOURCES_INTERVAL_MS: '1000',
+    UNDERSTORY_NO_TLS: 'true',
+  });
   sensor.stderr!.on('data', (b: Buffer) => {
     sensorErr = (sensorErr + b.toString()).slice(-20_000);
   });
@@ -345,37 +332,10 @@ describe('understory sensor end to end', () => {
       let shedErr = '';
       try {
         await lines(shedWorkload, 'stdout', /READY/, 60_000);
-        shedSensor = spawn(
-          process.execPath,
-          [
-            'bin/understory.mjs',
-            'sensor',
-            '--pid',
-            String(shedWorkload.pid),
-            '--remote-write-url',
-            `http://127.0.0.1:${ingester.port}/api/v1/write`,
-            '--metrics-interval-ms',
-            '1000',
-            '--admin-port',
-            '0',
-            '--stats-interval',
-            '0',
-            '--no-logs',
-            '--no-tls',
-            // Far below what the traffic needs: the sensor sheds down to its floor (1/16 of connections).
-            '--cpu-limit',
-            '0.005',
-          ],
-          {
-            cwd: repo,
-            stdio: ['ignore', 'ignore', 'pipe'],
-            env: {
-              ...process.env,
-              UNDERSTORY_INGEST_TOKEN_FILE: tokenFile,
-              UNDERSTORY_NODE_NAME: 'shed-node',
-            },
-          },
-        );
+        // Far below what the traffic needs: the sensor sheds down to its floor (1/16 of connections).
+        shedSensor = spawnSensor(shedWorkload.pid!, ['--no-tls', '--cpu-limit', '0.005'], {
+          UNDERSTORY_NODE_NAME: 'shed-node',
+        });
         shedSensor.stderr!.on('data', (b: Buffer) => {
           shedErr = (shedErr + b.toString()).slice(-20_000);
         });
