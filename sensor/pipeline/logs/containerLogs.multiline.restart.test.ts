@@ -41,6 +41,10 @@ function write(lines: string[]): void {
   );
 }
 
+/** CRI stdout lines, one record each (single-line records under the stack-trace rule). */
+const stdout = (lines: string[]) =>
+  lines.map((l, i) => `2026-11-25T21:00:01.${String(i).padStart(9, '0')}Z stdout F ${l}\n`).join('');
+
 /** Body -> times stored, per service. */
 async function stored(service: string): Promise<Map<string, number>> {
   const rows = await store.query<{ Body: string; n: string }>(
@@ -89,9 +93,13 @@ describe('multi-line records across a SIGKILL and a clean stop', () => {
           .join(''),
       );
     const r2Pod = readFileSync(podLog, 'utf8').indexOf(`F ${header(2)}`);
+    // The other stream of the pod file goes on past record 2's start: its first line goes out (the second
+    // starts the next record), though the offset stays held at record 2; the restart must not send it again.
+    appendFileSync(podLog, stdout(['stdout one', 'stdout two']));
     const a = await startSensor();
     for (const service of ['ml-host', 'ml-pod'])
       await until(`record 1 of ${service}`, async () => (await stored(service)).has(r1.join('\n')));
+    await until('the first stdout line', async () => (await stored('ml-pod')).has('stdout one'));
     await until('offsets at record 2', async () => saved(hostLog) === r2Host);
     // The pod file's offset sits at the start of record 2's first CRI line, never past it.
     expect(readFileSync(podLog, 'utf8').lastIndexOf('\n', r2Pod) + 1).toBe(saved(podLog));
@@ -112,6 +120,9 @@ describe('multi-line records across a SIGKILL and a clean stop', () => {
         [r1.join('\n')]: 1,
         [r2.join('\n')]: 1,
         [r3.join('\n')]: 1,
+        // Re-read from record 2's start after the kill: the line that had gone out is skipped, the one
+        // still pending is sent.
+        ...(service === 'ml-pod' ? { 'stdout one': 1, 'stdout two': 1 } : {}),
       });
     }
     expect([saved(hostLog), saved(podLog)]).toEqual([size(hostLog), size(podLog)]);

@@ -75,6 +75,8 @@ export class ContainerLogs implements Component {
   private readonly podMultiline: CompiledMultiline | undefined;
   /** Of all multi-line assemblers (for metrics). */
   private readonly multilineCounts = { cutRecords: 0, droppedLines: 0 };
+  /** Lines re-read after a restart and skipped because they had gone out before it. */
+  readonly counts = { replaySkipped: 0 };
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
   private readonly batch: number;
@@ -189,6 +191,11 @@ export class ContainerLogs implements Component {
       'Polls skipped while the collector lags',
       () => this.paused,
     );
+    counter(
+      'sensor_container_logs_replay_skipped_lines_total',
+      'CRI lines re-read after a restart and skipped: they had gone out before it',
+      () => this.counts.replaySkipped,
+    );
     const m = this.multilineCounts;
     counter(
       'sensor_container_logs_multiline_cut_records_total',
@@ -223,6 +230,7 @@ export class ContainerLogs implements Component {
           multiline: this.assembler(this.podMultiline),
           resource: () => this.podResource(meta),
           cri: true,
+          read: new Map(),
         });
     }
     const host = this.o.host ?? hostname();
@@ -284,6 +292,19 @@ export class ContainerLogs implements Component {
         receipts.push(this.ship(path, f, out, chunk.starts[i]!));
         out = [];
       }
+      if (f.read) {
+        // CRI: the two streams interleave in one file, and the offset is held at the oldest record still
+        // pending in either; a restart re-reads from there and skips what the marks say went out.
+        const stream = criStream(lines[i]!);
+        if (stream !== undefined) {
+          const at = chunk.starts[i]!;
+          f.read.set(stream, at + 1);
+          if (chunk.replay && at < (chunk.replay[stream] ?? 0)) {
+            this.counts.replaySkipped++;
+            continue;
+          }
+        }
+      }
       const r = f.lines.push(lines[i]!, undefined, chunk.starts[i]);
       if (!r) continue;
       if (f.multiline) out.push(...f.multiline.push(r, r.fromOffset ?? chunk.starts[i]!));
@@ -317,7 +338,24 @@ export class ContainerLogs implements Component {
       // A body the collector refused for good (4xx) will never be accepted: committing it is right.
       .then((outcome) => outcome === 'sent' || outcome === 'rejected');
     const held = [f.lines.heldFrom(), f.multiline?.heldFrom(), upTo].filter((o) => o !== undefined);
-    return { delivered, ...(held.length > 0 ? { commitOffset: Math.min(...held) } : {}) };
+    return {
+      delivered,
+      ...(held.length > 0 ? { commitOffset: Math.min(...held) } : {}),
+      ...(f.read && f.read.size > 0 ? { marks: this.marks(f, f.read) } : {}),
+    };
+  }
+
+  /**
+   * Per CRI stream: every line of it starting before this offset went out with this receipt or an earlier
+   * one (what was read of it, but not past its own pending record's first line).
+   */
+  private marks(f: Followed, read: Map<string, number>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [stream, upTo] of read) {
+      const held = [f.lines.heldFrom(stream), f.multiline?.heldFrom(stream)].filter((o) => o !== undefined);
+      out[stream] = Math.min(upTo, ...held);
+    }
+    return out;
   }
 
   private logRecord(path: string, f: Followed, resource: Record<string, string>, r: CriRecord): LogRecordOut {
@@ -350,6 +388,8 @@ const WORKLOAD_ATTRIBUTE: Record<string, string> = {
 /** A file being followed: how its lines become records and which resource they carry. */
 interface Followed {
   lines: Pick<CriAssembler, 'push' | 'heldFrom'>;
+  /** CRI files: per stream, just past the start of the last line read (for the restart marks). */
+  read?: Map<string, number>;
   /** Joins multi-line records after `lines` (configured per host file entry; `multiline` for pods). */
   multiline: MultilineAssembler | undefined;
   resource: () => Record<string, string>;
@@ -371,4 +411,13 @@ class PlainLines {
   heldFrom(): number | undefined {
     return undefined;
   }
+}
+
+/** The stream field of a CRI line (`<time> <stream> <P|F> <message>`); undefined when it has none. */
+function criStream(line: string): 'stdout' | 'stderr' | undefined {
+  const a = line.indexOf(' ');
+  if (a < 0) return undefined;
+  if (line.startsWith('stdout ', a + 1)) return 'stdout';
+  if (line.startsWith('stderr ', a + 1)) return 'stderr';
+  return undefined;
 }

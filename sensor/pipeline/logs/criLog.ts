@@ -59,10 +59,12 @@ export class CriAssembler {
   constructor(private readonly maxRecordChars = 64 * 1024) {}
 
   /**
-   * The file offset of the oldest `P` line still waiting for its `F` (as passed to `push`), or undefined:
-   * offsets must not be committed past it, or a restart would lose the start of that message.
+   * The file offset of the oldest `P` line still waiting for its `F` (as passed to `push`), of `stream`'s
+   * when given, or undefined: offsets must not be committed past it, or a restart would lose the start of
+   * that message.
    */
-  heldFrom(): number | undefined {
+  heldFrom(stream?: string): number | undefined {
+    if (stream !== undefined) return this.partial.get(stream)?.fromOffset;
     let min: number | undefined;
     for (const p of this.partial.values()) if (min === undefined || p.fromOffset < min) min = p.fromOffset;
     return min;

@@ -41,6 +41,11 @@ export interface LineChunk {
   starts: number[];
   /** Byte offset just past the last line's newline. */
   end: number;
+  /**
+   * Set while re-reading what a restart resumed from a held-back offset: the consumer's `marks` saved with
+   * that offset (its lines already delivered, e.g. another CRI stream's lines past a held record's start).
+   */
+  replay?: Readonly<Record<string, number>>;
 }
 
 /** What became of delivered lines; without a receipt the chunk counts as delivered at once. */
@@ -49,6 +54,11 @@ export interface LinesReceipt {
   delivered: Promise<boolean>;
   /** Commit only up to here (default `chunk.end`), e.g. the start of a message not complete yet. */
   commitOffset?: number;
+  /**
+   * Saved with the commit and handed back as `chunk.replay` when a restart re-reads from `commitOffset`:
+   * what the consumer already delivered past it (opaque to the tailer: small numbers by name).
+   */
+  marks?: Record<string, number>;
 }
 
 export interface FileTailerOptions {
@@ -91,12 +101,15 @@ interface Followed {
   carry: Buffer;
   /** Skipping the rest of an over-long line. */
   skipping: boolean;
+  /** The saved marks while re-reading past a restart's resume offset (see LineChunk.replay). */
+  replay?: Record<string, number>;
 }
 
 interface Position {
   dev: number;
   ino: number;
   offset: number;
+  marks?: Record<string, number>;
 }
 
 interface SavedState {
@@ -195,6 +208,7 @@ export class FileTailer {
       const fromStart = this.o.fromStart || this.firstPollDone || this.saved[path] !== undefined;
       const offset = known ? s.offset : fromStart ? 0 : st.size;
       f = { fd, dev: st.dev, ino: st.ino, offset, carry: Buffer.alloc(0), skipping: false };
+      if (known && validMarks(s.marks)) f.replay = s.marks;
       this.followed.set(path, f);
       // Remember where a new file starts, so lines appended before a crash are not skipped after it.
       if (!known) this.enqueue(path, { position: { dev: st.dev, ino: st.ino, offset }, state: 'ok' });
@@ -217,6 +231,7 @@ export class FileTailer {
     } else if (now.size < f.offset + f.carry.length) {
       this.counts.truncations++;
       this.fileEnd(path, f);
+      f.replay = undefined;
       f.offset = 0;
       f.carry = Buffer.alloc(0);
       f.skipping = false;
@@ -254,8 +269,11 @@ export class FileTailer {
       rest = Buffer.alloc(0);
     }
     const end = f.offset + start;
-    const answer =
-      lines.length > 0 ? this.o.onLines(path, lines, { dev: f.dev, ino: f.ino, starts, end }) : undefined;
+    const chunk: LineChunk = { dev: f.dev, ino: f.ino, starts, end };
+    if (f.replay) chunk.replay = f.replay;
+    const answer = lines.length > 0 ? this.o.onLines(path, lines, chunk) : undefined;
+    // Past every mark: nothing further was delivered before the restart.
+    if (f.replay && Object.values(f.replay).every((m) => m <= end)) f.replay = undefined;
     this.counts.lines += lines.length;
     f.offset = end;
     f.carry = Buffer.from(rest);
@@ -286,7 +304,9 @@ export class FileTailer {
   private track(path: string, f: Followed, receipts: readonly LinesReceipt[]): void {
     for (const receipt of receipts) {
       const offset = Math.min(receipt.commitOffset ?? f.offset, f.offset);
-      const commit: PendingCommit = { position: { dev: f.dev, ino: f.ino, offset }, state: 'waiting' };
+      const position: Position = { dev: f.dev, ino: f.ino, offset };
+      if (receipt.marks) position.marks = receipt.marks;
+      const commit: PendingCommit = { position, state: 'waiting' };
       this.enqueue(path, commit);
       const p = receipt.delivered.then(
         (ok) => this.resolve(path, commit, ok),
@@ -372,6 +392,7 @@ export class FileTailer {
           offset: s.offset,
           carry: Buffer.alloc(0),
           skipping: false,
+          ...(validMarks(s.marks) ? { replay: s.marks } : {}),
         };
         const before = this.counts.lines;
         await this.drainAll(path, f);
@@ -397,4 +418,14 @@ export class FileTailer {
     writeFileSync(tmp, JSON.stringify(this.saved));
     renameSync(tmp, this.o.stateFile);
   }
+}
+
+/** Marks read back from the state file: an object of offsets (anything else is ignored, not trusted). */
+function validMarks(m: unknown): m is Record<string, number> {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    !Array.isArray(m) &&
+    Object.values(m).every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  );
 }

@@ -90,7 +90,9 @@ export class MultilineAssembler {
     readonly counts = { cutRecords: 0, droppedLines: 0 },
   ) {}
 
-  heldFrom(): number | undefined {
+  /** The first line of the oldest pending record (of `stream` when given). */
+  heldFrom(stream?: string): number | undefined {
+    if (stream !== undefined) return this.pending.get(stream)?.fromOffset;
     let min: number | undefined;
     for (const p of this.pending.values()) if (min === undefined || p.fromOffset < min) min = p.fromOffset;
     return min;
