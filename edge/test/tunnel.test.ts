@@ -170,18 +170,19 @@ describe('queries through the tunnel', () => {
   });
 
   it('answers 503 when the portal goes away mid-query, and the body fails after a head', async () => {
-    const cluster = await newCluster(a, unique('t').toLowerCase());
-    const portal = await TestPortal.connect(cluster.installToken);
+    // Seen under load (2026-11-26, 2026-11-27): this test hit vitest's 30 s limit; every wait is named so
+    // the next failure says which step hung.
+    const cluster = await within(newCluster(a, unique('t').toLowerCase()), 10_000, 'the new cluster');
+    const portal = await within(TestPortal.connect(cluster.installToken), 10_000, 'the portal connection');
     const first = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
     const second = call('GET', promQuery(cluster.id), { as: a.members.viewer });
-    const [r1, r2] = await portal.nextRequests(2);
+    const [r1, r2] = await within(portal.nextRequests(2), 10_000, 'both queries at the portal');
     // The second gets its head and part of its body, then the tunnel drops under both.
     const id2 = r2!.id === undefined ? '' : r2!.id;
     portal.ws.send(JSON.stringify({ type: 'head', id: id2, status: 200, contentType: 'text/plain' }));
-    const res2 = await second;
+    const res2 = await within(second, 10_000, 'the head of the second query');
     expect(res2.status).toBe(200);
     portal.close(1001);
-    // Seen once in ~8 runs under load: this test hit vitest's 30 s limit; these name the step that waited.
     const res1 = await within(first, 10_000, 'the 503 of the query without a head');
     expect(res1.status).toBe(503);
     expect(res1.body).toMatchObject({ status: 'error', errorType: 'unavailable' });
@@ -191,11 +192,11 @@ describe('queries through the tunnel', () => {
     );
     expect(r1).toBeDefined();
     // The cluster is reachable again as soon as a portal reconnects.
-    const again = await TestPortal.connect(cluster.installToken);
+    const again = await within(TestPortal.connect(cluster.installToken), 10_000, 'the portal reconnecting');
     const third = callJson('GET', promQuery(cluster.id), { as: a.members.viewer });
-    const [r3] = await again.nextRequests(1);
+    const [r3] = await within(again.nextRequests(1), 10_000, 'the query after the reconnect');
     again.answer(r3!.id, '{"ok":1}');
-    expect((await third).body).toEqual({ ok: 1 });
+    expect((await within(third, 10_000, 'the answer after the reconnect')).body).toEqual({ ok: 1 });
     again.close();
   });
 
