@@ -37,6 +37,16 @@ const channelClose = (ch: number, code: number, text: string) =>
 let t = 0n;
 const req = (...p: number[][]): Chunk => ({ type: 'request', tsNs: ++t, data: new Uint8Array(p.flat()) });
 const resp = (...p: number[][]): Chunk => ({ type: 'response', tsNs: ++t, data: new Uint8Array(p.flat()) });
+it('counts a message content header and body in the bytes of the frame that carries it', () => {
+  const pub = publish(1, 'orders', 'new');
+  const r = drive(spec, [req(pub, header(1, 5), body(1, 'hello'))]);
+  // method frame + content header frame (8 + 14) + 5 body bytes + 8 of body framing
+  expect(r.calls.map((c) => [c.reqBytes, c.respBytes])).toEqual([[pub.length + 22 + 5 + 8, 0]]);
+  const big = drive(spec, [req(pub, header(1, 300_000))]);
+  // three body frames at a 128 KiB frame_max
+  expect(big.calls[0]!.reqBytes).toBe(pub.length + 22 + 300_000 + 3 * 8);
+});
+
 const brief = (chunks: Chunk[]) =>
   drive(spec, chunks).calls.map((c) => `${c.method} ${c.resource} ${c.status}`);
 

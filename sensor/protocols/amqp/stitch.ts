@@ -123,6 +123,9 @@ export function stitchAmqp(
  * direction (the spec forbids other frames of that channel in between). Undefined when that frame is
  * something else or will not come; 'wait' while it may still arrive.
  */
+/** RabbitMQ's default negotiated frame size (connection.tune). */
+const FRAME_MAX = 131_072;
+
 function contentHeaderOf(queue: AmqpFrame[], i: number, state: AmqpState): AmqpFrame | undefined | 'wait' {
   const m = queue[i]!;
   const last = Math.min(queue.length, i + 1 + MAX_LOOKAHEAD);
@@ -166,6 +169,15 @@ function makeCall(
     respBytes: reply && reply !== req ? reply.size : 0,
     attributes,
   };
+  // The message's content header and body frames count with the frame that carries it: get-ok's reply,
+  // else the method itself (publish, deliver, return). The body frames are not kept (only the header says
+  // their size): 8 bytes of framing each, at RabbitMQ's default frame_max of 128 KiB.
+  if (content) {
+    const body = Number(content.bodySize ?? 0n);
+    const bytes = content.size + body + 8 * Math.ceil(body / (FRAME_MAX - 8));
+    if (reply && reply !== req && key(reply) === GET_OK) call.respBytes += bytes;
+    else call.reqBytes += bytes;
+  }
   if (req === reply) {
     // An unsolicited close: the broker's error, e.g. 404 NOT_FOUND for a missing exchange.
     call.status = String(req.replyCode ?? '');
