@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +65,11 @@ const saved = (path: string) =>
   (JSON.parse(readFileSync(offsets, 'utf8')) as Record<string, { offset: number }>)[path]?.offset;
 const size = (path: string) => readFileSync(path).length;
 
+const rotPod = join(root, 'shop_billing-2_uid-rot', 'ml-rot');
+const rotLog = join(rotPod, '0.log');
+
 beforeAll(async () => {
+  mkdirSync(rotPod, { recursive: true });
   mkdirSync(pod, { recursive: true });
   mkdirSync(join(dir, 'host'));
   ({ store, close } = await openTestStore());
@@ -126,5 +130,37 @@ describe('multi-line records across a SIGKILL and a clean stop', () => {
       });
     }
     expect([saved(hostLog), saved(podLog)]).toEqual([size(hostLog), size(podLog)]);
+  }, 120_000);
+});
+
+describe('per-stream restart marks across a rotation', () => {
+  it('a rotated file starts its marks afresh: stdout lines of the new file are not skipped after a kill', async () => {
+    const stderr = (lines: string[]) =>
+      lines.map((l, i) => `2026-11-25T22:00:00.${String(i).padStart(9, '0')}Z stderr F ${l}\n`).join('');
+    // The old file: many stdout lines go out, so its stdout mark ends far into it.
+    appendFileSync(rotLog, stdout(Array.from({ length: 40 }, (_, i) => `old line ${i} ${'x'.repeat(40)}`)));
+    const a = await startSensor();
+    await until('the old file', async () => (await stored('ml-rot')).has(`old line 38 ${'x'.repeat(40)}`));
+    // Rotated: the new file starts with a stderr record still pending (the offset is held at 0).
+    renameSync(rotLog, `${rotLog}.20261125-220000`);
+    appendFileSync(rotLog, stderr([header(9), ...trace(9, 2)]));
+    // Held at 0 with its marks saved (what the restart will skip by).
+    await until('the new file committed with its marks', async () => {
+      const state = JSON.parse(readFileSync(offsets, 'utf8')) as Record<
+        string,
+        { offset: number; marks?: Record<string, number> }
+      >;
+      return state[rotLog]?.offset === 0 && state[rotLog]?.marks?.stderr === 0;
+    });
+    await stop(a, 'SIGKILL');
+    // stdout lines land in the new file before its stale stdout mark would have ended.
+    appendFileSync(rotLog, stdout(['new one', 'new two']));
+    const b = await startSensor();
+    await until('the new stdout line', async () => (await stored('ml-rot')).has('new one'));
+    await stop(b, 'SIGTERM');
+    const got = await stored('ml-rot');
+    expect([got.get('new one'), got.get('new two'), got.get([header(9), ...trace(9, 2)].join('\n'))]).toEqual(
+      [1, 1, 1],
+    );
   }, 120_000);
 });

@@ -319,7 +319,11 @@ export class ContainerLogs implements Component {
     const f = this.files.get(path);
     if (!this.listed.has(path)) this.files.delete(path);
     const records = f?.multiline?.flushAll() ?? [];
-    return f && records.length > 0 ? this.ship(path, f, records) : undefined;
+    const receipt = f && records.length > 0 ? this.ship(path, f, records) : undefined;
+    // The next lines at this path are another file's (rotation) or start again at 0 (truncation): the
+    // marks of this one would skip them after a restart.
+    f?.read?.clear();
+    return receipt;
   }
 
   /** Emits the multi-line records `take` releases (timed out, or all); their commits follow the file's. */
