@@ -76,8 +76,7 @@ export class LoadShedder {
   shrinks = 0;
   /** Salts set (rotations while shedding). */
   rotations = 0;
-  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now' | 'salt'>> &
-    Pick<LoadShedderOptions, 'cpuSeconds' | 'now'>;
+  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now' | 'salt'>>;
   private readonly salt: () => number;
   private lastRotation = 0;
   private readonly cpuSeconds: () => number;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CaptureStats } from './capture.ts';
+import type { LoadShedder } from './loadShedder.ts';
 
 /**
  * Exposes the capture counters as Prometheus metrics (scraped from the sensor's /metrics). Values are
@@ -65,6 +66,26 @@ export function registerCaptureMetrics(registry: Registry, stats: () => CaptureS
     registers: [registry],
     collect() {
       this.set(stats().tlsBinaries ?? 0);
+    },
+  });
+}
+
+/** The load shedder's state: the share of connections captured and the budget it keeps to. */
+export function registerShedderMetrics(registry: Registry, shedder: LoadShedder, cpuLimitCores: number): void {
+  new Gauge({
+    name: 'understory_sensor_capture_keep_ratio',
+    help: 'Fraction of connections captured (1: all; below 1 the sensor sheds load to stay in its CPU budget and RED counts are estimates)',
+    registers: [registry],
+    collect() {
+      this.set(shedder.keep);
+    },
+  });
+  new Gauge({
+    name: 'understory_sensor_cpu_limit_cores',
+    help: 'CPU budget of the sensor process (load shedding above it)',
+    registers: [registry],
+    collect() {
+      this.set(cpuLimitCores);
     },
   });
 }

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Component, HealthStatus } from '../../lib/component.ts';
 import { startAll } from '../../lib/component.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { type CaptureOptions, type CaptureStats, SensorCapture } from '../capture/capture.ts';
 import { type CaptureEvent, type EventBatch, monotonicToEpochNs } from '../capture/events.ts';
 import { LoadShedder } from '../capture/loadShedder.ts';
-import { registerCaptureMetrics } from '../capture/metrics.ts';
+import { registerCaptureMetrics, registerShedderMetrics } from '../capture/metrics.ts';
 import { ContainerLogs } from '../pipeline/logs/containerLogs.ts';
 import { containerLogsOptions, type PipelineConfig, pipelineOptions } from '../pipeline/pipelineConfig.ts';
 import { SensorPipeline } from '../pipeline/sensorPipeline.ts';
@@ -101,22 +101,7 @@ export class LiveSensor implements Component {
         dataEvents: () => this.source.stats.dataEvents - this.source.stats.markers,
       });
       this.shedder = shedder;
-      new Gauge({
-        name: 'understory_sensor_capture_keep_ratio',
-        help: 'Fraction of connections captured (1: all; below 1 the sensor sheds load to stay in its CPU budget and RED counts are estimates)',
-        registers: [o.registry],
-        collect() {
-          this.set(shedder.keep);
-        },
-      });
-      new Gauge({
-        name: 'understory_sensor_cpu_limit_cores',
-        help: 'CPU budget of the sensor process (load shedding above it)',
-        registers: [o.registry],
-        collect() {
-          this.set(o.cpuLimitCores ?? 0);
-        },
-      });
+      registerShedderMetrics(o.registry, shedder, o.cpuLimitCores);
     }
     const watcher = this.pipeline.identity?.client;
     if (watcher) {
