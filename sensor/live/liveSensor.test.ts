@@ -78,3 +78,16 @@ describe('LiveSensor k8s-watcher copy', () => {
     expect(snapshots).toEqual(['/v1/snapshot?node=node-a', '/v1/snapshot']);
   });
 });
+
+describe('LiveSensor load shedding', () => {
+  it('hands the shedder threshold and salt to the capture (a rotation changes the kernel salt)', () => {
+    const s = new LiveSensor({ capture: {}, pipeline: {}, cpuLimitCores: 0.5, registry: new Registry() });
+    const calls: unknown[][] = [];
+    s.capture.setShed = (...args: unknown[]) => {
+      calls.push(args);
+    };
+    // The shedder's own apply, as its rotation calls it.
+    (s.shedder as unknown as { o: { apply: (lots: number, salt?: number) => void } }).o.apply(40_000, 7);
+    expect(calls).toEqual([[40_000, 7]]);
+  });
+});

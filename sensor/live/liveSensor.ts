@@ -95,7 +95,7 @@ export class LiveSensor implements Component {
     if (o.cpuLimitCores !== undefined && o.cpuLimitCores > 0) {
       const shedder = new LoadShedder({
         cpuLimitCores: o.cpuLimitCores,
-        apply: (lots) => this.capture.setShed(lots),
+        apply: (lots, salt) => this.capture.setShed(lots, salt),
         counters: () => this.capture.stats(),
         // What was captured: markers say a connection is being left out, they carry no traffic.
         dataEvents: () => this.source.stats.dataEvents - this.source.stats.markers,
