@@ -24,10 +24,19 @@ afterAll(async () => {
   await live.stop();
 });
 
+/** The two views of a call: the client's (pid `clientPid`) and the server's (its process tree). */
+function sides(clientPid: number, serverPid: number): [(c: ApiCall) => boolean, (c: ApiCall) => boolean] {
+  return [
+    (c) => c.pid === clientPid && c.role === 'client',
+    (c) => c.role === 'server' && live.descends(c.pid, serverPid),
+  ];
+}
+
 /** Both views of the same calls: client ones of `clientPid`, server ones from the server's process tree. */
 function bothSides(protocol: string, clientPid: number, serverPid: number, keys: string[]) {
-  const client = live.seen(protocol, (c) => c.pid === clientPid && c.role === 'client');
-  const server = live.seen(protocol, (c) => c.role === 'server' && live.descends(c.pid, serverPid));
+  const [onClient, onServer] = sides(clientPid, serverPid);
+  const client = live.seen(protocol, onClient);
+  const server = live.seen(protocol, onServer);
   const wanted = (role: string) => keys.map((k) => `${role} ${k}`);
   return { client, server, wanted };
 }
@@ -53,11 +62,7 @@ function expectTruncatedBothSides(
   ok: string,
   method?: string,
 ) {
-  const sides = [
-    (c: ApiCall) => c.pid === clientPid && c.role === 'client',
-    (c: ApiCall) => c.role === 'server' && live.descends(c.pid, serverPid),
-  ];
-  for (const side of sides) {
+  for (const side of sides(clientPid, serverPid)) {
     const calls = live.calls.filter(
       (c) =>
         c.protocol === protocol &&
@@ -92,12 +97,8 @@ async function expectBigRequestBothSides(
   prefix: string,
   status: string,
 ) {
-  const sides: [string, (c: ApiCall) => boolean][] = [
-    ['client', (c) => c.pid === clientPid && c.role === 'client'],
-    ['server', (c) => c.role === 'server' && live.descends(c.pid, serverPid)],
-  ];
   const found = () =>
-    sides.map(([, side]) =>
+    sides(clientPid, serverPid).map((side) =>
       live.calls.filter((c) => c.protocol === protocol && side(c) && c.resource.startsWith(prefix)),
     );
   await live.waitFor(`${protocol} ${prefix}... on both sides`, () => found().every((f) => f.length > 0));

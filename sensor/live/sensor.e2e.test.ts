@@ -340,7 +340,8 @@ describe('understory sensor end to end', () => {
           shedErr = (shedErr + b.toString()).slice(-20_000);
         });
         const url = await lines(shedSensor, 'stderr', /\/healthz and \/metrics on (http:\/\/\S+)/, 120_000);
-        const gauge = async (name: string) => {
+        /** One sample of the sensor's /metrics (gauge or counter, any labels). */
+        const metric = async (name: string) => {
           const text = await (await fetch(`${url}/metrics`)).text();
           return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
         };
@@ -348,7 +349,7 @@ describe('understory sensor end to end', () => {
         shedWorkload.stdin!.write('run /warm 5\n');
         const warmed = lines(shedWorkload, 'stdout', /completed (\d+)/, 60_000);
         await until('keep ratio at its floor', deadline, async (seen) => {
-          const keep = await gauge('understory_sensor_capture_keep_ratio');
+          const keep = await metric('understory_sensor_capture_keep_ratio');
           seen(keep);
           return keep === 1 / 16 ? keep : undefined;
         });
@@ -381,11 +382,8 @@ describe('understory sensor end to end', () => {
           'sum(http_server_request_duration_seconds_count{resource="/shed/{id}",error="true"})',
         );
         expect(failed).toEqual([]);
-        expect(await gauge('understory_sensor_cpu_limit_cores')).toBe(0.005);
-        const text = await (await fetch(`${url}/metrics`)).text();
-        expect(
-          Number(/^understory_sensor_capture_shed_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]),
-        ).toBeGreaterThan(completed);
+        expect(await metric('understory_sensor_cpu_limit_cores')).toBe(0.005);
+        expect(await metric('understory_sensor_capture_shed_total')).toBeGreaterThan(completed);
       } finally {
         shedWorkload.kill();
         if (shedSensor && shedSensor.exitCode === null) {
