@@ -71,7 +71,11 @@ export function registerCaptureMetrics(registry: Registry, stats: () => CaptureS
 }
 
 /** The load shedder's state: the share of connections captured and the budget it keeps to. */
-export function registerShedderMetrics(registry: Registry, shedder: LoadShedder, cpuLimitCores: number): void {
+export function registerShedderMetrics(
+  registry: Registry,
+  shedder: LoadShedder,
+  cpuLimitCores: number,
+): void {
   new Gauge({
     name: 'understory_sensor_capture_keep_ratio',
     help: 'Fraction of connections captured (1: all; below 1 the sensor sheds load to stay in its CPU budget and RED counts are estimates)',
