@@ -367,9 +367,7 @@ Napi::Value CaptureSession::SetConfig(const Napi::CallbackInfo& info) {
   c.shed_lots = shed_lots_;
   c.shed_salt = shed_salt_;
   configured_ = true;
-  uint32_t zero = 0;
-  int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
-  if (err) ThrowBpf(env, "update", err, "the capture configuration");
+  WriteConfig(env, c);
   return env.Undefined();
 }
 
@@ -390,14 +388,10 @@ Napi::Value CaptureSession::SetShed(const Napi::CallbackInfo& info) {
       throw Napi::RangeError::New(env, "cannot set load shedding: salt must be an integer in 0..2^32-1");
     shed_salt_ = static_cast<uint32_t>(salt);
   }
-  uint32_t zero = 0;
-  capture_config c;
-  int err = bpf_map__lookup_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), 0);
-  if (err) ThrowBpf(env, "read", err, "the capture configuration");
+  capture_config c = ReadConfig(env);
   c.shed_lots = shed_lots_ = static_cast<uint32_t>(lots);
   c.shed_salt = shed_salt_;
-  err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
-  if (err) ThrowBpf(env, "update", err, "the capture configuration");
+  WriteConfig(env, c);
   return env.Undefined();
 }
 
@@ -442,11 +436,22 @@ int CaptureSession::SetPidBit(uint32_t pid) {
 // Makes every thread decide again whether it is captured (they cache the verdict per generation).
 void CaptureSession::BumpFilterGeneration(Napi::Env env) {
   if (!configured_) return;  // the first setConfig sets a new generation anyway
+  capture_config c = ReadConfig(env);
+  c.filter_gen = ++filter_gen_;
+  WriteConfig(env, c);
+}
+
+// The configuration entry as the kernel has it (changed in place by SetShed and filter changes).
+capture_config CaptureSession::ReadConfig(Napi::Env env) {
   uint32_t zero = 0;
   capture_config c;
   int err = bpf_map__lookup_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), 0);
   if (err) ThrowBpf(env, "read", err, "the capture configuration");
-  c.filter_gen = ++filter_gen_;
-  err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
+  return c;
+}
+
+void CaptureSession::WriteConfig(Napi::Env env, const capture_config& c) {
+  uint32_t zero = 0;
+  int err = bpf_map__update_elem(skel_->maps.capture_cfg, &zero, sizeof(zero), &c, sizeof(c), BPF_ANY);
   if (err) ThrowBpf(env, "update", err, "the capture configuration");
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 struct capture_bpf;  // generated skeleton (capture.skel.h)
+struct capture_config;  // capture.h
 struct bpf_link;
 struct ring_buffer;
 
@@ -33,6 +34,8 @@ class CaptureSession : public Napi::ObjectWrap<CaptureSession> {
   Napi::Value SetConfig(const Napi::CallbackInfo& info);
   Napi::Value SetFilter(const Napi::CallbackInfo& info);
   Napi::Value SetShed(const Napi::CallbackInfo& info);
+  capture_config ReadConfig(Napi::Env env);
+  void WriteConfig(Napi::Env env, const capture_config& c);
 
   void StopReader();
   void BumpFilterGeneration(Napi::Env env);
