@@ -8,7 +8,10 @@
  *
  * Reported (bench/results.tsv, no-sensor figure as baseline): throughput (the loss is 1 - ratio), p50/p99
  * latency, sensor CPU (its process plus the in-kernel program time from bpf_stats) per 10k req/s, sensor
- * RSS, and API calls parsed per request (a check that the sensor really parsed the traffic).
+ * RSS, and API calls parsed per request (a check that the sensor really parsed the traffic). Saturated
+ * throughput is also judged per round against the no-sensor windows just before and after each sensor's
+ * (`throughput_ratio_saturated_bracketed`, the median of those ratios), and the sensor's own estimate of its
+ * programs' time, what its CPU budget counts, is set against bpf_stats (`kernel_estimate_cores_*`).
  * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
  * (its TypeScript, eBPF program and addon, built in a temporary directory) in the same alternating rounds
@@ -102,6 +105,8 @@ interface Measured {
   dropsPerRequest?: number;
   /** Share of connections captured at the window's end (below 1: the sensor shed load). */
   keep?: number;
+  /** The sensor's own sampled estimate of its programs' time on traced calls, in cores. */
+  kernelEstimateCores?: number;
 }
 
 /**
@@ -119,10 +124,10 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const pid = sensor?.child.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const bpf0 = pid ? bpfNs(pid) : 0;
-  const c0 = sensor ? await counters(sensor.admin) : { calls: 0, drops: 0, keep: 1 };
+  const c0 = sensor ? await counters(sensor.admin) : undefined;
   const t0 = process.hrtime.bigint();
   const load = await run();
-  if (!sensor || !pid) return { load };
+  if (!sensor || !pid || !c0) return { load };
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const bpf = Math.max(0, bpfNs(pid) - bpf0 - backgroundNsPerS * elapsed);
   const processCores = (cpuSeconds(pid) - cpu0) / elapsed;
@@ -137,9 +142,15 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
     callsPerRequest: (c1.calls - c0.calls) / load.requests,
     dropsPerRequest: (c1.drops - c0.drops) / load.requests,
     keep: c1.keep,
+    kernelEstimateCores: (c1.kernelSeconds - c0.kernelSeconds) / elapsed,
   };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function avg(ms: Measured[]): Measured {
@@ -154,6 +165,7 @@ function avg(ms: Measured[]): Measured {
     callsPerRequest: o((m) => m.callsPerRequest),
     dropsPerRequest: o((m) => m.dropsPerRequest),
     keep: o((m) => m.keep),
+    kernelEstimateCores: o((m) => m.kernelEstimateCores),
   };
 }
 
@@ -174,10 +186,13 @@ async function scenario(
   const labels = ['saturated', ...RATE_FRACTIONS.map(rateLabel)];
   const base: Measured[][] = labels.map(() => []);
   const withSensor: Measured[][][] = builds.map(() => labels.map(() => []));
+  /** Per build, each round's saturated throughput over that of the no-sensor windows just before and after. */
+  const saturatedRatios: number[][] = builds.map(() => []);
   let rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Without and with alternate, so drift in the machine's load hits both alike.
-    base[0]!.push(await measure(() => wrk(url)));
+    let before = await measure(() => wrk(url));
+    base[0]!.push(before);
     if (rates.length === 0) rates = fixedRates(base[0]![0]!.load.rps);
     for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(() => hey(url, rate)));
     // The builds take turns going first, so neither always runs right after the baseline.
@@ -194,6 +209,12 @@ async function scenario(
       } finally {
         await stopSensor(sensor);
       }
+      // A no-sensor saturated window after each sensor's: the machine drifts by tens of percent within
+      // minutes here, so each sensor window is also judged against the two no-sensor windows around it.
+      const after = await measure(() => wrk(url));
+      base[0]!.push(after);
+      saturatedRatios[bi]!.push(runs[0]!.at(-1)!.load.rps / ((before.load.rps + after.load.rps) / 2));
+      before = after;
     }
   }
   for (const [bi, build] of builds.entries()) {
@@ -213,6 +234,25 @@ async function scenario(
           : '';
       const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${what} (${flags}) with remote write + OTLP to a local sink`;
       recordLoad(b, label, w, o, notes);
+      if (i === 0) {
+        const r = saturatedRatios[bi]!;
+        record({
+          benchmark: b,
+          metric: 'throughput_ratio_saturated_bracketed',
+          value: median(r),
+          unit: 'ratio',
+          notes: `${notes}; median over rounds of the sensor window's throughput over the mean of the no-sensor windows just before and after it (per round: ${r.map((x) => x.toFixed(3)).join(', ')})`,
+        });
+      }
+      if (w.kernelEstimateCores !== undefined && Number.isFinite(w.kernelEstimateCores))
+        record({
+          benchmark: b,
+          metric: `kernel_estimate_cores_${label}`,
+          value: w.kernelEstimateCores,
+          unit: 'cores',
+          baseline: w.bpfCores!,
+          notes: `${notes}; the sensor's own sampled estimate of its programs' time on traced calls (understory_sensor_capture_kernel_seconds_total, what its CPU budget counts) against bpf_stats' time of all its programs net of the idle background (baseline; includes the hooks' fixed cost)`,
+        });
       if (build.sensorArgs)
         record({
           benchmark: b,
@@ -249,12 +289,6 @@ async function scenario(
 }
 
 const PAIRED_WINDOWS = Number(process.env.BENCH_PAIRED_WINDOWS ?? 8);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /**
  * Paired mode (see the header): builds[0] and builds[1] capture the service together. The windows are run in

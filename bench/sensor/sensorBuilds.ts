@@ -97,8 +97,13 @@ export async function startSensor(pids: number[], sink: string, build: Build): P
   return { child, admin };
 }
 
-/** API calls stitched, ring-buffer drops so far and the share of connections captured, from /metrics. */
-export async function counters(admin: string): Promise<{ calls: number; drops: number; keep: number }> {
+/**
+ * API calls stitched, ring-buffer drops so far, the share of connections captured and the sensor's own
+ * estimate of its programs' time on traced calls, from /metrics.
+ */
+export async function counters(
+  admin: string,
+): Promise<{ calls: number; drops: number; keep: number; kernelSeconds: number }> {
   const text = await (await fetch(`${admin}/metrics`)).text();
   let calls = 0;
   for (const m of text.matchAll(/^sensor_tracker_calls_total\{[^}]*\} (\d+)/gm)) calls += Number(m[1]);
@@ -108,6 +113,7 @@ export async function counters(admin: string): Promise<{ calls: number; drops: n
     calls,
     drops: value('understory_sensor_capture_drops_total', Number.NaN),
     keep: value('understory_sensor_capture_keep_ratio', 1),
+    kernelSeconds: value('understory_sensor_capture_kernel_seconds_total', Number.NaN),
   };
 }
 

@@ -205,7 +205,8 @@ export function register(program: Command): void {
       .default(65_536),
     new Option(
       '--cpu-limit <cores>',
-      'CPU budget of the sensor process: above it, whole connections are left out of the capture and RED ' +
+      "CPU budget of the sensor (its process plus its eBPF programs' time on the applications' calls): " +
+        'above it, whole connections are left out of the capture and RED ' +
         "counts are scaled to estimate all traffic (0: off; default: 0.8 x the cgroup's CPU quota, else off)",
     ).argParser(nonNegativeNumber),
     new Option('--pod-logs-dir <dir>', "kubelet's pod log directory to tail (default: /var/log/pods)"),

@@ -77,7 +77,9 @@ enum capture_stat {
   CAPTURE_STAT_WAKEUPS = 6,         /* forced wake-ups of user space (backlog over threshold) */
   CAPTURE_STAT_UNWOKEN_BYTES = 7,   /* internal: bytes this CPU wrote since it last woke user space */
   CAPTURE_STAT_SHED = 8,            /* data events not captured because their connection is shed */
-  CAPTURE_STAT__COUNT = 9,
+  CAPTURE_STAT_KERNEL_NS = 9,       /* estimated program time on traced calls (sampled, see timer_start) */
+  CAPTURE_STAT_TIMER_TICK = 10,     /* internal: traced calls this CPU ran since it last timed one */
+  CAPTURE_STAT__COUNT = 11,
 };
 
 /* The per-CPU counters: one value of the `stats` per-CPU array (one lookup per event updates them all). */

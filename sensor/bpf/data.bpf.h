@@ -114,6 +114,28 @@ static __always_inline void read_args(__u8 sys, struct sys_args *a) {
   a->addr = (sys == CAPTURE_SYS_RECVFROM || sys == CAPTURE_SYS_SENDTO) ? PT_REGS_PARM5_SYSCALL(regs) : 0;
 }
 
+/* The state of this thread when its process is captured and the call moved bytes, else NULL. */
+static __always_inline struct thread_state *traced_call(long ret, struct capture_config **cfg, __u64 *id) {
+  if (ret <= 0) return 0;
+  *cfg = get_config();
+  if (!*cfg) return 0;
+  *id = bpf_get_current_pid_tgid();
+  return traced_thread(*id >> 32, *cfg);
+}
+
+/* A hook's entry: what follows the process filter is timed (sampled) as the capture's own cost. */
+#define TIMED_EXIT(ret, body)                                  \
+  do {                                                         \
+    struct capture_config *cfg;                                \
+    __u64 id;                                                  \
+    struct thread_state *ts = traced_call(ret, &cfg, &id);     \
+    if (!ts) return 0;                                         \
+    __u64 t0 = timer_start();                                  \
+    body;                                                      \
+    timer_stop(t0);                                            \
+    return 0;                                                  \
+  } while (0)
+
 /* One data event: `len` bytes moved through `buf` (iov == 0) or an iovec array; `peer` is the call's
  * sockaddr (unconnected UDP). */
 static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __s32 fd, __u64 len, __u64 buf,
@@ -200,18 +222,13 @@ static __always_inline struct conn_info *data_conn(struct sys_args *args, __u8 d
   return shed_now(c, cfg, args, dir, 0) ? 0 : c;
 }
 
-static __always_inline int data_exit(__u8 sys, long ret) {
-  if (ret <= 0) return 0;
-  struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  struct thread_state *ts = traced_thread(id >> 32, cfg);
-  if (!ts) return 0;
+static __always_inline void data_call(__u8 sys, long ret, struct capture_config *cfg, __u64 id,
+                                      struct thread_state *ts) {
   struct sys_args args;
   read_args(sys, &args);
   __u8 dir = (sys % 2 == 0) ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
   struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
-  if (!c) return 0;
+  if (!c) return;
   __u64 buf = args.buf, iov = 0, peer = args.addr;
   __u32 iovcnt = 0;
   if (sys == CAPTURE_SYS_READV || sys == CAPTURE_SYS_WRITEV) {
@@ -219,29 +236,27 @@ static __always_inline int data_exit(__u8 sys, long ret) {
     iovcnt = args.count;
   } else if (sys == CAPTURE_SYS_RECVMSG || sys == CAPTURE_SYS_SENDMSG) {
     struct user_msghdr msg = {};
-    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)args.buf)) return 0;
+    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)args.buf)) return;
     iov = (__u64)msg.msg_iov;
     iovcnt = (__u32)msg.msg_iovlen;
     peer = (__u64)msg.msg_name;
   }
   emit_one(c, sys, dir, args.fd, ret, buf, iov, iovcnt, peer, cfg);
-  return 0;
+}
+
+static __always_inline int data_exit(__u8 sys, long ret) {
+  TIMED_EXIT(ret, data_call(sys, ret, cfg, id, ts));
 }
 
 /* sendmmsg/recvmmsg: `ret` messages moved (glibc's resolver sends its A and AAAA queries this way); each
  * of the first CAPTURE_MAX_MMSG is reported as its own event with its own length. */
-static __always_inline int mmsg_exit(__u8 sys, long ret) {
-  if (ret <= 0) return 0;
-  struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  struct thread_state *ts = traced_thread(id >> 32, cfg);
-  if (!ts) return 0;
+static __always_inline void mmsg_call(__u8 sys, long ret, struct capture_config *cfg, __u64 id,
+                                      struct thread_state *ts) {
   struct sys_args args;
   read_args(sys, &args);
   __u8 dir = sys == CAPTURE_SYS_SENDMMSG ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
   struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
-  if (!c) return 0;
+  if (!c) return;
   for (int i = 0; i < CAPTURE_MAX_MMSG; i++) {
     if (i >= ret) break;
     struct mmsghdr m = {};
@@ -250,36 +265,30 @@ static __always_inline int mmsg_exit(__u8 sys, long ret) {
     emit_one(c, sys, dir, args.fd, m.msg_len, 0, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen,
              (__u64)m.msg_hdr.msg_name, cfg);
   }
-  return 0;
+}
+
+static __always_inline int mmsg_exit(__u8 sys, long ret) {
+  TIMED_EXIT(ret, mmsg_call(sys, ret, cfg, id, ts));
 }
 
 /* sendfile: the bytes come from a file, not from user memory, so the event carries their count only
  * (truncated, nothing captured). A parser still keeps its place in the stream: nginx sends static
  * bodies this way after writing the headers with writev. */
-static __always_inline int sendfile_exit(long ret) {
-  if (ret <= 0) return 0;
-  struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  struct thread_state *ts = traced_thread(id >> 32, cfg);
-  if (!ts) return 0;
+static __always_inline void sendfile_call(long ret, struct capture_config *cfg, __u64 id,
+                                          struct thread_state *ts) {
   struct sys_args args = {.sys = CAPTURE_SYS_SENDFILE};
   args.fd = (__s32)PT_REGS_PARM1_SYSCALL(syscall_regs()); /* out_fd */
   struct conn_info *c = data_conn(&args, CAPTURE_DIR_EGRESS, ts, cfg, id);
-  if (!c) return 0;
+  if (!c) return;
   emit_one(c, CAPTURE_SYS_SENDFILE, CAPTURE_DIR_EGRESS, args.fd, ret, 0, 0, 0, 0, cfg);
-  return 0;
 }
+
+static __always_inline int sendfile_exit(long ret) { TIMED_EXIT(ret, sendfile_call(ret, cfg, id, ts)); }
 
 /* splice between a socket and a pipe (proxies): like sendfile, the bytes stay in the kernel, so the
  * event carries their count only. Out to a socket is egress, in from a socket ingress. */
-static __always_inline int splice_exit(long ret) {
-  if (ret <= 0) return 0;
-  struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  struct thread_state *ts = traced_thread(id >> 32, cfg);
-  if (!ts) return 0;
+static __always_inline void splice_call(long ret, struct capture_config *cfg, __u64 id,
+                                        struct thread_state *ts) {
   struct pt_regs *regs = syscall_regs();
   struct sys_args args = {.sys = CAPTURE_SYS_SPLICE};
   args.fd = (__s32)PT_REGS_PARM3_SYSCALL(regs); /* fd_out */
@@ -289,10 +298,11 @@ static __always_inline int splice_exit(long ret) {
     dir = CAPTURE_DIR_INGRESS;
   }
   struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
-  if (!c) return 0;
+  if (!c) return;
   emit_one(c, CAPTURE_SYS_SPLICE, dir, args.fd, ret, 0, 0, 0, 0, cfg);
-  return 0;
 }
+
+static __always_inline int splice_exit(long ret) { TIMED_EXIT(ret, splice_call(ret, cfg, id, ts)); }
 
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(CAPTURE_SYS_READ, ctx->ret); }

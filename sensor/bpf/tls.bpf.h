@@ -39,32 +39,30 @@ static __always_inline __s32 tls_fd(__u64 id, struct tls_call *call, __s32 last_
   return -1;
 }
 
-static __always_inline int tls_exit(long ret) {
+static __always_inline void tls_call(long ret, struct thread_state *ts) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct thread_state *ts = get_thread(false);
-  if (!ts || !ts->tls_active) return 0;
   ts->tls_active = 0;
   struct tls_call call = ts->tls;
   if (call.len_ptr) {
     /* SSL_read_ex/SSL_write_ex return 1 on success and write the byte count to *len_ptr. */
     __u64 n = 0;
-    if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr)) return 0;
+    if (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr)) return;
     ret = (long)n;
   }
-  if (ret <= 0) return 0;
+  if (ret <= 0) return;
   struct capture_config *cfg = get_config();
-  if (!cfg) return 0;
+  if (!cfg) return;
   __u32 pid = id >> 32;
   __s32 fd = tls_fd(id, &call, ts->last_read_fd);
   __u8 dir = call.is_write ? CAPTURE_DIR_EGRESS : CAPTURE_DIR_INGRESS;
   struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start) : NULL;
   if (c) {
     struct sys_args a = {.fd = fd, .sys = call.is_write ? CAPTURE_SYS_SSL_WRITE : CAPTURE_SYS_SSL_READ};
-    if (shed_now(c, cfg, &a, dir, CAPTURE_FLAG_TLS)) return 0;
+    if (shed_now(c, cfg, &a, dir, CAPTURE_FLAG_TLS)) return;
   }
 
   struct scratch *s = get_scratch();
-  if (!s) return 0;
+  if (!s) return;
   fill_header(&s->ev.h, CAPTURE_KIND_DATA, c ? fd : -1);
   s->ev.h.ts_ns = call.start_ns;
   s->ev.h.flags = CAPTURE_FLAG_TLS;
@@ -88,7 +86,7 @@ static __always_inline int tls_exit(long ret) {
   __u32 got = copy_buf(s, call.buf, ret, cap);
   if (c) {
     emit_data(s, got, cfg);
-    return 0;
+    return;
   }
   /* No socket yet. A write: hold it until this thread next writes to a socket (Node writes the
    * ciphertext from libuv after SSL_write returns). Anything else, or a second write: unattributed. */
@@ -105,7 +103,7 @@ static __always_inline int tls_exit(long ret) {
   if (call.is_write) {
     __u32 zero = 0;
     struct pending_tls *pend = bpf_map_lookup_elem(&pending_scratch, &zero);
-    if (!pend) return 0;
+    if (!pend) return;
     pend->ssl = call.ssl;
     __u64 n = got;
     CLAMP_TO_MAX_DATA(n);
@@ -114,11 +112,20 @@ static __always_inline int tls_exit(long ret) {
     if (n < pend->ev.len) pend->ev.h.flags |= CAPTURE_FLAG_TRUNCATED;
     bpf_probe_read_kernel(pend->data, n, s->data);
     if (bpf_map_update_elem(&pending_writes, &id, pend, BPF_ANY) == 0) ts->has_pending = 1;
-    return 0;
+    return;
   }
   s->ev.h.flags |= CAPTURE_FLAG_UNATTRIBUTED;
   count(CAPTURE_STAT_TLS_UNATTRIBUTED, 1);
   emit_data(s, got, cfg);
+}
+
+/* A traced thread's SSL call returns (tls_enter filtered the process): timed like the syscall hooks. */
+static __always_inline int tls_exit(long ret) {
+  struct thread_state *ts = get_thread(false);
+  if (!ts || !ts->tls_active) return 0;
+  __u64 t0 = timer_start();
+  tls_call(ret, ts);
+  timer_stop(t0);
   return 0;
 }
 

@@ -110,6 +110,18 @@ describe('capture load shedding', () => {
     ]);
   });
 
+  it("estimates the programs' own time on the traced calls (kernelNs)", async () => {
+    const before = recorder.capture.stats().kernelNs;
+    // 64 connections: >= 256 traced data calls over at most a few CPUs, one in 16 per CPU timed.
+    const line = await command('many 64 k');
+    expect(line).toMatch(/^ports /);
+    await settle();
+    const timed = recorder.capture.stats().kernelNs - before;
+    expect(timed).toBeGreaterThan(0);
+    // Each timed call counts 16 times: the estimate moves in steps of 16 clock readings' differences.
+    expect(Number.isInteger(timed / 16)).toBe(true);
+  });
+
   it.each([
     ['no salt', 0, 'u'],
     ['a salt', 0x9e3779b9, 's'],

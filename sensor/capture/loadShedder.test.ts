@@ -5,14 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { cgroupCpuQuota, LOTS, LoadShedder } from './loadShedder.ts';
 
 /**
- * A sensor whose CPU per second is `perKeep * keep + idle` cores: what a process whose work scales with
- * the connections it captures looks like to the controller.
+ * A sensor whose CPU per second is `perKeep * keep + idle` cores, and whose eBPF programs take
+ * `kernelPerKeep * keep` cores of the applications' time: what a sensor whose work scales with the
+ * connections it captures looks like to the controller.
  */
-function simulated(limit: number, perKeep: number, idle = 0.01) {
+function simulated(limit: number, perKeep: number, idle = 0.01, kernelPerKeep = 0) {
   const applied: number[] = [];
   const salts: number[] = [];
   let nextSalt = 100;
-  const clock = { t: 0, cpu: 0, drops: 0, shed: 0, data: 0 };
+  const clock = { t: 0, cpu: 0, kernelNs: 0, drops: 0, shed: 0, data: 0 };
   const shedder = new LoadShedder({
     cpuLimitCores: limit,
     apply: (lots, salt) => {
@@ -21,7 +22,7 @@ function simulated(limit: number, perKeep: number, idle = 0.01) {
     },
     salt: () => nextSalt++,
     rotateMs: 10_000,
-    counters: () => ({ drops: clock.drops, shed: clock.shed }),
+    counters: () => ({ drops: clock.drops, shed: clock.shed, kernelNs: clock.kernelNs }),
     dataEvents: () => clock.data,
     cpuSeconds: () => clock.cpu,
     now: () => clock.t,
@@ -30,6 +31,7 @@ function simulated(limit: number, perKeep: number, idle = 0.01) {
   const second = (events = 10_000) => {
     clock.t += 1;
     clock.cpu += perKeep * shedder.keep + idle;
+    clock.kernelNs += kernelPerKeep * shedder.keep * 1e9;
     const seen = Math.round(events * shedder.keep);
     clock.data += seen;
     clock.shed += events - seen;
@@ -62,6 +64,20 @@ describe('LoadShedder', () => {
     expect(shedder.weight).toBeCloseTo(1 / keep, 9);
   });
 
+  it("counts the programs' time on the applications' calls in the budget", () => {
+    // The process alone (0.1 core at full capture) is under the 0.2 budget; with its programs it is not.
+    const { shedder, second } = simulated(0.2, 0.1, 0.01, 0.15);
+    for (let i = 0; i < 20; i++) second();
+    expect(shedder.kernelCores).toBeCloseTo(0.15 * shedder.keep, 6);
+    const used = 0.25 * shedder.keep + 0.01;
+    expect(used).toBeLessThanOrEqual(0.2);
+    expect(used).toBeGreaterThan(0.2 * 0.8 * 0.9);
+    // The same process without that program time is not shed at all.
+    const blind = simulated(0.2, 0.1, 0.01, 0);
+    for (let i = 0; i < 20; i++) blind.second();
+    expect(blind.shedder.keep).toBe(1);
+  });
+
   it('while shedding, a new salt every rotateMs changes which connections are left out', () => {
     const { shedder, applied, salts, clock, second } = simulated(0.2, 0.8);
     for (let i = 0; i < 25; i++) second();
@@ -89,7 +105,7 @@ describe('LoadShedder', () => {
   it('captures everything again once the load is gone, and never goes below minKeep', () => {
     const { shedder, applied, clock, second } = simulated(0.05, 10);
     for (let i = 0; i < 10; i++) second();
-    expect(shedder.keep).toBe(1 / 16);
+    expect(shedder.keep).toBe(1 / 64);
     // Load gone: the CPU per captured share drops to almost nothing.
     for (let i = 0; i < 30; i++) {
       clock.t += 1;

@@ -10,35 +10,39 @@ import { readFileSync } from 'node:fs';
  * (a hash of its port pair against a threshold, `shed_lots` in capture.h), and the connections kept are
  * captured whole, so their calls stay exact.
  *
- * Control: once per interval the sensor process's CPU (all threads, user + system) over the interval is
- * compared with the budget. Above it, or when the ring dropped events, the kept fraction shrinks in
+ * Control: once per interval the sensor's CPU over the interval is compared with the budget: its process
+ * (all threads, user + system) plus its eBPF programs' time on the observed applications' calls (the
+ * kernel's sampled estimate, `kernelNs`), which the applications pay for and the process's CPU does not
+ * show. Above it, or when the ring dropped events, the kept fraction shrinks in
  * proportion (at most to a quarter per step); below 80 % of the budget it grows again by at most 25 % per
  * step; in between it holds, so the fraction settles instead of oscillating. It never goes below
  * `minKeep`, so every busy workload still yields some calls, and while it sheds the kernel's salt changes
  * every `rotateMs`, so the connections left out change too (a workload with one pooled connection is not
- * left out for good; each change drops the calls in flight on the connections it switches). The eBPF
- * programs' own time runs on the application's threads and is not part of the process CPU; leaving
- * connections out cuts most of it too.
+ * left out for good; each change drops the calls in flight on the connections it switches). A hook's fixed
+ * cost (the tracepoint, the process filter, the lot of a connection left out) remains at any share.
  *
  * Estimates: RED metrics of a shed capture are scaled by `weight`, the measured ratio of data events
  * seen plus left out to data events seen over the last interval, so rates and counts stay estimates of
  * the whole traffic (`understory_sensor_capture_keep_ratio` says when they are).
  */
 export interface LoadShedderOptions {
-  /** CPU budget of the sensor process in cores (> 0). */
+  /** CPU budget in cores (> 0): the sensor process plus its eBPF programs' time on traced calls. */
   cpuLimitCores: number;
   /**
    * Sets the kernel's threshold: connections whose 16-bit lot is below `lots` are left out; a `salt`
    * changes which connections draw which lot (absent: the salt stays).
    */
   apply: (lots: number, salt?: number) => void;
-  /** The kernel's counters: ring drops and data events left out, both cumulative. */
-  counters: () => { drops: number; shed: number };
+  /**
+   * The kernel's counters, cumulative: ring drops, data events left out, and the programs' estimated time
+   * on traced calls in ns (absent: not counted in the budget).
+   */
+  counters: () => { drops: number; shed: number; kernelNs?: number };
   /** Data events user space received, cumulative. */
   dataEvents: () => number;
   /** Control interval. Default 1000 ms. */
   intervalMs?: number;
-  /** Smallest kept fraction, 1/65536 .. 1. Default 1/16. */
+  /** Smallest kept fraction, 1/65536 .. 1. Default 1/64. */
   minKeep?: number;
   /**
    * While shedding, a new salt this often (>= intervalMs), so the connections left out change: a workload
@@ -72,6 +76,8 @@ export class LoadShedder {
   weight = 1;
   /** Process CPU over the last interval, in cores. */
   cpuCores = 0;
+  /** eBPF program time on traced calls over the last interval, in cores (the kernel's estimate). */
+  kernelCores = 0;
   /** Steps that lowered the kept fraction. */
   shrinks = 0;
   /** Salts set (rotations while shedding). */
@@ -81,11 +87,13 @@ export class LoadShedder {
   private lastRotation = 0;
   private readonly cpuSeconds: () => number;
   private readonly now: () => number;
-  private last: { t: number; cpu: number; drops: number; shed: number; data: number } | undefined;
+  private last:
+    | { t: number; cpu: number; kernel: number; drops: number; shed: number; data: number }
+    | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: LoadShedderOptions) {
-    const o = { intervalMs: 1000, minKeep: 1 / 16, rotateMs: 30_000, ...options };
+    const o = { intervalMs: 1000, minKeep: 1 / 64, rotateMs: 30_000, ...options };
     if (!(Number.isFinite(o.cpuLimitCores) && o.cpuLimitCores > 0 && o.cpuLimitCores <= 1024))
       throw new Error(`cannot shed load: cpuLimitCores is ${o.cpuLimitCores}, want 0 < cores <= 1024`);
     if (!(Number.isInteger(o.intervalMs) && o.intervalMs >= 100 && o.intervalMs <= 60_000))
@@ -123,13 +131,21 @@ export class LoadShedder {
 
   /** One control step (the timer's; tests call it with their own clocks). */
   step(): void {
-    const { drops, shed } = this.o.counters();
-    const now = { t: this.now(), cpu: this.cpuSeconds(), drops, shed, data: this.o.dataEvents() };
+    const { drops, shed, kernelNs = 0 } = this.o.counters();
+    const now = {
+      t: this.now(),
+      cpu: this.cpuSeconds(),
+      kernel: kernelNs / 1e9,
+      drops,
+      shed,
+      data: this.o.dataEvents(),
+    };
     const last = this.last;
     this.last = now;
     if (last === undefined || now.t <= last.t) return;
-    const used = Math.max(0, now.cpu - last.cpu) / (now.t - last.t);
-    this.cpuCores = used;
+    this.cpuCores = Math.max(0, now.cpu - last.cpu) / (now.t - last.t);
+    this.kernelCores = Math.max(0, now.kernel - last.kernel) / (now.t - last.t);
+    const used = this.cpuCores + this.kernelCores;
     const seen = now.data - last.data;
     const left = now.shed - last.shed;
     // Too few events to measure (an idle second): the share set is the best guess for the next batch.

@@ -60,6 +60,17 @@ export function registerCaptureMetrics(registry: Registry, stats: () => CaptureS
       },
     });
   }
+  let lastKernelNs = 0;
+  new Counter({
+    name: 'understory_sensor_capture_kernel_seconds_total',
+    help: "Estimated time of the sensor's eBPF programs on the observed applications' calls (sampled; beyond the hooks' fixed cost).",
+    registers: [registry],
+    collect() {
+      const now = Number(stats().kernelNs ?? 0);
+      if (now > lastKernelNs) this.inc((now - lastKernelNs) / 1e9);
+      lastKernelNs = now;
+    },
+  });
   new Gauge({
     name: 'understory_sensor_capture_tls_binaries',
     help: 'Binaries with OpenSSL uprobes attached.',
@@ -86,7 +97,7 @@ export function registerShedderMetrics(
   });
   new Gauge({
     name: 'understory_sensor_cpu_limit_cores',
-    help: 'CPU budget of the sensor process (load shedding above it)',
+    help: "CPU budget of the sensor: its process plus its eBPF programs' time on traced calls (load shedding above it)",
     registers: [registry],
     collect() {
       this.set(cpuLimitCores);

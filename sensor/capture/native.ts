@@ -18,6 +18,11 @@ export interface NativeStats {
   wakeups: number;
   /** Data events not captured because their connection was shed (load shedding). */
   shed: number;
+  /**
+   * Estimated time of the eBPF programs on traced calls, in ns (sampled one call in 16 per CPU): what the
+   * capture adds to the observed applications' calls, beyond a hook's fixed cost.
+   */
+  kernelNs: number;
   records: number;
   batches: number;
   batchBytes: number;

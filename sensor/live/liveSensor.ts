@@ -45,7 +45,8 @@ export interface LiveSensorOptions {
   /** `k8s.cluster.name` on every span and log resource, `k8s_cluster_name` on every series. */
   clusterName?: string;
   /**
-   * CPU budget of the sensor process in cores: above it, whole connections are left out of the capture
+   * CPU budget of the sensor in cores (its process plus its eBPF programs' estimated time on traced
+   * calls): above it, whole connections are left out of the capture
    * and RED counts are scaled to estimate the whole traffic (capture/loadShedder.ts). 0 or absent: off.
    */
   cpuLimitCores?: number;

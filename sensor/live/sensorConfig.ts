@@ -31,7 +31,7 @@ export const sensorSectionSchema = z.strictObject({
   tlsBinary: z.array(z.string().min(1)).optional(),
   decodeAs: z.record(z.string().regex(/^\d{1,5}$/), z.string()).optional(),
   maxConnections: z.number().int().positive().optional(),
-  /** CPU budget of the sensor process in cores (load shedding above it); 0: off. */
+  /** CPU budget of the sensor in cores, its eBPF programs' time included (load shedding above it); 0: off. */
   cpuLimit: z.number().min(0).max(1024).optional(),
   /** false: no container logs even with a `logs` section. */
   logs: z.boolean().optional(),

@@ -301,7 +301,7 @@ Napi::Value CaptureSession::Stats(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   static const char* names[CAPTURE_STAT__COUNT] = {"events", "drops", "droppedBytes", "truncated",
                                                    "tlsCiphertextSkipped", "tlsUnattributed", "wakeups", "",
-                                                   "shed"};
+                                                   "shed", "kernelNs", ""};
   if (loaded_) {
     int ncpu = libbpf_num_possible_cpus();
     std::vector<capture_counters> values(ncpu > 0 ? ncpu : 1);
