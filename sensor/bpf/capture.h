@@ -97,7 +97,9 @@ struct capture_header {
   __s32 fd;
   __u8 kind;
   __u8 flags;
-  __u16 reserved;
+  /* Data events: calls of this thread left out by load shedding since its previous event (at most 65535
+   * here, the rest on the next), so user space can estimate per process what it did not see. */
+  __u16 shed_before;
 };
 
 struct capture_tuple {

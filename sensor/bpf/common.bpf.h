@@ -148,6 +148,13 @@ static __always_inline void submit(void *rec, __u64 size, struct capture_config 
   bpf_ringbuf_submit(rec, wake_flags(c, cfg, size));
 }
 
+/* Hands the calls this thread left out since its last event to the event being built (see shed_before). */
+static __always_inline void report_shed(struct capture_header *h, struct thread_state *ts) {
+  __u32 n = ts->shed_since < 0xffff ? ts->shed_since : 0xffff;
+  h->shed_before = (__u16)n;
+  ts->shed_since -= n;
+}
+
 static __always_inline void fill_header(struct capture_header *h, __u8 kind, __s32 fd) {
   __u64 id = bpf_get_current_pid_tgid();
   h->ts_ns = bpf_ktime_get_ns();
@@ -156,5 +163,5 @@ static __always_inline void fill_header(struct capture_header *h, __u8 kind, __s
   h->fd = fd;
   h->kind = kind;
   h->flags = 0;
-  h->reserved = 0;
+  h->shed_before = 0;
 }

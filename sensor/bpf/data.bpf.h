@@ -139,10 +139,12 @@ static __always_inline struct thread_state *traced_call(long ret, struct capture
 /* One data event: `len` bytes moved through `buf` (iov == 0) or an iovec array; `peer` is the call's
  * sockaddr (unconnected UDP). */
 static __always_inline void emit_one(struct conn_info *c, __u8 sys, __u8 dir, __s32 fd, __u64 len, __u64 buf,
-                                     __u64 iov, __u32 iovcnt, __u64 peer, struct capture_config *cfg) {
+                                     __u64 iov, __u32 iovcnt, __u64 peer, struct capture_config *cfg,
+                                     struct thread_state *ts) {
   struct scratch *s = get_scratch();
   if (!s) return;
   fill_header(&s->ev.h, CAPTURE_KIND_DATA, fd);
+  report_shed(&s->ev.h, ts);
   s->ev.t = c->t;
   s->ev.len = (__u32)len;
   s->ev.direction = dir;
@@ -219,7 +221,9 @@ static __always_inline struct conn_info *data_conn(struct sys_args *args, __u8 d
     return 0;
   }
   if (dir == CAPTURE_DIR_INGRESS) ts->last_read_fd = args->fd;
-  return shed_now(c, cfg, args, dir, 0) ? 0 : c;
+  if (!shed_now(c, cfg, args, dir, 0)) return c;
+  ts->shed_since++;
+  return 0;
 }
 
 static __always_inline void data_call(__u8 sys, long ret, struct capture_config *cfg, __u64 id,
@@ -241,7 +245,7 @@ static __always_inline void data_call(__u8 sys, long ret, struct capture_config 
     iovcnt = (__u32)msg.msg_iovlen;
     peer = (__u64)msg.msg_name;
   }
-  emit_one(c, sys, dir, args.fd, ret, buf, iov, iovcnt, peer, cfg);
+  emit_one(c, sys, dir, args.fd, ret, buf, iov, iovcnt, peer, cfg, ts);
 }
 
 static __always_inline int data_exit(__u8 sys, long ret) {
@@ -263,7 +267,7 @@ static __always_inline void mmsg_call(__u8 sys, long ret, struct capture_config 
     if (bpf_probe_read_user(&m, sizeof(m), (void *)(args.buf + i * sizeof(struct mmsghdr)))) break;
     if (m.msg_len == 0) continue;
     emit_one(c, sys, dir, args.fd, m.msg_len, 0, (__u64)m.msg_hdr.msg_iov, (__u32)m.msg_hdr.msg_iovlen,
-             (__u64)m.msg_hdr.msg_name, cfg);
+             (__u64)m.msg_hdr.msg_name, cfg, ts);
   }
 }
 
@@ -280,7 +284,7 @@ static __always_inline void sendfile_call(long ret, struct capture_config *cfg, 
   args.fd = (__s32)PT_REGS_PARM1_SYSCALL(syscall_regs()); /* out_fd */
   struct conn_info *c = data_conn(&args, CAPTURE_DIR_EGRESS, ts, cfg, id);
   if (!c) return;
-  emit_one(c, CAPTURE_SYS_SENDFILE, CAPTURE_DIR_EGRESS, args.fd, ret, 0, 0, 0, 0, cfg);
+  emit_one(c, CAPTURE_SYS_SENDFILE, CAPTURE_DIR_EGRESS, args.fd, ret, 0, 0, 0, 0, cfg, ts);
 }
 
 static __always_inline int sendfile_exit(long ret) { TIMED_EXIT(ret, sendfile_call(ret, cfg, id, ts)); }
@@ -299,7 +303,7 @@ static __always_inline void splice_call(long ret, struct capture_config *cfg, __
   }
   struct conn_info *c = data_conn(&args, dir, ts, cfg, id);
   if (!c) return;
-  emit_one(c, CAPTURE_SYS_SPLICE, dir, args.fd, ret, 0, 0, 0, 0, cfg);
+  emit_one(c, CAPTURE_SYS_SPLICE, dir, args.fd, ret, 0, 0, 0, 0, cfg, ts);
 }
 
 static __always_inline int splice_exit(long ret) { TIMED_EXIT(ret, splice_call(ret, cfg, id, ts)); }

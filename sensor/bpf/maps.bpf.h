@@ -64,6 +64,8 @@ struct thread_state {
   __u8 traced;      /* traced() verdict for this thread, valid while verdict_gen == config filter_gen */
   __u8 reserved;
   __u32 verdict_gen;
+  __u32 shed_since; /* data calls of this thread left out (load shedding) not yet reported */
+  __u32 reserved2;
 };
 
 struct ssl_key {

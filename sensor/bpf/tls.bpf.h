@@ -58,7 +58,10 @@ static __always_inline void tls_call(long ret, struct thread_state *ts) {
   struct conn_info *c = fd >= 0 ? lookup_conn(pid, fd, CAPTURE_ROLE_UNKNOWN, ts->proc_start) : NULL;
   if (c) {
     struct sys_args a = {.fd = fd, .sys = call.is_write ? CAPTURE_SYS_SSL_WRITE : CAPTURE_SYS_SSL_READ};
-    if (shed_now(c, cfg, &a, dir, CAPTURE_FLAG_TLS)) return;
+    if (shed_now(c, cfg, &a, dir, CAPTURE_FLAG_TLS)) {
+      ts->shed_since++;
+      return;
+    }
   }
 
   struct scratch *s = get_scratch();
@@ -66,6 +69,7 @@ static __always_inline void tls_call(long ret, struct thread_state *ts) {
   fill_header(&s->ev.h, CAPTURE_KIND_DATA, c ? fd : -1);
   s->ev.h.ts_ns = call.start_ns;
   s->ev.h.flags = CAPTURE_FLAG_TLS;
+  report_shed(&s->ev.h, ts);
   s->ev.len = (__u32)ret;
   s->ev.direction = dir;
   s->ev.syscall = call.is_write ? CAPTURE_SYS_SSL_WRITE : CAPTURE_SYS_SSL_READ;

@@ -94,6 +94,11 @@ describe('capture load shedding', () => {
     shed(0);
     expect(await command('again 3')).toBe('ok');
     await recorder.waitFor('~r3~ read by the client', () => texts().includes('client ingress ~r3~ false'));
+    // The four calls left out are reported per thread with the child's next events (shed_before).
+    const childShed = recorder.events
+      .filter((e) => e.kind === 'data' && e.pid === child.pid)
+      .reduce((n, e) => n + (e.shedBefore ?? 0), 0);
+    expect(childShed).toBe(4);
     expect(texts()).toEqual([
       'client egress ~a1~ false',
       'server ingress ~a1~ false',

@@ -70,6 +70,11 @@ export interface DataEvent extends EventBase {
    * stale. An event with `length` 0 and this flag only says the connection is being left out from now on.
    */
   readonly resync: boolean;
+  /**
+   * Data calls of this thread the kernel left out (load shedding) since its previous event: what this
+   * process did that was not seen (absent: 0).
+   */
+  readonly shedBefore?: number;
   readonly syscall: SyscallName;
 }
 
@@ -236,6 +241,10 @@ export class RecordCursor {
   get flags(): number {
     return this.v.getUint8(this.at + L['header.flags']);
   }
+  /** Data records: calls of this thread left out by load shedding since its previous record. */
+  get shedBefore(): number {
+    return this.v.getUint16(this.at + L['header.shedBefore'], true);
+  }
   /** Data records: bytes the call moved. */
   get length(): number {
     return this.v.getUint32(this.at + L['data.len'], true);
@@ -336,6 +345,9 @@ class DataEventView extends EventView implements DataEvent {
   }
   get resync(): boolean {
     return (this.flags & FLAG_RESYNC) !== 0;
+  }
+  get shedBefore(): number {
+    return this.v.getUint16(this.at + L['header.shedBefore'], true);
   }
   get syscall(): SyscallName {
     return SYSCALLS[this.v.getUint8(this.at + L['data.syscall'])] ?? 'read';

@@ -14,6 +14,7 @@ export const L = {
   'header.fd': 16,
   'header.kind': 20,
   'header.flags': 21,
+  'header.shedBefore': 22,
   tupleSize: 40,
   'tuple.laddr': 0,
   'tuple.raddr': 16,

@@ -78,6 +78,40 @@ describe('LoadShedder', () => {
     expect(blind.shedder.keep).toBe(1);
   });
 
+  it('weights each process by its own events seen and left out, else by the overall ratio', () => {
+    let pidCounts = new Map<number, { seen: number; shed: number }>();
+    const clock = { t: 0, data: 0, shed: 0 };
+    const shedder = new LoadShedder({
+      cpuLimitCores: 1,
+      apply: () => undefined,
+      counters: () => ({ drops: 0, shed: clock.shed }),
+      dataEvents: () => clock.data,
+      pidCounts: () => pidCounts,
+      cpuSeconds: () => 0,
+      now: () => clock.t,
+    });
+    shedder.step();
+    // Process 7's connections were all kept, process 8 lost 63 in 64 of its events: overall 1 in 4 seen.
+    pidCounts = new Map([
+      [7, { seen: 900, shed: 0 }],
+      [8, { seen: 100, shed: 6300 }],
+      [9, { seen: 0, shed: 10 }],
+    ]);
+    clock.t = 1;
+    clock.data = 1000;
+    clock.shed = 6310;
+    shedder.step();
+    expect(shedder.weightOf(7)).toBe(1);
+    expect(shedder.weightOf(8)).toBe(64);
+    expect(shedder.weight).toBeCloseTo(7.31, 9);
+    // No events of its own seen (9), unknown (10) or no pid: the overall ratio.
+    expect(shedder.weightOf(9)).toBe(shedder.weight);
+    expect(shedder.weightOf(10)).toBe(shedder.weight);
+    expect(shedder.weightOf(undefined)).toBe(shedder.weight);
+    shedder.stop();
+    expect(shedder.weightOf(8)).toBe(1);
+  });
+
   it('while shedding, a new salt every rotateMs changes which connections are left out', () => {
     const { shedder, applied, salts, clock, second } = simulated(0.2, 0.8);
     for (let i = 0; i < 25; i++) second();

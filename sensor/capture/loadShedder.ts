@@ -21,9 +21,12 @@ import { readFileSync } from 'node:fs';
  * left out for good; each change drops the calls in flight on the connections it switches). A hook's fixed
  * cost (the tracepoint, the process filter, the lot of a connection left out) remains at any share.
  *
- * Estimates: RED metrics of a shed capture are scaled by `weight`, the measured ratio of data events
- * seen plus left out to data events seen over the last interval, so rates and counts stay estimates of
- * the whole traffic (`understory_sensor_capture_keep_ratio` says when they are).
+ * Estimates: RED metrics of a shed capture are scaled so rates and counts stay estimates of the whole
+ * traffic (`understory_sensor_capture_keep_ratio` says when they are): a call of process P counts for P's
+ * data events seen plus left out over those seen in the last interval (`weightOf`). The kernel tells each
+ * event how many calls of its thread were left out before it, so each process gets its own ratio: a
+ * process whose few connections all drew high lots is not scaled up by the share the busy ones lost.
+ * `weight` is the same ratio over all processes, for a process without a count of its own.
  */
 export interface LoadShedderOptions {
   /** CPU budget in cores (> 0): the sensor process plus its eBPF programs' time on traced calls. */
@@ -40,6 +43,11 @@ export interface LoadShedderOptions {
   counters: () => { drops: number; shed: number; kernelNs?: number };
   /** Data events user space received, cumulative. */
   dataEvents: () => number;
+  /**
+   * Per process, the data events seen and left out since the last call (LiveSource.takeShedCounts);
+   * absent: every process gets the overall `weight`.
+   */
+  pidCounts?: () => ReadonlyMap<number, { seen: number; shed: number }>;
   /** Control interval. Default 1000 ms. */
   intervalMs?: number;
   /** Smallest kept fraction, 1/65536 .. 1. Default 1/64. */
@@ -74,6 +82,8 @@ export class LoadShedder {
   keep = 1;
   /** Factor RED counts are multiplied by: data events (seen + left out) / seen, over the last interval. */
   weight = 1;
+  /** Per process: the factor of its calls over the last interval (see weightOf). */
+  private pidWeights: ReadonlyMap<number, number> = new Map();
   /** Process CPU over the last interval, in cores. */
   cpuCores = 0;
   /** eBPF program time on traced calls over the last interval, in cores (the kernel's estimate). */
@@ -82,7 +92,8 @@ export class LoadShedder {
   shrinks = 0;
   /** Salts set (rotations while shedding). */
   rotations = 0;
-  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now' | 'salt'>>;
+  private readonly o: Required<Omit<LoadShedderOptions, 'cpuSeconds' | 'now' | 'salt' | 'pidCounts'>> &
+    Pick<LoadShedderOptions, 'pidCounts'>;
   private readonly salt: () => number;
   private lastRotation = 0;
   private readonly cpuSeconds: () => number;
@@ -127,6 +138,7 @@ export class LoadShedder {
     if (this.keep < 1) this.o.apply(0);
     this.keep = 1;
     this.weight = 1;
+    this.pidWeights = new Map();
   }
 
   /** One control step (the timer's; tests call it with their own clocks). */
@@ -150,6 +162,10 @@ export class LoadShedder {
     const left = now.shed - last.shed;
     // Too few events to measure (an idle second): the share set is the best guess for the next batch.
     this.weight = seen >= MIN_MEASURED ? (seen + left) / seen : 1 / this.keep;
+    const weights = new Map<number, number>();
+    for (const [pid, c] of this.o.pidCounts?.() ?? [])
+      if (c.seen > 0) weights.set(pid, (c.seen + c.shed) / c.seen);
+    this.pidWeights = weights;
     const limit = this.o.cpuLimitCores;
     let keep = this.keep;
     if (used > limit) keep *= Math.max(MAX_SHRINK, (AIM * limit) / used);
@@ -159,6 +175,11 @@ export class LoadShedder {
     keep = Math.min(1, Math.max(this.o.minKeep, keep));
     if (keep < this.keep) this.shrinks++;
     this.set(keep, now.t);
+  }
+
+  /** What a call of process `pid` counts for in RED metrics: its own ratio, else the overall one. */
+  weightOf(pid: number | undefined): number {
+    return (pid === undefined ? undefined : this.pidWeights.get(pid)) ?? this.weight;
   }
 
   private set(keep: number, t: number): void {

@@ -75,6 +75,7 @@ export function encodeBatch(events: readonly CaptureEvent[]): EventBatch {
         (ev.messageStart ? 4 : 0) |
         (ev.truncated ? 8 : 0) |
         (ev.resync ? 16 : 0);
+      out.writeUInt16LE(ev.shedBefore ?? 0, r + L['header.shedBefore']);
       out.writeUInt32LE(ev.length, r + L['data.len']);
       out.writeUInt32LE(ev.data.length, r + L['data.capLen']);
       out[r + L['data.direction']] = ev.direction === 'egress' ? 1 : 2;

@@ -90,4 +90,20 @@ describe('LiveSensor load shedding', () => {
     (s.shedder as unknown as { o: { apply: (lots: number, salt?: number) => void } }).o.apply(40_000, 7);
     expect(calls).toEqual([[40_000, 7]]);
   });
+
+  it('counts per process while the kernel sheds, and weights each call by its process', () => {
+    const s = new LiveSensor({ capture: {}, pipeline: {}, cpuLimitCores: 0.5, registry: new Registry() });
+    s.capture.setShed = () => undefined;
+    const o = (s.shedder as unknown as { o: { apply: (lots: number) => void; pidCounts: () => unknown } }).o;
+    const counting = () => (s.source as unknown as { shedCounts?: unknown }).shedCounts !== undefined;
+    o.apply(40_000);
+    expect(counting()).toBe(true);
+    expect(o.pidCounts()).toBeInstanceOf(Map);
+    o.apply(0);
+    expect(counting()).toBe(false);
+    (s.shedder as unknown as { pidWeights: Map<number, number> }).pidWeights = new Map([[31, 5]]);
+    const weight = (s as unknown as { callWeight: (c: { pid?: number }) => number }).callWeight;
+    expect(weight({ pid: 31 })).toBe(5);
+    expect(weight({ pid: 32 })).toBe(s.shedder!.weight);
+  });
 });

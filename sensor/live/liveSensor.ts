@@ -60,6 +60,8 @@ export class LiveSensor implements Component {
   readonly pipeline: SensorPipeline;
   readonly logs: ContainerLogs | undefined;
   readonly shedder: LoadShedder | undefined;
+  /** Under load shedding, what a call counts for in RED metrics: its process's ratio (LoadShedder.weightOf). */
+  private readonly callWeight = (call: ApiCall) => this.shedder?.weightOf(call.pid) ?? 1;
   private readonly log: Logger = logger('sensor');
   private readonly pending: ApiCall[] = [];
   private started: Component[] = [];
@@ -96,10 +98,14 @@ export class LiveSensor implements Component {
     if (o.cpuLimitCores !== undefined && o.cpuLimitCores > 0) {
       const shedder = new LoadShedder({
         cpuLimitCores: o.cpuLimitCores,
-        apply: (lots, salt) => this.capture.setShed(lots, salt),
+        apply: (lots, salt) => {
+          this.capture.setShed(lots, salt);
+          this.source.countShedPerPid(lots > 0);
+        },
         counters: () => this.capture.stats(),
         // What was captured: markers say a connection is being left out, they carry no traffic.
         dataEvents: () => this.source.stats.dataEvents - this.source.stats.markers,
+        pidCounts: () => this.source.takeShedCounts(),
       });
       this.shedder = shedder;
       registerShedderMetrics(o.registry, shedder, o.cpuLimitCores);
@@ -153,7 +159,7 @@ export class LiveSensor implements Component {
     if (this.pending.length === 0) return;
     const calls = this.pending.splice(0);
     this.o.onCalls?.(calls);
-    this.pipeline.consume(calls, this.shedder?.weight ?? 1);
+    this.pipeline.consume(calls, this.shedder ? this.callWeight : 1);
   }
 
   /** The capture's counters; after shutdown, the last ones read before the capture stopped. */

@@ -36,6 +36,7 @@ function data(
     tls?: boolean;
     unattributed?: boolean;
     resync?: boolean;
+    shedBefore?: number;
   } = {},
 ): DataEvent {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
@@ -55,6 +56,7 @@ function data(
     unattributed: opts.unattributed ?? false,
     messageStart: true,
     resync: opts.resync ?? false,
+    shedBefore: opts.shedBefore ?? 0,
     syscall: direction === 'egress' ? 'write' : 'read',
   };
 }
@@ -318,6 +320,36 @@ describe.each([
     ]);
     expect(calls[1]!.resource).not.toContain('\0');
     expect(src.stats.gaps).toBe(0);
+  });
+
+  it('load shedding: counts per process the data events seen and those the kernel left out before them', () => {
+    const { src, feed } = source();
+    const a = tuple(8080, 52001);
+    const b = tuple(5432, 52002);
+    const ev = (pid: number, t: Tuple, shedBefore: number, text = 'x') =>
+      data(pid, 9, t, 'ingress', text, { role: 'server', shedBefore });
+    feed(ev(21, a, 5));
+    expect(src.takeShedCounts().size).toBe(0); // not counting: nothing is shed
+    src.countShedPerPid(true);
+    feed(ev(21, a, 3), ev(21, a, 0), ev(22, b, 7));
+    // A marker (empty, RESYNC) carries a count but no traffic: not seen.
+    feed(data(23, 9, b, 'egress', '', { role: 'server', resync: true, shedBefore: 4 }));
+    expect([...src.takeShedCounts()].sort()).toEqual([
+      [21, { seen: 2, shed: 3 }],
+      [22, { seen: 1, shed: 7 }],
+      [23, { seen: 0, shed: 4 }],
+    ]);
+    // What was left out of a process none of whose events was seen waits for its next interval.
+    feed(ev(21, a, 1));
+    expect([...src.takeShedCounts()].sort()).toEqual([
+      [21, { seen: 1, shed: 1 }],
+      [23, { seen: 0, shed: 4 }],
+    ]);
+    feed(ev(23, b, 2));
+    expect([...src.takeShedCounts()]).toEqual([[23, { seen: 1, shed: 6 }]]);
+    src.countShedPerPid(false);
+    feed(ev(21, a, 9));
+    expect(src.takeShedCounts().size).toBe(0);
   });
 
   it('load shedding: a RESYNC marker drops what is held for the channel, without a call or a mis-pairing', () => {

@@ -61,6 +61,12 @@ export interface LiveSourceOptions {
   maxFillBytes?: number;
 }
 
+/** Data events of one process seen by user space and left out by the kernel (load shedding). */
+export interface PidShedCount {
+  seen: number;
+  shed: number;
+}
+
 export interface LiveSourceStats {
   events: number;
   dataEvents: number;
@@ -138,6 +144,8 @@ export class LiveSource {
   private readonly idleTimeoutNs: bigint;
   private lastExpireNs = 0n;
   private readonly fillViews = new Map<number, Uint8Array>();
+  /** Per-process data events seen and left out, while the capture sheds load (countShedPerPid). */
+  private shedCounts: Map<number, PidShedCount> | undefined;
 
   constructor(options: LiveSourceOptions) {
     this.maxConnections = options.tracker?.maxConnections ?? 65_536;
@@ -250,11 +258,45 @@ export class LiveSource {
     return this.tracker.stats;
   }
 
+  /**
+   * Starts (true) or stops counting, per process, the data events seen and those the kernel left out
+   * (`shedBefore`): while the capture sheds load, what RED counts of each process are scaled by.
+   */
+  countShedPerPid(on: boolean): void {
+    if (!on) this.shedCounts = undefined;
+    else this.shedCounts ??= new Map();
+  }
+
+  /**
+   * The per-process counts since the last call (empty when not counting); a process with events left out
+   * but none seen keeps its count for the next call, so none is lost to an interval it happened to miss.
+   */
+  takeShedCounts(): Map<number, PidShedCount> {
+    const counts = this.shedCounts;
+    if (counts === undefined) return new Map();
+    const next = new Map<number, PidShedCount>();
+    for (const [pid, c] of counts) if (c.seen === 0 && c.shed > 0) next.set(pid, { seen: 0, shed: c.shed });
+    this.shedCounts = next;
+    return counts;
+  }
+
+  private countShed(pid: number, shedBefore: number, length: number): void {
+    const counts = this.shedCounts!;
+    let c = counts.get(pid);
+    if (c === undefined) {
+      c = { seen: 0, shed: 0 };
+      counts.set(pid, c);
+    }
+    c.shed += shedBefore;
+    if (length > 0) c.seen++; // an empty event is a marker: it carries no traffic
+  }
+
   /** A data record read through the cursor; known TCP sockets never build an event object. */
   private dataRecord(c: RecordCursor, ts: bigint): void {
     this.stats.dataEvents++;
     const flags = c.flags;
     const fd = c.fd;
+    if (this.shedCounts !== undefined) this.countShed(c.pid, c.shedBefore, c.length);
     if ((flags & FLAG_UNATTRIBUTED) !== 0 || fd < 0) {
       this.stats.unattributed++;
       return;
@@ -271,6 +313,7 @@ export class LiveSource {
 
   private data(ev: DataEvent): void {
     this.stats.dataEvents++;
+    if (this.shedCounts !== undefined) this.countShed(ev.pid, ev.shedBefore ?? 0, ev.length);
     if (ev.unattributed || ev.fd < 0) {
       this.stats.unattributed++;
       return;

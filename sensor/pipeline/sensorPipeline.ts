@@ -196,9 +196,10 @@ export class SensorPipeline implements Component {
 
   /**
    * Caller keeps ownership of `calls`; nothing here holds on to the array. `weight`: how many calls each one
-   * stands for in the RED metrics (> 1 while the capture sheds load; spans are not weighted).
+   * stands for in the RED metrics (> 1 while the capture sheds load; spans are not weighted), one factor
+   * for all or per call.
    */
-  consume(calls: readonly ApiCall[], weight = 1): void {
+  consume(calls: readonly ApiCall[], weight: number | ((call: ApiCall) => number) = 1): void {
     for (const call of calls) {
       try {
         this.identity?.observe(call);
@@ -206,7 +207,7 @@ export class SensorPipeline implements Component {
         const resource = this.templater.template(id.workload, call.protocol, call.resource);
         // Once per call for both stages (a BigInt difference is a heap allocation).
         const ns = Number(call.endNs - call.startNs);
-        this.aggregator.observe(call, id, resource, ns, weight);
+        this.aggregator.observe(call, id, resource, ns, typeof weight === 'number' ? weight : weight(call));
         const key = this.baselineKey(id.workload, call, resource);
         const reason = this.sampler.decide(call, id.workload, key, ns / 1e6);
         if (reason && this.otlp) this.otlp.export(this.spans.build(call, id, resource, reason));

@@ -18,6 +18,8 @@ export interface RecordedEvent {
   tls?: boolean;
   /** Data: earlier bytes of the connection were left out (load shedding). */
   resync?: boolean;
+  /** Data: calls of the thread left out (load shedding) since its previous event. */
+  shedBefore?: number;
   comm?: string;
   childPid?: number;
 }
@@ -104,6 +106,7 @@ export function copyEvent(ev: CaptureEvent): RecordedEvent {
         data: Buffer.from(ev.data),
         tls: ev.tls,
         resync: ev.resync,
+        shedBefore: ev.shedBefore ?? 0,
       };
     case 'connect':
     case 'accept':

@@ -19,6 +19,7 @@ Napi::Object Layout(Napi::Env env) {
   set("header.fd", offsetof(capture_header, fd));
   set("header.kind", offsetof(capture_header, kind));
   set("header.flags", offsetof(capture_header, flags));
+  set("header.shedBefore", offsetof(capture_header, shed_before));
   set("tupleSize", sizeof(capture_tuple));
   set("tuple.laddr", offsetof(capture_tuple, laddr));
   set("tuple.raddr", offsetof(capture_tuple, raddr));
