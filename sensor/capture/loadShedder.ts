@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
  * Control: once per interval the sensor's CPU over the interval is compared with the budget: its process
  * (all threads, user + system) plus its eBPF programs' time on the observed applications' calls (the
  * kernel's sampled estimate, `kernelNs`), which the applications pay for and the process's CPU does not
- * show. Above it, or when the ring dropped events, the kept fraction shrinks in
- * proportion (at most to a quarter per step); below 80 % of the budget it grows again by at most 25 % per
- * step; in between it holds, so the fraction settles instead of oscillating. It never goes below
+ * show. Above it, or when the ring dropped events, the kept fraction shrinks in proportion (at most to a
+ * quarter per step); below 80 % of the budget it grows again by at most 25 % per step; in between it
+ * holds, so the fraction settles instead of oscillating. It never goes below
  * `minKeep`, so every busy workload still yields some calls, and while it sheds the kernel's salt changes
  * every `rotateMs`, so the connections left out change too (a workload with one pooled connection is not
  * left out for good; each change drops the calls in flight on the connections it switches). A hook's fixed
