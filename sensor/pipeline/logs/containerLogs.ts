@@ -182,6 +182,11 @@ export class ContainerLogs implements Component {
       () => c.recoveredRotations,
     );
     counter(
+      'sensor_container_logs_renamed_copies_total',
+      'Paths found to hold a file already read under another path (a rotation that keeps the extension)',
+      () => c.renamedCopies,
+    );
+    counter(
       'sensor_container_logs_failed_deliveries_total',
       'Batches given up (shutdown, full queue): their file commits no further this run',
       () => c.failedDeliveries,

@@ -2,6 +2,7 @@ import {
   appendFileSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -76,6 +77,72 @@ describe('FileTailer', () => {
     expect(got).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(t.counts.rotations).toBe(1);
     t.close();
+  });
+
+  describe("a rotation that keeps the extension (logrotate's `extension`), with a `*.log` pattern", () => {
+    /** Every `*.log` of the directory, as a `*.log` host file pattern lists them (sorted). */
+    function globbed(dir: string) {
+      const got: string[] = [];
+      const make = () =>
+        new FileTailer({
+          files: () =>
+            readdirSync(dir)
+              .filter((n) => n.endsWith('.log'))
+              .sort()
+              .map((n) => join(dir, n)),
+          onLines: (_p, lines) => {
+            got.push(...lines);
+          },
+          stateFile: join(dir, 'offsets.json'),
+          fromStart: true,
+        });
+      return { got, make };
+    }
+
+    // `app.1.log` sorts before `app.log` (the copy is seen while the old path still holds the file);
+    // `app.log.old.log` after it (the old path has let go of it by then).
+    it.each([['app.1.log'], ['app.log.old.log']])(
+      'renamed to %s: every line once, the copy not read again from its start',
+      async (rotated) => {
+        const { dir } = setup();
+        const app = join(dir, 'app.log');
+        writeFileSync(app, 'a\nb\n');
+        const { got, make } = globbed(dir);
+        const t = make();
+        await t.poll();
+        appendFileSync(app, 'c\n');
+        renameSync(app, join(dir, rotated));
+        writeFileSync(app, 'd\n');
+        await t.poll();
+        await t.poll();
+        appendFileSync(join(dir, rotated), 'late\n'); // the application had not reopened yet
+        appendFileSync(app, 'e\n');
+        await t.poll();
+        expect([...got].sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'late']);
+        expect(t.counts.renamedCopies).toBe(1);
+        t.close();
+      },
+    );
+
+    it('renamed while the sensor was down: the copy is read from the saved offset, once', async () => {
+      const { dir } = setup();
+      const app = join(dir, 'app.log');
+      writeFileSync(app, 'a\n');
+      const first = globbed(dir);
+      let t = first.make();
+      await t.poll();
+      t.close();
+      expect(first.got).toEqual(['a']);
+      appendFileSync(app, 'b\n');
+      renameSync(app, join(dir, 'app.1.log'));
+      writeFileSync(app, 'c\n');
+      const second = globbed(dir);
+      t = second.make();
+      await t.poll();
+      await t.poll();
+      expect([...second.got].sort()).toEqual(['b', 'c']);
+      t.close();
+    });
   });
 
   it('starts over after a truncation (copytruncate)', async () => {

@@ -28,11 +28,17 @@ import { dirname, join } from 'node:path';
  *   emitted later (a timeout) commit through `addReceipt`; what is held when a file ends, through `onFileEnd`.
  * - A file rotated while the sensor was down is looked for by its saved (dev, inode) among the files of
  *   the same directory (kubelet's `0.log.<timestamp>`, logrotate's `.1`) and read to its end first.
+ * - A new path holding a file another listed path follows or followed (logrotate's `extension` option
+ *   renames `app.log` to `app.1.log`, which a `*.log` pattern lists too; a hard link) is not read from its
+ *   start: it waits while the other path still holds the file, then starts where that path stopped.
  * - Bounds: at most `maxReadBytes` per file per poll; a line longer than `maxLineBytes` is cut (and the rest
  *   of it skipped).
  *
  * One poll at a time (`poll` awaits the previous one); runs on the event loop with small synchronous reads.
  */
+/** Polls a stopped file's end is remembered for its renamed copy (see FileTailer.retired). */
+const RETIRED_POLLS = 3;
+
 /** Where the lines of one `onLines` call sit in their file. */
 export interface LineChunk {
   dev: number;
@@ -134,6 +140,15 @@ export class FileTailer {
   private dirty = false;
   private running: Promise<void> = Promise.resolve();
   private firstPollDone = false;
+  /** The paths of the current poll. */
+  private listed: ReadonlySet<string> = new Set();
+  /**
+   * Files a path stopped following (rotated away or dropped from the list), by `dev:ino`: the offset it
+   * read them to and the poll it stopped at. Kept RETIRED_POLLS polls: a renamed copy shows up in the same
+   * poll or the next, and the file still exists then, so its inode cannot have been reused.
+   */
+  private readonly retired = new Map<string, { offset: number; poll: number }>();
+  private polls = 0;
   private readonly maxRead: number;
   private readonly maxLine: number;
   readonly counts = {
@@ -144,6 +159,8 @@ export class FileTailer {
     errors: 0,
     /** Lines read again from a file that was rotated while the sensor was down. */
     recoveredRotations: 0,
+    /** New paths found to be a renamed copy of a file read under another path (started where it stopped). */
+    renamedCopies: 0,
     failedDeliveries: 0,
   };
 
@@ -178,11 +195,15 @@ export class FileTailer {
 
   private async pollOnce(): Promise<void> {
     const paths = new Set(this.o.files());
+    this.listed = paths;
+    this.polls++;
+    for (const [key, r] of this.retired) if (this.polls - r.poll > RETIRED_POLLS) this.retired.delete(key);
     for (const [path, f] of this.followed) {
       if (paths.has(path)) continue;
       await this.drainAll(path, f); // gone from the list: read what is left, then forget it
       closeSync(f.fd);
       this.followed.delete(path);
+      this.retire(f);
       this.enqueue(path, { forget: true, state: 'ok' });
     }
     for (const path of paths) {
@@ -206,7 +227,19 @@ export class FileTailer {
       const known = s && s.dev === st.dev && s.ino === st.ino && s.offset <= st.size;
       if (s && !known && !this.firstPollDone) await this.recoverRotated(path, s);
       const fromStart = this.o.fromStart || this.firstPollDone || this.saved[path] !== undefined;
-      const offset = known ? s.offset : fromStart ? 0 : st.size;
+      let offset = known ? s.offset : fromStart ? 0 : st.size;
+      if (!known) {
+        const key = `${st.dev}:${st.ino}`;
+        const retired = this.retired.get(key);
+        if (retired !== undefined && retired.offset <= st.size) {
+          offset = retired.offset; // a renamed copy of a file read up to here under its old path
+          this.retired.delete(key);
+          this.counts.renamedCopies++;
+        } else if (this.heldElsewhere(path, st.dev, st.ino)) {
+          closeSync(fd);
+          return; // another path reads it (to its end, if it was rotated away): look again next poll
+        }
+      }
       f = { fd, dev: st.dev, ino: st.ino, offset, carry: Buffer.alloc(0), skipping: false };
       if (known && validMarks(s.marks)) f.replay = s.marks;
       this.followed.set(path, f);
@@ -225,6 +258,7 @@ export class FileTailer {
       await this.drainAll(path, f);
       closeSync(f.fd);
       this.followed.delete(path);
+      this.retire(f);
       // Committed in order: only after the old file's last lines were.
       this.enqueue(path, { position: { dev: now.dev, ino: now.ino, offset: 0 }, state: 'ok' });
       await this.follow(path);
@@ -397,11 +431,31 @@ export class FileTailer {
         const before = this.counts.lines;
         await this.drainAll(path, f);
         this.counts.recoveredRotations += this.counts.lines - before;
+        this.retire(f);
       } finally {
         closeSync(fd);
       }
       return;
     }
+  }
+
+  /** `f` was read to its end and closed: a renamed copy of it listed now or next poll starts there. */
+  private retire(f: Followed): void {
+    this.retired.set(`${f.dev}:${f.ino}`, { offset: f.offset, poll: this.polls });
+  }
+
+  /**
+   * Does another listed path hold this file: follow it now, or (first poll) have it as its saved
+   * position, which that path resumes or, rotated while we were down, recovers to its end?
+   */
+  private heldElsewhere(path: string, dev: number, ino: number): boolean {
+    for (const [other, f] of this.followed) if (other !== path && f.dev === dev && f.ino === ino) return true;
+    if (this.firstPollDone) return false;
+    for (const other of this.listed) {
+      const s = this.saved[other];
+      if (other !== path && s && s.dev === dev && s.ino === ino && !this.followed.has(other)) return true;
+    }
+    return false;
   }
 
   /** Reads a file that is being left (rotated or removed) to its end. */

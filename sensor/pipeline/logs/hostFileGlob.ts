@@ -11,6 +11,8 @@ import { join } from 'node:path';
  * Wildcards never match rotated or compressed siblings (`error.log.1`, `app.log-20261125`, `.gz`): the tailer
  * already reads a rotated file to its end through the descriptor it holds, so following the sibling as a
  * new file would read it twice. A pattern without wildcards names its file literally (no such filter).
+ * Rotations that keep the extension (`app.log` -> `app.1.log`) do match; the tailer knows the copy by its
+ * inode and starts it where the old path stopped.
  */
 export interface HostFileGlob {
   pattern: string;
