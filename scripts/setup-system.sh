@@ -16,7 +16,7 @@ PKGS=(
   "nats-server:nats-server" "rabbitmq-server:rabbitmq-server"
   "nginx:nginx" "h2o:h2o" "dig:dnsutils" "kcat:kcat"
   "clickhouse-server:clickhouse-server" "capsh:libcap2-bin" "setpriv:util-linux" "ip:iproute2"
-  "make:make" "g++:g++" "python3:python3"
+  "make:make" "g++:g++" "python3:python3" "lz4:lz4"
 )
 
 missing=()

@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
+import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { callsFromPcap } from '../testkit-b/goldenCalls.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
+import { decompressRecords, MAX_DECOMPRESSED } from './compression.ts';
 import { spec } from './index.ts';
 import { MAX_HEADERS, MAX_RECORDS, readRecordBatch } from './records.ts';
 import { batch, be, frame, produceV3, record, uv } from './testWire.ts';
@@ -21,9 +26,14 @@ describe('kafka record batches', () => {
 
   it.each([
     [
-      'a compressed batch is counted, not decoded',
+      'a batch whose records are not what its codec says is counted, not decoded',
       batch([record('k', 'v', [])], { attributes: 1 }),
-      { count: 1, compressed: true, headers: [] },
+      { count: 1, compressed: true, codec: 'gzip', headers: [] },
+    ],
+    [
+      'a zstd batch is counted, not decoded (no zstd in Node 20)',
+      batch([[0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]], { count: 1, attributes: 4 }),
+      { count: 1, compressed: true, codec: 'zstd', headers: [] },
     ],
     ['an older message format has no headers', batch([record('k', 'v', [])], { magic: 1 }), undefined],
     ['too short for a batch header', Buffer.alloc(40), undefined],
@@ -195,5 +205,101 @@ describe('kafka record batches', () => {
       'messaging.destination.partition.id': '0',
     });
     expect(produce?.reqHeaders?.sw8).toMatch(/^1-YmI3OWZhMzQtZDAzZi00YmMyLThmYTktOTc5YWY3ODc3NDI2-/);
+  });
+});
+
+/** Records compressed by real encoders: kafkajs' own record batch (gzip), the snappy package, the lz4 tool. */
+describe('kafka compressed record batches', () => {
+  const require = createRequire(import.meta.url);
+  const records = Array.from({ length: 12 }, (_, i) =>
+    record(`user-${i}`, JSON.stringify({ order: i, note: 'n'.repeat(40) }), [['traceparent', TP(i)]]),
+  );
+  const plain = Buffer.from(records.flat());
+  const want = {
+    count: 12,
+    compressed: true,
+    key: 'user-0',
+    headers: Array.from({ length: MAX_RECORDS }, (_, i) => ({ traceparent: TP(i) })),
+  };
+  const xerial = (block: Buffer) =>
+    Buffer.concat([
+      Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]),
+      Buffer.from([...be(1, 4), ...be(1, 4), ...be(block.length, 4)]),
+      block,
+    ]);
+
+  async function kafkajsGzip(): Promise<Buffer> {
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+      RecordBatch: (o: object) => Promise<{ buffer: Buffer }>;
+    };
+    const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (o: object) => unknown;
+    const encoded = await RecordBatch({
+      compression: 1,
+      lastOffsetDelta: 11,
+      records: Array.from({ length: 12 }, (_, i) =>
+        Record({
+          offsetDelta: i,
+          key: Buffer.from(`user-${i}`),
+          value: Buffer.from(JSON.stringify({ order: i, note: 'n'.repeat(40) })),
+          headers: { traceparent: Buffer.from(TP(i)) },
+        }),
+      ),
+    });
+    return encoded.buffer;
+  }
+
+  const cases: [string, () => Promise<Buffer>][] = [
+    ['gzip (kafkajs)', kafkajsGzip],
+    [
+      'snappy, xerial framing',
+      async () => batch([[...xerial(compressSync(plain))]], { count: 12, attributes: 2 }),
+    ],
+    ['snappy, raw block', async () => batch([[...compressSync(plain)]], { count: 12, attributes: 2 })],
+    [
+      'lz4 frame (lz4 tool)',
+      async () =>
+        batch([[...execFileSync('lz4', ['-c', '-q'], { input: plain })]], { count: 12, attributes: 3 }),
+    ],
+  ];
+
+  it.each(cases)('%s: the records are decompressed and read', async (_name, make) => {
+    const b = await make();
+    const got = readRecordBatch(b, 0, b.length)!;
+    expect({ ...got, codec: undefined }).toEqual({ ...want, codec: undefined });
+    expect(got.codec).toBe(['gzip', 'snappy', 'lz4'][(b.readInt16BE(21) & 7) - 1]);
+  });
+
+  it.each(cases)(
+    '%s: cut by the capture (zeros after 60 % of the records), the first records still are',
+    async (_name, make) => {
+      const b = await make();
+      const half = 61 + Math.floor((b.length - 61) * 0.6);
+      const cut = Buffer.concat([b.subarray(0, half), Buffer.alloc(b.length - half)]);
+      const got = readRecordBatch(cut, 0, cut.length)!;
+      expect(got.count).toBe(12);
+      expect(got.headers.length).toBeGreaterThan(0);
+      expect(got.headers.length).toBeLessThan(MAX_RECORDS);
+      // What was decoded is right; nothing made up from the fill.
+      got.headers.forEach((h, i) => expect(h).toEqual({ traceparent: TP(i) }));
+    },
+  );
+
+  it('bounds what one batch may decompress to', () => {
+    const flood = Buffer.alloc(4 * MAX_DECOMPRESSED, 0x41);
+    for (const [codec, blob] of [
+      [1, gzipSync(flood)],
+      [2, compressSync(flood)],
+      [3, execFileSync('lz4', ['-c', '-q'], { input: flood })],
+    ] as const)
+      expect(decompressRecords(codec, blob)?.length, `codec ${codec}`).toBe(MAX_DECOMPRESSED);
+  });
+
+  it('a compressed Produce of several records links to each traceparent', async () => {
+    const b = await kafkajsGzip();
+    const [call] = drive(spec, [
+      { type: 'request', tsNs: 1n, data: produceV3(b, { correlationId: 9, acks: 0 }) },
+    ]).calls;
+    expect(call!.attributes?.['messaging.kafka.batch.compression']).toBe('gzip');
+    expect(call!.links).toEqual(Array.from({ length: MAX_RECORDS }, (_, i) => ({ traceparent: TP(i) })));
   });
 });

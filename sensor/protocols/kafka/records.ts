@@ -1,3 +1,4 @@
+import { CODECS, type Codec, decompressRecords } from './compression.ts';
 import { KafkaReader, OutOfRange } from './reader.ts';
 
 /**
@@ -6,8 +7,9 @@ import { KafkaReader, OutOfRange } from './reader.ts';
  * each decoded record's headers (where OpenTelemetry-instrumented producers put `traceparent`).
  *
  * Bounded: at most MAX_RECORDS records and MAX_HEADERS headers per record are decoded, keys and values cut at
- * MAX_TEXT characters. A compressed batch (attributes bits 0-2) is counted but not decoded (its records are
- * one compressed blob); older message formats (magic 0/1) have no headers. The capture keeps only a message's
+ * MAX_TEXT characters. The records of a compressed batch (gzip, snappy, lz4) are decompressed first, as far
+ * as the captured bytes go (compression.ts); a zstd batch is counted but not decoded. Older message formats
+ * (magic 0/1) have no headers. The capture keeps only a message's
  * first bytes and fills what it skipped with zeros, so decoding stops quietly at the first record that does
  * not fit its stated length or the batch, or whose key or header name holds a NUL (the fill): what was read
  * before stays.
@@ -16,6 +18,8 @@ export interface BatchSummary {
   /** Records in the batch (its header's count). */
   count: number;
   compressed: boolean;
+  /** The codec of a compressed batch. */
+  codec?: Codec;
   /** The first record's key (text, cut), when it has one and was decoded. */
   key?: string;
   /** Headers of each decoded record, in order (empty objects for records without headers). */
@@ -44,8 +48,13 @@ export function readRecordBatch(buf: Uint8Array, start: number, end: number): Ba
     const count = r.int32();
     if (count < 0) return undefined;
     const out: BatchSummary = { count, compressed: (attributes & 0x07) !== 0, headers: [] };
-    if (out.compressed) return out;
-    readRecords(buf, r, batchEnd, out);
+    if (!out.compressed) {
+      readRecords(buf, r, batchEnd, out);
+      return out;
+    }
+    out.codec = CODECS[attributes & 0x07] ?? undefined;
+    const records = decompressRecords(attributes & 0x07, buf.subarray(r.pos, batchEnd));
+    if (records) readRecords(records, new KafkaReader(records, 0, records.length), records.length, out);
     return out;
   } catch (e) {
     if (e instanceof OutOfRange) return undefined;

@@ -73,6 +73,7 @@ function makeCall(req: KafkaFrame, resp: KafkaFrame | undefined, meta: Connectio
     if (batch.key !== undefined && batch.key !== '') attributes['messaging.kafka.message.key'] = batch.key;
     if (batch.count > 1) attributes['messaging.batch.message_count'] = batch.count;
     if (batch.compressed) attributes['messaging.kafka.batch.compressed'] = true;
+    if (batch.codec) attributes['messaging.kafka.batch.compression'] = batch.codec;
     // One message sent: its headers are the call's (a traceparent makes the span its child). Several, or
     // any received (a pull is not part of the producer's trace, only linked to it): links.
     const single = key === API.Produce && batch.count === 1;
