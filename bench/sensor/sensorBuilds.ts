@@ -73,7 +73,8 @@ export async function startSensor(pids: number[], sink: string, build: Build): P
     '--stats-interval',
     '0',
     '--no-logs',
-    // No budget unless the variant sets one (the default would follow this machine's cgroup quota).
+    // No budget unless the variant sets one (the default would follow this machine's cgroup quota); ring
+    // drops still shed connections, as by default.
     ...(build.sensorArgs ?? (build.reference ? [] : ['--cpu-limit', '0'])),
   ];
   // The flags go on the command line (build.nodeArgs); none inherited from the bench's own NODE_OPTIONS.

@@ -43,6 +43,7 @@ interface SensorOptions extends PipelineFlags {
   decodeAs: Map<number, ProtocolName>;
   maxConnections: number;
   cpuLimit?: number;
+  loadShedding: boolean;
   clusterName?: string;
   hostProc?: string;
   ingestTokenFile?: string;
@@ -239,6 +240,11 @@ export function register(program: Command): void {
     ['--debug-calls', 'print every API call on stdout as a JSON line'],
     ['--no-tls', 'do not attach OpenSSL uprobes (no TLS plaintext)'],
     ['--no-logs', 'do not tail container logs'],
+    [
+      '--no-load-shedding',
+      'never leave connections out of the capture: without it, ring-buffer drops (events of every busy ' +
+        'connection lost at random) shrink the share of connections captured even without --cpu-limit',
+    ],
     ['--logs-from-start', 'read log files found at start-up from their beginning (default: only new lines)'],
     ['--no-admin', 'do not serve /healthz and /metrics'],
     [
@@ -326,6 +332,11 @@ function effectiveSettings(
       decodeAs: Object.fromEntries(opts.decodeAs),
       maxConnections: opts.maxConnections,
       cpuLimit: cpuLimitCores(opts) || 'off',
+      loadShedding: opts.loadShedding
+        ? cpuLimitCores(opts)
+          ? 'cpu budget and ring drops'
+          : 'ring drops'
+        : 'off',
       dataDir: opts.dataDir,
       clusterName: opts.clusterName ?? null,
       hostProc: opts.hostProc ?? null,
@@ -406,6 +417,7 @@ function build(
     decodeAs: opts.decodeAs,
     maxConnections: opts.maxConnections,
     cpuLimitCores: cpuLimitCores(opts),
+    loadShedding: opts.loadShedding,
     ingestToken,
     clusterName: opts.clusterName,
     registry,

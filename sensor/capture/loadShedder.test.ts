@@ -165,9 +165,41 @@ describe('LoadShedder', () => {
     expect(applied.at(-1)).toBe(0);
   });
 
+  it('without a CPU budget, ring drops alone shrink the share, and it grows back while there are none', () => {
+    const applied: number[] = [];
+    const clock = { t: 0, cpu: 0, drops: 0 };
+    const shedder = new LoadShedder({
+      cpuLimitCores: 0,
+      apply: (lots) => applied.push(lots),
+      counters: () => ({ drops: clock.drops, shed: 0 }),
+      dataEvents: () => 0,
+      cpuSeconds: () => clock.cpu,
+      now: () => clock.t,
+    });
+    shedder.step();
+    const second = (drops: number, cpu = 3) => {
+      clock.t += 1;
+      clock.cpu += cpu; // however busy: no budget to keep to
+      clock.drops += drops;
+      shedder.step();
+    };
+    second(0);
+    expect(shedder.keep).toBe(1);
+    second(500);
+    expect(shedder.keep).toBeCloseTo(0.7, 9);
+    second(20);
+    expect(shedder.keep).toBeCloseTo(0.49, 9);
+    second(0);
+    expect(shedder.keep).toBeCloseTo(0.6125, 9);
+    for (let i = 0; i < 5; i++) second(0);
+    expect(shedder.keep).toBe(1);
+    expect(applied.at(-1)).toBe(0);
+  });
+
   it('refuses a budget or interval out of range', () => {
     const base = { apply: () => {}, counters: () => ({ drops: 0, shed: 0 }), dataEvents: () => 0 };
-    expect(() => new LoadShedder({ ...base, cpuLimitCores: 0 })).toThrow(/cpuLimitCores is 0/);
+    expect(() => new LoadShedder({ ...base, cpuLimitCores: -1 })).toThrow(/cpuLimitCores is -1/);
+    expect(() => new LoadShedder({ ...base, cpuLimitCores: 2000 })).toThrow(/cpuLimitCores is 2000/);
     expect(() => new LoadShedder({ ...base, cpuLimitCores: Number.NaN })).toThrow(/cpuLimitCores/);
     expect(() => new LoadShedder({ ...base, cpuLimitCores: 1, intervalMs: 5 })).toThrow(/intervalMs is 5/);
     expect(() => new LoadShedder({ ...base, cpuLimitCores: 1, minKeep: 0 })).toThrow(/minKeep is 0/);

@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
  * kernel's sampled estimate, `kernelNs`), which the applications pay for and the process's CPU does not
  * show. Above it, or when the ring dropped events, the kept fraction shrinks in proportion (at most to a
  * quarter per step); below 80 % of the budget it grows again by at most 25 % per step; in between it
- * holds, so the fraction settles instead of oscillating. It never goes below
+ * holds, so the fraction settles instead of oscillating. Without a budget only ring drops shrink it, and it
+ * grows back by 25 % per step while there are none. It never goes below
  * `minKeep`, so every busy workload still yields some calls, and while it sheds the kernel's salt changes
  * every `rotateMs`, so the connections left out change too (a workload with one pooled connection is not
  * left out for good; each change drops the calls in flight on the connections it switches). A hook's fixed
@@ -29,7 +30,10 @@ import { readFileSync } from 'node:fs';
  * `weight` is the same ratio over all processes, for a process without a count of its own.
  */
 export interface LoadShedderOptions {
-  /** CPU budget in cores (> 0): the sensor process plus its eBPF programs' time on traced calls. */
+  /**
+   * CPU budget in cores (> 0): the sensor process plus its eBPF programs' time on traced calls. 0: none,
+   * only ring drops shrink the share (and it grows back while there are none).
+   */
   cpuLimitCores: number;
   /**
    * Sets the kernel's threshold: connections whose 16-bit lot is below `lots` are left out; a `salt`
@@ -105,8 +109,8 @@ export class LoadShedder {
 
   constructor(options: LoadShedderOptions) {
     const o = { intervalMs: 1000, minKeep: 1 / 64, rotateMs: 30_000, ...options };
-    if (!(Number.isFinite(o.cpuLimitCores) && o.cpuLimitCores > 0 && o.cpuLimitCores <= 1024))
-      throw new Error(`cannot shed load: cpuLimitCores is ${o.cpuLimitCores}, want 0 < cores <= 1024`);
+    if (!(Number.isFinite(o.cpuLimitCores) && o.cpuLimitCores >= 0 && o.cpuLimitCores <= 1024))
+      throw new Error(`cannot shed load: cpuLimitCores is ${o.cpuLimitCores}, want 0 <= cores <= 1024`);
     if (!(Number.isInteger(o.intervalMs) && o.intervalMs >= 100 && o.intervalMs <= 60_000))
       throw new Error(`cannot shed load: intervalMs is ${o.intervalMs}, want 100..60000`);
     if (!(o.minKeep >= 1 / LOTS && o.minKeep <= 1))
@@ -166,12 +170,12 @@ export class LoadShedder {
     for (const [pid, c] of this.o.pidCounts?.() ?? [])
       if (c.seen > 0) weights.set(pid, (c.seen + c.shed) / c.seen);
     this.pidWeights = weights;
-    const limit = this.o.cpuLimitCores;
+    const limit = this.o.cpuLimitCores > 0 ? this.o.cpuLimitCores : Number.POSITIVE_INFINITY;
     let keep = this.keep;
     if (used > limit) keep *= Math.max(MAX_SHRINK, (AIM * limit) / used);
     else if (now.drops > last.drops) keep *= DROP_SHRINK;
     else if (used < GROW_BELOW * limit && keep < 1)
-      keep *= Math.min(MAX_GROW, used > 0 ? (AIM * limit) / used : MAX_GROW);
+      keep *= Math.min(MAX_GROW, used > 0 ? (AIM * limit) / used : MAX_GROW); // no budget: MAX_GROW
     keep = Math.min(1, Math.max(this.o.minKeep, keep));
     if (keep < this.keep) this.shrinks++;
     this.set(keep, now.t);

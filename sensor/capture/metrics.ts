@@ -97,7 +97,7 @@ export function registerShedderMetrics(
   });
   new Gauge({
     name: 'understory_sensor_cpu_limit_cores',
-    help: "CPU budget of the sensor: its process plus its eBPF programs' time on traced calls (load shedding above it)",
+    help: "CPU budget of the sensor: its process plus its eBPF programs' time on traced calls (load shedding above it; 0: none, only ring drops shed)",
     registers: [registry],
     collect() {
       this.set(cpuLimitCores);

@@ -91,6 +91,20 @@ describe('LiveSensor load shedding', () => {
     expect(calls).toEqual([[40_000, 7]]);
   });
 
+  it('sheds on ring drops without a CPU budget; loadShedding false: never', () => {
+    const on = new LiveSensor({ capture: {}, pipeline: {}, registry: new Registry() });
+    expect(on.shedder).toBeDefined();
+    expect((on.shedder as unknown as { o: { cpuLimitCores: number } }).o.cpuLimitCores).toBe(0);
+    const off = new LiveSensor({
+      capture: {},
+      pipeline: {},
+      cpuLimitCores: 0.5,
+      loadShedding: false,
+      registry: new Registry(),
+    });
+    expect(off.shedder).toBeUndefined();
+  });
+
   it('counts per process while the kernel sheds, and weights each call by its process', () => {
     const s = new LiveSensor({ capture: {}, pipeline: {}, cpuLimitCores: 0.5, registry: new Registry() });
     s.capture.setShed = () => undefined;

@@ -47,9 +47,15 @@ export interface LiveSensorOptions {
   /**
    * CPU budget of the sensor in cores (its process plus its eBPF programs' estimated time on traced
    * calls): above it, whole connections are left out of the capture
-   * and RED counts are scaled to estimate the whole traffic (capture/loadShedder.ts). 0 or absent: off.
+   * and RED counts are scaled to estimate the whole traffic (capture/loadShedder.ts). 0 or absent: none.
    */
   cpuLimitCores?: number;
+  /**
+   * Load shedding (default true): with or without a CPU budget, ring-buffer drops shrink the share of
+   * connections captured, so an overflowing ring leaves whole connections out (and RED counts are scaled)
+   * instead of losing events of every busy connection at random. false: never (no CPU budget either).
+   */
+  loadShedding?: boolean;
   registry: Registry;
 }
 
@@ -95,9 +101,9 @@ export class LiveSensor implements Component {
     this.capture = new SensorCapture({ ...o.capture, onBatch: (b) => this.onBatch(b) });
     registerCaptureMetrics(o.registry, () => this.capture.stats());
     registerLiveMetrics(o.registry, this.source);
-    if (o.cpuLimitCores !== undefined && o.cpuLimitCores > 0) {
+    if (o.loadShedding !== false) {
       const shedder = new LoadShedder({
-        cpuLimitCores: o.cpuLimitCores,
+        cpuLimitCores: o.cpuLimitCores ?? 0,
         apply: (lots, salt) => {
           this.capture.setShed(lots, salt);
           this.source.countShedPerPid(lots > 0);
@@ -108,7 +114,7 @@ export class LiveSensor implements Component {
         pidCounts: () => this.source.takeShedCounts(),
       });
       this.shedder = shedder;
-      registerShedderMetrics(o.registry, shedder, o.cpuLimitCores);
+      registerShedderMetrics(o.registry, shedder, o.cpuLimitCores ?? 0);
     }
     const watcher = this.pipeline.identity?.client;
     if (watcher) {

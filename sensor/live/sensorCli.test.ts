@@ -142,4 +142,30 @@ describe('understory sensor (CLI)', () => {
     expect(bad.stderr).toMatch(/cannot use ingest token file .*empty: it is empty/);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+
+  it('--check-config: load shedding on ring drops by default, with a CPU budget, or off (flag, variable, file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'understory-sensor-cli-'));
+    const config = join(dir, 'sensor.json');
+    writeFileSync(config, JSON.stringify({ sensor: { loadShedding: false } }));
+    const shedding = async (args: string[], env: Record<string, string> = {}) => {
+      const child = cli(['--check-config', ...args], env);
+      let stdout = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        stdout += b.toString();
+      });
+      const { code, stderr } = await exitOf(child);
+      expect(code, stderr).toBe(0);
+      return (JSON.parse(stdout) as { sensor: { loadShedding: string } }).sensor.loadShedding;
+    };
+    const got = await Promise.all([
+      shedding(['--cpu-limit', '0']),
+      shedding(['--cpu-limit', '0.5']),
+      shedding(['--no-load-shedding']),
+      shedding(['--cpu-limit', '0'], { UNDERSTORY_NO_LOAD_SHEDDING: 'true' }),
+      shedding(['--cpu-limit', '0'], { UNDERSTORY_NO_LOAD_SHEDDING: 'false' }),
+      shedding(['--cpu-limit', '0', '--config', config]),
+    ]);
+    expect(got).toEqual(['ring drops', 'cpu budget and ring drops', 'off', 'off', 'ring drops', 'off']);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });

@@ -33,6 +33,8 @@ export const sensorSectionSchema = z.strictObject({
   maxConnections: z.number().int().positive().optional(),
   /** CPU budget of the sensor in cores, its eBPF programs' time included (load shedding above it); 0: off. */
   cpuLimit: z.number().min(0).max(1024).optional(),
+  /** false: never leave connections out (ring drops then lose events at random); see --no-load-shedding. */
+  loadShedding: z.boolean().optional(),
   /** false: no container logs even with a `logs` section. */
   logs: z.boolean().optional(),
   statsInterval: z.number().int().min(0).optional(),
