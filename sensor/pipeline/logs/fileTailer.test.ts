@@ -124,6 +124,23 @@ describe('FileTailer', () => {
       },
     );
 
+    it('a deleted file is not remembered: its inode may come back as a new file at once', async () => {
+      const { dir } = setup();
+      const app = join(dir, 'app.log');
+      writeFileSync(app, 'a\n');
+      const { got, make } = globbed(dir);
+      const t = make();
+      await t.poll();
+      rmSync(app);
+      await t.poll();
+      const retired = (t as unknown as { retired: Map<string, unknown> }).retired;
+      expect(retired.size).toBe(0);
+      writeFileSync(join(dir, 'new.log'), 'b\n'); // whatever inode it gets, read from its start
+      await t.poll();
+      expect(got).toEqual(['a', 'b']);
+      t.close();
+    });
+
     it('renamed while the sensor was down: the copy is read from the saved offset, once', async () => {
       const { dir } = setup();
       const app = join(dir, 'app.log');

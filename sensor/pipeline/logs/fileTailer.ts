@@ -201,9 +201,9 @@ export class FileTailer {
     for (const [path, f] of this.followed) {
       if (paths.has(path)) continue;
       await this.drainAll(path, f); // gone from the list: read what is left, then forget it
+      this.retire(f);
       closeSync(f.fd);
       this.followed.delete(path);
-      this.retire(f);
       this.enqueue(path, { forget: true, state: 'ok' });
     }
     for (const path of paths) {
@@ -256,9 +256,9 @@ export class FileTailer {
     if (now.ino !== f.ino || now.dev !== f.dev) {
       this.counts.rotations++;
       await this.drainAll(path, f);
+      this.retire(f);
       closeSync(f.fd);
       this.followed.delete(path);
-      this.retire(f);
       // Committed in order: only after the old file's last lines were.
       this.enqueue(path, { position: { dev: now.dev, ino: now.ino, offset: 0 }, state: 'ok' });
       await this.follow(path);
@@ -439,9 +439,18 @@ export class FileTailer {
     }
   }
 
-  /** `f` was read to its end and closed: a renamed copy of it listed now or next poll starts there. */
+  /**
+   * `f` was read to its end (its descriptor still open): a renamed copy of it listed now or next poll
+   * starts there. Not a deleted file (no name left): its inode may be reused by a new file at once.
+   */
   private retire(f: Followed): void {
-    this.retired.set(`${f.dev}:${f.ino}`, { offset: f.offset, poll: this.polls });
+    let names = 0;
+    try {
+      names = fstatSync(f.fd).nlink;
+    } catch {
+      return;
+    }
+    if (names > 0) this.retired.set(`${f.dev}:${f.ino}`, { offset: f.offset, poll: this.polls });
   }
 
   /**
