@@ -56,7 +56,7 @@ function snappyRecords(input: Uint8Array): Uint8Array | undefined {
     size += block.length;
     p += n;
   }
-  return out.length === 0 ? undefined : concat(out).subarray(0, MAX_DECOMPRESSED);
+  return out.length === 0 ? undefined : Buffer.concat(out).subarray(0, MAX_DECOMPRESSED);
 }
 
 /** A raw snappy block: the uncompressed length (varint), then literals and back-references. */
@@ -179,13 +179,3 @@ function backReference(out: Uint8Array, op: number, offset: number, len: number)
 
 const readU32le = (b: Uint8Array, p: number) =>
   (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
