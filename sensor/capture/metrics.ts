@@ -6,7 +6,7 @@ import type { LoadShedder } from './loadShedder.ts';
  * Exposes the capture counters as Prometheus metrics (scraped from the sensor's /metrics). Values are
  * read from `stats()` at scrape time; counters advance by the difference since the last scrape.
  */
-const COUNTERS: [keyof CaptureStats, string, string][] = [
+const COUNTERS: [keyof CaptureStats, string, string, scale?: number][] = [
   ['events', 'understory_sensor_capture_events_total', 'Records the eBPF program wrote to the ring buffer.'],
   ['drops', 'understory_sensor_capture_drops_total', 'Records lost because the ring buffer was full.'],
   ['droppedBytes', 'understory_sensor_capture_dropped_bytes_total', 'Payload bytes of the lost records.'],
@@ -43,11 +43,17 @@ const COUNTERS: [keyof CaptureStats, string, string][] = [
   ],
   ['pollErrors', 'understory_sensor_capture_poll_errors_total', 'Ring buffer poll errors.'],
   ['consumerErrors', 'understory_sensor_capture_consumer_errors_total', 'Batches whose consumer threw.'],
+  [
+    'kernelNs',
+    'understory_sensor_capture_kernel_seconds_total',
+    "Estimated time of the sensor's eBPF programs on the observed applications' calls (sampled; beyond the hooks' fixed cost).",
+    1e-9,
+  ],
 ];
 
 export function registerCaptureMetrics(registry: Registry, stats: () => CaptureStats): void {
   const last = new Map<string, number>();
-  for (const [key, name, help] of COUNTERS) {
+  for (const [key, name, help, scale = 1] of COUNTERS) {
     new Counter({
       name,
       help,
@@ -55,22 +61,11 @@ export function registerCaptureMetrics(registry: Registry, stats: () => CaptureS
       collect() {
         const now = Number(stats()[key] ?? 0);
         const delta = now - (last.get(name) ?? 0);
-        if (delta > 0) this.inc(delta);
+        if (delta > 0) this.inc(delta * scale);
         last.set(name, now);
       },
     });
   }
-  let lastKernelNs = 0;
-  new Counter({
-    name: 'understory_sensor_capture_kernel_seconds_total',
-    help: "Estimated time of the sensor's eBPF programs on the observed applications' calls (sampled; beyond the hooks' fixed cost).",
-    registers: [registry],
-    collect() {
-      const now = Number(stats().kernelNs ?? 0);
-      if (now > lastKernelNs) this.inc((now - lastKernelNs) / 1e9);
-      lastKernelNs = now;
-    },
-  });
   new Gauge({
     name: 'understory_sensor_capture_tls_binaries',
     help: 'Binaries with OpenSSL uprobes attached.',
