@@ -99,17 +99,23 @@ describe('FileTailer', () => {
       return { got, make };
     }
 
+    /** A new directory whose `app.log` holds `text`, followed through `*.log` after a first poll. */
+    async function following(text: string) {
+      const { dir } = setup();
+      const app = join(dir, 'app.log');
+      writeFileSync(app, text);
+      const { got, make } = globbed(dir);
+      const t = make();
+      await t.poll();
+      return { dir, app, got, t };
+    }
+
     // `app.1.log` sorts before `app.log` (the copy is seen while the old path still holds the file);
     // `app.log.old.log` after it (the old path has let go of it by then).
     it.each([['app.1.log'], ['app.log.old.log']])(
       'renamed to %s: every line once, the copy not read again from its start',
       async (rotated) => {
-        const { dir } = setup();
-        const app = join(dir, 'app.log');
-        writeFileSync(app, 'a\nb\n');
-        const { got, make } = globbed(dir);
-        const t = make();
-        await t.poll();
+        const { dir, app, got, t } = await following('a\nb\n');
         appendFileSync(app, 'c\n');
         renameSync(app, join(dir, rotated));
         writeFileSync(app, 'd\n');
@@ -125,12 +131,7 @@ describe('FileTailer', () => {
     );
 
     it('a deleted file is not remembered: its inode may come back as a new file at once', async () => {
-      const { dir } = setup();
-      const app = join(dir, 'app.log');
-      writeFileSync(app, 'a\n');
-      const { got, make } = globbed(dir);
-      const t = make();
-      await t.poll();
+      const { dir, app, got, t } = await following('a\n');
       rmSync(app);
       await t.poll();
       const retired = (t as unknown as { retired: Map<string, unknown> }).retired;
@@ -142,19 +143,14 @@ describe('FileTailer', () => {
     });
 
     it('renamed while the sensor was down: the copy is read from the saved offset, once', async () => {
-      const { dir } = setup();
-      const app = join(dir, 'app.log');
-      writeFileSync(app, 'a\n');
-      const first = globbed(dir);
-      let t = first.make();
-      await t.poll();
-      t.close();
-      expect(first.got).toEqual(['a']);
+      const { dir, app, got: before, t: first } = await following('a\n');
+      first.close();
+      expect(before).toEqual(['a']);
       appendFileSync(app, 'b\n');
       renameSync(app, join(dir, 'app.1.log'));
       writeFileSync(app, 'c\n');
       const second = globbed(dir);
-      t = second.make();
+      const t = second.make();
       await t.poll();
       await t.poll();
       expect([...second.got].sort()).toEqual(['b', 'c']);
