@@ -8,9 +8,10 @@
  *
  * Reported (bench/results.tsv, no-sensor figure as baseline): throughput (the loss is 1 - ratio), p50/p99
  * latency, sensor CPU (its process plus the in-kernel program time from bpf_stats) per 10k req/s, sensor
- * RSS, and API calls parsed per request (a check that the sensor really parsed the traffic). Saturated
+ * RSS, API calls parsed per request (a check that the sensor really parsed the traffic), and the service's
+ * own CPU per request (what the hooks add to each request, apart from the cores the sensor takes). Saturated
  * throughput is also judged per round against the no-sensor windows just before and after each sensor's
- * (`throughput_ratio_saturated_bracketed`, the median of those ratios), and the sensor's own estimate of its
+ * (`throughput_ratio_saturated_bracketed`, the median of those ratios; the same for CPU per request), and the sensor's own estimate of its
  * programs' time, what its CPU budget counts, is set against bpf_stats (`kernel_estimate_cores_*`).
  * Run: npm run bench sensor.bench   (as root; ~5 minutes; BENCH_SECONDS, BENCH_ROUNDS change the length;
  * BENCH_SCENARIOS=node|nginx runs one; BENCH_REFERENCE=<git ref> also runs that commit's whole sensor
@@ -23,7 +24,10 @@
  * BENCH_WARMUP_SECONDS (default 10) of hey, then 2 s of wrk, warm each started sensor up before it is measured;
  * BENCH_CPU_LIMITS=0.1,0.05 also runs this checkout under each CPU budget (`--cpu-limit`, load shedding) in the
  * same rounds, as `sensor-full/<service>@cpu-limit-<cores>` with the share of connections kept; without it
- * the sensor runs with `--cpu-limit 0`, i.e. every connection captured)
+ * the sensor runs with `--cpu-limit 0`, i.e. every connection captured); BENCH_CONTROLS=none,idle adds
+ * controls in the same rounds: `sensor-full/<service>@none` runs a sensor's windows and warm-up with no
+ * sensor (the spread of the bracketed ratio between no-sensor windows alone), `@idle` a sensor capturing
+ * only a sleeping process (its hooks' fixed cost on every call, nothing captured)
  *
  * Paired mode (BENCH_PAIRED=1, needs BENCH_REFERENCE): both sensors capture the service AT ONCE, and each
  * fixed-rate window measures both, so the machine's drift (±25 % between runs minutes apart here) hits the
@@ -33,7 +37,7 @@
  * every hooked call of the service, so the service serves more slowly than with one sensor; throughput and
  * latency are not reported in this mode.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +99,12 @@ async function startSink(): Promise<{ url: string; bodies: () => number; close: 
 
 interface Measured {
   load: Load;
+  /**
+   * The service's own CPU (all its processes, user + system) per request served, in us: it includes the
+   * eBPF hooks on its calls, and not the cores the sensor's process takes from it, so it isolates what
+   * the capture adds to each request; at saturation a CPU-bound service's throughput is its inverse.
+   */
+  serviceUsPerRequest: number;
   /** The sensor process's own CPU (user + system), in cores. */
   processCores?: number;
   /** eBPF program time net of the idle background, in cores (charged to the observed processes). */
@@ -120,14 +130,22 @@ async function bpfBackgroundNsPerS(sensor: Sensor): Promise<number> {
   return (bpfNs(sensor.child.pid!) - a) / 2;
 }
 
-async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPerS = 0): Promise<Measured> {
+async function measure(
+  service: number[],
+  run: () => Promise<Load>,
+  sensor?: Sensor,
+  backgroundNsPerS = 0,
+): Promise<Measured> {
+  const serviceCpu = () => service.reduce((sum, p) => sum + cpuSeconds(p), 0);
+  const service0 = serviceCpu();
   const pid = sensor?.child.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const bpf0 = pid ? bpfNs(pid) : 0;
   const c0 = sensor ? await counters(sensor.admin) : undefined;
   const t0 = process.hrtime.bigint();
   const load = await run();
-  if (!sensor || !pid || !c0) return { load };
+  const serviceUsPerRequest = ((serviceCpu() - service0) / load.requests) * 1e6;
+  if (!sensor || !pid || !c0) return { load, serviceUsPerRequest };
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const bpf = Math.max(0, bpfNs(pid) - bpf0 - backgroundNsPerS * elapsed);
   const processCores = (cpuSeconds(pid) - cpu0) / elapsed;
@@ -136,6 +154,7 @@ async function measure(run: () => Promise<Load>, sensor?: Sensor, backgroundNsPe
   const c1 = await counters(sensor.admin);
   return {
     load,
+    serviceUsPerRequest,
     processCores,
     bpfCores: bpf / 1e9 / elapsed,
     rss: rssMb(pid),
@@ -151,6 +170,7 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+const sleep = (ms: number) => new Promise<number>((r) => setTimeout(() => r(0), ms));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function avg(ms: Measured[]): Measured {
@@ -159,6 +179,7 @@ function avg(ms: Measured[]): Measured {
     f(ms[0]!) === undefined ? undefined : mean(ms.map((m) => f(m)!));
   return {
     load: { rps: l('rps'), p50Ms: l('p50Ms'), p99Ms: l('p99Ms'), requests: l('requests') },
+    serviceUsPerRequest: mean(ms.map((m) => m.serviceUsPerRequest)),
     processCores: o((m) => m.processCores),
     bpfCores: o((m) => m.bpfCores),
     rss: o((m) => m.rss),
@@ -188,32 +209,40 @@ async function scenario(
   const withSensor: Measured[][][] = builds.map(() => labels.map(() => []));
   /** Per build, each round's saturated throughput over that of the no-sensor windows just before and after. */
   const saturatedRatios: number[][] = builds.map(() => []);
+  /** Likewise, the service's CPU per request (above 1: the capture made each request cost more). */
+  const cpuRatios: number[][] = builds.map(() => []);
   let rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Without and with alternate, so drift in the machine's load hits both alike.
-    let before = await measure(() => wrk(url));
+    let before = await measure(pids, () => wrk(url));
     base[0]!.push(before);
     if (rates.length === 0) rates = fixedRates(base[0]![0]!.load.rps);
-    for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(() => hey(url, rate)));
+    for (const [i, rate] of rates.entries()) base[i + 1]!.push(await measure(pids, () => hey(url, rate)));
     // The builds take turns going first, so neither always runs right after the baseline.
     const order = builds.map((_, i) => (i + round) % builds.length);
     for (const bi of order) {
-      const sensor = await startSensor(pids, sink, builds[bi]!);
+      const build = builds[bi]!;
+      const sensor =
+        build.control === 'none' ? undefined : await startSensor(build.pids ?? pids, sink, build);
       const runs = withSensor[bi]!;
       try {
         await warmUp(url, rates[rates.length - 1]!);
-        const bg = await bpfBackgroundNsPerS(sensor);
-        runs[0]!.push(await measure(() => wrk(url), sensor, bg));
+        const bg = sensor ? await bpfBackgroundNsPerS(sensor) : await sleep(2000);
+        runs[0]!.push(await measure(pids, () => wrk(url), sensor, bg));
         for (const [i, rate] of rates.entries())
-          runs[i + 1]!.push(await measure(() => hey(url, rate), sensor, bg));
+          runs[i + 1]!.push(await measure(pids, () => hey(url, rate), sensor, bg));
       } finally {
-        await stopSensor(sensor);
+        if (sensor) await stopSensor(sensor);
       }
       // A no-sensor saturated window after each sensor's: the machine drifts by tens of percent within
       // minutes here, so each sensor window is also judged against the two no-sensor windows around it.
-      const after = await measure(() => wrk(url));
+      const after = await measure(pids, () => wrk(url));
       base[0]!.push(after);
-      saturatedRatios[bi]!.push(runs[0]!.at(-1)!.load.rps / ((before.load.rps + after.load.rps) / 2));
+      const w = runs[0]!.at(-1)!;
+      saturatedRatios[bi]!.push(w.load.rps / ((before.load.rps + after.load.rps) / 2));
+      cpuRatios[bi]!.push(
+        w.serviceUsPerRequest / ((before.serviceUsPerRequest + after.serviceUsPerRequest) / 2),
+      );
       before = after;
     }
   }
@@ -229,9 +258,11 @@ async function scenario(
       const flags = build.nodeArgs.length > 0 ? build.nodeArgs.join(' ') : 'no Node flags';
       const what = build.reference
         ? ` of ${build.label}`
-        : build.sensorArgs
-          ? ` ${build.sensorArgs.join(' ')}`
-          : '';
+        : build.control
+          ? ` control ${build.control}`
+          : build.sensorArgs
+            ? ` ${build.sensorArgs.join(' ')}`
+            : '';
       const notes = `${how}; mean of ${ROUNDS} alternating rounds; understory sensor${what} (${flags}) with remote write + OTLP to a local sink`;
       recordLoad(b, label, w, o, notes);
       if (i === 0) {
@@ -242,6 +273,14 @@ async function scenario(
           value: median(r),
           unit: 'ratio',
           notes: `${notes}; median over rounds of the sensor window's throughput over the mean of the no-sensor windows just before and after it (per round: ${r.map((x) => x.toFixed(3)).join(', ')})`,
+        });
+        const c = cpuRatios[bi]!;
+        record({
+          benchmark: b,
+          metric: 'service_cpu_per_request_saturated_bracketed',
+          value: median(c),
+          unit: 'ratio',
+          notes: `${notes}; median over rounds of the service's CPU per request in the sensor window over the mean of the no-sensor windows just before and after it (per round: ${c.map((x) => x.toFixed(3)).join(', ')})`,
         });
       }
       if (w.kernelEstimateCores !== undefined && Number.isFinite(w.kernelEstimateCores))
@@ -274,17 +313,18 @@ async function scenario(
         });
       }
     }
-    record({
-      benchmark: b,
-      metric: 'sensor_rss',
-      value: Math.max(...withSensor[bi]!.flat().map((m) => m.rss!)),
-      unit: 'MiB',
-      notes: `largest VmRSS of the understory sensor process during the runs (16 MiB ring); ${
-        process.env.BENCH_SENSOR_BUILD === 'js'
-          ? 'compiled tree, as the images run it'
-          : 'run from source: includes the tsx loader (~20 MiB), which the images do not run (BENCH_SENSOR_BUILD=js measures that)'
-      }`,
-    });
+    if (build.control !== 'none')
+      record({
+        benchmark: b,
+        metric: 'sensor_rss',
+        value: Math.max(...withSensor[bi]!.flat().map((m) => m.rss!)),
+        unit: 'MiB',
+        notes: `largest VmRSS of the understory sensor process during the runs (16 MiB ring); ${
+          process.env.BENCH_SENSOR_BUILD === 'js'
+            ? 'compiled tree, as the images run it'
+            : 'run from source: includes the tsx loader (~20 MiB), which the images do not run (BENCH_SENSOR_BUILD=js measures that)'
+        }`,
+      });
   }
 }
 
@@ -389,6 +429,15 @@ function recordLoad(b: string, label: string, w: Measured, o: Measured, notes: s
     baseline: o.load.p99Ms,
     notes,
   });
+  record({
+    benchmark: b,
+    metric: `service_us_per_request_${label}`,
+    value: w.serviceUsPerRequest,
+    unit: 'us',
+    baseline: o.serviceUsPerRequest,
+    notes: `${notes}; the service's CPU (user + system, all its processes) per request served: what the hooks add to each request, without the cores the sensor's process takes`,
+  });
+  if (w.processCores === undefined) return; // the `none` control: no sensor ran
   const per10k = (cores: number) => cores / (w.load.rps / 10_000);
   record({
     benchmark: b,
@@ -450,6 +499,18 @@ async function main(): Promise<void> {
       label: `cpu-limit-${cores.trim()}`,
       sensorArgs: ['--cpu-limit', cores.trim()],
     });
+  // BENCH_CONTROLS=none,idle: controls in the same rounds (see Build.control).
+  for (const c of (process.env.BENCH_CONTROLS ?? '').split(',').filter((c) => c.trim() !== '')) {
+    const control = c.trim();
+    if (control !== 'none' && control !== 'idle')
+      throw new Error(`cannot run the sensor benchmark: BENCH_CONTROLS takes none and idle, not ${control}`);
+    builds.push({ ...builds[0]!, label: control, control });
+  }
+  // What the `idle` control's sensor captures: a process that makes no calls.
+  const sleeper = builds.some((b) => b.control === 'idle')
+    ? spawn('sleep', ['infinity'], { stdio: 'ignore' })
+    : undefined;
+  for (const b of builds) if (b.control === 'idle') b.pids = [sleeper!.pid!];
   const body = JSON.stringify({
     items: Array.from({ length: 16 }, (_, i) => ({
       id: i,
@@ -492,6 +553,7 @@ async function main(): Promise<void> {
     await sink.close();
     if (refDir) rmSync(refDir, { recursive: true, force: true });
     if (jsDir) rmSync(jsDir, { recursive: true, force: true });
+    sleeper?.kill();
   }
 }
 

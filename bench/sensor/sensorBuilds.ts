@@ -26,6 +26,15 @@ export interface Build {
   sensorArgs?: string[];
   /** A reference commit: its cost is compared with this checkout's (`*_vs_reference`). */
   reference?: boolean;
+  /**
+   * A control in the same rounds (BENCH_CONTROLS): `none` runs the sensor's windows, warm-up included, with
+   * no sensor at all (how far two no-sensor windows differ here); `idle` attaches this checkout's sensor
+   * to a sleeping process only, so its hooks run on every call of the service and the load generator and
+   * stop at the process filter (the floor no share of connections can go below).
+   */
+  control?: 'none' | 'idle';
+  /** The pids it captures instead of the service's (the `idle` control's sleeping process). */
+  pids?: number[];
 }
 
 /** `BENCH_SENSOR_NODE_ARGS` / `BENCH_REFERENCE_NODE_ARGS` (space-separated; empty = no flags), else ours. */
