@@ -19,7 +19,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx, startNodeHttp, waitFor } from '../../sensor/testing/servers.ts';
 import { record } from '../harness.ts';
-import { bpfRunTime, children, cpuSeconds, execFileP, hey, type Load, rssMb, SECONDS, wrk } from './load.ts';
+import {
+  bpfRunTime,
+  children,
+  cpuSeconds,
+  hey,
+  type Load,
+  rssMb,
+  SECONDS,
+  withBpfStats,
+  wrk,
+} from './load.ts';
 
 const repo = join(import.meta.dirname, '../..');
 
@@ -327,7 +337,6 @@ function report(
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('cannot run the capture benchmark: it needs root (eBPF)');
-  await execFileP('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
   const builds: SensorBuild[] = [{ label: 'this checkout' }];
   const ref = process.env.BENCH_REFERENCE;
   const refDir = ref ? mkdtempSync(join(tmpdir(), 'understory-capture-ref-')) : undefined;
@@ -374,4 +383,4 @@ async function runScenarios(builds: SensorBuild[]): Promise<void> {
   }
 }
 
-await main();
+await withBpfStats(main);
