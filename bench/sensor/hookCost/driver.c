@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,9 +59,27 @@ static int attach(struct bpf_program *p, struct bpf_link **links, int *n) {
   return 0;
 }
 
+/* `driver hold <mode> <seconds>`: keeps the mode's programs attached that long (for experiments with
+ * real services; the pid filter matches only this process, so they do no work for anyone else). */
+static int hold(struct hooks_bpf *skel, struct bpf_program *progs[MODES][2], const char *mode, int seconds) {
+  for (int m = 0; m < MODES; m++) {
+    if (strcmp(mode, modes[m])) continue;
+    struct bpf_link *links[2];
+    int n = 0;
+    for (int k = 0; k < 2; k++)
+      if (progs[m][k] && attach(progs[m][k], links, &n)) return 1;
+    sleep(seconds);
+    for (int k = 0; k < n; k++) bpf_link__destroy(links[k]);
+    return 0;
+  }
+  fprintf(stderr, "unknown mode %s\n", mode);
+  return 2;
+}
+
 int main(int argc, char **argv) {
+  int holding = argc == 4 && !strcmp(argv[1], "hold");
   int rounds = argc > 1 ? atoi(argv[1]) : 9, calls = argc > 2 ? atoi(argv[2]) : 300000;
-  if (rounds < 1 || rounds > MAX_ROUNDS || calls < 1000) {
+  if (!holding && (rounds < 1 || rounds > MAX_ROUNDS || calls < 1000)) {
     fprintf(stderr, "usage: driver [rounds 1..%d] [calls >= 1000]\n", MAX_ROUNDS);
     return 2;
   }
@@ -76,6 +95,7 @@ int main(int argc, char **argv) {
       {skel->progs.every_syscall, NULL},
       {skel->progs.socket_send, skel->progs.socket_recv},
   };
+  if (holding) return hold(skel, progs, argv[2], atoi(argv[3]));
   static double ns[MODES][WORK][MAX_ROUNDS];
   unsigned long long seen[MODES] = {0};
   for (int r = 0; r < rounds; r++)
