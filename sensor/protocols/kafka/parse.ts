@@ -2,7 +2,7 @@ import type { DetectInput, DetectResult, MessageType, ParseResult } from '../con
 import { skipLater, skipRest } from '../prefixSkip.ts';
 import { readErrorCode } from './errorCodes.ts';
 import { KafkaReader, OutOfRange } from './reader.ts';
-import { readRecordBatch } from './records.ts';
+import { countRecords, readRecordBatch } from './records.ts';
 import {
   API,
   API_NAMES,
@@ -11,6 +11,7 @@ import {
   type KafkaState,
   MAX_MESSAGE,
   MAX_PENDING,
+  MAX_PRODUCE_PARTITIONS,
 } from './types.ts';
 
 /** The answer for bytes that are clearly not this protocol: shared, so saying no allocates nothing. */
@@ -127,13 +128,7 @@ function readRequestBody(
         if (acks === 0) frame.noResponse = true;
         r.int32(); // timeout
         frame.topicCount = r.arrayLength(flexible);
-        if (frame.topicCount > 0) frame.resource = v >= 13 ? r.uuidHex() : (str() ?? undefined);
-        // The first partition's records: what the messages say (count, key, headers with trace context).
-        if (frame.topicCount > 0 && r.arrayLength(flexible) > 0) {
-          frame.partition = r.int32();
-          const n = flexible ? r.uvarint() - 1 : r.int32();
-          if (n > 0) frame.batch = readRecordBatch(buf, r.pos, Math.min(end, r.pos + n));
-        }
+        readProduceTopics(frame, r, v, buf, end);
         break;
       }
       case API.Fetch: {
@@ -173,6 +168,41 @@ function readRequestBody(
   } catch (e) {
     if (!(e instanceof OutOfRange)) throw e;
   }
+}
+
+/**
+ * A Produce request's topics and partitions: the first topic names the call, the first partition's first
+ * record batch says what the messages carry (records.ts: key, headers with trace context), and the batch
+ * headers of every partition give the request's message count. The count is left unknown when any part
+ * could not be read (cut by the capture, zeros where it skipped bytes, more than MAX_PRODUCE_PARTITIONS, a
+ * partition without records), so it is never short.
+ */
+function readProduceTopics(frame: KafkaFrame, r: KafkaReader, v: number, buf: Uint8Array, end: number): void {
+  const flexible = isFlexible(API.Produce, v);
+  let partitions = 0;
+  let total: number | undefined = 0;
+  for (let t = 0; t < frame.topicCount!; t++) {
+    const topic = v >= 13 ? r.uuidHex() : ((flexible ? r.compactString() : r.string()) ?? undefined);
+    if (t === 0) frame.resource = topic;
+    const count = r.arrayLength(flexible);
+    if (count <= 0) total = undefined;
+    for (let p = 0; p < count; p++) {
+      if (partitions === MAX_PRODUCE_PARTITIONS) return; // counts stay unknown
+      const index = r.int32();
+      const n = flexible ? r.uvarint() - 1 : r.int32();
+      if (partitions++ === 0) {
+        frame.partition = index;
+        if (n > 0) frame.batch = readRecordBatch(buf, r.pos, Math.min(end, r.pos + n));
+      }
+      const c = n > 0 ? countRecords(buf, r.pos, r.pos + n, end) : undefined;
+      total = total === undefined || c === undefined ? undefined : total + c;
+      if (n > 0) r.skip(n); // past the captured bytes: OutOfRange, and the counts stay unknown
+      if (flexible) r.taggedFields();
+    }
+    if (flexible) r.taggedFields();
+  }
+  frame.partitionCount = partitions;
+  frame.messageCount = total;
 }
 
 /**

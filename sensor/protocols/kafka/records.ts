@@ -63,6 +63,32 @@ export function readRecordBatch(buf: Uint8Array, start: number, end: number): Ba
 }
 
 /**
+ * Records in the record set at `start..setEnd` (one partition's), summed over its batches' headers; only
+ * `start..captured` holds bytes. Undefined unless every batch header was read and the batches fill the set
+ * exactly: a header cut by the capture, zeros where the capture skipped bytes, or an old message format
+ * (magic 0/1) leave the count unknown rather than short.
+ */
+export function countRecords(
+  buf: Uint8Array,
+  start: number,
+  setEnd: number,
+  captured: number,
+): number | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let total = 0;
+  let pos = start;
+  while (pos < setEnd) {
+    if (pos + BATCH_HEADER > Math.min(setEnd, captured)) return undefined;
+    const batchLength = view.getInt32(pos + 8);
+    const count = view.getInt32(pos + BATCH_HEADER - 4);
+    if (buf[pos + 16] !== 2 || batchLength < BATCH_HEADER - 12 || count < 0) return undefined;
+    total += count;
+    pos += 12 + batchLength;
+  }
+  return pos === setEnd ? total : undefined;
+}
+
+/**
  * The records from `r.pos`, while they fit `end`. A record cut by `end` (the bytes the capture copied) is
  * read as far as it goes: its key comes before its value, its headers after it.
  */

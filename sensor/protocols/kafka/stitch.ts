@@ -66,17 +66,20 @@ function makeCall(req: KafkaFrame, resp: KafkaFrame | undefined, meta: Connectio
     attributes,
   };
   // A Produce carries its records in the request, a Fetch's arrive in the response.
+  // A Produce to several partitions has no one partition; its count is over all of them (when known).
   const partition = req.partition ?? resp?.partition;
-  if (partition !== undefined) attributes['messaging.destination.partition.id'] = String(partition);
+  if (partition !== undefined && !(req.partitionCount! > 1))
+    attributes['messaging.destination.partition.id'] = String(partition);
   const batch = req.batch ?? resp?.batch;
+  const messages = key === API.Produce ? req.messageCount : batch?.count;
+  if (messages !== undefined && messages > 1) attributes['messaging.batch.message_count'] = messages;
   if (batch) {
     if (batch.key !== undefined && batch.key !== '') attributes['messaging.kafka.message.key'] = batch.key;
-    if (batch.count > 1) attributes['messaging.batch.message_count'] = batch.count;
     if (batch.compressed) attributes['messaging.kafka.batch.compressed'] = true;
     if (batch.codec) attributes['messaging.kafka.batch.compression'] = batch.codec;
     // One message sent: its headers are the call's (a traceparent makes the span its child). Several, or
     // any received (a pull is not part of the producer's trace, only linked to it): links.
-    const single = key === API.Produce && batch.count === 1;
+    const single = key === API.Produce && req.messageCount === 1;
     if (single && batch.headers[0] && Object.keys(batch.headers[0]).length > 0)
       call.reqHeaders = batch.headers[0];
     else {

@@ -22,6 +22,9 @@ export interface KafkaFrame extends Frame {
   /** Produce request / Fetch response: the first partition, and what its record batch says (records.ts). */
   partition?: number;
   batch?: BatchSummary;
+  /** Produce request read to its end: partitions over all topics, and their records (unknown: absent). */
+  partitionCount?: number;
+  messageCount?: number;
 }
 
 /** Also the bytes of the current request / response still to skip (parsed from its prefix). */
@@ -34,6 +37,8 @@ export interface KafkaState extends SkipState {
 export const MAX_MESSAGE = 100 << 20;
 export const MAX_PENDING = 4096;
 export const MAX_TEXT = 256;
+/** Partitions of a Produce request walked for its message count (a request of more leaves it unknown). */
+export const MAX_PRODUCE_PARTITIONS = 1024;
 
 export const API_NAMES = [
   'Produce', 'Fetch', 'ListOffsets', 'Metadata', 'LeaderAndIsr', 'StopReplica', 'UpdateMetadata',
