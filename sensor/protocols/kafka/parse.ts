@@ -187,7 +187,10 @@ function readProduceTopics(frame: KafkaFrame, r: KafkaReader, v: number, buf: Ui
     const count = r.arrayLength(flexible);
     if (count <= 0) total = undefined;
     for (let p = 0; p < count; p++) {
-      if (partitions === MAX_PRODUCE_PARTITIONS) return; // counts stay unknown
+      if (partitions === MAX_PRODUCE_PARTITIONS) {
+        frame.partitionCount = partitions; // the message count stays unknown
+        return;
+      }
       const index = r.int32();
       const n = flexible ? r.uvarint() - 1 : r.int32();
       if (partitions++ === 0) {
@@ -196,10 +199,12 @@ function readProduceTopics(frame: KafkaFrame, r: KafkaReader, v: number, buf: Ui
       }
       const c = n > 0 ? countRecords(buf, r.pos, r.pos + n, end) : undefined;
       total = total === undefined || c === undefined ? undefined : total + c;
+      // The last partition's records may run past the captured prefix (a big batch): nothing follows them.
+      if (t === frame.topicCount! - 1 && p === count - 1) break;
       if (n > 0) r.skip(n); // past the captured bytes: OutOfRange, and the counts stay unknown
       if (flexible) r.taggedFields();
     }
-    if (flexible) r.taggedFields();
+    if (flexible && t < frame.topicCount! - 1) r.taggedFields();
   }
   frame.partitionCount = partitions;
   frame.messageCount = total;

@@ -88,6 +88,21 @@ describe('kafka Produce to several partitions', () => {
     expect(call.links).toEqual([{ traceparent: TP(0) }]);
   });
 
+  it('a single partition whose batch runs past the parsed prefix still counts its records', async () => {
+    const big = Array.from({ length: 5 }, (_, i) => ({ key: `k-${i}`, value: 'v'.repeat(400) }));
+    const whole = await kafkajsProduce(7, [
+      { topic: 'orders', partitions: [{ partition: 3, messages: big }] },
+    ]);
+    expect(whole.length).toBeGreaterThan(2048);
+    // Its first 1100 bytes arrive first: the parser reads a message from its prefix and skips the rest.
+    const call = drive(spec, [
+      { type: 'request', tsNs: 1n, data: whole.subarray(0, 1100) },
+      { type: 'request', tsNs: 2n, data: whole.subarray(1100) },
+    ]).calls[0]!;
+    expect(call.attributes?.['messaging.batch.message_count']).toBe(5);
+    expect(call.attributes?.['messaging.destination.partition.id']).toBe('3');
+  });
+
   it('cut by the capture (zeros from some byte on), the count is left out, never short', async () => {
     const whole = await kafkajsProduce(7, topicData);
     // v7 by hand: size, api key, version, correlation id, client id 'shop', null transactional id, acks,
