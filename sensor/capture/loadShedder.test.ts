@@ -108,8 +108,12 @@ describe('LoadShedder', () => {
     expect(shedder.weightOf(9)).toBe(shedder.weight);
     expect(shedder.weightOf(10)).toBe(shedder.weight);
     expect(shedder.weightOf(undefined)).toBe(shedder.weight);
+    // Stopped (shutdown): calls captured before still count for their process's last ratio.
+    const last = shedder.weightOf(8);
+    expect(last).toBeGreaterThan(1);
     shedder.stop();
-    expect(shedder.weightOf(8)).toBe(1);
+    expect(shedder.keep).toBe(1);
+    expect(shedder.weightOf(8)).toBe(last);
   });
 
   it('while shedding, a new salt every rotateMs changes which connections are left out', () => {

@@ -135,14 +135,15 @@ export class LoadShedder {
     this.timer.unref();
   }
 
-  /** Stops adjusting and captures every connection again. */
+  /**
+   * Stops adjusting and captures every connection again. The weights stay: the calls still on their way
+   * (a tracker flushed at shutdown) were captured under the last share and count for what it left out.
+   */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.keep < 1) this.o.apply(0);
     this.keep = 1;
-    this.weight = 1;
-    this.pidWeights = new Map();
   }
 
   /** One control step (the timer's; tests call it with their own clocks). */

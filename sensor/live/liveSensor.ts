@@ -162,6 +162,11 @@ export class LiveSensor implements Component {
   private onBatch(batch: EventBatch): void {
     this.o.onEvents?.(batch);
     this.source.consume(batch);
+    this.deliver();
+  }
+
+  /** The calls the tracker completed go to the pipeline, each weighted by its process's shed ratio. */
+  private deliver(): void {
     if (this.pending.length === 0) return;
     const calls = this.pending.splice(0);
     this.o.onCalls?.(calls);
@@ -190,11 +195,7 @@ export class LiveSensor implements Component {
     this.finalCaptureStats = this.capture.stats();
     await stop(this.capture);
     this.source.flush();
-    if (this.pending.length > 0) {
-      const calls = this.pending.splice(0);
-      this.o.onCalls?.(calls);
-      this.pipeline.consume(calls);
-    }
+    this.deliver(); // weighted as before the shedder stopped: these calls were captured under its share
     await Promise.all([stop(this.logs), stop(this.pipeline)]);
     if (errors.length > 0) throw new Error(`cannot shut down the sensor cleanly: ${errors.join('; ')}`);
   }
