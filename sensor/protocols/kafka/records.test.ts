@@ -5,7 +5,7 @@ import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { callsFromPcap } from '../testkit-b/goldenCalls.ts';
 import { drive } from '../testkit-b/streamDriver.ts';
-import { decompressRecords, MAX_DECOMPRESSED } from './compression.ts';
+import { decompressRecords, MAX_DECOMPRESSED, MAX_ZSTD_WINDOW } from './compression.ts';
 import { spec } from './index.ts';
 import { MAX_HEADERS, MAX_RECORDS, readRecordBatch } from './records.ts';
 import { batch, be, frame, produceV3, record, uv } from './testWire.ts';
@@ -31,7 +31,7 @@ describe('kafka record batches', () => {
       { count: 1, compressed: true, codec: 'gzip', headers: [] },
     ],
     [
-      'a zstd batch is counted, not decoded (no zstd in Node 20)',
+      'a zstd batch whose frame is broken is counted, not decoded',
       batch([[0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]], { count: 1, attributes: 4 }),
       { count: 1, compressed: true, codec: 'zstd', headers: [] },
     ],
@@ -260,21 +260,35 @@ describe('kafka compressed record batches', () => {
       async () =>
         batch([[...execFileSync('lz4', ['-c', '-q'], { input: plain })]], { count: 12, attributes: 3 }),
     ],
+    [
+      // Streamed, as a producer's compressing stream writes it: no content size, a window descriptor.
+      'zstd frame (zstd tool, streamed)',
+      async () =>
+        batch([[...execFileSync('zstd', ['-c', '-q', '--no-content-size'], { input: plain })]], {
+          count: 12,
+          attributes: 4,
+        }),
+    ],
   ];
 
   it.each(cases)('%s: the records are decompressed and read', async (_name, make) => {
     const b = await make();
     const got = readRecordBatch(b, 0, b.length)!;
     expect({ ...got, codec: undefined }).toEqual({ ...want, codec: undefined });
-    expect(got.codec).toBe(['gzip', 'snappy', 'lz4'][(b.readInt16BE(21) & 7) - 1]);
+    expect(got.codec).toBe(['gzip', 'snappy', 'lz4', 'zstd'][(b.readInt16BE(21) & 7) - 1]);
   });
 
-  it.each(cases)(
+  /** The batch with zeros after 60 % of its records' bytes, as the capture fills what it skipped. */
+  const cutBatch = (b: Buffer) => {
+    const half = 61 + Math.floor((b.length - 61) * 0.6);
+    return Buffer.concat([b.subarray(0, half), Buffer.alloc(b.length - half)]);
+  };
+
+  // Stream codecs give what their input holds; zstd decodes whole blocks only (below).
+  it.each(cases.filter(([name]) => !name.startsWith('zstd')))(
     '%s: cut by the capture (zeros after 60 % of the records), the first records still are',
     async (_name, make) => {
-      const b = await make();
-      const half = 61 + Math.floor((b.length - 61) * 0.6);
-      const cut = Buffer.concat([b.subarray(0, half), Buffer.alloc(b.length - half)]);
+      const cut = cutBatch(await make());
       const got = readRecordBatch(cut, 0, cut.length)!;
       expect(got.count).toBe(12);
       expect(got.headers.length).toBeGreaterThan(0);
@@ -284,14 +298,36 @@ describe('kafka compressed record batches', () => {
     },
   );
 
+  it('zstd cut inside its only block: counted, and nothing made up from the fill', async () => {
+    const [, make] = cases.find(([name]) => name.startsWith('zstd'))!;
+    const cut = cutBatch(await make());
+    expect(readRecordBatch(cut, 0, cut.length)).toEqual({
+      count: 12,
+      compressed: true,
+      codec: 'zstd',
+      headers: [],
+    });
+  });
+
   it('bounds what one batch may decompress to', () => {
     const flood = Buffer.alloc(4 * MAX_DECOMPRESSED, 0x41);
     for (const [codec, blob] of [
       [1, gzipSync(flood)],
       [2, compressSync(flood)],
       [3, execFileSync('lz4', ['-c', '-q'], { input: flood })],
+      [4, execFileSync('zstd', ['-c', '-q'], { input: flood })],
     ] as const)
       expect(decompressRecords(codec, blob)?.length, `codec ${codec}`).toBe(MAX_DECOMPRESSED);
+  });
+
+  it('refuses a zstd frame that asks for a window past MAX_ZSTD_WINDOW', () => {
+    // Frame header with a window descriptor (exponent e: 2^(10+e) bytes), then one raw block of 4 bytes.
+    const frameWith = (exponent: number) =>
+      Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, exponent << 3, 0x21, 0x00, 0x00, 1, 2, 3, 4]);
+    expect(2 ** (10 + 13)).toBe(MAX_ZSTD_WINDOW);
+    expect([...decompressRecords(4, frameWith(13))!]).toEqual([1, 2, 3, 4]);
+    expect(decompressRecords(4, frameWith(14))).toBeUndefined();
+    expect(decompressRecords(4, frameWith(20))).toBeUndefined(); // 1 GiB
   });
 
   it('a compressed Produce of several records links to each traceparent', async () => {

@@ -7,8 +7,8 @@ import { KafkaReader, OutOfRange } from './reader.ts';
  * each decoded record's headers (where OpenTelemetry-instrumented producers put `traceparent`).
  *
  * Bounded: at most MAX_RECORDS records and MAX_HEADERS headers per record are decoded, keys and values cut at
- * MAX_TEXT characters. The records of a compressed batch (gzip, snappy, lz4) are decompressed first, as far
- * as the captured bytes go (compression.ts); a zstd batch is counted but not decoded. Older message formats
+ * MAX_TEXT characters. The records of a compressed batch (gzip, snappy, lz4, zstd) are decompressed first, as
+ * far as the captured bytes go (compression.ts; zstd by whole blocks only). Older message formats
  * (magic 0/1) have no headers. The capture keeps only a message's
  * first bytes and fills what it skipped with zeros, so decoding stops quietly at the first record that does
  * not fit its stated length or the batch, or whose key or header name holds a NUL (the fill): what was read
