@@ -1,13 +1,12 @@
 import { constants, gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
+import { MAX_ZSTD_WINDOW, zstdPrefix, zstdWindow } from '../zstd.ts';
 
 /**
  * The records of a compressed record batch (attributes bits 0-2: 1 gzip, 2 snappy, 3 lz4, 4 zstd), as far
  * as the captured bytes go. The capture keeps a message's first bytes and fills the rest with zeros, so the
  * zeros at the end are cut first and each decoder stops quietly where its input ends: the first records,
  * whose headers are what a span needs, come out of a prefix. Output is bounded (MAX_DECOMPRESSED).
- * zstd (Node 20's zlib has none) goes through fzstd, a small pure-JavaScript decoder, into a buffer of
- * MAX_DECOMPRESSED bytes of our own, so a frame's declared window (up to 2 GiB) is never allocated.
+ * zstd (Node 20's zlib has none) goes through ../zstd.ts.
  */
 export const MAX_DECOMPRESSED = 64 * 1024;
 
@@ -43,55 +42,14 @@ export function decompressRecords(codec: number, data: Uint8Array): Uint8Array |
 }
 
 /**
- * A zstd frame decoded into a bounded buffer of our own. fzstd then reports the buffer, not what it
- * decoded, and a frame cut by the capture (or decoding past the buffer) throws after the blocks before
- * the cut are in it: either way the decoded bytes are followed by the buffer's zeros, which are cut as the
- * capture's fill is (a last record ending in a zero byte loses it; the reader stops quietly there).
+ * A zstd frame's records as far as its whole blocks go, in at most MAX_DECOMPRESSED bytes (zstd.ts).
+ * Frames asking for a window over MAX_ZSTD_WINDOW are refused.
  */
 function zstdRecords(input: Uint8Array): Uint8Array | undefined {
   const window = zstdWindow(input);
   if (window === undefined || window > MAX_ZSTD_WINDOW) return undefined;
-  const out = new Uint8Array(MAX_DECOMPRESSED);
-  try {
-    zstdDecompress(input, out);
-  } catch {
-    // cut or broken: what was decoded before is in `out`
-  }
-  let end = out.length;
-  while (end > 0 && out[end - 1] === 0) end--;
-  return end === 0 ? undefined : out.subarray(0, end);
+  return zstdPrefix(input, MAX_DECOMPRESSED);
 }
-
-/**
- * Largest window a zstd frame may ask for to be decoded here (Kafka's Java client streams at windows of
- * 2-4 MiB). The decoder writes into our own buffer and allocates no window; the limit refuses frames
- * built to claim gigabytes anyway.
- */
-export const MAX_ZSTD_WINDOW = 8 << 20;
-
-/** The window a zstd frame's header asks for, in bytes (RFC 8878, 3.1.1.1); undefined: not a frame. */
-function zstdWindow(input: Uint8Array): number | undefined {
-  if (
-    input.length < 6 ||
-    (input[0]! | (input[1]! << 8) | (input[2]! << 16) | (input[3]! << 24)) !== ZSTD_MAGIC
-  )
-    return undefined;
-  const descriptor = input[4]!;
-  if (((descriptor >> 5) & 1) === 0) {
-    const w = input[5]!;
-    const base = 2 ** (10 + (w >> 3));
-    return base + (base / 8) * (w & 7);
-  }
-  // Single segment: no window descriptor, the window is the content size.
-  const at = 5 + [0, 1, 2, 4][descriptor & 3]!;
-  const bytes = [1, 2, 4, 8][descriptor >> 6]!;
-  if (input.length < at + bytes) return undefined;
-  let size = 0;
-  for (let i = bytes - 1; i >= 0; i--) size = size * 256 + input[at + i]!;
-  return bytes === 2 ? size + 256 : size;
-}
-
-const ZSTD_MAGIC = 0xfd2fb528 | 0;
 
 /** Xerial's framing (Kafka's Java client): magic, version, compatible version, then [u32 length][block]. */
 const XERIAL = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];

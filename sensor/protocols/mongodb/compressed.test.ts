@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -13,7 +14,7 @@ import { spec } from './index.ts';
 /**
  * OP_COMPRESSED: no mongod runs here, so the messages are real OP_MSG bytes recorded from a real server
  * (DeepFlow's mongo-msg.pcap: a `find` and its cursor reply), compressed with the real snappy and zlib
- * libraries into the OP_COMPRESSED layout of the wire-protocol specification. Decompressed, they must give
+ * libraries and the zstd tool into the OP_COMPRESSED layout of the wire-protocol specification. Decompressed, they must give
  * the same calls as the plain messages, with the wire sizes of the compressed ones.
  */
 function recordedMessages(): { request: Uint8Array; response: Uint8Array } {
@@ -41,10 +42,15 @@ function compressed(message: Uint8Array, compressorId: number, packed?: Uint8Arr
       ? new Uint8Array(compressSync(Buffer.from(body)))
       : compressorId === 2
         ? new Uint8Array(deflateSync(body))
-        : body);
+        : compressorId === 3
+          ? new Uint8Array(zstd(body))
+          : body);
   const rest = [...le32(u32(message, 12)), ...le32(body.length), compressorId, ...data];
   return new Uint8Array([...le32(16 + rest.length), ...message.subarray(4, 12), ...le32(2012), ...rest]);
 }
+
+const zstd = (bytes: Uint8Array, ...flags: string[]) =>
+  execFileSync('zstd', ['-c', '-q', ...flags], { input: bytes });
 
 const run = (request: Uint8Array, response: Uint8Array): ApiCall[] =>
   drive(spec, [
@@ -66,6 +72,7 @@ describe('mongodb OP_COMPRESSED', () => {
   it.each([
     ['snappy', 1],
     ['zlib', 2],
+    ['zstd', 3],
     ['noop', 0],
   ])('decodes %s-compressed messages into the same call, with their wire sizes', (name, id) => {
     const req = compressed(request, id);
@@ -77,10 +84,12 @@ describe('mongodb OP_COMPRESSED', () => {
     expect([calls[0]!.reqBytes, calls[0]!.respBytes]).toEqual([req.length, resp.length]);
   });
 
-  it('says why when it cannot decompress: zstd (not in Node 20), damaged data, a size over the bound', () => {
-    const zstd = run(compressed(request, 3, new Uint8Array([1, 2, 3])), compressed(response, 2));
-    expect(zstd.map((c) => c.method)).toEqual(['compressed']);
-    expect(zstd[0]!.attributes?.['mongodb.compress_error']).toBe('compressor not supported');
+  it('says why when it cannot decompress: an unknown compressor, damaged data, a size over the bound', () => {
+    const unknown = run(compressed(request, 4, new Uint8Array([1, 2, 3])), compressed(response, 2));
+    expect(unknown.map((c) => c.method)).toEqual(['compressed']);
+    expect(unknown[0]!.attributes?.['mongodb.compress_error']).toBe('compressor not supported');
+    const notZstd = run(compressed(request, 3, new Uint8Array([1, 2, 3])), compressed(response, 2));
+    expect(notZstd[0]!.attributes?.['mongodb.compress_error']).toBe('not a zstd frame');
 
     const damaged = compressed(request, 1);
     damaged.fill(0xff, 30);
@@ -90,5 +99,31 @@ describe('mongodb OP_COMPRESSED', () => {
     huge.set(le32(64 * 1024 * 1024), 20); // uncompressedSize
     const calls = run(huge, compressed(response, 2));
     expect(calls[0]!.attributes?.['mongodb.compress_error']).toMatch(/declares/);
+  });
+
+  it('zstd: stops at a frame that decodes to more than the header says, refuses a window past the bound', () => {
+    const body = request.subarray(16);
+    // The frame of twice the body (streamed: no content size) under a header that declares the body.
+    const longer = compressed(
+      request,
+      3,
+      new Uint8Array(zstd(Buffer.concat([body, body]), '--no-content-size')),
+    );
+    expect(run(longer, compressed(response, 3))[0]!.attributes?.['mongodb.compress_error']).toMatch(
+      /more than the \d+ bytes the header says/,
+    );
+    const shorter = compressed(request, 3, new Uint8Array(zstd(body.subarray(1), '--no-content-size')));
+    expect(run(shorter, compressed(response, 3))[0]!.attributes?.['mongodb.compress_error']).toMatch(
+      /bytes, header says/,
+    );
+    // A header asking for a 1 GiB window (exponent 20), then a raw block.
+    const hostile = compressed(
+      request,
+      3,
+      new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x21, 0, 0, 1, 2, 3, 4]),
+    );
+    expect(run(hostile, compressed(response, 3))[0]!.attributes?.['mongodb.compress_error']).toMatch(
+      /window/,
+    );
   });
 });
