@@ -1,10 +1,11 @@
-import { Decompress, decompress } from 'fzstd';
+import { Decompress } from 'fzstd';
 
 /**
  * zstd for the parsers (Kafka record batches, MongoDB OP_COMPRESSED): Node 20's zlib has none, so frames go
- * through fzstd (pure JavaScript, MIT). A frame header may claim a window of up to 2 GiB, which fzstd would
- * allocate: both decoders here bound what they allocate themselves, and callers refuse frames whose window
- * (read by zstdWindow) is over MAX_ZSTD_WINDOW.
+ * through fzstd (pure JavaScript, MIT), streamed block by block. A frame header may claim a window of up to
+ * 2 GiB, which fzstd would allocate: frames asking for more than MAX_ZSTD_WINDOW are refused first.
+ * (fzstd's one-shot decoder into a caller's buffer allocates no window, but it also writes scratch bytes
+ * past what it decoded, so what it decoded cannot be told apart: not used.)
  */
 
 /** Largest window a frame may ask for to be decoded (producers stream at windows of 2-4 MiB). */
@@ -32,41 +33,51 @@ export function zstdWindow(input: Uint8Array): number | undefined {
 }
 
 /**
- * What a frame decodes to, as far as its whole blocks go, in at most `max` bytes; undefined when nothing.
- * fzstd writes into our buffer (allocating no window) and reports the buffer, not what it decoded, and a
- * frame cut by a capture throws after the blocks before the cut are in it: either way the decoded bytes
- * are followed by the buffer's zeros, which are cut (a last byte that is zero goes with them; callers read
- * a prefix and stop quietly at its end).
+ * Streams `input` through fzstd, handing each decoded block to `take` (a copy: fzstd reuses its window).
+ * Refuses frames whose window is over MAX_ZSTD_WINDOW before anything is allocated: fzstd allocates the
+ * window (or the content size of a single-segment frame). Throws with the reason.
+ */
+function stream(input: Uint8Array, take: (block: Uint8Array) => void): void {
+  const window = zstdWindow(input);
+  if (window === undefined) throw new Error('not a zstd frame');
+  if (window > MAX_ZSTD_WINDOW) throw new Error(`zstd window of ${window} bytes`);
+  new Decompress((block) => take(block.slice())).push(input, true);
+}
+
+/** Thrown by a taker to stop a stream early. */
+const ENOUGH = new Error('enough');
+
+/**
+ * What a frame decodes to, as far as its whole blocks go, in at most `max` bytes; undefined when nothing
+ * (not a frame, a window past the bound, or cut inside its first block: zstd decodes whole blocks only).
  */
 export function zstdPrefix(input: Uint8Array, max: number): Uint8Array | undefined {
-  const out = new Uint8Array(max);
+  const blocks: Uint8Array[] = [];
+  let n = 0;
   try {
-    decompress(input, out);
+    stream(input, (block) => {
+      blocks.push(block.subarray(0, max - n));
+      n = Math.min(max, n + block.length);
+      if (n === max) throw ENOUGH;
+    });
   } catch {
-    // cut or broken: what was decoded before is in `out`
+    // cut, broken, refused or enough: what was decoded before stays
   }
-  let end = out.length;
-  while (end > 0 && out[end - 1] === 0) end--;
-  return end === 0 ? undefined : out.subarray(0, end);
+  return n === 0 ? undefined : Buffer.concat(blocks, n);
 }
 
 /**
  * A whole frame that must decode to exactly `size` bytes (a length the caller checked against its bound).
- * Streamed block by block, so a frame that expands past `size` stops at the first block over it; the window
- * is allocated, so the frame's must be at most MAX_ZSTD_WINDOW. Throws with the reason.
+ * A frame that expands past `size` stops at the first block over it. Throws with the reason.
  */
 export function zstdExact(input: Uint8Array, size: number): Uint8Array {
-  const window = zstdWindow(input);
-  if (window === undefined) throw new Error('not a zstd frame');
-  if (window > MAX_ZSTD_WINDOW) throw new Error(`zstd window of ${window} bytes`);
   const out = new Uint8Array(size);
   let n = 0;
-  const stream = new Decompress((chunk) => {
-    if (n + chunk.length > size) throw new Error(`more than the ${size} bytes the header says`);
-    out.set(chunk, n);
-    n += chunk.length;
+  stream(input, (block) => {
+    if (n + block.length > size) throw new Error(`more than the ${size} bytes the header says`);
+    out.set(block, n);
+    n += block.length;
   });
-  stream.push(input, true);
   if (n !== size) throw new Error(`${n} bytes, header says ${size}`);
   return out;
 }

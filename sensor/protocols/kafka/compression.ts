@@ -1,5 +1,5 @@
 import { constants, gunzipSync } from 'node:zlib';
-import { MAX_ZSTD_WINDOW, zstdPrefix, zstdWindow } from '../zstd.ts';
+import { zstdPrefix } from '../zstd.ts';
 
 /**
  * The records of a compressed record batch (attributes bits 0-2: 1 gzip, 2 snappy, 3 lz4, 4 zstd), as far
@@ -32,23 +32,13 @@ export function decompressRecords(codec: number, data: Uint8Array): Uint8Array |
       case 3:
         return lz4Frame(input);
       case 4:
-        return zstdRecords(input);
+        return zstdPrefix(input, MAX_DECOMPRESSED); // whole blocks only (../zstd.ts)
       default:
         return undefined;
     }
   } catch {
     return undefined; // not what the codec says, or past maxOutputLength: counted only
   }
-}
-
-/**
- * A zstd frame's records as far as its whole blocks go, in at most MAX_DECOMPRESSED bytes (zstd.ts).
- * Frames asking for a window over MAX_ZSTD_WINDOW are refused.
- */
-function zstdRecords(input: Uint8Array): Uint8Array | undefined {
-  const window = zstdWindow(input);
-  if (window === undefined || window > MAX_ZSTD_WINDOW) return undefined;
-  return zstdPrefix(input, MAX_DECOMPRESSED);
 }
 
 /** Xerial's framing (Kafka's Java client): magic, version, compatible version, then [u32 length][block]. */
