@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { MAX_ZSTD_WINDOW, zstdExact, zstdPrefix, zstdWindow } from './zstd.ts';
+import { MAX_ZSTD_WINDOW, zstdExact, zstdFirstBlockEnd, zstdPrefix, zstdWindow } from './zstd.ts';
 
 const plain = Buffer.from(
   JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ i, s: 'x'.repeat(i % 17) }))),
@@ -23,6 +23,16 @@ describe('zstd for the parsers', () => {
     // Descriptor 0x5b: exponent 11, mantissa 3 -> 2^21 + 3/8 of it.
     expect(zstdWindow(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x5b]))).toBe(2 ** 21 * (1 + 3 / 8));
     expect(zstdWindow(Buffer.from([1, 2, 3, 4, 5, 6]))).toBeUndefined();
+  });
+
+  it("finds the end of a frame's first block, so a prefix that cannot hold it is not decoded", () => {
+    // One block each, then the 4-byte content checksum the zstd tool adds.
+    expect(zstdFirstBlockEnd(streamed)).toBe(streamed.length - 4);
+    expect(zstdFirstBlockEnd(sized)).toBe(sized.length - 4);
+    const big = execFileSync('zstd', ['-c', '-q'], { input: Buffer.alloc(300_000, 7) }); // RLE blocks
+    expect(zstdFirstBlockEnd(big)).toBeLessThan(big.length);
+    expect(zstdPrefix(big.subarray(0, zstdFirstBlockEnd(big)), 1 << 20)?.length).toBe(128 * 1024);
+    expect(zstdPrefix(streamed.subarray(0, streamed.length - 5), 1 << 16)).toBeUndefined();
   });
 
   it('decodes whole frames exactly, and a prefix of what a cut frame holds', () => {

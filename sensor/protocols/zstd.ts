@@ -33,6 +33,22 @@ export function zstdWindow(input: Uint8Array): number | undefined {
 }
 
 /**
+ * Where a frame's first block ends (RFC 8878, 3.1.1.2), or undefined when the header cannot be read. zstd
+ * decodes whole blocks only: a prefix shorter than this yields nothing, and is not worth a window.
+ */
+export function zstdFirstBlockEnd(input: Uint8Array): number | undefined {
+  if (zstdWindow(input) === undefined) return undefined;
+  const descriptor = input[4]!;
+  const single = (descriptor >> 5) & 1;
+  const fcs = descriptor >> 6 === 0 ? single : 1 << (descriptor >> 6);
+  const header = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]! + fcs;
+  if (input.length < header + 3) return undefined;
+  const b = input[header]! | (input[header + 1]! << 8) | (input[header + 2]! << 16);
+  const type = (b >> 1) & 3;
+  return header + 3 + (type === 1 ? 1 : b >>> 3); // RLE: one byte repeated
+}
+
+/**
  * Streams `input` through fzstd, handing each decoded block to `take` (a copy: fzstd reuses its window).
  * Refuses frames whose window is over MAX_ZSTD_WINDOW before anything is allocated: fzstd allocates the
  * window (or the content size of a single-segment frame). Throws with the reason.
@@ -52,6 +68,8 @@ const ENOUGH = new Error('enough');
  * (not a frame, a window past the bound, or cut inside its first block: zstd decodes whole blocks only).
  */
 export function zstdPrefix(input: Uint8Array, max: number): Uint8Array | undefined {
+  const first = zstdFirstBlockEnd(input);
+  if (first === undefined || first > input.length) return undefined; // cut inside its first block
   const blocks: Uint8Array[] = [];
   let n = 0;
   try {
