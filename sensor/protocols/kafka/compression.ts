@@ -32,7 +32,9 @@ export function decompressRecords(codec: number, data: Uint8Array): Uint8Array |
       case 3:
         return lz4Frame(input);
       case 4:
-        return zstdPrefix(input, MAX_DECOMPRESSED); // whole blocks only (../zstd.ts)
+        // Untrimmed: a raw block may end in real zeros (a last record without headers). Fill zeros
+        // decoded as part of a block come out as zeros, where the record reader stops anyway.
+        return zstdPrefix(data, MAX_DECOMPRESSED); // whole blocks only (../zstd.ts)
       default:
         return undefined;
     }

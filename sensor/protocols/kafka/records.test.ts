@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
@@ -319,6 +320,13 @@ describe('kafka compressed record batches', () => {
       [4, execFileSync('zstd', ['-c', '-q'], { input: flood })],
     ] as const)
       expect(decompressRecords(codec, blob)?.length, `codec ${codec}`).toBe(MAX_DECOMPRESSED);
+  });
+
+  it('zstd: a frame whose last byte is a real zero (a raw block, no checksum) is read whole', () => {
+    const tail = Buffer.concat([randomBytes(200), Buffer.from([0])]);
+    const frame = execFileSync('zstd', ['-c', '-q', '--no-check'], { input: tail });
+    expect(frame.at(-1)).toBe(0);
+    expect(Buffer.from(decompressRecords(4, frame)!)).toEqual(tail);
   });
 
   it('refuses a zstd frame that asks for a window past MAX_ZSTD_WINDOW', () => {
