@@ -13,23 +13,32 @@ export const MAX_ZSTD_WINDOW = 8 << 20;
 
 const MAGIC = 0xfd2fb528 | 0;
 
-/** The window a frame's header asks for, in bytes (RFC 8878, 3.1.1.1); undefined: not a zstd frame. */
-export function zstdWindow(input: Uint8Array): number | undefined {
+/**
+ * A frame header (RFC 8878, 3.1.1.1): the window it asks for, in bytes, and where the header ends;
+ * undefined when `input` does not start with a whole zstd frame header.
+ */
+function frameHeader(input: Uint8Array): { window: number; end: number } | undefined {
   if (input.length < 6 || (input[0]! | (input[1]! << 8) | (input[2]! << 16) | (input[3]! << 24)) !== MAGIC)
     return undefined;
   const descriptor = input[4]!;
-  if (((descriptor >> 5) & 1) === 0) {
+  const single = ((descriptor >> 5) & 1) === 1;
+  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!; // window descriptor, dictionary id
+  const bytes = descriptor >> 6 === 0 ? (single ? 1 : 0) : 1 << (descriptor >> 6); // content size
+  if (input.length < at + bytes) return undefined;
+  if (!single) {
     const w = input[5]!;
     const base = 2 ** (10 + (w >> 3));
-    return base + (base / 8) * (w & 7);
+    return { window: base + (base / 8) * (w & 7), end: at + bytes };
   }
   // Single segment: no window descriptor, the window is the content size.
-  const at = 5 + [0, 1, 2, 4][descriptor & 3]!;
-  const bytes = [1, 2, 4, 8][descriptor >> 6]!;
-  if (input.length < at + bytes) return undefined;
   let size = 0;
   for (let i = bytes - 1; i >= 0; i--) size = size * 256 + input[at + i]!;
-  return bytes === 2 ? size + 256 : size;
+  return { window: bytes === 2 ? size + 256 : size, end: at + bytes };
+}
+
+/** The window a frame's header asks for, in bytes; undefined: not a zstd frame. */
+export function zstdWindow(input: Uint8Array): number | undefined {
+  return frameHeader(input)?.window;
 }
 
 /**
@@ -37,12 +46,8 @@ export function zstdWindow(input: Uint8Array): number | undefined {
  * decodes whole blocks only: a prefix shorter than this yields nothing, and is not worth a window.
  */
 export function zstdFirstBlockEnd(input: Uint8Array): number | undefined {
-  if (zstdWindow(input) === undefined) return undefined;
-  const descriptor = input[4]!;
-  const single = (descriptor >> 5) & 1;
-  const fcs = descriptor >> 6 === 0 ? single : 1 << (descriptor >> 6);
-  const header = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]! + fcs;
-  if (input.length < header + 3) return undefined;
+  const header = frameHeader(input)?.end;
+  if (header === undefined || input.length < header + 3) return undefined;
   const b = input[header]! | (input[header + 1]! << 8) | (input[header + 2]! << 16);
   const type = (b >> 1) & 3;
   return header + 3 + (type === 1 ? 1 : b >>> 3); // RLE: one byte repeated
