@@ -8,7 +8,7 @@ import type { LiveSource } from './liveSource.ts';
  * LiveSource keeps parsing when the capture copied only a prefix of a message: it fills the bytes it did
  * not get, per protocol, so a call is kept and the next one still parses; a hole too large becomes a gap.
  */
-describe.each(FEEDS)('LiveSource, %s', (_name, batched) => {
+describe.each(FEEDS)('LiveSource fill, %s', (_name, batched) => {
   const source = (opts: Partial<ConstructorParameters<typeof LiveSource>[0]> = {}) =>
     makeSource(opts, batched);
 

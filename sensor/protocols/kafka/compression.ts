@@ -6,7 +6,9 @@ import { zstdPrefix } from '../zstd.ts';
  * as the captured bytes go. The capture keeps a message's first bytes and fills the rest with zeros, so the
  * zeros at the end are cut first and each decoder stops quietly where its input ends: the first records,
  * whose headers are what a span needs, come out of a prefix. Output is bounded (MAX_DECOMPRESSED).
- * zstd (Node 20's zlib has none) goes through ../zstd.ts.
+ * Hence snappy and lz4 decoders of our own: the `snappy` and `snappyjs` packages the project has refuse a
+ * cut block whole, and there is no lz4 package. zstd (Node 20's zlib has none) goes through ../zstd.ts,
+ * whole blocks only (zstd's entropy-coded blocks cannot be read in part).
  */
 export const MAX_DECOMPRESSED = 64 * 1024;
 
