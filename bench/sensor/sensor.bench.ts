@@ -100,7 +100,9 @@ async function scenario(
       try {
         await warmUp(url, rates[rates.length - 1]!);
         // The same settling time with or without a sensor, so the control keeps the sensor's cadence.
-        const bg = sensor ? await bpfBackgroundNsPerS(sensor) : (await settle(), 0);
+        let bg = 0;
+        if (sensor) bg = await bpfBackgroundNsPerS(sensor);
+        else await settle();
         runs[0]!.push(await measure(pids, () => wrk(url), sensor, bg));
         for (const [i, rate] of rates.entries())
           runs[i + 1]!.push(await measure(pids, () => hey(url, rate), sensor, bg));
